@@ -1,0 +1,146 @@
+"""Content-Encoding: undoing a response's compression to filter it, and redoing it.
+
+gzip and deflate come from the standard library; ``br`` needs the ``brotli``
+package and ``zstd`` the ``zstandard`` package (``pip install dualfilter[compression]``).
+Decompression is bounded: it never produces more than the caller's limit, so
+a small compressed body cannot expand without bound in memory.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import zlib
+from collections.abc import Callable
+from types import ModuleType
+
+from .errors import FilterError
+
+
+class TooLarge(Exception):
+    """The decoded body would exceed the caller's limit."""
+
+
+def _optional(module: str) -> ModuleType | None:
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        return None
+
+
+def _inflate(data: bytes, limit: int, wbits: int) -> bytes:
+    out = []
+    size = 0
+    while data:
+        engine = zlib.decompressobj(wbits)
+        chunk = engine.decompress(data, limit + 1 - size)
+        while True:
+            out.append(chunk)
+            size += len(chunk)
+            if size > limit:
+                raise TooLarge
+            if not engine.unconsumed_tail:
+                break
+            chunk = engine.decompress(engine.unconsumed_tail, limit + 1 - size)
+        if not engine.eof:
+            raise zlib.error("truncated stream")
+        data = engine.unused_data  # gzip allows several members back to back
+    return b"".join(out)
+
+
+def _gunzip(data: bytes, limit: int) -> bytes:
+    return _inflate(data, limit, 16 + zlib.MAX_WBITS)
+
+
+def _gzip(data: bytes) -> bytes:
+    engine = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    return engine.compress(data) + engine.flush()
+
+
+def _undeflate(data: bytes, limit: int) -> bytes:
+    # RFC 9110 "deflate" is zlib-wrapped; some servers send raw deflate.
+    try:
+        return _inflate(data, limit, zlib.MAX_WBITS)
+    except zlib.error:
+        return _inflate(data, limit, -zlib.MAX_WBITS)
+
+
+def _deflate(data: bytes) -> bytes:
+    return zlib.compress(data, 6)
+
+
+def _unbrotli(data: bytes, limit: int) -> bytes:
+    brotli = _optional("brotli")
+    assert brotli is not None
+    engine = brotli.Decompressor()
+    out = engine.process(data, output_buffer_limit=limit + 1)
+    if len(out) > limit or not engine.is_finished():
+        if len(out) > limit or not engine.can_accept_more_data():
+            raise TooLarge
+        raise FilterError("truncated br stream")
+    return bytes(out)
+
+
+def _brotli(data: bytes) -> bytes:
+    brotli = _optional("brotli")
+    assert brotli is not None
+    return bytes(brotli.compress(data, quality=5))
+
+
+def _unzstd(data: bytes, limit: int) -> bytes:
+    zstandard = _optional("zstandard")
+    assert zstandard is not None
+    with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True) as reader:
+        out = reader.read(limit + 1)
+    if len(out) > limit:
+        raise TooLarge
+    return bytes(out)
+
+
+def _zstd(data: bytes) -> bytes:
+    zstandard = _optional("zstandard")
+    assert zstandard is not None
+    return bytes(zstandard.ZstdCompressor(level=3).compress(data))
+
+
+Decoder = Callable[[bytes, int], bytes]
+Encoder = Callable[[bytes], bytes]
+_CODINGS: dict[str, tuple[Decoder, Encoder, str | None]] = {
+    "gzip": (_gunzip, _gzip, None),
+    "x-gzip": (_gunzip, _gzip, None),
+    "deflate": (_undeflate, _deflate, None),
+    "br": (_unbrotli, _brotli, "brotli"),
+    "zstd": (_unzstd, _zstd, "zstandard"),
+}
+
+
+def parse(header: str | None) -> list[str]:
+    """The codings of a Content-Encoding value, in the order they were applied."""
+    if not header:
+        return []
+    return [c.strip().lower() for c in header.split(",") if c.strip() and c.strip().lower() != "identity"]
+
+
+def supported(coding: str) -> bool:
+    """Whether this process can decode and re-encode ``coding``."""
+    entry = _CODINGS.get(coding)
+    return entry is not None and (entry[2] is None or _optional(entry[2]) is not None)
+
+
+def decode(data: bytes, codings: list[str], limit: int) -> bytes:
+    """Undo ``codings`` (outermost last); TooLarge past ``limit`` decoded bytes."""
+    for coding in reversed(codings):
+        try:
+            data = _CODINGS[coding][0](data, limit)
+        except TooLarge:
+            raise
+        except Exception as exc:  # each library has its own error type
+            raise FilterError(f"response body is not valid {coding}: {exc}") from None
+    return data
+
+
+def encode(data: bytes, codings: list[str]) -> bytes:
+    """Apply ``codings`` in order."""
+    for coding in codings:
+        data = _CODINGS[coding][1](data)
+    return data

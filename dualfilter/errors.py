@@ -1,0 +1,20 @@
+"""Exceptions raised by dualfilter."""
+
+from __future__ import annotations
+
+
+class ProtocolError(RuntimeError):
+    """A host fed the response machine events in an order HTTP does not allow.
+
+    This is a bug in the host adapter or the wrapped application (a body before
+    the response start, anything after the end), never in user input.
+    """
+
+
+class FilterError(Exception):
+    """A response that had to be filtered could not be.
+
+    Raised inside the core for undecodable bodies, unknown charsets, output the
+    filter returned in the wrong type, invalid header values and similar; the
+    response machine turns it into a clean 500 response.
+    """

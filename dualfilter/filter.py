@@ -1,0 +1,151 @@
+"""The ``Filter`` base class: what users subclass to write an output filter."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Mapping
+from typing import Any
+
+from . import formats, hosts, mediatypes
+from .headers import Headers, get_header
+from .options import check_options, convert_options
+
+
+class Filter:
+    """An output filter: subclass it, write ``filter()``, wrap any app with it.
+
+    ``MyFilter(app, **options)`` returns a middleware for the app's host (WSGI,
+    ASGI or ISAPI, detected); ``MyFilter(**options)`` returns a configured
+    filter for ``chain``, ``dualfilter.testing`` and the explicit constructors.
+    Every public class attribute below, and any a subclass adds, can be set
+    per instance by keyword.
+    """
+
+    #: Media-type patterns to filter (``text/html``, ``text/*``, ``*/*+xml``).
+    filter_content_types: tuple[str, ...] = ("text/html",)
+    #: Filter every status that has a body, not only 200.
+    filter_all_status: bool = False
+    #: Hand ``filter()`` a ``str`` decoded by the response charset instead of bytes.
+    decode_unicode: bool = False
+    #: A format name (``'lxml_html'``, ``'lxml_xml'``, ``'json'``) or Format object.
+    format: str | formats.Format | None = None
+    #: Pick the format by the object type wanted (``'lxml.etree'``, ``'python'``).
+    format_output: str | None = None
+    #: Charset for text output the response's own charset cannot encode.
+    output_encoding: str = "utf-8"
+    #: Drop If-Modified-Since / If-None-Match so the app sends full bodies.
+    force_no_conditional: bool = True
+    #: Codec error handler for ``decode_unicode`` (``'strict'`` gives a 500).
+    unicode_errors: str = "strict"
+    #: Largest body (decoded) buffered for filtering, in bytes.
+    max_buffer_size: int = 32 * 1024 * 1024
+    #: What a larger response gets: ``'error'`` (a 502) or ``'pass'`` (unfiltered).
+    oversize: str = "error"
+    #: Under ASGI, run a sync ``filter()`` in a worker thread for bodies of at
+    #: least this many bytes (0: always, None: never).
+    thread_threshold: int | None = 256 * 1024
+    #: Put the traceback in the 500 page when the filter fails.
+    debug: bool = False
+
+    app: Any
+
+    def __new__(cls, app: Any = None, **options: Any) -> Any:
+        instance = super().__new__(cls)
+        if app is None:
+            return instance
+        # A middleware is not a Filter, so Python will not run __init__: do it.
+        instance.__init__(app, **options)  # type: ignore[misc]
+        return hosts.wrap(instance, app)
+
+    def __init__(self, app: Any = None, **options: Any) -> None:
+        check_options(type(self), options)
+        for name, value in options.items():
+            setattr(self, name, value)
+        self.app = app
+        self._configure()
+
+    def _configure(self) -> None:
+        """Check the options once and precompute what every response needs."""
+        if self.oversize not in ("error", "pass"):
+            raise ValueError(f"oversize must be 'error' or 'pass', not {self.oversize!r}")
+        if not isinstance(self.max_buffer_size, int) or self.max_buffer_size <= 0:
+            raise ValueError(f"max_buffer_size must be a positive int, not {self.max_buffer_size!r}")
+        if isinstance(self.filter_content_types, str):
+            self.filter_content_types = (self.filter_content_types,)
+        self._format = formats.get(self.format) if self.format is not None else None
+        if self._format is None and self.format_output is not None:
+            if self.format_output not in formats.output_types():
+                raise ValueError(f"no format gives format_output={self.format_output!r}")
+        types = self.filter_content_types
+        if types is Filter.filter_content_types:  # not set: the format's types
+            if self._format is not None:
+                types = self._format.media_types
+            elif self.format_output is not None:
+                types = formats.media_types_for(self.format_output)
+        self._content_types = tuple(t.strip().lower() for t in types)
+        self.is_async = inspect.iscoroutinefunction(self.filter)
+
+    # -- what subclasses write ------------------------------------------------
+
+    def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:
+        """Return the new body for ``data``; edit ``headers`` in place if needed.
+
+        ``data`` is bytes, str (``decode_unicode``) or the format's object; return
+        the same kind (bytes or str may also be an iterable of chunks).
+        """
+        raise NotImplementedError(f"{type(self).__name__} must define filter()")
+
+    def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
+        """Whether this response is filtered: status 200 (or any, with
+        ``filter_all_status``) and a media type in ``filter_content_types``.
+
+        HEAD requests and bodiless statuses are never filtered, whatever this says.
+        """
+        if status != 200 and not self.filter_all_status:
+            return False
+        content_type = get_header(headers.list, "content-type")
+        if not content_type:
+            return False
+        return mediatypes.matches(mediatypes.parse_content_type(content_type)[0], self._content_types)
+
+    def format_for(self, media_type: str) -> formats.Format | None:
+        """The format this filter parses a ``media_type`` body with, or None for
+        bytes/str; LookupError when ``format_output`` has none for the type."""
+        if self._format is not None:
+            return self._format
+        if self.format_output is None:
+            return None
+        fmt = formats.for_output(self.format_output, media_type)
+        if fmt is None:
+            raise LookupError(f"no format gives {self.format_output!r} for {media_type or 'no media type'}")
+        return fmt
+
+    @property
+    def name(self) -> str:
+        """The filter's name in logs and error pages."""
+        return type(self).__qualname__
+
+    # -- wrapping apps ------------------------------------------------------------
+
+    @classmethod
+    def wsgi(cls, app: Any, **options: Any) -> Any:
+        """Wrap a WSGI application."""
+        return hosts.wrap(cls(**options), app, "wsgi")
+
+    @classmethod
+    def asgi(cls, app: Any, **options: Any) -> Any:
+        """Wrap an ASGI 3 application."""
+        return hosts.wrap(cls(**options), app, "asgi")
+
+    @classmethod
+    def isapi(cls, extension: Any, **options: Any) -> Any:
+        """Wrap a pywin32 ISAPI extension object."""
+        return hosts.wrap(cls(**options), extension, "isapi")
+
+    @classmethod
+    def paste_deploy_middleware(cls, app: Any, global_conf: Mapping[str, Any] | None = None, **local_conf: Any) -> Any:
+        """Paste Deploy ``filter_app_factory``: ini strings become typed options."""
+        return cls.wsgi(app, **convert_options(cls, local_conf))
+
+    def __repr__(self) -> str:
+        return f"<{self.name} filter>"

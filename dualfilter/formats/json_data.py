@@ -1,0 +1,41 @@
+"""The ``json`` format: JSON bodies as Python objects."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .. import charsets
+from ..charsets import Charset
+from ..errors import FilterError
+from . import Format
+
+
+class JSONFormat(Format):
+    """JSON (``application/json`` and ``+json`` types) as ``json.loads`` gives it.
+
+    Output is compact UTF-8 (``ensure_ascii=False``); a ``charset`` the
+    response declared is updated to ``utf-8``.
+    """
+
+    name = "json"
+    media_types = ("application/json", "*/*+json")
+    output_type = "python"
+
+    def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
+        try:
+            if declared:
+                text, charset = charsets.decode(data, declared, media_type)
+                return json.loads(text), charset
+            return json.loads(data), None  # RFC 8259: UTF-8, -16 or -32, detected
+        except (ValueError, RecursionError) as exc:
+            raise FilterError(f"response body is not valid JSON: {exc}") from None
+
+    def serialize(
+        self, value: Any, charset: Charset | None, media_type: str, output_encoding: str
+    ) -> tuple[bytes, Charset | None]:
+        try:
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+        except (TypeError, ValueError) as exc:
+            raise FilterError(f"filter returned a value JSON cannot hold: {exc}") from None
+        return text.encode("utf-8"), (Charset("utf-8", "output") if charset else None)

@@ -1,0 +1,53 @@
+"""Content-Type parsing and the matching of media types against patterns."""
+
+from __future__ import annotations
+
+import email.message
+from functools import lru_cache
+
+
+@lru_cache(maxsize=256)
+def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
+    """``'Text/HTML; Charset="UTF-8"'`` -> ``('text/html', {'charset': 'UTF-8'})``.
+
+    The media type is lower-cased, parameter names too; values are unquoted.
+    An empty or unparseable value gives ``('', {})``.
+    """
+    message = email.message.Message()
+    message["content-type"] = value
+    params = message.get_params()
+    if not params or "/" not in params[0][0]:
+        return "", {}
+    media_type = params[0][0].strip().lower()
+    return media_type, {k.lower(): str(v) for k, v in params[1:]}
+
+
+def format_content_type(media_type: str, params: dict[str, str]) -> str:
+    """The header value for ``media_type`` with ``params`` (quoted where needed)."""
+    parts = [media_type]
+    for key, value in params.items():
+        if not value or any(c in value for c in ' ()<>@,;:\\"/[]?='):
+            value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        parts.append(f"{key}={value}")
+    return "; ".join(parts)
+
+
+@lru_cache(maxsize=1024)
+def matches(media_type: str, patterns: tuple[str, ...]) -> bool:
+    """Whether ``media_type`` (lower-case, no parameters) matches any pattern.
+
+    Patterns are case-insensitive: ``text/html``, ``text/*``, ``*/*``, and
+    structured-syntax suffixes such as ``*/*+xml`` or ``application/*+json``.
+    """
+    if "/" not in media_type:
+        return False
+    main, sub = media_type.split("/", 1)
+    for pattern in patterns:
+        p_main, _, p_sub = pattern.strip().lower().partition("/")
+        if p_main not in ("*", main):
+            continue
+        if p_sub in ("*", sub):
+            return True
+        if p_sub.startswith("*+") and sub.endswith(p_sub[1:]):
+            return True
+    return False

@@ -1,0 +1,46 @@
+"""Request headers a filter takes away before the app sees the request.
+
+Range and If-Range always go, so a filtered type can never come back as a 206
+that holds only part of the body and skips the filter. If-Modified-Since and
+If-None-Match go under ``force_no_conditional``, so the app sends a full body
+to filter instead of a 304 for a body the client holds only in filtered form.
+Each host applies the same names to its own request structure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .filter import Filter
+
+RANGE_HEADERS = frozenset({"range", "if-range"})
+CONDITIONAL_HEADERS = frozenset({"if-modified-since", "if-none-match"})
+
+
+def removed_headers(flt: Filter) -> frozenset[str]:
+    """The lower-case names of the request headers ``flt`` removes."""
+    return RANGE_HEADERS | CONDITIONAL_HEADERS if flt.force_no_conditional else RANGE_HEADERS
+
+
+def environ_key(name: str) -> str:
+    """``'if-none-match'`` -> ``'HTTP_IF_NONE_MATCH'``."""
+    return "HTTP_" + name.upper().replace("-", "_")
+
+
+def strip_environ(environ: Mapping[str, Any], flt: Filter) -> Mapping[str, Any]:
+    """``environ`` without the removed headers (a copy only if one is present)."""
+    keys = [environ_key(name) for name in removed_headers(flt)]
+    if not any(key in environ for key in keys):
+        return environ
+    stripped = dict(environ)
+    for key in keys:
+        stripped.pop(key, None)
+    return stripped
+
+
+def strip_pairs(pairs: Iterable[tuple[bytes, bytes]], flt: Filter) -> list[tuple[bytes, bytes]]:
+    """Raw ``(name, value)`` byte pairs (ASGI) without the removed headers."""
+    names = removed_headers(flt)
+    return [(name, value) for name, value in pairs if name.decode("latin-1").lower() not in names]

@@ -1,0 +1,69 @@
+"""Building the responses the machine emits: fixed-up headers and error pages."""
+
+from __future__ import annotations
+
+import http
+import traceback
+
+from .charsets import Charset
+from .events import Body, End, Event, ResponseStart
+from .headers import HOP_BY_HOP, HeaderList, check_header
+from .mediatypes import format_content_type, parse_content_type
+
+#: Headers that describe the body as the app sent it and so cannot survive a
+#: change of body: its length, its framing, its digest, its validator, its ranges.
+BODY_BOUND = HOP_BY_HOP | {"content-length", "content-md5", "etag", "accept-ranges", "content-range", "digest"}
+#: Headers a HEAD response to a filtered type drops, since the filtered GET
+#: body would differ from the one they describe.
+HEAD_DROPPED = frozenset({"content-length", "content-md5", "etag", "accept-ranges", "digest"})
+
+
+def reason_phrase(status: int) -> str:
+    """The standard reason phrase for ``status`` (empty for unknown codes)."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def status_line(status: int, reason: str = "") -> str:
+    """``'200 OK'``: a WSGI / ISAPI status string."""
+    return f"{status} {reason or reason_phrase(status)}".rstrip()
+
+
+def fixed_headers(headers: HeaderList, length: int, charset: Charset | None, etag: str | None = None) -> HeaderList:
+    """The headers for a new body of ``length`` bytes.
+
+    Validates every header (a filter may have set them), drops the ones bound
+    to the old body, puts ``charset`` into the Content-Type when given, and
+    appends the new Content-Length (and ``etag`` when one is derived).
+    """
+    fixed: HeaderList = []
+    for name, value in headers:
+        check_header(name, value)
+        lowered = name.lower()
+        if lowered in BODY_BOUND:
+            continue
+        if charset is not None and lowered == "content-type":
+            media_type, params = parse_content_type(value)
+            if media_type and params.get("charset", "").lower() != charset.header_name.lower():
+                params["charset"] = charset.header_name
+                value = format_content_type(media_type, params)
+        fixed.append((name, value))
+    if etag is not None:
+        fixed.append(("ETag", etag))
+    fixed.append(("Content-Length", str(length)))
+    return fixed
+
+
+def simple_response(status: int, message: str, detail: str = "") -> list[Event]:
+    """A short ``text/plain`` response, e.g. the 500 a failed filter gives."""
+    body = (message + "\n" + (detail + "\n" if detail else "")).encode("utf-8")
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
+    return [ResponseStart(status, headers, reason_phrase(status)), Body(body), End()]
+
+
+def error_response(exc: BaseException | None, debug: bool) -> list[Event]:
+    """The clean 500 for a filter that failed; the traceback only in debug."""
+    detail = "".join(traceback.format_exception(exc)) if debug and exc is not None else ""
+    return simple_response(500, "Internal Server Error", detail)
