@@ -1,7 +1,7 @@
 """The events that flow into and out of the response machine.
 
 Hosts translate their calls into these; the machine answers with the same
-kinds. They are plain frozen records: cheap to make, never copied.
+kinds. They are plain records: cheap to make, and the data they carry is never copied.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 HeaderList = list[tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ResponseStart:
     """Status and headers of a response (header names and values are ``str``)."""
 
@@ -20,14 +20,14 @@ class ResponseStart:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Body:
     """One chunk of the response body, handed on as it came."""
 
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class End:
     """The end of the response, with its trailers if it had any."""
 

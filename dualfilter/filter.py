@@ -84,6 +84,8 @@ class Filter:
                 types = formats.media_types_for(self.format_output)
         self._content_types = tuple(t.strip().lower() for t in types)
         self.is_async = inspect.iscoroutinefunction(self.filter)
+        # When should_filter is not overridden the machine asks accepts() directly.
+        self.default_decision = type(self).should_filter is Filter.should_filter
 
     # -- what subclasses write ------------------------------------------------
 
@@ -101,12 +103,15 @@ class Filter:
 
         HEAD requests and bodiless statuses are never filtered, whatever this says.
         """
+        content_type = get_header(headers.list, "content-type")
+        media_type = mediatypes.parse_content_type(content_type)[0] if content_type else ""
+        return self.accepts(status, media_type)
+
+    def accepts(self, status: int, media_type: str) -> bool:
+        """The default decision on a status and a (lower-case) media type."""
         if status != 200 and not self.filter_all_status:
             return False
-        content_type = get_header(headers.list, "content-type")
-        if not content_type:
-            return False
-        return mediatypes.matches(mediatypes.parse_content_type(content_type)[0], self._content_types)
+        return bool(media_type) and mediatypes.matches(media_type, self._content_types)
 
     def format_for(self, media_type: str) -> formats.Format | None:
         """The format this filter parses a ``media_type`` body with, or None for

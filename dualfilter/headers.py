@@ -34,7 +34,9 @@ class Headers(wsgiref.headers.Headers):
     """
 
     def __init__(self, headers: HeaderList | None = None) -> None:
-        super().__init__(headers if headers is not None else [])
+        # No per-header type check here: every header a filter may have
+        # touched is checked on the way out (check_header), once.
+        self._headers = headers if headers is not None else []
 
     _headers: HeaderList
 

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any
 from . import codings, responses, running
 from .errors import FilterError, ProtocolError
 from .events import Body, End, Event, HeaderList, ResponseStart
-from .headers import Headers, get_header, without
+from .headers import Headers, without
+from .mediatypes import parse_content_type
 from .transform import NothingToParse, Transform
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ _START, _PASSTHROUGH, _BUFFERING, _DRAINING, _DONE, _ERROR = State
 class ResponseMachine:
     """Decides, buffers and filters one response for one filter."""
 
-    __slots__ = ("filter", "environ", "state", "error", "_start", "_chunks", "_size", "_body_out")
+    __slots__ = ("filter", "environ", "state", "error", "_start", "_content_type", "_codings", "_chunks", "_size", "_body_out")
 
     def __init__(self, flt: Filter, environ: Mapping[str, Any]) -> None:
         self.filter = flt
@@ -64,6 +65,8 @@ class ResponseMachine:
         #: The exception that made the response a 500 or 502, if one did.
         self.error: BaseException | None = None
         self._start: ResponseStart | None = None
+        self._content_type: tuple[str, Mapping[str, str]] = ("", {})
+        self._codings: list[str] = []
         self._chunks: list[bytes] = []
         self._size = 0
         self._body_out = False
@@ -109,11 +112,6 @@ class ResponseMachine:
     def body(self, data: bytes) -> list[Event]:
         """One body chunk."""
         state = self.state
-        if state is _PASSTHROUGH:
-            if not data:
-                return []
-            self._body_out = True
-            return [Body(data)]
         if state is _BUFFERING:
             if data:
                 self._chunks.append(data)
@@ -121,6 +119,11 @@ class ResponseMachine:
                 if self._size > self.filter.max_buffer_size:
                     return self._oversize()
             return []
+        if state is _PASSTHROUGH:
+            if not data:
+                return []
+            self._body_out = True
+            return [Body(data)]
         if state is _DRAINING:
             return []
         if state is _START:
@@ -130,23 +133,30 @@ class ResponseMachine:
     def end(self, trailers: HeaderList | None = None) -> list[Event]:
         """The end of the response; for a filtered one, runs ``filter()`` now
         (an ``async def`` filter is run to completion)."""
-        events = self._ending(trailers)
-        if events is not None:
-            return events
-        return self._filter(lambda transform: running.resolve(self._call(transform)), trailers)
+        if self.state is not _BUFFERING:
+            return self._ending(trailers)
+        transform = self._transform()
+        if isinstance(transform, list):
+            return transform
+        try:
+            result = self.filter.filter(self.environ, transform.headers, transform.data)
+            if type(result) is not bytes and type(result) is not str:
+                result = running.resolve(result)
+        except Exception as exc:
+            return self._fail(exc)
+        return self._finish(transform, result, trailers)
 
     async def end_async(self, trailers: HeaderList | None = None, run_sync: RunSync | None = None) -> list[Event]:
         """``end`` for async hosts: awaits an ``async def`` filter; a sync one
         runs through ``run_sync`` (a worker thread) when the body is at least
         ``thread_threshold`` bytes."""
-        events = self._ending(trailers)
-        if events is not None:
-            return events
+        if self.state is not _BUFFERING:
+            return self._ending(trailers)
         if not self.filter.is_async:
             threshold = self.filter.thread_threshold
             if run_sync is not None and threshold is not None and self._size >= threshold:
-                return await run_sync(lambda: self._filter(self._call, trailers))
-            return self._filter(self._call, trailers)
+                return await run_sync(lambda: self._filter(trailers))
+            return self._filter(trailers)
         transform = self._transform()
         if isinstance(transform, list):
             return transform
@@ -162,10 +172,22 @@ class ResponseMachine:
         status = start.status
         if status < 200 or status in NO_BODY_STATUS:
             return False
+        content_type = content_encoding = None
+        for name, value in start.headers:
+            lowered = name.lower()
+            if lowered == "content-type":
+                content_type = content_type or value
+            elif lowered == "content-encoding":
+                content_encoding = value
+        self._content_type = parse_content_type(content_type) if content_type else ("", {})
         flt = self.filter
-        if not flt.should_filter(self.environ, status, Headers(start.headers)):
+        if flt.default_decision:
+            if not flt.accepts(status, self._content_type[0]):
+                return False
+        elif not flt.should_filter(self.environ, status, Headers(start.headers)):
             return False
-        unknown = [c for c in codings.parse(get_header(start.headers, "content-encoding")) if not codings.supported(c)]
+        self._codings = codings.parse(content_encoding)
+        unknown = [c for c in self._codings if not codings.supported(c)]
         if unknown:
             log.warning("%s: not filtering %s: unsupported Content-Encoding %s", flt.name, self._path(), ", ".join(unknown))
             return False
@@ -173,11 +195,9 @@ class ResponseMachine:
 
     # -- filtering ---------------------------------------------------------------
 
-    def _ending(self, trailers: HeaderList | None) -> list[Event] | None:
-        """The events of an end that needs no filtering, or None if it does."""
+    def _ending(self, trailers: HeaderList | None) -> list[Event]:
+        """The events of an end that needs no filtering."""
         state = self.state
-        if state is _BUFFERING:
-            return None
         if state is _PASSTHROUGH:
             self.state = _DONE
             return [End(trailers or [])]
@@ -197,7 +217,7 @@ class ResponseMachine:
         chunks = self._chunks
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         try:
-            return Transform(self.filter, self._start, body)
+            return Transform(self.filter, self._start, body, self._content_type, self._codings)
         except NothingToParse:
             self.state = _DONE
             return [self._start, End()]
@@ -206,12 +226,13 @@ class ResponseMachine:
         except Exception as exc:
             return self._fail(exc)
 
-    def _filter(self, call: Callable[[Transform], Any], trailers: HeaderList | None) -> list[Event]:
+    def _filter(self, trailers: HeaderList | None) -> list[Event]:
+        """Filter a sync filter's response (``end``'s work, callable from a thread)."""
         transform = self._transform()
         if isinstance(transform, list):
             return transform
         try:
-            result = call(transform)
+            result = self._call(transform)
         except Exception as exc:
             return self._fail(exc)
         return self._finish(transform, result, trailers)
@@ -220,7 +241,7 @@ class ResponseMachine:
         assert self._start is not None
         try:
             body, charset = transform.encode(result)
-            headers = responses.fixed_headers(transform.headers.list, len(body), charset)
+            headers = responses.fixed_headers(transform.headers.list, transform.original_headers, len(body), charset)
         except Exception as exc:
             return self._fail(exc)
         self.state = _DONE

@@ -3,26 +3,31 @@
 from __future__ import annotations
 
 import email.message
+from collections.abc import Mapping
 from functools import lru_cache
+from types import MappingProxyType
+
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
 @lru_cache(maxsize=256)
-def parse_content_type(value: str) -> tuple[str, dict[str, str]]:
+def parse_content_type(value: str) -> tuple[str, Mapping[str, str]]:
     """``'Text/HTML; Charset="UTF-8"'`` -> ``('text/html', {'charset': 'UTF-8'})``.
 
     The media type is lower-cased, parameter names too; values are unquoted.
-    An empty or unparseable value gives ``('', {})``.
+    An empty or unparseable value gives ``('', {})``. Results are cached, so
+    the parameters come as a read-only mapping.
     """
     message = email.message.Message()
     message["content-type"] = value
     params = message.get_params()
     if not params or "/" not in params[0][0]:
-        return "", {}
+        return "", _NO_PARAMS
     media_type = params[0][0].strip().lower()
-    return media_type, {k.lower(): str(v) for k, v in params[1:]}
+    return media_type, MappingProxyType({k.lower(): str(v) for k, v in params[1:]})
 
 
-def format_content_type(media_type: str, params: dict[str, str]) -> str:
+def format_content_type(media_type: str, params: Mapping[str, str]) -> str:
     """The header value for ``media_type`` with ``params`` (quoted where needed)."""
     parts = [media_type]
     for key, value in params.items():

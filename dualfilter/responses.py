@@ -31,24 +31,28 @@ def status_line(status: int, reason: str = "") -> str:
     return f"{status} {reason or reason_phrase(status)}".rstrip()
 
 
-def fixed_headers(headers: HeaderList, length: int, charset: Charset | None, etag: str | None = None) -> HeaderList:
+def fixed_headers(
+    headers: HeaderList, original: HeaderList, length: int, charset: Charset | None, etag: str | None = None
+) -> HeaderList:
     """The headers for a new body of ``length`` bytes.
 
-    Validates every header (a filter may have set them), drops the ones bound
-    to the old body, puts ``charset`` into the Content-Type when given, and
-    appends the new Content-Length (and ``etag`` when one is derived).
+    Validates the headers unless they are still the ``original`` the app sent
+    (a filter may have set them), drops the ones bound to the old body, puts
+    ``charset`` into the Content-Type when given, and appends the new
+    Content-Length (and ``etag`` when one is derived).
     """
+    if headers != original:
+        for name, value in headers:
+            check_header(name, value)
     fixed: HeaderList = []
     for name, value in headers:
-        check_header(name, value)
         lowered = name.lower()
         if lowered in BODY_BOUND:
             continue
         if charset is not None and lowered == "content-type":
             media_type, params = parse_content_type(value)
             if media_type and params.get("charset", "").lower() != charset.header_name.lower():
-                params["charset"] = charset.header_name
-                value = format_content_type(media_type, params)
+                value = format_content_type(media_type, {**params, "charset": charset.header_name})
         fixed.append((name, value))
     if etag is not None:
         fixed.append(("ETag", etag))

@@ -7,15 +7,14 @@ step and reports the charset the new body is in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import charsets, codings
 from .charsets import Charset
 from .errors import FilterError
 from .events import ResponseStart
-from .headers import Headers, get_header
-from .mediatypes import parse_content_type
+from .headers import Headers
 
 if TYPE_CHECKING:
     from .filter import Filter
@@ -29,16 +28,24 @@ class NothingToParse(Exception):
 class Transform:
     """The decoded body of one response, ready for ``filter()``, and its way back."""
 
-    __slots__ = ("filter", "headers", "codings", "media_type", "declared", "format", "charset", "data")
+    __slots__ = ("filter", "headers", "original_headers", "codings", "media_type", "declared", "format", "charset", "data")
 
-    def __init__(self, flt: Filter, start: ResponseStart, body: bytes) -> None:
+    def __init__(
+        self,
+        flt: Filter,
+        start: ResponseStart,
+        body: bytes,
+        content_type: tuple[str, Mapping[str, str]],
+        content_codings: list[str],
+    ) -> None:
         self.filter = flt
         self.headers = Headers(start.headers)
-        content_type = get_header(start.headers, "content-type")
-        self.media_type, params = parse_content_type(content_type) if content_type else ("", {})
+        #: What the app sent, to tell which headers the filter touched.
+        self.original_headers = start.headers.copy()
+        self.media_type, params = content_type
         self.declared = params.get("charset")
-        self.codings = codings.parse(get_header(start.headers, "content-encoding"))
-        if self.codings:
+        self.codings = content_codings
+        if content_codings:
             body = codings.decode(body, self.codings, flt.max_buffer_size)
         try:
             self.format: Format | None = flt.format_for(self.media_type)

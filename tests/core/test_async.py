@@ -1,0 +1,84 @@
+"""async def filters, and sync filters run in a worker thread under async hosts."""
+
+from __future__ import annotations
+
+import asyncio
+
+from dualfilter import Filter, ResponseMachine
+from dualfilter.testing import collect, make_environ
+
+from .conftest import drive
+from .filters import Upper
+
+HTML = [("Content-Type", "text/html")]
+
+
+class AsyncUpper(Filter):
+    async def filter(self, environ, headers, data):
+        await asyncio.sleep(0)
+        return data.upper()
+
+
+def test_an_async_filter_runs_to_completion_under_a_sync_host():
+    assert drive(AsyncUpper(), [b"abc"])[3] == b"ABC"
+
+
+async def test_an_async_filter_runs_to_completion_even_inside_a_running_loop():
+    assert drive(AsyncUpper(), [b"abc"])[3] == b"ABC"
+
+
+async def test_end_async_awaits_an_async_filter():
+    machine = ResponseMachine(AsyncUpper(), make_environ())
+    machine.start(200, list(HTML))
+    machine.body(b"abc")
+    assert collect(await machine.end_async())[2] == b"ABC"
+
+
+async def test_an_async_filter_exception_gives_a_500():
+    class Broken(Filter):
+        async def filter(self, environ, headers, data):
+            raise RuntimeError("no")
+
+    machine = ResponseMachine(Broken(), make_environ())
+    machine.start(200, list(HTML))
+    assert collect(await machine.end_async())[0] == 500
+
+
+async def _run(flt, size, run_sync):
+    machine = ResponseMachine(flt, make_environ())
+    machine.start(200, list(HTML))
+    machine.body(b"a" * size)
+    return collect(await machine.end_async(run_sync=run_sync))
+
+
+async def test_a_sync_filter_at_the_thread_threshold_runs_through_run_sync():
+    calls = []
+
+    async def run_sync(func):
+        calls.append(func)
+        return func()
+
+    status, headers, body = await _run(Upper(thread_threshold=100), 100, run_sync)
+    assert len(calls) == 1 and body == b"A" * 100
+
+
+async def test_a_sync_filter_below_the_thread_threshold_runs_inline():
+    calls = []
+
+    async def run_sync(func):
+        calls.append(func)
+        return func()
+
+    await _run(Upper(thread_threshold=100), 99, run_sync)
+    assert calls == []
+
+
+async def test_thread_threshold_none_never_uses_a_thread():
+    calls = []
+
+    async def run_sync(func):
+        calls.append(func)
+        return func()
+
+    await _run(Upper(thread_threshold=None), 10**6, run_sync)
+    assert calls == []

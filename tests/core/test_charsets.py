@@ -1,0 +1,134 @@
+"""decode_unicode: finding the charset, and writing text back in the right one."""
+
+from __future__ import annotations
+
+import codecs
+
+import pytest
+
+from dualfilter import Filter
+
+from .conftest import drive
+from .filters import Identity, Rot13
+
+
+class Seen(Filter):
+    decode_unicode = True
+
+    def __init__(self, app=None, **kw):
+        super().__init__(app, **kw)
+        self.seen = []
+
+    def filter(self, environ, headers, data):
+        self.seen.append(data)
+        return data
+
+
+def decoded(body: bytes, content_type: str) -> str:
+    flt = Seen(filter_content_types=("text/html", "application/xml"))
+    drive(flt, [body], headers=[("Content-Type", content_type)])
+    return flt.seen[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "charset"),
+    [("caf\u00e9 \u20ac", "utf-8"), ("caf\u00e9", "latin-1"), ("\u65e5\u672c\u8a9e", "shift_jis"), ("\u65e5\u672c", "euc-jp")],
+)
+def test_the_content_type_charset_decodes_the_body(text, charset):
+    assert decoded(text.encode(charset), f"text/html; charset={charset}") == text
+
+
+def test_a_utf8_bom_is_recognised_and_kept_out_of_the_text():
+    assert decoded(codecs.BOM_UTF8 + "caf\u00e9".encode(), "text/html") == "caf\u00e9"
+
+
+def test_a_utf16_bom_is_recognised():
+    assert decoded("caf\u00e9".encode("utf-16"), "text/html") == "caf\u00e9"
+
+
+def test_a_meta_charset_is_recognised_in_html():
+    body = '<html><head><meta charset="iso-8859-15"></head><body>\u20ac</body></html>'.encode("iso-8859-15")
+    assert "\u20ac" in decoded(body, "text/html")
+
+
+def test_a_meta_http_equiv_charset_is_recognised_in_html():
+    body = '<meta http-equiv="Content-Type" content="text/html; charset=windows-1252"><p>\u201c</p>'.encode("cp1252")
+    assert "\u201c" in decoded(body, "text/html")
+
+
+def test_an_xml_declaration_encoding_is_recognised():
+    body = '<?xml version="1.0" encoding="ISO-8859-1"?><r>\u00e9</r>'.encode("latin-1")
+    assert "\u00e9" in decoded(body, "application/xml")
+
+
+def test_the_header_charset_wins_over_the_document():
+    body = '<meta charset="shift_jis"><p>\u00e9</p>'.encode("latin-1")
+    assert "\u00e9" in decoded(body, "text/html; charset=latin-1")
+
+
+def test_no_charset_anywhere_means_utf8():
+    assert decoded("\u00e9".encode(), "text/html") == "\u00e9"
+
+
+def test_undeclared_bytes_that_are_not_utf8_fall_back_to_latin1_losslessly():
+    body = "caf\u00e9".encode("latin-1")
+    assert drive(Identity(), [body], headers=[("Content-Type", "text/html")])[3] == body
+
+
+def test_text_goes_back_in_the_original_charset_when_it_fits():
+    body = "<p>caf\u00e9</p>".encode("latin-1")
+    status, headers, out = drive(Rot13(), [body], headers=[("Content-Type", "text/html; charset=ISO-8859-1")])[1:]
+    assert out == "<p>pns\u00e9</p>".encode("latin-1")
+    assert ("Content-Type", "text/html; charset=ISO-8859-1") in headers
+
+
+def test_text_the_original_charset_cannot_hold_goes_out_in_output_encoding():
+    class Euro(Filter):
+        decode_unicode = True
+
+        def filter(self, environ, headers, data):
+            return data + "\u20ac"
+
+    headers, out = drive(Euro(), [b"caf\xe9"], headers=[("Content-Type", "text/html; charset=latin-1")])[2:]
+    assert out == "caf\u00e9\u20ac".encode()
+    assert ("Content-Type", "text/html; charset=utf-8") in headers
+
+
+def test_output_encoding_is_configurable():
+    class Euro(Filter):
+        decode_unicode = True
+        output_encoding = "utf-16"
+
+        def filter(self, environ, headers, data):
+            return data + "\u20ac"
+
+    headers, out = drive(Euro(), [b"a"], headers=[("Content-Type", "text/html; charset=ascii")])[2:]
+    assert out.decode("utf-16") == "a\u20ac"
+    assert ("Content-Type", "text/html; charset=utf-16") in headers
+
+
+def test_a_body_not_in_its_declared_charset_gives_a_500(caplog):
+    status = drive(Identity(), [b"\xff\xfe\xfa"], headers=[("Content-Type", "text/html; charset=utf-8")])[1]
+    assert status == 500
+    assert "not valid utf-8" in caplog.text
+
+
+def test_unicode_errors_replace_filters_undecodable_bytes():
+    flt = Identity(unicode_errors="replace")
+    assert drive(flt, [b"a\xffb"], headers=[("Content-Type", "text/html; charset=utf-8")])[3] == "a\ufffdb".encode()
+
+
+def test_an_unknown_charset_name_gives_a_500(caplog):
+    assert drive(Identity(), [b"a"], headers=[("Content-Type", "text/html; charset=klingon")])[1] == 500
+    assert "unknown charset 'klingon'" in caplog.text
+
+
+def test_a_bytes_filter_leaves_the_content_type_alone():
+    from .filters import Upper
+
+    headers = drive(Upper(), [b"a"], headers=[("Content-Type", "text/html")])[2]
+    assert ("Content-Type", "text/html") in headers
+
+
+def test_seed_parity_rot13_of_text_between_tags():
+    assert drive(Rot13(), [b"<b>Hello</b> <i>World</i>"])[3] == b"<b>Uryyb</b> <i>Jbeyq</i>"

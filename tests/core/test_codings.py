@@ -1,0 +1,72 @@
+"""Compressed responses are decoded, filtered and re-encoded with the same coding."""
+
+from __future__ import annotations
+
+import gzip
+import zlib
+
+import brotli
+import pytest
+import zstandard
+
+from .conftest import drive
+from .filters import Upper
+
+CODERS = {
+    "gzip": (gzip.compress, gzip.decompress),
+    "deflate": (zlib.compress, zlib.decompress),
+    "br": (brotli.compress, brotli.decompress),
+    "zstd": (zstandard.ZstdCompressor().compress, zstandard.ZstdDecompressor().decompress),
+}
+
+
+@pytest.mark.parametrize("coding", sorted(CODERS))
+def test_a_compressed_response_is_filtered_and_recompressed(coding):
+    compress, decompress = CODERS[coding]
+    raw = compress(b"<p>hello</p>" * 100)
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", coding), ("Content-Length", str(len(raw)))]
+    out_headers, body = drive(Upper(), [raw[:7], raw[7:]], headers=headers)[2:]
+    assert decompress(body) == b"<P>HELLO</P>" * 100
+    assert ("Content-Encoding", coding) in out_headers
+    assert ("Content-Length", str(len(body))) in out_headers
+
+
+def test_raw_deflate_is_accepted():
+    engine = zlib.compressobj(wbits=-15)
+    raw = engine.compress(b"<p>x</p>") + engine.flush()
+    body = drive(Upper(), [raw], headers=[("Content-Type", "text/html"), ("Content-Encoding", "deflate")])[3]
+    assert zlib.decompress(body) == b"<P>X</P>"
+
+
+def test_multi_member_gzip_is_decoded_whole():
+    raw = gzip.compress(b"<p>a") + gzip.compress(b"b</p>")
+    body = drive(Upper(), [raw], headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")])[3]
+    assert gzip.decompress(body) == b"<P>AB</P>"
+
+
+def test_stacked_codings_are_undone_and_redone_in_order():
+    raw = brotli.compress(gzip.compress(b"<p>x</p>"))
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", "gzip, br")]
+    body = drive(Upper(), [raw], headers=headers)[3]
+    assert gzip.decompress(brotli.decompress(body)) == b"<P>X</P>"
+
+
+def test_identity_coding_is_no_coding():
+    assert drive(Upper(), [b"x"], headers=[("Content-Type", "text/html"), ("Content-Encoding", "identity")])[3] == b"X"
+
+
+def test_a_corrupt_compressed_body_gives_a_500(caplog):
+    status = drive(Upper(), [b"not gzip"], headers=[("Content-Type", "text/html"), ("Content-Encoding", "gzip")])[1]
+    assert status == 500
+    assert "not valid gzip" in caplog.text
+
+
+@pytest.mark.parametrize("coding", sorted(CODERS))
+def test_a_decompression_bomb_stops_at_max_buffer_size(coding):
+    compress = CODERS[coding][0]
+    bomb = compress(b"\0" * (8 * 1024 * 1024))
+    assert len(bomb) < 64 * 1024
+    status, headers, body = drive(
+        Upper(max_buffer_size=1024 * 1024), [bomb], headers=[("Content-Type", "text/html"), ("Content-Encoding", coding)]
+    )[1:]
+    assert status == 502

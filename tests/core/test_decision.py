@@ -1,0 +1,121 @@
+"""Which responses are filtered: status, media type, method."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter import Filter, State
+
+from .conftest import drive
+from .filters import Upper
+
+
+def ct(value):
+    return [("Content-Type", value)]
+
+
+def test_a_200_html_response_is_filtered():
+    assert drive(Upper(), [b"<p>hi</p>"])[3] == b"<P>HI</P>"
+
+
+def test_an_image_is_passed_through_untouched():
+    machine, status, headers, body = drive(Upper(), [b"GIF89a"], headers=ct("image/gif"))
+    assert body == b"GIF89a"
+    assert headers == ct("image/gif")
+
+
+@pytest.mark.parametrize("value", ["TEXT/HTML", 'text/html; Charset="UTF-8"', " text/html ;charset=utf-8", "Text/Html;q=1"])
+def test_the_media_type_matches_case_insensitively_and_ignores_parameters(value):
+    assert drive(Upper(), [b"a"], headers=ct(value))[3] == b"A"
+
+
+def test_a_404_is_not_filtered_by_default():
+    assert drive(Upper(), [b"nope"], status=404)[3] == b"nope"
+
+
+def test_filter_all_status_filters_a_404():
+    assert drive(Upper(filter_all_status=True), [b"nope"], status=404)[3] == b"NOPE"
+
+
+@pytest.mark.parametrize("status", [204, 205, 304, 101])
+def test_bodiless_statuses_are_never_filtered_even_with_filter_all_status(status):
+    machine = drive(Upper(filter_all_status=True), [], status=status)[0]
+    assert machine.error is None
+    assert machine.state is State.DONE
+
+
+def test_head_is_never_filtered_and_drops_the_length_of_the_unfiltered_body():
+    headers = [("Content-Type", "text/html"), ("Content-Length", "9"), ("ETag", '"a"'), ("X-Kept", "1")]
+    machine, status, out, body = drive(Upper(), [], headers=headers, method="HEAD")
+    assert out == [("Content-Type", "text/html"), ("X-Kept", "1")]
+
+
+def test_head_of_a_type_not_filtered_keeps_its_content_length():
+    headers = [("Content-Type", "image/png"), ("Content-Length", "9")]
+    assert drive(Upper(), [], headers=headers, method="HEAD")[2] == headers
+
+
+def test_a_response_without_content_type_is_not_filtered():
+    assert drive(Upper(), [b"x"], headers=[])[3] == b"x"
+
+
+@pytest.mark.parametrize(
+    ("patterns", "media_type", "filtered"),
+    [
+        (("text/*",), "text/plain", True),
+        (("text/*",), "application/json", False),
+        (("*/*+xml",), "application/atom+xml", True),
+        (("*/*+xml",), "application/xml", False),
+        (("application/*+json",), "application/problem+json", True),
+        (("*/*",), "image/png", True),
+        (("TEXT/HTML",), "text/html", True),
+    ],
+)
+def test_content_type_patterns(patterns, media_type, filtered):
+    body = drive(Upper(filter_content_types=patterns), [b"x"], headers=ct(media_type))[3]
+    assert (body == b"X") is filtered
+
+
+def test_should_filter_can_be_overridden():
+    class OnlyAdmin(Upper):
+        def should_filter(self, environ, status, headers):
+            return environ["PATH_INFO"].startswith("/admin") and super().should_filter(environ, status, headers)
+
+    from dualfilter import ResponseMachine
+    from dualfilter.testing import collect, make_environ
+
+    def run(path):
+        m = ResponseMachine(OnlyAdmin(), make_environ(path=path))
+        return collect(m.start(200, ct("text/html")) + m.body(b"x") + m.end())[2]
+
+    assert (run("/admin/x"), run("/public")) == (b"X", b"x")
+
+
+def test_should_filter_sees_status_and_headers():
+    seen = []
+
+    class Spy(Upper):
+        def should_filter(self, environ, status, headers):
+            seen.append((status, headers["content-type"]))
+            return False
+
+    drive(Spy(), [b"x"], status=201, headers=ct("text/html"))
+    assert seen == [(201, "text/html")]
+
+
+def test_a_json_format_filter_filters_json_types_by_default():
+    class AddField(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            return {**data, "added": True}
+
+    assert drive(AddField(), [b"{}"], headers=ct("application/vnd.api+json"))[3] == b'{"added":true}'
+    assert drive(AddField(), [b"<p>"], headers=ct("text/html"))[3] == b"<p>"
+
+
+def test_an_unsupported_content_encoding_passes_through_with_a_warning(caplog):
+    headers = [("Content-Type", "text/html"), ("Content-Encoding", "compress")]
+    body = drive(Upper(), [b"raw"], headers=headers)[3]
+    assert body == b"raw"
+    assert "unsupported Content-Encoding compress" in caplog.text

@@ -1,0 +1,115 @@
+"""Filter options: keyword overrides, validation and Paste Deploy conversion."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter import Filter
+from dualfilter.options import convert, option_names
+
+from .filters import Upper
+
+
+class Tagged(Filter):
+    """A filter with options of its own."""
+
+    tag: str = "x"
+    limit: int = 3
+    enabled: bool = True
+    names: tuple[str, ...] = ("a",)
+
+    def filter(self, environ, headers, data):
+        return data
+
+
+def test_a_builtin_option_is_overridden_per_instance():
+    flt = Upper(filter_all_status=True)
+    assert flt.filter_all_status is True
+    assert Upper.filter_all_status is False
+
+
+def test_a_subclass_option_is_overridden_per_instance():
+    assert Tagged(tag="y").tag == "y"
+
+
+def test_an_unknown_keyword_raises_type_error_naming_it():
+    with pytest.raises(TypeError, match="'colour'"):
+        Upper(colour="red")
+
+
+def test_methods_are_not_options():
+    assert "filter" not in option_names(Tagged)
+    assert "should_filter" not in option_names(Tagged)
+    assert {"tag", "limit", "filter_content_types"} <= option_names(Tagged)
+
+
+def test_a_subclass_init_calling_super_keeps_its_own_arguments():
+    class WithInit(Filter):
+        def __init__(self, app=None, *, prefix="/", **kw):
+            self.prefix = prefix
+            super().__init__(app, **kw)
+
+        def filter(self, environ, headers, data):
+            return data
+
+    flt = WithInit(prefix="/p", decode_unicode=True)
+    assert (flt.prefix, flt.decode_unicode) == ("/p", True)
+
+
+def test_a_single_content_type_string_becomes_a_tuple():
+    assert Upper(filter_content_types="text/plain").filter_content_types == ("text/plain",)
+
+
+def test_an_unknown_format_name_fails_at_construction():
+    with pytest.raises(LookupError, match="no format named 'yaml'"):
+        Upper(format="yaml")
+
+
+def test_an_unknown_format_output_fails_at_construction():
+    with pytest.raises(ValueError, match="format_output"):
+        Upper(format_output="pandas.DataFrame")
+
+
+def test_an_invalid_oversize_policy_fails_at_construction():
+    with pytest.raises(ValueError, match="oversize"):
+        Upper(oversize="explode")
+
+
+@pytest.mark.parametrize(
+    ("default", "text", "expected"),
+    [
+        (False, "true", True),
+        (True, "Off", False),
+        (3, "42", 42),
+        (1.5, "2.5", 2.5),
+        (("a",), "text/html, text/plain  application/xml", ("text/html", "text/plain", "application/xml")),
+        (None, "lxml_html", "lxml_html"),
+        (None, "none", None),
+        ("s", "kept as is", "kept as is"),
+    ],
+)
+def test_ini_strings_convert_to_the_type_of_the_class_attribute(default, text, expected):
+    assert convert(default, text) == expected
+
+
+def test_a_bad_ini_boolean_is_a_clear_error():
+    with pytest.raises(ValueError, match="not a boolean"):
+        convert(True, "perhaps")
+
+
+def test_paste_deploy_options_are_converted_before_the_filter_sees_them(monkeypatch):
+    seen = {}
+
+    def fake_wrap(flt, app, host=None):
+        seen.update(host=host, flt=flt)
+        return app
+
+    monkeypatch.setattr("dualfilter.hosts.wrap", fake_wrap)
+    Tagged.paste_deploy_middleware(object(), {}, limit="7", enabled="no", names="b c")
+    flt = seen["flt"]
+    assert (seen["host"], flt.limit, flt.enabled, flt.names) == ("wsgi", 7, False, ("b", "c"))
+
+
+def test_paste_deploy_rejects_an_unknown_option():
+    with pytest.raises(TypeError, match="'nope'"):
+        Tagged.paste_deploy_middleware(object(), {}, nope="1")

@@ -1,0 +1,169 @@
+"""Formats: bodies as lxml trees or Python objects, and back."""
+
+from __future__ import annotations
+
+import importlib.metadata
+
+import pytest
+
+from dualfilter import Filter, Format, formats
+
+from .conftest import drive
+
+
+class AddRel(Filter):
+    format_output = "lxml.etree"
+
+    def filter(self, environ, headers, data):
+        for link in data.iter("a"):
+            link.set("rel", "nofollow")
+        return data
+
+
+class AddField(Filter):
+    format = "json"
+
+    def filter(self, environ, headers, data):
+        data["added"] = 1
+        return data
+
+
+def ct(value):
+    return [("Content-Type", value)]
+
+
+def test_lxml_html_round_trips_keeping_the_doctype():
+    page = b'<!DOCTYPE html>\n<html><head><title>t</title></head><body><a href="/x">x</a></body></html>'
+    out = drive(AddRel(), [page])[3]
+    assert out == page.replace(b'href="/x"', b'href="/x" rel="nofollow"')
+
+
+def test_lxml_html_writes_back_in_the_documents_charset():
+    page = '<html><head><meta charset="iso-8859-1"></head><body><a>caf\u00e9</a></body></html>'.encode("latin-1")
+    headers, out = drive(AddRel(), [page], headers=ct("text/html"))[2:]
+    assert "caf\u00e9".encode("latin-1") in out
+    assert ("Content-Type", "text/html; charset=iso-8859-1") in headers
+
+
+def test_lxml_xml_round_trips_keeping_declaration_doctype_and_encoding():
+    doc = b"<?xml version='1.0' encoding='ISO-8859-1'?>\n<!DOCTYPE r SYSTEM \"r.dtd\">\n<r><a>\xe9</a></r>"
+    out = drive(AddRel(), [doc], headers=ct("application/xml"))[3]
+    assert out == doc.replace(b"<a>", b'<a rel="nofollow">')
+
+
+def test_format_output_picks_the_xml_parser_for_xml_and_the_html_parser_for_html():
+    xml = drive(AddRel(), [b"<r><A/><a/></r>"], headers=ct("application/atom+xml"))[3]
+    html = drive(AddRel(), [b"<p><A>x</A></p>"], headers=ct("text/html"))[3]
+    assert b'<A/><a rel="nofollow"/>' in xml  # XML is case-sensitive
+    assert b'<a rel="nofollow">x</a>' in html  # HTML is not
+
+
+def test_format_by_name_forces_that_format():
+    class Html(AddRel):
+        format = "lxml_html"
+        filter_content_types = ("text/plain",)
+
+    assert b'rel="nofollow"' in drive(Html(), [b"<a>x</a>"], headers=ct("text/plain"))[3]
+
+
+def test_json_round_trips():
+    assert drive(AddField(), [b'{"a": [1, 2]}'], headers=ct("application/json"))[3] == b'{"a":[1,2],"added":1}'
+
+
+def test_json_keeps_unicode_as_utf8():
+    assert (
+        drive(AddField(), ['{"n": "caf\u00e9"}'.encode()], headers=ct("application/json"))[3]
+        == '{"n":"caf\u00e9","added":1}'.encode()
+    )
+
+
+def test_json_in_utf16_is_detected():
+    assert drive(AddField(), ['{"a": 1}'.encode("utf-16")], headers=ct("application/json"))[3] == b'{"a":1,"added":1}'
+
+
+def test_malformed_json_gives_a_500(caplog):
+    assert drive(AddField(), [b"{nope"], headers=ct("application/json"))[1] == 500
+    assert "not valid JSON" in caplog.text
+
+
+def test_malformed_xml_gives_a_500(caplog):
+    assert drive(AddRel(), [b"<r><unclosed></r>"], headers=ct("application/xml"))[1] == 500
+    assert "not well-formed XML" in caplog.text
+
+
+def test_a_format_filter_returning_the_wrong_type_gives_a_500(caplog):
+    class Wrong(AddRel):
+        def filter(self, environ, headers, data):
+            return 42
+
+    assert drive(Wrong(), [b"<p>x</p>"])[1] == 500
+    assert "expected an lxml element" in caplog.text
+
+
+def test_a_format_filter_may_return_final_bytes():
+    class Raw(AddRel):
+        def filter(self, environ, headers, data):
+            return b"done"
+
+    assert drive(Raw(), [b"<p>x</p>"])[3] == b"done"
+
+
+def test_an_empty_body_is_not_handed_to_a_format_filter():
+    machine, status, headers, body = drive(AddField(), [], headers=ct("application/json"))
+    assert (status, body, machine.error) == (200, b"", None)
+
+
+def test_format_output_without_a_format_for_the_media_type_gives_a_500(caplog):
+    flt = AddRel(filter_content_types=("text/plain",))
+    assert drive(flt, [b"x"], headers=ct("text/plain"))[1] == 500
+    assert "no format gives 'lxml.etree' for text/plain" in caplog.text
+
+
+class Lines(Format):
+    """A test format: text/csv as a list of lines."""
+
+    name = "lines"
+    media_types = ("text/csv",)
+    output_type = "lines"
+
+    def parse(self, data, declared, media_type):
+        return data.decode().splitlines(), None
+
+    def serialize(self, value, charset, media_type, output_encoding):
+        return "\n".join(value).encode(), None
+
+
+def test_a_registered_format_is_usable_by_name():
+    formats.register(Lines)
+
+    class Reverse(Filter):
+        format = "lines"
+
+        def filter(self, environ, headers, data):
+            return data[::-1]
+
+    assert drive(Reverse(), [b"a\nb"], headers=ct("text/csv"))[3] == b"b\na"
+
+
+def test_formats_are_loaded_from_the_entry_point_group(monkeypatch):
+    class Ini(Lines):
+        name = "ini-lines"
+
+    class FakeEntryPoint:
+        name, value = "ini-lines", "tests:Ini"
+
+        def load(self):
+            return Ini
+
+    def entry_points(group):
+        assert group == "dualfilter.formats"
+        return [FakeEntryPoint()]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(formats, "_entry_points_loaded", False)
+    assert isinstance(formats.get("ini-lines"), Ini)
+
+
+def test_an_unknown_format_name_lists_the_known_ones():
+    with pytest.raises(LookupError, match="known: .*json.*lxml_html"):
+        formats.get("nope")

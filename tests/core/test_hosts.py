@@ -1,0 +1,57 @@
+"""Host detection: which adapter wraps an application."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter import hosts
+
+
+def wsgi_app(environ, start_response):
+    return []
+
+
+async def asgi_app(scope, receive, send):
+    pass
+
+
+class AsgiObject:
+    async def __call__(self, scope, receive, send):
+        pass
+
+
+class WsgiObject:
+    def __call__(self, environ, start_response):
+        return []
+
+
+class Extension:
+    def HttpExtensionProc(self, ecb):
+        return 1
+
+
+@pytest.mark.parametrize(
+    ("app", "kind"),
+    [(wsgi_app, "wsgi"), (WsgiObject(), "wsgi"), (asgi_app, "asgi"), (AsgiObject(), "asgi"), (Extension(), "isapi")],
+)
+def test_the_host_is_detected_from_the_application(app, kind):
+    assert hosts.detect(app) == kind
+
+
+def test_a_function_marked_as_coroutine_function_is_asgi():
+    from asgiref.sync import markcoroutinefunction
+
+    def app(scope, receive, send):
+        pass
+
+    assert hosts.detect(markcoroutinefunction(app)) == "asgi"
+
+
+def test_something_that_is_not_an_app_is_refused():
+    with pytest.raises(TypeError, match="cannot wrap"):
+        hosts.detect(42)
+
+
+def test_an_unknown_host_name_is_refused():
+    with pytest.raises(ValueError, match="unknown host"):
+        hosts.wrap(object(), wsgi_app, "cgi")
