@@ -56,7 +56,19 @@ _START, _PASSTHROUGH, _BUFFERING, _DRAINING, _DONE, _ERROR = State
 class ResponseMachine:
     """Decides, buffers and filters one response for one filter."""
 
-    __slots__ = ("filter", "environ", "state", "error", "_start", "_content_type", "_codings", "_chunks", "_size", "_body_out")
+    __slots__ = (
+        "filter",
+        "environ",
+        "state",
+        "error",
+        "_start",
+        "_content_type",
+        "_codings",
+        "_chunks",
+        "_size",
+        "_limit",
+        "_body_out",
+    )
 
     def __init__(self, flt: Filter, environ: Mapping[str, Any]) -> None:
         self.filter = flt
@@ -69,6 +81,7 @@ class ResponseMachine:
         self._codings: list[str] = []
         self._chunks: list[bytes] = []
         self._size = 0
+        self._limit = flt.max_buffer_size
         self._body_out = False
 
     @property
@@ -116,7 +129,7 @@ class ResponseMachine:
             if data:
                 self._chunks.append(data)
                 self._size += len(data)
-                if self._size > self.filter.max_buffer_size:
+                if self._size > self._limit:
                     return self._oversize()
             return []
         if state is _PASSTHROUGH:
