@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from . import formats, hosts, mediatypes
 from .headers import Headers, get_header
-from .options import check_options, convert_options
+from .options import check_options, convert_options, option_names
 
 
 class Filter:
@@ -86,6 +87,7 @@ class Filter:
         self.is_async = inspect.iscoroutinefunction(self.filter)
         # When should_filter is not overridden the machine asks accepts() directly.
         self.default_decision = type(self).should_filter is Filter.should_filter
+        self.etag_token = None if self.force_no_conditional else self.validator_token()
 
     # -- what subclasses write ------------------------------------------------
 
@@ -124,6 +126,14 @@ class Filter:
         if fmt is None:
             raise LookupError(f"no format gives {self.format_output!r} for {media_type or 'no media type'}")
         return fmt
+
+    def validator_token(self) -> str:
+        """What a derived ETag says of this filter: a short hash of its class and
+        options, so changing either changes every derived tag. Override it if
+        the output depends on anything else (see ``dualfilter.validators``)."""
+        options = sorted((name, repr(getattr(self, name))) for name in option_names(type(self)))
+        identity = f"{type(self).__module__}.{type(self).__qualname__}:{options}"
+        return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
     @property
     def name(self) -> str:

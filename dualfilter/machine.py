@@ -23,10 +23,10 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import codings, responses, running
+from . import codings, responses, running, validators
 from .errors import FilterError, ProtocolError
 from .events import Body, End, Event, HeaderList, ResponseStart
-from .headers import Headers, without
+from .headers import Headers, get_header, without
 from .mediatypes import parse_content_type
 from .transform import NothingToParse, Transform
 
@@ -118,7 +118,13 @@ class ResponseMachine:
         if wanted:
             # A HEAD has no body to filter; what the app says of its length and
             # validator would not describe the filtered GET, so it stays behind.
-            start = ResponseStart(start.status, without(headers, responses.HEAD_DROPPED), start.reason)
+            start = ResponseStart(
+                start.status, self._derive_etag(without(headers, responses.HEAD_DROPPED), headers), start.reason
+            )
+        elif start.status == 304 and self.filter.etag_token is not None:
+            if validators.mentions_derived(self.environ.get("HTTP_IF_NONE_MATCH"), self.filter.etag_token):
+                # The client holds the filtered body: confirm the tag it holds.
+                start = ResponseStart(304, self._derive_etag(without(headers, frozenset({"etag"})), headers), start.reason)
         self.state = _PASSTHROUGH
         return [start]
 
@@ -255,12 +261,21 @@ class ResponseMachine:
         try:
             body, charset = transform.encode(result)
             headers = responses.fixed_headers(transform.headers.list, transform.original_headers, len(body), charset)
+            if self.filter.etag_token is not None:
+                headers = self._derive_etag(headers, transform.original_headers)
         except Exception as exc:
             return self._fail(exc)
         self.state = _DONE
         self._chunks = []
         start = ResponseStart(self._start.status, headers, self._start.reason)
         return [start, Body(body), End(trailers or [])] if body else [start, End(trailers or [])]
+
+    def _derive_etag(self, headers: HeaderList, original: HeaderList) -> HeaderList:
+        """``headers`` plus the ETag derived from the app's, if it sent one."""
+        token = self.filter.etag_token
+        etag = get_header(original, "etag")
+        derived = validators.derive(etag, token) if etag and token else None
+        return [*headers, ("ETag", derived)] if derived else headers
 
     def _fail(self, exc: BaseException) -> list[Event]:
         self.state = _ERROR

@@ -16,9 +16,13 @@ _TRUE = frozenset({"true", "yes", "on", "1", "y", "t"})
 _FALSE = frozenset({"false", "no", "off", "0", "n", "f", ""})
 
 
-@cache
 def option_names(cls: type) -> frozenset[str]:
     """The names of the options of ``cls``: its public data class attributes."""
+    return _option_names(cls)
+
+
+@cache
+def _option_names(cls: type) -> frozenset[str]:
     names = set()
     for klass in cls.__mro__:
         if klass is object:

@@ -3,14 +3,17 @@
 Range and If-Range always go, so a filtered type can never come back as a 206
 that holds only part of the body and skips the filter. If-Modified-Since and
 If-None-Match go under ``force_no_conditional``, so the app sends a full body
-to filter instead of a 304 for a body the client holds only in filtered form.
-Each host applies the same names to its own request structure.
+to filter instead of a 304 for a body the client holds only in filtered form;
+without it, If-None-Match is translated (``dualfilter.validators``). Each host
+applies the same rules to its own request structure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
+
+from .validators import translate_if_none_match
 
 if TYPE_CHECKING:
     from .filter import Filter
@@ -30,17 +33,31 @@ def environ_key(name: str) -> str:
 
 
 def strip_environ(environ: Mapping[str, Any], flt: Filter) -> Mapping[str, Any]:
-    """``environ`` without the removed headers (a copy only if one is present)."""
+    """``environ`` as the app should see it: without the removed headers, and
+    with derived ETags translated (a copy only if anything changes)."""
     keys = [environ_key(name) for name in removed_headers(flt)]
-    if not any(key in environ for key in keys):
+    token = flt.etag_token
+    translate = token is not None and "HTTP_IF_NONE_MATCH" in environ
+    if not translate and not any(key in environ for key in keys):
         return environ
     stripped = dict(environ)
     for key in keys:
         stripped.pop(key, None)
+    if token is not None and translate:
+        stripped["HTTP_IF_NONE_MATCH"] = translate_if_none_match(stripped["HTTP_IF_NONE_MATCH"], token)
     return stripped
 
 
 def strip_pairs(pairs: Iterable[tuple[bytes, bytes]], flt: Filter) -> list[tuple[bytes, bytes]]:
-    """Raw ``(name, value)`` byte pairs (ASGI) without the removed headers."""
+    """Raw ``(name, value)`` byte pairs (ASGI) as the app should see them."""
     names = removed_headers(flt)
-    return [(name, value) for name, value in pairs if name.decode("latin-1").lower() not in names]
+    token = flt.etag_token
+    kept = []
+    for name, value in pairs:
+        lowered = name.decode("latin-1").lower()
+        if lowered in names:
+            continue
+        if token is not None and lowered == "if-none-match":
+            value = translate_if_none_match(value.decode("latin-1"), token).encode("latin-1")
+        kept.append((name, value))
+    return kept

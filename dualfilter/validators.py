@@ -1,0 +1,62 @@
+"""Validators for filtered responses when conditional requests are allowed.
+
+With ``force_no_conditional=False`` a filtered response keeps an ETag, derived
+from the app's own and the filter's identity: ``"v1"`` becomes
+``W/"v1-dfs<token>"`` (``dfw`` for a weak original). When a client sends such a
+tag back in If-None-Match, the app is also shown the tag it issued itself, so
+it answers 304 exactly when its own body is unchanged; the 304 then carries the
+derived tag again. This is only true to the client if the filter is
+deterministic: the same input body and request give the same output. A filter
+whose output varies (a timestamp, a per-user banner) must keep the default
+``force_no_conditional=True``, or change ``validator_token()`` whenever its
+output would.
+"""
+
+from __future__ import annotations
+
+import re
+
+_TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*,?')
+_DERIVED = re.compile(r"^(.*)-df([sw])([0-9a-f]+)$")
+
+
+def parse_tags(value: str) -> list[tuple[bool, str]]:
+    """The entity tags of an ETag or If-None-Match value as ``(weak, opaque)``."""
+    return [(bool(m.group(1)), m.group(2)) for m in _TAG.finditer(value)]
+
+
+def derive(etag: str, token: str) -> str | None:
+    """The weak ETag of the filtered body for the app's ``etag``, or None if
+    the app's value is not a valid entity tag."""
+    tags = parse_tags(etag)
+    if len(tags) != 1:
+        return None
+    weak, opaque = tags[0]
+    return f'W/"{opaque}-df{"w" if weak else "s"}{token}"'
+
+
+def original(opaque: str, token: str) -> str | None:
+    """The app's own tag inside one of our derived opaque values, or None."""
+    found = _DERIVED.match(opaque)
+    if not found or found.group(3) != token:
+        return None
+    inner = found.group(1)
+    return f'W/"{inner}"' if found.group(2) == "w" else f'"{inner}"'
+
+
+def translate_if_none_match(value: str, token: str) -> str:
+    """If-None-Match with the app's own tag added after each derived one."""
+    if value.strip() == "*":
+        return value
+    tags = []
+    for weak, opaque in parse_tags(value):
+        tags.append(f'W/"{opaque}"' if weak else f'"{opaque}"')
+        inner = original(opaque, token)
+        if inner is not None:
+            tags.append(inner)
+    return ", ".join(tags)
+
+
+def mentions_derived(value: str | None, token: str) -> bool:
+    """Whether an If-None-Match value holds a tag derived with ``token``."""
+    return bool(value) and any(original(opaque, token) for _, opaque in parse_tags(value or ""))

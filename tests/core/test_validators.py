@@ -1,0 +1,89 @@
+"""Conditional requests with force_no_conditional=False: derived validators."""
+
+from __future__ import annotations
+
+from dualfilter import ResponseMachine
+from dualfilter.request import strip_environ, strip_pairs
+from dualfilter.testing import collect, make_environ
+from dualfilter.validators import derive, translate_if_none_match
+
+from .conftest import drive
+from .filters import Upper
+
+HTML = [("Content-Type", "text/html"), ("ETag", '"v1"')]
+
+
+def etag_of(headers):
+    return dict(headers).get("ETag")
+
+
+def test_by_default_a_filtered_response_carries_no_etag():
+    assert etag_of(drive(Upper(), [b"x"], headers=HTML)[2]) is None
+
+
+def test_without_force_no_conditional_a_filtered_response_gets_a_derived_weak_etag():
+    flt = Upper(force_no_conditional=False)
+    etag = etag_of(drive(flt, [b"x"], headers=HTML)[2])
+    assert etag == f'W/"v1-dfs{flt.validator_token()}"'
+
+
+def test_the_derived_etag_changes_with_the_filters_options():
+    a = Upper(force_no_conditional=False)
+    b = Upper(force_no_conditional=False, output_encoding="latin-1")
+    assert a.validator_token() != b.validator_token()
+
+
+def test_a_weak_app_etag_stays_recognisable_as_weak():
+    assert derive('W/"v1"', "abc") == 'W/"v1-dfwabc"'
+
+
+def test_without_an_app_etag_no_etag_is_invented():
+    flt = Upper(force_no_conditional=False)
+    assert etag_of(drive(flt, [b"x"], headers=[("Content-Type", "text/html")])[2]) is None
+
+
+def test_if_none_match_shows_the_app_its_own_tag_next_to_the_derived_one():
+    assert translate_if_none_match('W/"v1-dfsabc", "other"', "abc") == 'W/"v1-dfsabc", "v1", "other"'
+
+
+def test_a_derived_tag_from_another_filter_configuration_is_not_translated():
+    assert translate_if_none_match('W/"v1-dfsxyz"', "abc") == 'W/"v1-dfsxyz"'
+
+
+def test_the_wsgi_environ_is_translated_for_the_app():
+    flt = Upper(force_no_conditional=False)
+    environ = make_environ(environ={"HTTP_IF_NONE_MATCH": derive('"v1"', flt.validator_token())})
+    assert '"v1"' in strip_environ(environ, flt)["HTTP_IF_NONE_MATCH"]
+
+
+def test_asgi_header_pairs_are_translated_for_the_app():
+    flt = Upper(force_no_conditional=False)
+    derived = derive('"v1"', flt.validator_token()).encode()
+    assert b'"v1"' in dict(strip_pairs([(b"if-none-match", derived)], flt))[b"if-none-match"]
+
+
+def test_by_default_conditional_headers_are_removed():
+    environ = make_environ(environ={"HTTP_IF_NONE_MATCH": '"v1"', "HTTP_IF_MODIFIED_SINCE": "x", "HTTP_RANGE": "bytes=0-1"})
+    stripped = strip_environ(environ, Upper())
+    assert not {"HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_RANGE"} & set(stripped)
+
+
+def test_range_is_removed_even_when_conditionals_are_allowed():
+    environ = make_environ(environ={"HTTP_RANGE": "bytes=0-1", "HTTP_IF_RANGE": '"v1"'})
+    assert not {"HTTP_RANGE", "HTTP_IF_RANGE"} & set(strip_environ(environ, Upper(force_no_conditional=False)))
+
+
+def test_the_apps_304_for_a_client_holding_the_filtered_body_carries_the_derived_tag():
+    flt = Upper(force_no_conditional=False)
+    derived = derive('"v1"', flt.validator_token())
+    environ = strip_environ(make_environ(environ={"HTTP_IF_NONE_MATCH": derived}), flt)
+    machine = ResponseMachine(flt, environ)
+    status, headers, body = collect(machine.start(304, [("ETag", '"v1"')]) + machine.end())
+    assert (status, etag_of(headers), body) == (304, derived, b"")
+
+
+def test_a_304_for_a_client_holding_the_apps_own_tag_is_left_alone():
+    flt = Upper(force_no_conditional=False)
+    environ = strip_environ(make_environ(environ={"HTTP_IF_NONE_MATCH": '"v1"'}), flt)
+    machine = ResponseMachine(flt, environ)
+    assert etag_of(collect(machine.start(304, [("ETag", '"v1"')]) + machine.end())[1]) == '"v1"'
