@@ -167,3 +167,8 @@ def test_formats_are_loaded_from_the_entry_point_group(monkeypatch):
 def test_an_unknown_format_name_lists_the_known_ones():
     with pytest.raises(LookupError, match="known: .*json.*lxml_html"):
         formats.get("nope")
+
+
+def test_lxml_html_adds_no_doctype_to_a_page_that_had_none():
+    out = drive(AddRel(), [b"<html><body><a>x</a></body></html>"])[3]
+    assert out == b'<html><body><a rel="nofollow">x</a></body></html>'

@@ -1,0 +1,80 @@
+"""``RewriteLinks``: rewrite the URLs of an HTML document by prefix mapping or a function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urljoin
+
+from ..filter import Filter
+from ..headers import Headers
+from ..specs import import_object
+
+
+def parse_mapping(mapping: Mapping[str, str] | str) -> list[tuple[str, str]]:
+    """Prefix pairs from a mapping, or from ``'old=new old2=new2'`` (whitespace or
+    newlines between pairs, the first ``=`` of each splits it), longest first."""
+    if isinstance(mapping, str):
+        pairs = []
+        for item in mapping.split():
+            old, sep, new = item.partition("=")
+            if not sep or not old:
+                raise ValueError(f"mapping item {item!r} is not OLD=NEW")
+            pairs.append((old, new))
+    else:
+        pairs = list(mapping.items())
+    return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
+
+
+class RewriteLinks(Filter):
+    """Rewrite every URL in HTML (``href``, ``src``, ``action``, CSS ``url()``,
+    ``<base>``, …): behind a proxy, or when an app moves to a new place.
+
+    ``mapping`` replaces URL prefixes (the longest matching prefix wins); then
+    ``function(url)``, if set, returns the new URL (None keeps it). Links are
+    taken as written: ``/app/x`` matches the prefix ``/app/`` but ``x`` does
+    not; set ``base_href`` to make relative links absolute against it first.
+    The document goes through lxml (the ``lxml_html`` format).
+    """
+
+    format = "lxml_html"
+    #: URL prefixes to replace: a dict, or ``'old=new old2=new2'`` in ini files and SPECs.
+    mapping: Mapping[str, str] | str | None = None
+    #: A callable ``function(url) -> str | None``, or ``'module:function'``; a
+    #: subclass may define it as a method.
+    function: Any = None
+    #: Make relative links absolute against this URL before rewriting them.
+    base_href: str | None = None
+
+    def _configure(self) -> None:
+        super()._configure()
+        self._mapping = parse_mapping(self.mapping) if self.mapping else []
+        if isinstance(self.function, str):
+            self.function = import_object(self.function)
+        if self.function is not None and not callable(self.function):
+            raise ValueError(f"function must be callable, not {self.function!r}")
+        if not self._mapping and self.function is None:
+            raise ValueError("RewriteLinks needs a mapping or a function")
+
+    def rewrite_link(self, url: str) -> str:
+        """The new URL for ``url``: made absolute (``base_href``), mapped, then ``function``."""
+        if self.base_href and not url.startswith("#"):
+            try:
+                url = urljoin(self.base_href, url)
+            except ValueError:  # not a URL urljoin can parse: leave it as written
+                pass
+        for old, new in self._mapping:
+            if url.startswith(old):
+                url = new + url[len(old) :]
+                break
+        function: Callable[[str], str | None] | None = self.function
+        if function is not None:
+            result = function(url)
+            if result is not None:
+                url = result
+        return url
+
+    def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:
+        """The document with every link rewritten."""
+        data.rewrite_links(self.rewrite_link, resolve_base_href=False)
+        return data

@@ -1,0 +1,105 @@
+"""Inject: an HTML snippet at the end of <head> or <body>, with a documented fallback."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter.filters import Inject
+from dualfilter.headers import get_header
+from dualfilter.testing import run_filter
+
+PAGE = b"<!DOCTYPE html><html><head><title>t</title></head><body><p>hi</p></body></html>"
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 5, len(PAGE)])
+def test_snippet_goes_before_the_closing_body_tag_however_the_body_is_chunked(chunks):
+    _, _, body = run_filter(Inject(html="<b>X</b>"), PAGE, chunks=chunks)
+    assert body == PAGE.replace(b"</body>", b"<b>X</b></body>")
+
+
+def test_where_head_puts_the_snippet_before_the_closing_head_tag():
+    _, _, body = run_filter(Inject(html='<link rel="x">', where="head"), PAGE)
+    assert body == PAGE.replace(b"</head>", b'<link rel="x"></head>')
+
+
+def test_tags_are_found_whatever_their_case_and_spacing():
+    _, _, body = run_filter(Inject(html="<b>X</b>"), b"<HTML><BODY><p>hi</p></BODY ></HTML>")
+    assert body == b"<HTML><BODY><p>hi</p><b>X</b></BODY ></HTML>"
+
+
+def test_body_snippet_goes_before_the_last_closing_body_tag():
+    page = b'<html><body><script>var s = "</body>";</script></body></html>'
+    _, _, body = run_filter(Inject(html="<b>X</b>"), page)
+    assert body == b'<html><body><script>var s = "</body>";</script><b>X</b></body></html>'
+
+
+def test_missing_closing_body_tag_falls_back_to_before_closing_html_tag():
+    _, _, body = run_filter(Inject(html="<b>X</b>"), b"<html><body><p>hi</p></html>")
+    assert body == b"<html><body><p>hi</p><b>X</b></html>"
+
+
+def test_missing_closing_body_and_html_tags_fall_back_to_the_end():
+    _, _, body = run_filter(Inject(html="<b>X</b>"), b"<p>hi</p>")
+    assert body == b"<p>hi</p><b>X</b>"
+
+
+def test_missing_closing_head_tag_falls_back_to_before_the_body_tag():
+    _, _, body = run_filter(Inject(html="<meta x>", where="head"), b"<html><title>t</title><body class=a>b</body></html>")
+    assert body == b"<html><title>t</title><meta x><body class=a>b</body></html>"
+
+
+def test_missing_head_and_body_tags_fall_back_to_the_end():
+    _, _, body = run_filter(Inject(html="<meta x>", where="head"), b"<p>hi</p>")
+    assert body == b"<p>hi</p><meta x>"
+
+
+def test_missing_skip_leaves_a_page_without_the_tag_unchanged():
+    page = b"<p>fragment</p>"
+    _, headers, body = run_filter(Inject(html="<b>X</b>", missing="skip"), page)
+    assert body == page
+    assert get_header(headers, "content-length") == str(len(page))
+
+
+def test_content_length_describes_the_new_body():
+    _, headers, body = run_filter(Inject(html="<b>X</b>"), PAGE)
+    assert get_header(headers, "content-length") == str(len(body))
+
+
+def test_snippet_is_encoded_in_the_response_charset():
+    page = "<html><body>é</body></html>".encode("iso-8859-1")
+    _, headers, body = run_filter(Inject(html="<p>café</p>"), page, content_type="text/html; charset=iso-8859-1")
+    assert body == "<html><body>é<p>café</p></body></html>".encode("iso-8859-1")
+    assert get_header(headers, "content-type") == "text/html; charset=iso-8859-1"
+
+
+def test_charset_declared_in_a_meta_tag_is_kept():
+    page = '<html><head><meta charset="windows-1252"></head><body>€</body></html>'.encode("cp1252")
+    _, _, body = run_filter(Inject(html="<i>€</i>"), page, content_type="text/html")
+    assert body == page.replace(b"</body>", "<i>€</i></body>".encode("cp1252"))
+
+
+def test_snippet_the_response_charset_cannot_hold_switches_the_response_to_utf8():
+    page = b"<html><body>x</body></html>"
+    _, headers, body = run_filter(Inject(html="<i>€</i>"), page, content_type="text/html; charset=iso-8859-1")
+    assert body == "<html><body>x<i>€</i></body></html>".encode()
+    assert get_header(headers, "content-type") == "text/html; charset=utf-8"
+
+
+def test_responses_of_other_types_pass_through():
+    _, _, body = run_filter(Inject(html="<b>X</b>"), b"</body>", content_type="text/plain")
+    assert body == b"</body>"
+
+
+def test_an_empty_snippet_is_refused_at_construction():
+    with pytest.raises(ValueError, match="html"):
+        Inject()
+
+
+def test_an_unknown_where_is_refused_at_construction():
+    with pytest.raises(ValueError, match="where"):
+        Inject(html="x", where="footer")
+
+
+def test_an_unknown_missing_policy_is_refused_at_construction():
+    with pytest.raises(ValueError, match="missing"):
+        Inject(html="x", missing="ignore")

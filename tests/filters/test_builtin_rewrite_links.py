@@ -1,0 +1,135 @@
+"""RewriteLinks: URLs in HTML rewritten through lxml by prefix mapping or a function."""
+
+from __future__ import annotations
+
+import lxml.html
+import pytest
+
+from dualfilter.filters import RewriteLinks
+from dualfilter.headers import get_header
+from dualfilter.testing import run_filter
+
+
+def page(body: str) -> bytes:
+    return f"<!DOCTYPE html><html><head><title>t</title></head><body>{body}</body></html>".encode()
+
+
+def links(html: bytes) -> list[str]:
+    """Every link of a document, in document order."""
+    return [link for _, _, link, _ in lxml.html.document_fromstring(html).iterlinks()]
+
+
+def test_prefix_mapping_rewrites_matching_links():
+    _, _, body = run_filter(RewriteLinks(mapping={"/app/": "/new/"}), page('<a href="/app/x">x</a>'))
+    assert links(body) == ["/new/x"]
+
+
+def test_links_that_match_no_prefix_are_left_as_written():
+    flt = RewriteLinks(mapping={"/app/": "/new/"})
+    _, _, body = run_filter(flt, page('<a href="/other/x">1</a><a href="x.html">2</a><a href="http://h/app/x">3</a>'))
+    assert links(body) == ["/other/x", "x.html", "http://h/app/x"]
+
+
+def test_absolute_url_prefixes_are_mapped():
+    flt = RewriteLinks(mapping={"http://backend:8080/": "https://example.com/app/"})
+    _, _, body = run_filter(flt, page('<img src="http://backend:8080/logo.png">'))
+    assert links(body) == ["https://example.com/app/logo.png"]
+
+
+def test_the_longest_matching_prefix_wins():
+    flt = RewriteLinks(mapping={"/a/": "/short/", "/a/b/": "/long/"})
+    _, _, body = run_filter(flt, page('<a href="/a/b/c">x</a><a href="/a/c">y</a>'))
+    assert links(body) == ["/long/c", "/short/c"]
+
+
+def test_mapping_may_be_given_as_a_string_of_pairs():
+    flt = RewriteLinks(mapping="/a/=/x/\n  /b/=/y/")
+    _, _, body = run_filter(flt, page('<a href="/a/1">1</a><a href="/b/2">2</a>'))
+    assert links(body) == ["/x/1", "/y/2"]
+
+
+def test_base_href_makes_relative_links_absolute_before_mapping():
+    flt = RewriteLinks(mapping={"http://backend/": "https://site/"}, base_href="http://backend/docs/")
+    _, _, body = run_filter(flt, page('<a href="intro.html">1</a><a href="/top">2</a>'))
+    assert links(body) == ["https://site/docs/intro.html", "https://site/top"]
+
+
+def test_base_href_leaves_fragment_only_links_alone():
+    flt = RewriteLinks(mapping={"http://backend/": "https://site/"}, base_href="http://backend/")
+    _, _, body = run_filter(flt, page('<a href="#top">1</a>'))
+    assert links(body) == ["#top"]
+
+
+def test_links_in_css_and_base_and_forms_are_rewritten():
+    html = '<base href="/app/"><form action="/app/post"></form><div style="background: url(/app/bg.png)"></div>'
+    _, _, body = run_filter(RewriteLinks(mapping={"/app/": "/new/"}), page(html))
+    assert links(body) == ["/new/", "/new/post", "/new/bg.png"]
+
+
+def test_function_option_returns_the_new_link():
+    _, _, body = run_filter(RewriteLinks(function=lambda url: url + "?v=2"), page('<script src="/s.js"></script>'))
+    assert links(body) == ["/s.js?v=2"]
+
+
+def test_function_returning_none_keeps_the_link():
+    _, _, body = run_filter(RewriteLinks(function=lambda url: None), page('<a href="/x">x</a>'))
+    assert links(body) == ["/x"]
+
+
+def test_function_sees_the_link_after_the_mapping():
+    seen = []
+
+    def record(url):
+        seen.append(url)
+
+    run_filter(RewriteLinks(mapping={"/a/": "/b/"}, function=record), page('<a href="/a/x">x</a>'))
+    assert seen == ["/b/x"]
+
+
+def test_function_may_be_a_method_of_a_subclass():
+    class Versioned(RewriteLinks):
+        version = "7"
+
+        def function(self, url):
+            return f"{url}?v={self.version}"
+
+    _, _, body = run_filter(Versioned(), page('<img src="/i.png">'))
+    assert links(body) == ["/i.png?v=7"]
+
+
+def test_function_may_be_named_as_module_colon_attribute():
+    _, _, body = run_filter(RewriteLinks(function="builtins:str.upper"), page('<a href="/x">x</a>'))
+    assert links(body) == ["/X"]
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 17])
+def test_rewriting_does_not_depend_on_chunking(chunks):
+    _, _, body = run_filter(RewriteLinks(mapping={"/a/": "/b/"}), page('<a href="/a/x">x</a>'), chunks=chunks)
+    assert links(body) == ["/b/x"]
+
+
+def test_text_outside_links_is_kept_in_the_response_charset():
+    data = page("<p>café</p>").decode().encode("iso-8859-1")
+    _, headers, body = run_filter(RewriteLinks(mapping={"/a/": "/b/"}), data, content_type="text/html; charset=iso-8859-1")
+    assert "<p>café</p>".encode("iso-8859-1") in body
+    assert get_header(headers, "content-type") == "text/html; charset=iso-8859-1"
+
+
+def test_doctype_of_the_document_is_kept():
+    _, _, body = run_filter(RewriteLinks(mapping={"/a/": "/b/"}), page('<a href="/a/x">x</a>'))
+    assert body.startswith(b"<!DOCTYPE html>")
+
+
+def test_a_malformed_mapping_string_is_refused_at_construction():
+    with pytest.raises(ValueError, match="OLD=NEW"):
+        RewriteLinks(mapping="/a/ /b/")
+
+
+def test_a_filter_without_mapping_or_function_is_refused_at_construction():
+    with pytest.raises(ValueError, match="mapping or a function"):
+        RewriteLinks()
+
+
+def test_a_function_name_that_cannot_be_imported_is_refused_at_construction():
+    with pytest.raises(ValueError, match="no_such_module"):
+        RewriteLinks(function="no_such_module:f")

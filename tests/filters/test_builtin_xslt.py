@@ -1,0 +1,181 @@
+"""XSLT: a stylesheet, parsed safely and compiled once, applied to XML and HTML responses."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+import pytest
+
+from dualfilter.filters import XSLT
+from dualfilter.headers import get_header
+from dualfilter.testing import run_filter
+
+XSL = 'xmlns:xsl="http://www.w3.org/1999/XSL/Transform"'
+TO_HTML = f"""<xsl:stylesheet version="1.0" {XSL}>
+  <xsl:template match="/"><html><body><h1><xsl:value-of select="/doc/title"/></h1></body></html></xsl:template>
+</xsl:stylesheet>"""
+DOC = b"<doc><title>Hello</title></doc>"
+
+
+@pytest.fixture
+def stylesheet(tmp_path):
+    """Write a stylesheet to a file and return its path."""
+
+    def write(text: str, name: str = "style.xsl") -> str:
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return str(path)
+
+    return write
+
+
+def test_xml_is_transformed_to_html_with_a_text_html_content_type(stylesheet):
+    _, headers, body = run_filter(XSLT(stylesheet=stylesheet(TO_HTML)), DOC, content_type="application/xml")
+    assert body == b"<html><body><h1>Hello</h1></body></html>\n"
+    assert get_header(headers, "content-type") == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("chunks", [2, 9])
+def test_transformation_does_not_depend_on_chunking(stylesheet, chunks):
+    _, _, body = run_filter(XSLT(stylesheet=stylesheet(TO_HTML)), DOC, content_type="application/xml", chunks=chunks)
+    assert body == b"<html><body><h1>Hello</h1></body></html>\n"
+
+
+def test_xml_output_keeps_the_response_media_type(stylesheet):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="xml"/>
+      <xsl:template match="/"><t><xsl:value-of select="/doc/title"/></t></xsl:template></xsl:stylesheet>"""
+    _, headers, body = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="text/xml")
+    assert body == b'<?xml version="1.0"?>\n<t>Hello</t>\n'
+    assert get_header(headers, "content-type") == "text/xml; charset=utf-8"
+
+
+def test_output_media_type_sets_the_content_type(stylesheet):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="xml" media-type="application/atom+xml"/>
+      <xsl:template match="/"><feed/></xsl:template></xsl:stylesheet>"""
+    _, headers, _ = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="application/xml")
+    assert get_header(headers, "content-type") == "application/atom+xml; charset=utf-8"
+
+
+def test_text_output_is_text_plain(stylesheet):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+      <xsl:template match="/">Title: <xsl:value-of select="/doc/title"/></xsl:template></xsl:stylesheet>"""
+    _, headers, body = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="application/xml")
+    assert body == b"Title: Hello"
+    assert get_header(headers, "content-type") == "text/plain; charset=utf-8"
+
+
+def test_output_encoding_is_used_and_declared(stylesheet):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text" encoding="ISO-8859-1"/>
+      <xsl:template match="/"><xsl:value-of select="/doc/title"/></xsl:template></xsl:stylesheet>"""
+    data = "<doc><title>café</title></doc>".encode()
+    _, headers, body = run_filter(XSLT(stylesheet=stylesheet(xsl)), data, content_type="application/xml")
+    assert body == "café".encode("iso-8859-1")
+    assert get_header(headers, "content-type") == "text/plain; charset=iso-8859-1"
+
+
+def test_html_responses_are_transformed(stylesheet):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+      <xsl:template match="/"><xsl:value-of select="//h1"/></xsl:template></xsl:stylesheet>"""
+    data = b"<!DOCTYPE html><html><body><h1>Head<br>line</h1></body></html>"
+    _, _, body = run_filter(XSLT(stylesheet=stylesheet(xsl)), data, content_type="text/html")
+    assert body == b"Headline"
+
+
+def test_input_in_a_declared_charset_is_read_right(stylesheet):
+    data = '<?xml version="1.0" encoding="iso-8859-1"?><doc><title>é</title></doc>'.encode("iso-8859-1")
+    _, _, body = run_filter(XSLT(stylesheet=stylesheet(TO_HTML)), data, content_type="application/xml")
+    assert body == "<html><body><h1>é</h1></body></html>\n".encode()
+
+
+def test_other_content_types_pass_through(stylesheet):
+    _, _, body = run_filter(XSLT(stylesheet=stylesheet(TO_HTML)), DOC, content_type="text/plain")
+    assert body == DOC
+
+
+def test_stylesheet_is_compiled_once_at_construction(stylesheet, tmp_path):
+    flt = XSLT(stylesheet=stylesheet(TO_HTML))
+    (tmp_path / "style.xsl").write_text("not a stylesheet any more")
+    for _ in range(2):
+        assert run_filter(flt, DOC, content_type="application/xml")[2] == b"<html><body><h1>Hello</h1></body></html>\n"
+
+
+def test_one_filter_serves_concurrent_threads(stylesheet):
+    flt = XSLT(stylesheet=stylesheet(TO_HTML))
+    results: list[bytes] = []
+
+    def work(n: int) -> None:
+        results.append(run_filter(flt, f"<doc><title>{n}</title></doc>".encode(), content_type="application/xml")[2])
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(results) == sorted(f"<html><body><h1>{n}</h1></body></html>\n".encode() for n in range(8))
+
+
+def test_xsl_import_is_resolved_relative_to_the_stylesheet(stylesheet):
+    stylesheet(
+        f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+      <xsl:template match="/">imported</xsl:template></xsl:stylesheet>""",
+        "base.xsl",
+    )
+    main = stylesheet(f"""<xsl:stylesheet version="1.0" {XSL}><xsl:import href="base.xsl"/></xsl:stylesheet>""")
+    assert run_filter(XSLT(stylesheet=main), DOC, content_type="application/xml")[2] == b"imported"
+
+
+def test_external_entities_in_the_stylesheet_are_not_expanded(stylesheet, tmp_path):
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
+    xsl = f"""<?xml version="1.0"?><!DOCTYPE xsl:stylesheet [<!ENTITY x SYSTEM "secret.txt">]>
+      <xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+      <xsl:template match="/">[&x;]</xsl:template></xsl:stylesheet>"""
+    _, _, body = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="application/xml")
+    assert b"TOPSECRET" not in body
+
+
+def test_the_stylesheet_cannot_read_from_the_network(stylesheet, caplog):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+      <xsl:template match="/"><xsl:value-of select="document('http://127.0.0.1:9/x.xml')"/></xsl:template>
+      </xsl:stylesheet>"""
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        status, _, _ = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="application/xml")
+    assert status == 500
+    assert "denied" in caplog.text
+
+
+def test_a_terminating_xsl_message_gives_a_500(stylesheet, caplog):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}>
+      <xsl:template match="/"><xsl:message terminate="yes">no title</xsl:message></xsl:template></xsl:stylesheet>"""
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        status, _, _ = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="application/xml")
+    assert status == 500
+    assert "no title" in caplog.text
+
+
+def test_a_missing_stylesheet_file_is_refused_at_construction(tmp_path):
+    missing = tmp_path / "nope.xsl"
+    with pytest.raises(ValueError, match=r"cannot read stylesheet .*nope\.xsl.*No such file"):
+        XSLT(stylesheet=str(missing))
+
+
+def test_a_stylesheet_that_is_not_xml_is_refused_at_construction(stylesheet):
+    with pytest.raises(ValueError, match="not well-formed XML"):
+        XSLT(stylesheet=stylesheet("<xsl:stylesheet"))
+
+
+def test_xml_that_is_not_xslt_is_refused_at_construction(stylesheet):
+    with pytest.raises(ValueError, match="not valid XSLT"):
+        XSLT(stylesheet=stylesheet("<doc/>"))
+
+
+def test_a_filter_without_stylesheet_is_refused_at_construction():
+    with pytest.raises(ValueError, match="needs the stylesheet option"):
+        XSLT()
+
+
+def test_a_parsed_stylesheet_document_is_accepted():
+    import lxml.etree
+
+    flt = XSLT(stylesheet=lxml.etree.XML(TO_HTML))
+    assert run_filter(flt, DOC, content_type="application/xml")[2] == b"<html><body><h1>Hello</h1></body></html>\n"
