@@ -1,0 +1,107 @@
+"""The WSGI-style ``environ`` a filter sees under ASGI, built from the scope.
+
+It is built on first use only: a response that passes through never pays for
+it. Keys follow PEP 3333 (path and header values as latin-1 ``str`` of the
+request's bytes), with the scope itself under ``'asgi.scope'``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, MutableMapping
+from typing import Any
+
+#: Request headers that PEP 3333 puts in the environ without an ``HTTP_`` prefix.
+_UNPREFIXED = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+
+
+def _wsgi_str(text: str) -> str:
+    """A decoded path as PEP 3333 wants it: its UTF-8 bytes read as latin-1."""
+    return text.encode("utf-8").decode("latin-1") if not text.isascii() else text
+
+
+def build_environ(scope: Mapping[str, Any]) -> dict[str, Any]:
+    """A WSGI-style environ dict for an ASGI ``http`` scope (no ``wsgi.input``)."""
+    scheme = scope.get("scheme") or "http"
+    root_path = scope.get("root_path", "")
+    path = scope.get("path", "/")
+    if root_path and (path == root_path or path.startswith(root_path + "/")):
+        path = path[len(root_path) :]
+    server = scope.get("server")
+    if server:
+        server_name = str(server[0])
+        server_port = str(server[1]) if len(server) > 1 and server[1] is not None else _DEFAULT_PORTS.get(scheme, "80")
+    else:
+        server_name, server_port = "localhost", _DEFAULT_PORTS.get(scheme, "80")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": scope.get("method", "GET"),
+        "SCRIPT_NAME": _wsgi_str(root_path),
+        "PATH_INFO": _wsgi_str(path),
+        "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
+        "SERVER_NAME": server_name,
+        "SERVER_PORT": server_port,
+        "SERVER_PROTOCOL": "HTTP/" + scope.get("http_version", "1.1"),
+        "wsgi.url_scheme": scheme,
+        "asgi.scope": scope,
+    }
+    client = scope.get("client")
+    if client:
+        environ["REMOTE_ADDR"] = str(client[0])
+        environ["REMOTE_PORT"] = str(client[1])
+    for raw_name, raw_value in scope.get("headers", ()):
+        name = bytes(raw_name).lower()
+        value = bytes(raw_value).decode("latin-1")
+        key = _UNPREFIXED.get(name) or "HTTP_" + name.decode("latin-1").upper().replace("-", "_")
+        if key in environ:
+            # Repeated headers fold into one value, cookies with their own separator.
+            value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
+        environ[key] = value
+    return environ
+
+
+class ScopeEnviron(MutableMapping[str, Any]):
+    """A mutable mapping that turns into :func:`build_environ` of ``scope`` when first read."""
+
+    __slots__ = ("scope", "_data")
+
+    def __init__(self, scope: Mapping[str, Any]) -> None:
+        self.scope = scope
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The environ dict, built now if it was not yet."""
+        data = self._data
+        if data is None:
+            data = self._data = build_environ(self.scope)
+        return data
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "REQUEST_METHOD" and self._data is None:
+            return self.scope.get("method", default)
+        return self.data.get(key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def copy(self) -> dict[str, Any]:
+        """A plain dict copy, like ``dict.copy`` on a WSGI environ."""
+        return dict(self.data)
+
+    def __repr__(self) -> str:
+        return f"ScopeEnviron({self.data!r})"

@@ -1,0 +1,139 @@
+"""The WSGI-style environ a filter sees under ASGI, built from the scope."""
+
+from __future__ import annotations
+
+from asgi_harness import body, call, make_scope, raw_app, start
+
+from dualfilter import Filter
+from dualfilter.asgi import ScopeEnviron, build_environ
+
+
+def scope_for_environ():
+    return make_scope(
+        "/app/page",
+        method="POST",
+        root_path="/mount",
+        query_string=b"a=1&b=%C3%A9",
+        headers=[
+            (b"host", b"example.com:8443"),
+            (b"content-type", b"application/x-www-form-urlencoded"),
+            (b"content-length", b"3"),
+            (b"x-custom-thing", b"one"),
+            (b"x-custom-thing", b"two"),
+            (b"cookie", b"a=1"),
+            (b"cookie", b"b=2"),
+        ],
+    )
+
+
+def test_the_request_line_fields_come_from_the_scope():
+    environ = build_environ(scope_for_environ())
+    assert environ["REQUEST_METHOD"] == "POST"
+    assert environ["QUERY_STRING"] == "a=1&b=%C3%A9"
+    assert environ["SERVER_PROTOCOL"] == "HTTP/1.1"
+    assert environ["wsgi.url_scheme"] == "http"
+
+
+def test_script_name_is_the_root_path_and_path_info_the_rest():
+    environ = build_environ(scope_for_environ())
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/mount", "/app/page")
+
+
+def test_a_path_that_does_not_include_the_root_path_is_kept_whole():
+    scope = make_scope("/page")
+    scope["root_path"] = "/mount"
+    assert build_environ(scope)["PATH_INFO"] == "/page"
+
+
+def test_a_non_ascii_path_is_latin1_text_of_its_utf8_bytes_as_pep_3333_says():
+    environ = build_environ(make_scope("/caf\u00e9"))
+    assert environ["PATH_INFO"] == "/caf\u00c3\u00a9"
+    assert environ["PATH_INFO"].encode("latin-1").decode("utf-8") == "/caf\u00e9"
+
+
+def test_server_and_client_addresses_come_from_the_scope():
+    environ = build_environ(scope_for_environ())
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("example.com", "80")
+    assert (environ["REMOTE_ADDR"], environ["REMOTE_PORT"]) == ("127.0.0.1", "50000")
+
+
+def test_a_scope_without_server_falls_back_to_localhost_and_the_scheme_port():
+    scope = make_scope()
+    scope["server"] = None
+    scope["scheme"] = "https"
+    environ = build_environ(scope)
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("localhost", "443")
+
+
+def test_request_headers_become_http_keys_and_content_headers_stay_unprefixed():
+    environ = build_environ(scope_for_environ())
+    assert environ["HTTP_HOST"] == "example.com:8443"
+    assert environ["CONTENT_TYPE"] == "application/x-www-form-urlencoded"
+    assert environ["CONTENT_LENGTH"] == "3"
+    assert "HTTP_CONTENT_TYPE" not in environ
+
+
+def test_repeated_request_headers_are_joined_with_commas_and_cookies_with_semicolons():
+    environ = build_environ(scope_for_environ())
+    assert environ["HTTP_X_CUSTOM_THING"] == "one,two"
+    assert environ["HTTP_COOKIE"] == "a=1; b=2"
+
+
+def test_the_scope_itself_is_under_asgi_scope():
+    scope = scope_for_environ()
+    assert build_environ(scope)["asgi.scope"] is scope
+
+
+def test_the_scope_environ_is_not_built_until_read():
+    environ = ScopeEnviron(scope_for_environ())
+    assert environ._data is None
+    assert environ["PATH_INFO"] == "/app/page"
+    assert environ._data is not None
+
+
+def test_the_scope_environ_behaves_as_a_mutable_mapping():
+    environ = ScopeEnviron(scope_for_environ())
+    environ["myapp.note"] = "kept"
+    assert environ.get("myapp.note") == "kept"
+    assert "HTTP_HOST" in environ
+    assert dict(environ) == environ.copy()
+    del environ["myapp.note"]
+    assert "myapp.note" not in environ
+
+
+async def test_a_filter_receives_the_environ_of_the_request():
+    seen = {}
+
+    class Peek(Filter):
+        def filter(self, environ, headers, data):
+            seen.update(method=environ["REQUEST_METHOD"], path=environ["PATH_INFO"], query=environ["QUERY_STRING"])
+            seen["scope"] = environ["asgi.scope"]
+            return data
+
+    scope = make_scope("/page", query_string=b"q=1")
+    await call(Peek.asgi(raw_app(start(), body(b"<p>x</p>"))), scope)
+    assert seen == {"method": "GET", "path": "/page", "query": "q=1", "scope": scope}
+
+
+async def test_a_passthrough_response_never_builds_the_environ(monkeypatch):
+    import dualfilter.asgi.environ as environ_module
+
+    def refuse(scope):
+        raise AssertionError("environ built for a passthrough response")
+
+    monkeypatch.setattr(environ_module, "build_environ", refuse)
+    exchange = await call(Filter.asgi(raw_app(start("text/plain"), body(b"plain"))))
+    assert exchange.body == b"plain"
+
+
+async def test_the_filter_sees_the_request_as_the_app_saw_it_without_the_removed_headers():
+    seen = {}
+
+    class Peek(Filter):
+        def filter(self, environ, headers, data):
+            seen["keys"] = {key for key in environ if key.startswith("HTTP_")}
+            return data
+
+    scope = make_scope(headers=[(b"host", b"example.com"), (b"range", b"bytes=0-1"), (b"if-none-match", b'"v"')])
+    await call(Peek.asgi(raw_app(start(), body(b"<p>x</p>"))), scope)
+    assert seen["keys"] == {"HTTP_HOST"}

@@ -1,0 +1,303 @@
+"""The ASGI message protocol: what reaches the server for passthrough and filtered responses."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+
+import pytest
+from asgi_harness import HTML, UpperFilter, body, call, make_scope, raw_app, start
+
+from dualfilter import Filter, ProtocolError
+from dualfilter.asgi import FilterMiddleware
+
+
+def test_the_middleware_call_is_a_coroutine_function():
+    wrapped = UpperFilter.asgi(raw_app())
+    assert isinstance(wrapped, FilterMiddleware)
+    assert inspect.iscoroutinefunction(wrapped.__call__)
+
+
+def test_uvicorn_detects_asgi3():
+    import uvicorn
+
+    config = uvicorn.Config(UpperFilter.asgi(raw_app()))
+    config.load()
+    assert config.interface == "asgi3"
+
+
+def test_hypercorn_detects_asgi():
+    from hypercorn.utils import is_asgi
+
+    assert is_asgi(UpperFilter.asgi(raw_app()))
+
+
+def test_calling_the_filter_class_on_an_asgi_app_detects_the_host():
+    assert isinstance(UpperFilter(raw_app()), FilterMiddleware)
+
+
+def test_the_app_may_be_given_by_keyword_with_options():
+    wrapped = UpperFilter(app=raw_app(), filter_all_status=True)
+    assert isinstance(wrapped, FilterMiddleware)
+    assert wrapped.filter.filter_all_status is True
+
+
+async def test_a_filtered_response_leaves_as_one_start_and_one_final_body():
+    app = UpperFilter.asgi(raw_app(start(), body(b"<p>a</p>", more=True), body(b"<p>b</p>", more=True), body(b"")))
+    exchange = await call(app)
+    assert exchange.types == ["http.response.start", "http.response.body"]
+    assert exchange.messages[1] == {"type": "http.response.body", "body": b"<P>A</P><P>B</P>", "more_body": False}
+
+
+async def test_a_filtered_response_gets_a_content_length_for_the_new_body():
+    app = UpperFilter.asgi(raw_app(start(), body(b"<p>abc</p>")))
+    exchange = await call(app)
+    assert exchange.headers[b"content-length"] == b"10"
+
+
+async def test_header_names_sent_are_lower_case_bytes():
+    app = UpperFilter.asgi(raw_app(start(), body(b"<p>x</p>")))
+    exchange = await call(app)
+    for name, value in exchange.start["headers"]:
+        assert type(name) is bytes and type(value) is bytes
+        assert name == name.lower()
+
+
+async def test_the_filter_sees_str_headers_in_a_case_insensitive_collection():
+    seen = {}
+
+    class Peek(Filter):
+        def filter(self, environ, headers, data):
+            seen["content-type"] = headers["Content-Type"]
+            seen["names"] = [type(name) for name, _ in headers.items()]
+            headers["X-Filtered"] = "yes"
+            return data
+
+    app = Peek.asgi(raw_app(start(), body(b"<p>x</p>")))
+    exchange = await call(app)
+    assert seen == {"content-type": HTML, "names": [str]}
+    assert exchange.headers[b"x-filtered"] == b"yes"
+
+
+async def test_a_passthrough_response_forwards_the_app_messages_themselves():
+    messages = [start("image/png"), body(b"\x89PNG", more=True), body(b"rest", more=True), body(b"")]
+    exchange = await call(UpperFilter.asgi(raw_app(*messages)))
+    assert len(exchange.messages) == len(messages)
+    assert all(sent is original for sent, original in zip(exchange.messages, messages, strict=True))
+
+
+async def test_passthrough_does_not_touch_the_machine_after_the_start(monkeypatch):
+    from dualfilter import ResponseMachine
+
+    def refuse(self, data):
+        raise AssertionError("body() called for a passthrough response")
+
+    monkeypatch.setattr(ResponseMachine, "body", refuse)
+    exchange = await call(UpperFilter.asgi(raw_app(start("text/plain"), body(b"a", more=True), body(b"b"))))
+    assert exchange.body == b"ab"
+
+
+@pytest.mark.parametrize("content_type", ["text/html", "image/png"])
+async def test_a_response_filtered_or_passed_through_starts_no_task(content_type):
+    loop = asyncio.get_running_loop()
+    created = []
+    default_factory = loop.get_task_factory()
+
+    def counting_factory(loop, coro, **kwargs):
+        created.append(coro)
+        return default_factory(loop, coro, **kwargs) if default_factory else asyncio.Task(coro, loop=loop, **kwargs)
+
+    loop.set_task_factory(counting_factory)
+    try:
+        exchange = await call(UpperFilter.asgi(raw_app(start(content_type), body(b"<p>", more=True), body(b"x</p>"))))
+    finally:
+        loop.set_task_factory(default_factory)
+    assert exchange.body in (b"<P>X</P>", b"<p>x</p>")
+    assert created == []
+
+
+async def test_a_streamed_response_of_many_small_chunks_is_filtered_whole():
+    chunks = [body(b"<i>%d</i>" % i, more=True) for i in range(200)]
+    app = UpperFilter.asgi(raw_app(start(), *chunks, body(b"")))
+    exchange = await call(app)
+    assert exchange.body == b"".join(b"<I>%d</I>" % i for i in range(200))
+    assert exchange.types == ["http.response.start", "http.response.body"]
+
+
+async def test_a_response_whose_body_message_omits_more_body_ends_there():
+    app = UpperFilter.asgi(raw_app(start(), {"type": "http.response.body", "body": b"<b>x</b>"}))
+    exchange = await call(app)
+    assert exchange.body == b"<B>X</B>"
+
+
+async def test_a_start_with_no_body_message_for_an_empty_filtered_body_sends_an_empty_final_body():
+    app = UpperFilter.asgi(raw_app(start(), body(b"")))
+    exchange = await call(app)
+    assert exchange.types == ["http.response.start", "http.response.body"]
+    assert exchange.messages[1]["more_body"] is False
+    assert exchange.headers[b"content-length"] == b"0"
+
+
+async def test_memoryview_chunks_are_filtered_like_bytes():
+    app = UpperFilter.asgi(raw_app(start(), body(memoryview(b"<p>m</p>"), more=True), body(b"")))
+    exchange = await call(app)
+    assert exchange.body == b"<P>M</P>"
+
+
+async def test_trailers_announced_by_the_app_follow_the_filtered_body():
+    trailers = {"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")], "more_trailers": False}
+    app = UpperFilter.asgi(raw_app(start(trailers=True), body(b"<p>t</p>"), trailers))
+    exchange = await call(app)
+    assert exchange.types == ["http.response.start", "http.response.body", "http.response.trailers"]
+    assert exchange.start["trailers"] is True
+    assert exchange.messages[1] == {"type": "http.response.body", "body": b"<P>T</P>", "more_body": False}
+    assert exchange.messages[2]["headers"] == [(b"x-checksum", b"abc")]
+
+
+async def test_trailers_sent_in_several_messages_are_joined():
+    first = {"type": "http.response.trailers", "headers": [(b"x-a", b"1")], "more_trailers": True}
+    second = {"type": "http.response.trailers", "headers": [(b"x-b", b"2")], "more_trailers": False}
+    app = UpperFilter.asgi(raw_app(start(trailers=True), body(b"<p>t</p>"), first, second))
+    exchange = await call(app)
+    assert exchange.messages[-1]["headers"] == [(b"x-a", b"1"), (b"x-b", b"2")]
+
+
+async def test_trailers_of_a_passthrough_response_are_forwarded():
+    trailers = {"type": "http.response.trailers", "headers": [(b"x-a", b"1")], "more_trailers": False}
+    app = UpperFilter.asgi(raw_app(start("text/plain", trailers=True), body(b"x"), trailers))
+    exchange = await call(app)
+    assert exchange.messages[-1] is trailers
+
+
+async def test_a_head_request_passes_through_without_the_length_of_the_unfiltered_body():
+    message = start()
+    message["headers"].append((b"content-length", b"8"))
+    app = UpperFilter.asgi(raw_app(message, body(b"")))
+    exchange = await call(app, make_scope(method="HEAD"))
+    assert exchange.status == 200
+    assert b"content-length" not in exchange.headers
+    assert exchange.headers[b"content-type"] == HTML.encode()
+
+
+async def test_an_error_status_passes_through_unfiltered():
+    app = UpperFilter.asgi(raw_app(start(status=404), body(b"<p>missing</p>")))
+    exchange = await call(app)
+    assert (exchange.status, exchange.body) == (404, b"<p>missing</p>")
+
+
+async def test_a_body_larger_than_max_buffer_size_gets_a_502_by_default():
+    app = UpperFilter.asgi(
+        raw_app(start(), body(b"x" * 60, more=True), body(b"y" * 60, more=True), body(b"")), max_buffer_size=100
+    )
+    exchange = await call(app)
+    assert exchange.status == 502
+    assert exchange.types == ["http.response.start", "http.response.body"]
+
+
+async def test_a_body_larger_than_max_buffer_size_goes_out_unfiltered_with_oversize_pass():
+    chunks = [body(b"<a>" * 20, more=True), body(b"<b>" * 20, more=True), body(b"<c>", more=True), body(b"")]
+    app = UpperFilter.asgi(raw_app(start(), *chunks), max_buffer_size=100, oversize="pass")
+    exchange = await call(app)
+    assert exchange.status == 200
+    assert exchange.body == b"<a>" * 20 + b"<b>" * 20 + b"<c>"
+    assert exchange.messages[-1] is chunks[-1]
+
+
+async def test_oversize_pass_on_the_final_chunk_still_ends_the_body():
+    app = UpperFilter.asgi(raw_app(start(), body(b"<a>" * 40)), max_buffer_size=100, oversize="pass")
+    exchange = await call(app)
+    assert exchange.body == b"<a>" * 40
+    assert exchange.messages[-1]["more_body"] is False
+
+
+async def test_a_message_type_unknown_before_the_start_is_forwarded():
+    hint = {"type": "http.response.early_hint", "links": ["</style.css>; rel=preload"]}
+    exchange = await call(UpperFilter.asgi(raw_app(hint, start(), body(b"<p>x</p>"))))
+    assert exchange.messages[0] is hint
+    assert exchange.body == b"<P>X</P>"
+
+
+async def test_a_body_extension_the_filter_cannot_read_is_refused_for_a_filtered_response():
+    zerocopy = {"type": "http.response.zerocopysend", "file": None}
+    with pytest.raises(ProtocolError):
+        await call(UpperFilter.asgi(raw_app(start(), zerocopy)))
+
+
+async def test_a_body_sent_after_the_filtered_response_ended_is_a_protocol_error():
+    with pytest.raises(ProtocolError):
+        await call(UpperFilter.asgi(raw_app(start(), body(b"<p>x</p>"), body(b"late"))))
+
+
+async def test_receive_reaches_the_app_untouched():
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["receive"] = receive
+        seen["request"] = await receive()
+        await send(start())
+        await send(body(b"<p>ok</p>"))
+
+    wrapped = UpperFilter.asgi(app)
+    exchange = await call(wrapped, body=b"posted data")
+    assert seen["request"] == {"type": "http.request", "body": b"posted data", "more_body": False}
+    assert seen["receive"] == exchange.receive
+
+
+@pytest.mark.parametrize("header", [b"range", b"if-range", b"if-none-match", b"if-modified-since"])
+async def test_request_headers_the_filter_removes_never_reach_the_app(header):
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["names"] = [name for name, _ in scope["headers"]]
+        await send(start())
+        await send(body(b"<p>x</p>"))
+
+    original = [(b"host", b"example.com"), (header, b"x"), (b"accept", b"*/*")]
+    scope = make_scope(headers=original)
+    await call(UpperFilter.asgi(app), scope)
+    assert seen["names"] == [b"host", b"accept"]
+    assert scope["headers"] == original  # the server's scope is not modified
+
+
+async def test_conditional_request_headers_stay_without_force_no_conditional():
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["names"] = [name for name, _ in scope["headers"]]
+        await send(start())
+        await send(body(b"<p>x</p>"))
+
+    scope = make_scope(headers=[(b"if-none-match", b'"v1"'), (b"range", b"bytes=0-1")])
+    await call(UpperFilter.asgi(app, force_no_conditional=False), scope)
+    assert seen["names"] == [b"if-none-match"]
+
+
+async def test_a_scope_without_removed_headers_reaches_the_app_as_the_same_object():
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen["scope"] = scope
+        await send(start())
+        await send(body(b"<p>x</p>"))
+
+    scope = make_scope()
+    await call(UpperFilter.asgi(app), scope)
+    assert seen["scope"] is scope
+
+
+@pytest.mark.parametrize("kind", ["websocket", "lifespan"])
+async def test_non_http_scopes_go_to_the_app_with_the_same_scope_receive_and_send(kind):
+    seen = {}
+
+    async def app(scope, receive, send):
+        seen.update(scope=scope, receive=receive, send=send)
+
+    async def receive():
+        raise AssertionError("not called")
+
+    async def send(message):
+        raise AssertionError("not called")
+
+    scope = {"type": kind, "asgi": {"version": "3.0"}}
+    await UpperFilter.asgi(app)(scope, receive, send)
+    assert seen == {"scope": scope, "receive": receive, "send": send}

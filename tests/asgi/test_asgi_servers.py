@@ -1,0 +1,195 @@
+"""End to end on real servers: uvicorn and hypercorn on 127.0.0.1, concurrent clients, the bytes on the wire."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import anyio
+import httpx
+import pytest
+from asgi_harness import UpperFilter
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+
+BINARY = bytes(range(256)) * 4096  # 1 MiB, not filtered
+STREAMED = "".join(f"<i>{i}</i>" for i in range(50))
+
+
+def make_app(tmp_path) -> Starlette:
+    (tmp_path / "page.html").write_text("<p>file</p>")
+
+    async def page(request):
+        return HTMLResponse(f"<p>page {request.path_params['n']}</p>")
+
+    async def streamed(request):
+        async def chunks():
+            for i in range(50):
+                await anyio.sleep(0)
+                yield f"<i>{i}</i>"
+
+        return StreamingResponse(chunks(), media_type="text/html")
+
+    async def binary(request):
+        async def chunks():
+            for i in range(0, len(BINARY), 65536):
+                yield BINARY[i : i + 65536]
+
+        return StreamingResponse(chunks(), media_type="application/octet-stream")
+
+    async def file(request):
+        return FileResponse(tmp_path / "page.html")
+
+    async def started(request):
+        return PlainTextResponse(request.state.started)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield {"started": "lifespan ran"}
+
+    return Starlette(
+        routes=[
+            Route("/page/{n}", page),
+            Route("/streamed", streamed),
+            Route("/binary", binary),
+            Route("/file", file),
+            Route("/started", started),
+        ],
+        middleware=[Middleware(UpperFilter)],
+        lifespan=lifespan,
+    )
+
+
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port on 127.0.0.1 and already listening: clients
+    can connect (and wait in the backlog) before the server starts accepting."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    return sock
+
+
+@contextlib.contextmanager
+def uvicorn_serving(app, sock: socket.socket) -> Iterator[None]:
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn")
+    thread.start()
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join()
+
+
+@contextlib.contextmanager
+def hypercorn_serving(app, sock: socket.socket) -> Iterator[None]:
+    from hypercorn.asyncio import serve
+    from hypercorn.config import Config
+
+    config = Config()
+    config.bind = [f"fd://{os.dup(sock.fileno())}"]  # hypercorn closes the fd it is given
+    config.loglevel = "WARNING"
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(
+        target=loop.run_until_complete, args=(serve(app, config, shutdown_trigger=stop.wait),), name="hypercorn"
+    )
+    thread.start()
+    try:
+        yield
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join()
+        loop.close()
+
+
+@pytest.fixture(scope="module", params=["uvicorn", "hypercorn"])
+def server(request, tmp_path_factory):
+    """``(host, port)`` of a real server running the filtered app."""
+    serving = uvicorn_serving if request.param == "uvicorn" else hypercorn_serving
+    with listening_socket() as sock, serving(make_app(tmp_path_factory.mktemp("files")), sock):
+        yield sock.getsockname()
+
+
+def dechunk(data: bytes) -> bytes:
+    """The payload of a ``Transfer-Encoding: chunked`` body."""
+    payload = []
+    while True:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return b"".join(payload)
+        payload.append(data[:size])
+        data = data[size + 2 :]
+
+
+async def wire_get(host: str, port: int, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
+    """GET over a raw socket with ``Connection: close``: status, headers and body as sent."""
+    reader, writer = await asyncio.open_connection(host, port)
+    writer.write(f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nConnection: close\r\n\r\n".encode())
+    await writer.drain()
+    data = await reader.read()
+    writer.close()
+    await writer.wait_closed()
+    head, _, body = data.partition(b"\r\n\r\n")
+    status_line, *lines = head.split(b"\r\n")
+    headers = {name.strip().lower(): value.strip() for name, value in (line.split(b":", 1) for line in lines)}
+    return int(status_line.split()[1]), headers, body
+
+
+async def test_filtered_responses_on_the_wire_carry_a_content_length_equal_to_the_body(server):
+    paths = [f"/page/{i}" for i in range(16)] + ["/streamed"] * 4 + ["/file"] * 4
+    async with anyio.create_task_group() as tg:
+        results = {}
+
+        async def get(index, path):
+            results[index] = await wire_get(*server, path)
+
+        for index, path in enumerate(paths):
+            tg.start_soon(get, index, path)
+    expected = {**{f"/page/{i}": f"<P>PAGE {i}</P>" for i in range(16)}, "/streamed": STREAMED.upper(), "/file": "<P>FILE</P>"}
+    for index, path in enumerate(paths):
+        status, headers, body = results[index]
+        assert status == 200
+        assert b"transfer-encoding" not in headers
+        assert int(headers[b"content-length"]) == len(body)
+        assert body.decode() == expected[path]
+
+
+async def test_a_large_passthrough_stream_arrives_intact_on_the_wire(server):
+    status, headers, body = await wire_get(*server, "/binary")
+    assert status == 200
+    if b"content-length" in headers:
+        assert int(headers[b"content-length"]) == len(body)
+    else:
+        assert headers[b"transfer-encoding"] == b"chunked"
+        body = dechunk(body)
+    assert body == BINARY
+
+
+async def test_concurrent_keep_alive_clients_get_their_own_whole_responses(server):
+    host, port = server
+    async with httpx.AsyncClient(base_url=f"http://{host}:{port}", limits=httpx.Limits(max_connections=4)) as client:
+        paths = [f"/page/{i}" for i in range(30)] + ["/binary", "/streamed"] * 3
+        responses = await asyncio.gather(*(client.get(path) for path in paths))
+    for path, response in zip(paths, responses, strict=True):
+        assert response.status_code == 200
+        if path == "/binary":
+            assert response.content == BINARY
+        elif path == "/streamed":
+            assert response.text == STREAMED.upper()
+        else:
+            assert response.text == f"<P>PAGE {path.rsplit('/', 1)[1]}</P>"
+
+
+async def test_the_server_ran_the_wrapped_app_lifespan(server):
+    status, _, body = await wire_get(*server, "/started")
+    assert (status, body) == (200, b"lifespan ran")
