@@ -1,0 +1,146 @@
+"""A WSGI-style environ built from an ECB's server variables.
+
+The filter's ``environ`` under ISAPI (a :class:`ServerEnviron`, built on first
+use so a response that passes through never pays for it) and the request
+``WSGIExtension`` hands a WSGI app both come from here. Paths come from the ``UNICODE_`` variables
+(IIS decodes the URL as UTF-8) and are re-encoded the PEP 3333 way; headers
+come from ``ALL_HTTP``. For a ``*`` script map IIS reports the whole path as
+both SCRIPT_NAME and PATH_INFO, so the application root (from APPL_MD_PATH)
+becomes SCRIPT_NAME and the rest PATH_INFO.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, MutableMapping
+from typing import Any
+
+from .constants import UNKNOWN_TOTAL_BYTES
+
+#: CGI variables copied as they are when the server has them.
+PLAIN_VARIABLES = ("SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REMOTE_ADDR", "REMOTE_HOST")
+#: CGI variables copied only when not empty.
+OPTIONAL_VARIABLES = ("REMOTE_USER", "AUTH_TYPE")
+#: ``ALL_HTTP`` entries that are CONTENT_TYPE / CONTENT_LENGTH in a WSGI environ.
+BODY_HTTP_KEYS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+
+
+def _variable(ecb: Any, name: str, default: str = "") -> str:
+    value = ecb.GetServerVariable(name, None)
+    return default if value is None else value.decode("latin-1")
+
+
+def _path_variable(ecb: Any, name: str) -> str:
+    """A path variable as a WSGI native string: its UTF-8 bytes read as latin-1."""
+    value = ecb.GetServerVariable("UNICODE_" + name, None)
+    if value is None:  # IIS 5 has no UNICODE_ variables
+        return _variable(ecb, name)
+    return value.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def application_root(appl_md_path: str) -> str:
+    """``'/LM/W3SVC/1/ROOT/app'`` -> ``'/app'``; ``''`` for an application at the site root."""
+    at = appl_md_path.upper().find("/ROOT")
+    return appl_md_path[at + len("/ROOT") :].rstrip("/") if at >= 0 else ""
+
+
+def split_path(script_name: str, path_info: str, root: str) -> tuple[str, str]:
+    """SCRIPT_NAME and PATH_INFO such that they add up to the request path."""
+    if script_name == path_info:  # a wildcard script map: the extension serves its whole application
+        script_name = root
+    if script_name and path_info.startswith(script_name):
+        path_info = path_info[len(script_name) :]
+    return script_name, path_info
+
+
+def parse_all_http(all_http: str) -> dict[str, str]:
+    """``'HTTP_HOST:example.org\\nHTTP_ACCEPT:*/*\\n'`` as environ entries."""
+    entries: dict[str, str] = {}
+    for line in all_http.split("\n"):
+        key, colon, value = line.rstrip("\r").partition(":")
+        if colon and key.startswith("HTTP_") and key not in BODY_HTTP_KEYS:
+            entries[key] = value.strip()
+    return entries
+
+
+def server_environ(ecb: Any) -> dict[str, Any]:
+    """The CGI part of a WSGI environ for the request ``ecb`` carries, plus ``isapi.ecb``."""
+    script_name, path_info = split_path(
+        _path_variable(ecb, "SCRIPT_NAME"),
+        _path_variable(ecb, "PATH_INFO"),
+        application_root(_variable(ecb, "APPL_MD_PATH")),
+    )
+    https = _variable(ecb, "HTTPS", "off").lower() == "on"
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": ecb.Method.decode("latin-1"),
+        "SCRIPT_NAME": script_name,
+        "PATH_INFO": path_info,
+        "QUERY_STRING": ecb.QueryString.decode("latin-1"),
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTPS": "on" if https else "off",
+        "wsgi.url_scheme": "https" if https else "http",
+        "isapi.ecb": ecb,
+    }
+    for name in PLAIN_VARIABLES:
+        value = ecb.GetServerVariable(name, None)
+        if value is not None:
+            environ[name] = value.decode("latin-1")
+    for name in OPTIONAL_VARIABLES:
+        value = _variable(ecb, name)
+        if value:
+            environ[name] = value
+    content_type = ecb.ContentType.decode("latin-1")
+    if content_type:
+        environ["CONTENT_TYPE"] = content_type
+    total = ecb.TotalBytes
+    if total and total != UNKNOWN_TOTAL_BYTES:
+        environ["CONTENT_LENGTH"] = str(total)
+    environ.update(parse_all_http(_variable(ecb, "ALL_HTTP")))
+    return environ
+
+
+class ServerEnviron(MutableMapping[str, Any]):
+    """A mutable mapping that turns into :func:`server_environ` of ``ecb`` when first read."""
+
+    __slots__ = ("ecb", "_data")
+
+    def __init__(self, ecb: Any) -> None:
+        self.ecb = ecb
+        self._data: dict[str, Any] | None = None
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The environ dict, built now if it was not yet."""
+        data = self._data
+        if data is None:
+            data = self._data = server_environ(self.ecb)
+        return data
+
+    def __getitem__(self, key: str) -> Any:
+        return self.data[key]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if key == "REQUEST_METHOD" and self._data is None:
+            return self.ecb.Method.decode("latin-1")
+        return self.data.get(key, default)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.data[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.data[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.data)
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def copy(self) -> dict[str, Any]:
+        """A plain dict copy, like ``dict.copy`` on a WSGI environ."""
+        return dict(self.data)
+
+    def __repr__(self) -> str:
+        return f"ServerEnviron({self.data!r})"

@@ -1,0 +1,70 @@
+"""``FilterMiddleware``: an ISAPI extension that runs another and filters its responses.
+
+``MyFilter.isapi(extension)`` returns one. IIS calls it like any extension;
+each request's inner extension gets a :class:`~dualfilter.isapi.proxy.ProxyECB`
+in place of the real ECB. Both ways an extension can end a request work:
+returning from ``HttpExtensionProc`` (the response is complete then), or
+returning ``HSE_STATUS_PENDING`` and calling ``DoneWithSession`` later from any
+thread (ThreadPoolExtension), where the filtered response is written before
+the real session ends.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..filter import Filter
+from ..machine import ResponseMachine
+from ..request import removed_headers
+from .completion import CompletionPort
+from .constants import HSE_STATUS_PENDING
+from .environ import ServerEnviron
+from .proxy import ProxyECB
+from .request_headers import RequestHeaders
+
+
+class FilterMiddleware:
+    """The ISAPI extension object for ``extension`` wrapped in ``filter``.
+
+    ``GetExtensionVersion`` and ``TerminateExtension`` go to the inner
+    extension; so does any other attribute it has. ``io_threads`` is the number
+    of threads that run the inner extension's IOCompletion callbacks.
+    """
+
+    def __init__(self, filter: Filter, extension: Any, *, io_threads: int = 4) -> None:
+        self.filter = filter
+        self.extension = extension
+        self.request_headers = RequestHeaders(removed_headers(filter))
+        self.completions = CompletionPort(io_threads)
+
+    def GetExtensionVersion(self, vi: Any) -> Any:
+        """Called once as IIS loads the extension: the inner extension's answer."""
+        return self.extension.GetExtensionVersion(vi)
+
+    def HttpExtensionProc(self, ecb: Any) -> Any:
+        """Run one request through the inner extension, with a proxy ECB that filters its response."""
+        machine = ResponseMachine(self.filter, ServerEnviron(ecb))
+        proxy = ProxyECB(ecb, self, machine)
+        try:
+            result = self.extension.HttpExtensionProc(proxy)
+        except BaseException:
+            proxy._abandon()
+            raise
+        if result != HSE_STATUS_PENDING:
+            proxy._returned()
+        return result
+
+    def TerminateExtension(self, status: int) -> Any:
+        """Called once as IIS unloads the extension."""
+        try:
+            return self.extension.TerminateExtension(status)
+        finally:
+            self.completions.close()
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__") or name == "extension":
+            raise AttributeError(name)
+        return getattr(self.extension, name)
+
+    def __repr__(self) -> str:
+        return f"<{self.filter.name} ISAPI middleware for {self.extension!r}>"

@@ -1,0 +1,319 @@
+"""The ECB a wrapped extension sees: its response goes through the core, the rest is the real ECB.
+
+``SendResponseHeaders`` and ``WriteClient`` feed the request's
+:class:`~dualfilter.ResponseMachine`; what the machine lets out goes to the
+real ECB. ``DoneWithSession`` ends the response (a filtered one is written
+then) before ending the real session. Every other attribute and method is the
+real ECB's, except that the request headers the filter removes (Range,
+conditionals) are hidden from ``GetServerVariable``. Once the session is over
+the proxy is dead, as a real ECB is: every call raises RuntimeError.
+
+Host calls with no way through the filter have one fixed behaviour each:
+
+- output written before any ``SendResponseHeaders`` (IIS's raw mode) has no
+  status or headers to decide on: it goes out as written, unfiltered;
+- ``Redirect`` makes IIS answer with its own redirect page: unfiltered;
+- ``TransmitFile`` is passed on for a response that goes out unfiltered and
+  refused with ``ExtensionError`` for one that is filtered;
+- ``ExecURL`` is refused with ``ExtensionError``: the child request's response
+  would reach the client without passing the filter.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..events import Body, Event, ResponseStart
+from ..machine import ResponseMachine
+from ..responses import status_line
+from .constants import (
+    ERROR_INVALID_INDEX,
+    ERROR_INVALID_PARAMETER,
+    ERROR_NOT_SUPPORTED,
+    HSE_IO_ASYNC,
+    HSE_IO_SEND_HEADERS,
+    HSE_IO_SYNC,
+    HSE_STATUS_ERROR,
+    HSE_STATUS_SUCCESS,
+)
+from .errors import ExtensionError
+from .request_headers import HEADER_LIST, HIDDEN
+from .wire import buffer_arg, header_block, int_arg, parse_header_lines, split_header_block, status_text, str_arg
+
+if TYPE_CHECKING:
+    from .middleware import FilterMiddleware
+
+log = logging.getLogger("dualfilter")
+
+DEAD = "Invalid ECB (DoneWithSession has been called)"
+_HEADERS_CALL = "ServerSupportFunction(HSE_REQ_SEND_RESPONSE_HEADER_EX)"
+_NO_DEFAULT: Any = object()
+
+
+class ProxyECB:
+    """One request's EXTENSION_CONTROL_BLOCK as the wrapped extension sees it."""
+
+    __slots__ = ("_real", "_owner", "_machine", "_lock", "_done", "_ended", "_raw", "_direct", "_keep_alive", "_io")
+
+    def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine) -> None:
+        self._real = real
+        self._owner = owner
+        self._machine = machine
+        self._lock = threading.RLock()
+        self._done = False  # the session is over: the proxy is dead
+        self._ended = False  # the machine has had its end()
+        self._raw = False  # output bypasses the machine (raw mode, Redirect)
+        self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
+        self._keep_alive = False
+        self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
+
+    # -- the response ------------------------------------------------------------
+
+    def SendResponseHeaders(self, status: str | bytes, headers: str | bytes, keepAlive: bool = False) -> None:
+        """Start the response with ``status`` and a ``Name: value\\r\\n`` header string."""
+        status_bytes = buffer_arg(status, "SendResponseHeaders")
+        block = buffer_arg(headers, "SendResponseHeaders")
+        keep_alive = bool(int_arg(keepAlive, "SendResponseHeaders"))
+        with self._lock:
+            self._check()
+            if self._raw:
+                self._real.SendResponseHeaders(status_bytes, block, keep_alive)
+                return
+            machine = self._machine
+            if machine.started:
+                raise ExtensionError(ERROR_INVALID_PARAMETER, "the response headers were already sent", _HEADERS_CALL)
+            try:
+                text = status_text(status_bytes)
+                lines, body = split_header_block(block)
+                pairs = parse_header_lines(lines)
+            except ValueError as exc:
+                raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), _HEADERS_CALL) from None
+            self._keep_alive = keep_alive
+            events = machine.start(text, pairs)
+            if body:
+                events += machine.body(body)
+            self._direct = machine.passthrough
+            self._send(events)
+
+    def WriteClient(self, data: str | bytes, flags: int = 0) -> int:
+        """Write body bytes; with ``HSE_IO_ASYNC`` the IOCompletion callback follows on another thread."""
+        payload = data if type(data) is bytes else buffer_arg(data, "WriteClient")
+        size = len(payload)
+        if type(flags) is not int:
+            flags = int_arg(flags, "WriteClient")
+        with self._lock:
+            if self._done:
+                raise RuntimeError(DEAD)
+            if not self._direct:
+                machine = self._machine
+                if machine.started:
+                    self._send(machine.body(payload))
+                    self._direct = machine.passthrough
+                    payload = b""
+                else:  # raw mode: no status or headers to decide on
+                    self._raw = self._direct = True
+            if payload:
+                self._real.WriteClient(payload, (flags & ~HSE_IO_ASYNC) | HSE_IO_SYNC)
+        if flags & HSE_IO_ASYNC:
+            self._owner.completions.post(self._complete_io, size)
+        return size
+
+    write = WriteClient
+
+    def IOCompletion(self, func: Callable[..., Any], arg: Any = None) -> None:
+        """Set the callback for asynchronous writes: ``func(ecb, arg, cbIO, dwError)``."""
+        if not callable(func):
+            raise TypeError("first param must be callable")
+        with self._lock:
+            self._check()
+            self._io = (func, arg)
+
+    def DoneWithSession(self, status: int = HSE_STATUS_SUCCESS) -> None:
+        """End the request: write the rest of the response (filtered), then end the real session."""
+        self._end_session(int_arg(status, "DoneWithSession"))
+
+    close = DoneWithSession
+
+    # -- server support functions with no way through the filter -----------------
+
+    def Redirect(self, url: str) -> None:
+        """Let IIS answer with a redirect to ``url``; that response is IIS's own, unfiltered."""
+        str_arg(url, "Redirect")
+        with self._lock:
+            self._check()
+            if self._raw or self._machine.started:
+                raise ExtensionError(
+                    ERROR_INVALID_PARAMETER,
+                    "the response has already started",
+                    "ServerSupportFunction(HSE_REQ_SEND_URL_REDIRECT_RESP)",
+                )
+            self._raw = self._direct = True
+            self._real.Redirect(url)
+
+    def TransmitFile(
+        self,
+        callback: Callable[..., Any],
+        param: Any,
+        hFile: int,
+        statusCode: str,
+        BytesToWrite: int,
+        Offset: int,
+        head: str | bytes | None,
+        tail: str | bytes | None,
+        flags: int,
+    ) -> None:
+        """Send a file through IIS: allowed for a response that goes out unfiltered, else refused."""
+        if not callable(callback):
+            raise TypeError("Callback is not callable")
+        call = "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
+        with self._lock:
+            self._check()
+            machine = self._machine
+            if not self._raw and not machine.passthrough:
+                if machine.started or not flags & HSE_IO_SEND_HEADERS:
+                    raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send the body of a filtered response", call)
+                try:
+                    pairs = parse_header_lines(split_header_block(buffer_arg(head or b"", "TransmitFile"))[0])
+                    text = status_text(buffer_arg(statusCode, "TransmitFile"))
+                except ValueError as exc:
+                    raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), call) from None
+                # Ask a machine of its own first, so a refusal leaves this response untouched.
+                if not ResponseMachine(machine.filter, machine.environ).start(text, pairs):
+                    raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
+                start = machine.start(text, pairs)[0]
+                assert isinstance(start, ResponseStart)
+                self._direct = True
+                statusCode = status_line(start.status, start.reason)
+                head = header_block(start.headers)
+
+            def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:
+                return callback(self, arg, cbIO, dwError)
+
+            self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
+
+    def ExecURL(self, *args: Any) -> None:
+        """Refused: a child request's response would reach the client without passing the filter."""
+        with self._lock:
+            self._check()
+        raise ExtensionError(
+            ERROR_NOT_SUPPORTED,
+            "ExecURL is not available under a filter: its response would bypass it",
+            "ServerSupportFunction(HSE_REQ_EXEC_URL)",
+        )
+
+    # -- the request -----------------------------------------------------------------
+
+    def GetServerVariable(self, name: str, default: Any = _NO_DEFAULT) -> Any:
+        """The real server variable, with the request headers the filter removes hidden."""
+        str_arg(name, "GetServerVariable")
+        self._check()
+        headers = self._owner.request_headers
+        kind = headers.kind(name)
+        if kind is HIDDEN:
+            if default is _NO_DEFAULT:
+                raise ExtensionError(ERROR_INVALID_INDEX, None, "GetServerVariable")
+            return default
+        real = self._real
+        value = real.GetServerVariable(name) if default is _NO_DEFAULT else real.GetServerVariable(name, default)
+        if kind is HEADER_LIST and isinstance(value, (bytes, str)):
+            return headers.strip_list(name, value)
+        return value
+
+    # -- delegation and lifetime ----------------------------------------------------
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        self._check()
+        return getattr(self._real, name)
+
+    @property
+    def HttpStatusCode(self) -> int:
+        """The real ECB's status for the IIS log."""
+        self._check()
+        return int(self._real.HttpStatusCode)
+
+    @HttpStatusCode.setter
+    def HttpStatusCode(self, value: int) -> None:
+        self._check()
+        self._real.HttpStatusCode = value
+
+    @property
+    def LogData(self) -> Any:
+        raise AttributeError("LogData attribute can only be set")
+
+    @LogData.setter
+    def LogData(self, value: str | bytes) -> None:
+        self._check()
+        self._real.LogData = value
+
+    def __repr__(self) -> str:
+        return f"<ProxyECB for {self._real!r}{' (done)' if self._done else ''}>"
+
+    def _check(self) -> None:
+        if self._done:
+            raise RuntimeError(DEAD)
+
+    def _send(self, events: list[Event]) -> None:
+        real = self._real
+        for event in events:
+            if type(event) is Body:
+                real.WriteClient(event.data, HSE_IO_SYNC)
+            elif type(event) is ResponseStart:
+                status = status_line(event.status, event.reason).encode("latin-1")
+                real.SendResponseHeaders(status, header_block(event.headers), self._keep_alive)
+
+    def _finish(self) -> None:
+        """Give the machine its end and send what it answers (a filtered response goes out here)."""
+        if self._ended:
+            return
+        self._ended = True
+        if not self._raw and self._machine.started:
+            self._send(self._machine.end())
+
+    def _end_session(self, status: int, *, failed: bool = False) -> None:
+        with self._lock:
+            if failed and self._done:
+                return
+            self._check()
+            self._done = True
+            self._io = None
+            try:
+                if not failed:
+                    self._finish()
+            finally:
+                self._real.DoneWithSession(status)
+
+    def _returned(self) -> None:
+        """HttpExtensionProc returned without HSE_STATUS_PENDING: the response is complete."""
+        with self._lock:
+            if self._done:
+                return
+            self._done = True
+            self._io = None
+            self._finish()
+
+    def _abandon(self) -> None:
+        """HttpExtensionProc raised: nothing more is written for this request."""
+        with self._lock:
+            self._done = True
+            self._io = None
+
+    def _complete_io(self, count: int) -> None:
+        """An asynchronous write is complete: call the extension's IOCompletion callback."""
+        with self._lock:
+            if self._done:  # the session is over: IIS makes no more callbacks
+                return
+            io = self._io
+        try:
+            if io is None:
+                raise RuntimeError("asynchronous WriteClient with no IOCompletion callback set")
+            func, arg = io
+            func(self, arg, count, 0)
+        except Exception:
+            # As pywin32 does: a failed callback ends the session with an error.
+            log.exception("ISAPI I/O completion callback failed; ending the request")
+            self._end_session(HSE_STATUS_ERROR, failed=True)

@@ -1,0 +1,60 @@
+"""Hiding the request headers a filter removes from the server variables an extension reads.
+
+A filter takes Range, If-Range (and, under ``force_no_conditional``, the
+conditional headers) away before the app runs, so a filtered type is never
+answered with a 206 or 304. Under ISAPI the app reads headers through
+``GetServerVariable``: ``HTTP_RANGE``, ``HEADER_Range``, their ``UNICODE_``
+forms, and the ``ALL_HTTP`` / ``ALL_RAW`` lists.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from ..request import environ_key
+
+#: ``kind()`` results.
+HIDDEN = "hidden"
+HEADER_LIST = "list"
+
+_LIST_VARIABLES = {"ALL_HTTP": "http", "ALL_RAW": "raw"}
+
+
+class RequestHeaders:
+    """Which server variables show the removed request headers, and how to hide them."""
+
+    __slots__ = ("names", "keys")
+
+    def __init__(self, removed: Iterable[str]) -> None:
+        #: Lower-case header names (``range``).
+        self.names = frozenset(name.lower() for name in removed)
+        #: Their CGI keys (``HTTP_RANGE``).
+        self.keys = frozenset(environ_key(name) for name in self.names)
+
+    def kind(self, variable: str) -> str | None:
+        """``HIDDEN`` for a variable that is one removed header, ``HEADER_LIST`` for
+        ALL_HTTP / ALL_RAW, None for any other."""
+        upper = variable.upper()
+        if upper.startswith("UNICODE_"):
+            upper = upper[len("UNICODE_") :]
+        if upper in self.keys:
+            return HIDDEN
+        if upper.startswith("HEADER_") and variable[-(len(upper) - len("HEADER_")) :].lower() in self.names:
+            return HIDDEN
+        if upper in _LIST_VARIABLES:
+            return HEADER_LIST
+        return None
+
+    def strip_list(self, variable: str, value: bytes | str) -> bytes | str:
+        """An ALL_HTTP (``HTTP_NAME:value``) or ALL_RAW (``Name: value``) list without the removed headers."""
+        upper = variable.upper()
+        raw = _LIST_VARIABLES[upper.removeprefix("UNICODE_")] == "raw"
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        kept = []
+        for line in text.splitlines(keepends=True):
+            name = line.partition(":")[0].strip()
+            if (name.lower() in self.names) if raw else (name.upper() in self.keys):
+                continue
+            kept.append(line)
+        stripped = "".join(kept)
+        return stripped.encode("latin-1") if isinstance(value, bytes) else stripped

@@ -1,0 +1,94 @@
+"""The shapes ISAPI calls take on the wire: argument conversion and header blocks.
+
+pywin32 parses ``WriteClient`` data and ``SendResponseHeaders`` strings with
+the ``s#`` format (``str`` becomes UTF-8, read-only bytes-like objects pass as
+they are) and names such as server variables with ``s`` (``str`` only). The
+header string is ``Name: value\\r\\n`` lines ending with a blank line; anything
+after the blank line is the start of the body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+HeaderList = list[tuple[str, str]]
+
+
+def buffer_arg(value: object, call: str) -> bytes:
+    """``value`` as pywin32's ``s#`` sees it: str is UTF-8, read-only buffers are bytes."""
+    if type(value) is bytes:
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8")
+    if isinstance(value, bytes):
+        return bytes(value)
+    if isinstance(value, memoryview) and value.readonly:
+        return value.tobytes()
+    raise TypeError(f"{call}() argument must be str or read-only bytes-like object, not {type(value).__name__}")
+
+
+def str_arg(value: object, call: str) -> str:
+    """``value`` as pywin32's ``s`` format takes it: a str with no NUL character."""
+    if not isinstance(value, str):
+        raise TypeError(f"{call}() argument must be str, not {type(value).__name__}")
+    if "\0" in value:
+        raise ValueError("embedded null character")
+    return value
+
+
+def int_arg(value: object, call: str) -> int:
+    """``value`` as pywin32's ``i`` / ``l`` formats take it: an int (bool included)."""
+    if not isinstance(value, int):
+        raise TypeError(f"{call}() argument must be int, not {type(value).__name__}")
+    return value
+
+
+def split_header_block(block: bytes) -> tuple[bytes, bytes]:
+    """``(headers, body)``: the header lines, and what follows the blank line that ends them."""
+    if block.startswith(b"\r\n"):
+        return b"", block[2:]
+    if block.startswith(b"\n"):
+        return b"", block[1:]
+    crlf, lf = block.find(b"\r\n\r\n"), block.find(b"\n\n")
+    if crlf >= 0 and (lf < 0 or crlf < lf):
+        return block[: crlf + 2], block[crlf + 4 :]
+    if lf >= 0:
+        return block[: lf + 1], block[lf + 2 :]
+    return block, b""
+
+
+def parse_header_lines(lines: bytes) -> HeaderList:
+    """``Name: value`` lines (latin-1, CRLF or LF, folded lines joined) as ``str`` pairs.
+
+    Raises ValueError for a line that is not a header.
+    """
+    pairs: HeaderList = []
+    for raw in lines.decode("latin-1").replace("\r\n", "\n").split("\n"):
+        if not raw:
+            continue
+        if raw[0] in " \t":
+            if not pairs:
+                raise ValueError(f"continuation line before any header: {raw!r}")
+            name, value = pairs[-1]
+            pairs[-1] = (name, f"{value} {raw.strip()}")
+            continue
+        name, colon, value = raw.partition(":")
+        if not colon or not name or name != name.strip():
+            raise ValueError(f"not a header line: {raw!r}")
+        pairs.append((name, value.strip(" \t")))
+    return pairs
+
+
+def header_block(headers: Iterable[tuple[str, str]]) -> bytes:
+    """The header string for ``SendResponseHeaders``: latin-1 lines and the closing blank line."""
+    return "".join(f"{name}: {value}\r\n" for name, value in headers).encode("latin-1") + b"\r\n"
+
+
+def status_text(status: bytes) -> str:
+    """A ``SendResponseHeaders`` status (``b'200 OK'``) as the str the core takes; ValueError if
+    it does not start with a three-digit code."""
+    text = status.decode("latin-1").strip()
+    code = text.partition(" ")[0]
+    if len(code) != 3 or not code.isdigit():
+        raise ValueError(f"not an HTTP status: {text!r}")
+    return text

@@ -1,0 +1,221 @@
+"""``WSGIExtension``: serve any WSGI application (filtered or not) as a pywin32 ISAPI extension.
+
+The environ comes from the ECB's server variables, the request body from
+``AvailableData`` then ``ReadClient`` (read lazily, as the app asks), and the
+response goes out through ``SendResponseHeaders`` / ``WriteClient``. Requests
+run on a pool of worker threads (``HSE_STATUS_PENDING``, then
+``DoneWithSession``), the way pywin32's ThreadPoolExtension runs them; with
+``workers=0`` each runs on the IIS thread that called. ``handle(ecb)`` serves
+one request on the calling thread, for use from an extension of one's own.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import sys
+import threading
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from types import TracebackType
+from typing import Any
+
+from ..events import Body, ResponseStart
+from ..responses import simple_response, status_line
+from .constants import (
+    HSE_STATUS_ERROR,
+    HSE_STATUS_PENDING,
+    HSE_STATUS_SUCCESS,
+    HSE_STATUS_SUCCESS_AND_KEEP_CONN,
+    UNKNOWN_TOTAL_BYTES,
+)
+from .environ import server_environ
+from .wire import header_block
+
+log = logging.getLogger("dualfilter")
+
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+
+
+class RequestBody(io.RawIOBase):
+    """The request body: ``AvailableData`` first, then ``ReadClient`` until ``TotalBytes``
+    (or until it returns nothing, for a body of unknown length)."""
+
+    def __init__(self, ecb: Any) -> None:
+        super().__init__()
+        self._ecb = ecb
+        self._head: bytes | None = None
+        self._pos = 0
+        self._remaining: int | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        view = memoryview(buffer).cast("B")
+        if self._head is None:
+            self._head = self._ecb.AvailableData
+            total = self._ecb.TotalBytes
+            self._remaining = None if total == UNKNOWN_TOTAL_BYTES else max(total - len(self._head), 0)
+        if self._pos < len(self._head):
+            chunk = self._head[self._pos : self._pos + len(view)]
+            self._pos += len(chunk)
+        elif self._remaining == 0:
+            return 0
+        else:
+            want = len(view) if self._remaining is None else min(len(view), self._remaining)
+            chunk = self._ecb.ReadClient(want)
+            if not chunk:
+                self._remaining = 0
+                return 0
+            if self._remaining is not None:
+                self._remaining -= len(chunk)
+        view[: len(chunk)] = chunk
+        return len(chunk)
+
+
+class _Response:
+    """One WSGI response written to an ECB: ``start_response`` and the ``write`` it returns."""
+
+    __slots__ = ("ecb", "status", "headers", "sent", "keep_alive")
+
+    def __init__(self, ecb: Any) -> None:
+        self.ecb = ecb
+        self.status: str | None = None
+        self.headers: list[tuple[str, str]] = []
+        self.sent = False
+        self.keep_alive = False
+
+    def start_response(
+        self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
+    ) -> Callable[[bytes], None]:
+        if exc_info is not None:
+            if self.sent:
+                raise exc_info[1].with_traceback(exc_info[2])
+        elif self.status is not None:
+            raise AssertionError("start_response called a second time without exc_info")
+        if type(status) is not str:
+            raise TypeError(f"status must be a str, not {type(status).__name__}")
+        for pair in headers:
+            if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
+                raise TypeError(f"headers must be (str, str) tuples, not {pair!r}")
+        self.status, self.headers = status, headers
+        return self.write
+
+    def send_headers(self) -> None:
+        if self.status is None:
+            raise AssertionError("the application returned a body before calling start_response")
+        self.keep_alive = any(name.lower() == "content-length" for name, _ in self.headers)
+        self.sent = True
+        self.ecb.SendResponseHeaders(self.status.encode("latin-1"), header_block(self.headers), self.keep_alive)
+
+    def write(self, data: bytes) -> None:
+        if type(data) is not bytes:
+            raise TypeError(f"a WSGI body must be bytes, not {type(data).__name__}")
+        if not self.sent:
+            self.send_headers()
+        if data:
+            self.ecb.WriteClient(data)
+
+
+class WSGIExtension:
+    """A pywin32 ISAPI extension object serving the WSGI application ``app``.
+
+    ``workers`` threads serve requests (0: serve on IIS's own thread);
+    ``description`` is what IIS shows for the extension.
+    """
+
+    def __init__(self, app: WSGIApp, *, workers: int = 20, description: str = "dualfilter WSGI extension") -> None:
+        if workers < 0:
+            raise ValueError("workers must be 0 or more")
+        self.app = app
+        self.workers = workers
+        self.description = description
+        self._pool: ThreadPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    # -- the extension interface ------------------------------------------------------
+
+    def GetExtensionVersion(self, vi: Any) -> None:
+        """Called once as IIS loads the extension."""
+        if vi is not None:  # None when pywin32 reloads the script
+            vi.ExtensionDesc = self.description
+
+    def HttpExtensionProc(self, ecb: Any) -> int:
+        """Serve one request: on a worker thread (``HSE_STATUS_PENDING``), or here with ``workers=0``."""
+        if not self.workers:
+            return self.handle(ecb)
+        pool = self._pool
+        if pool is None:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dualfilter-wsgi")
+                pool = self._pool
+        pool.submit(self._dispatch, ecb)
+        return HSE_STATUS_PENDING
+
+    def TerminateExtension(self, status: int) -> None:
+        """Called once as IIS unloads the extension: finish the requests in hand, stop the workers."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True)
+
+    # -- serving ------------------------------------------------------------------------
+
+    def environ(self, ecb: Any) -> dict[str, Any]:
+        """The WSGI environ for the request ``ecb`` carries."""
+        environ = server_environ(ecb)
+        environ.update(
+            {
+                "wsgi.version": (1, 0),
+                "wsgi.input": io.BufferedReader(RequestBody(ecb), 65536),
+                "wsgi.errors": sys.stderr,
+                "wsgi.multithread": True,
+                "wsgi.multiprocess": True,
+                "wsgi.run_once": False,
+                "wsgi.input_terminated": True,
+            }
+        )
+        return environ
+
+    def handle(self, ecb: Any) -> int:
+        """Serve one request on this thread and return the HSE status to end it with
+        (this does not call ``DoneWithSession``)."""
+        response = _Response(ecb)
+        try:
+            result = self.app(self.environ(ecb), response.start_response)
+            try:
+                for chunk in result:
+                    response.write(chunk)
+                if not response.sent:
+                    response.send_headers()
+            finally:
+                close = getattr(result, "close", None)
+                if close is not None:
+                    close()
+        except Exception as exc:
+            log.error("WSGI application %r failed", self.app, exc_info=exc)
+            if response.sent:  # part of the response is out: close the connection so the client sees it cut
+                return HSE_STATUS_ERROR
+            for event in simple_response(500, "Internal Server Error"):
+                if isinstance(event, ResponseStart):
+                    status = status_line(event.status, event.reason).encode("latin-1")
+                    ecb.SendResponseHeaders(status, header_block(event.headers), False)
+                elif isinstance(event, Body):
+                    ecb.WriteClient(event.data)
+            return HSE_STATUS_SUCCESS
+        return HSE_STATUS_SUCCESS_AND_KEEP_CONN if response.keep_alive else HSE_STATUS_SUCCESS
+
+    def _dispatch(self, ecb: Any) -> None:
+        status = HSE_STATUS_ERROR
+        try:
+            status = self.handle(ecb)
+        except Exception:  # the client went away while we wrote (ExtensionError) or worse
+            log.exception("serving an ISAPI request failed")
+        finally:
+            ecb.DoneWithSession(status)
+
+    def __repr__(self) -> str:
+        return f"<WSGIExtension for {self.app!r}>"

@@ -1,0 +1,85 @@
+"""The WSGI-style environ built from server variables (the filter's, and WSGIExtension's)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter.isapi.environ import application_root, server_environ, split_path
+from dualfilter.isapi.testing import FakeECB
+
+
+def test_wildcard_map_at_the_site_root_puts_the_path_in_path_info():
+    environ = server_environ(FakeECB(path="/a/b"))
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("", "/a/b")
+
+
+def test_wildcard_map_in_a_virtual_directory_makes_it_script_name():
+    environ = server_environ(FakeECB(path="/app/a/b", app_path="/app"))
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/a/b")
+
+
+def test_extension_mapped_script_keeps_its_name():
+    environ = server_environ(FakeECB(path="/app/site.wsgi/page", app_path="/app", script_name="/app/site.wsgi"))
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app/site.wsgi", "/page")
+
+
+def test_non_ascii_path_is_utf8_bytes_read_as_latin1():
+    assert server_environ(FakeECB(path="/café"))["PATH_INFO"] == "/café".encode().decode("latin-1")
+
+
+@pytest.mark.parametrize(("appl_md_path", "root"), [("/LM/W3SVC/1/ROOT", ""), ("/LM/W3SVC/1/Root/app/", "/app")])
+def test_application_root_comes_from_appl_md_path(appl_md_path, root):
+    assert application_root(appl_md_path) == root
+
+
+def test_split_path_adds_up_to_the_request_path():
+    assert "".join(split_path("/x/y", "/x/y", "/x")) == "/x/y"
+
+
+def test_method_and_query_string():
+    environ = server_environ(FakeECB("PUT", "/", "a=1&b=2"))
+    assert (environ["REQUEST_METHOD"], environ["QUERY_STRING"]) == ("PUT", "a=1&b=2")
+
+
+def test_request_headers_become_http_keys():
+    environ = server_environ(FakeECB(headers=[("Accept-Language", "fr"), ("X-A", "1")]))
+    assert (environ["HTTP_ACCEPT_LANGUAGE"], environ["HTTP_X_A"], environ["HTTP_HOST"]) == ("fr", "1", "localhost")
+
+
+def test_content_type_and_length_are_cgi_keys_only():
+    environ = server_environ(FakeECB("POST", headers=[("Content-Type", "text/plain")], body=b"abc"))
+    assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("text/plain", "3")
+    assert "HTTP_CONTENT_TYPE" not in environ and "HTTP_CONTENT_LENGTH" not in environ
+
+
+def test_chunked_body_has_no_content_length():
+    assert "CONTENT_LENGTH" not in server_environ(FakeECB("POST", body=b"abc", chunked=True))
+
+
+def test_server_name_port_and_protocol():
+    environ = server_environ(FakeECB(server_name="example.org", server_port=8080))
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"], environ["SERVER_PROTOCOL"]) == ("example.org", "8080", "HTTP/1.1")
+
+
+@pytest.mark.parametrize(("https", "scheme"), [(True, "https"), (False, "http")])
+def test_url_scheme_follows_https(https, scheme):
+    assert server_environ(FakeECB(https=https))["wsgi.url_scheme"] == scheme
+
+
+def test_remote_user_only_when_authenticated():
+    assert "REMOTE_USER" not in server_environ(FakeECB())
+    assert server_environ(FakeECB(variables={"REMOTE_USER": "DOMAIN\\ann"}))["REMOTE_USER"] == "DOMAIN\\ann"
+
+
+def test_environ_carries_the_ecb():
+    ecb = FakeECB()
+    assert server_environ(ecb)["isapi.ecb"] is ecb
+
+
+def test_filter_environ_is_built_only_when_read():
+    from dualfilter.isapi.environ import ServerEnviron
+
+    ecb = FakeECB("HEAD", "/lazy")
+    environ = ServerEnviron(ecb)
+    assert environ.get("REQUEST_METHOD") == "HEAD" and environ._data is None
+    assert environ["PATH_INFO"] == "/lazy" and dict(environ) == server_environ(ecb)

@@ -1,0 +1,76 @@
+"""The request headers a filter removes are hidden from the wrapped extension's server variables."""
+
+from __future__ import annotations
+
+import pytest
+from isapi_harness import UpperFilter
+
+from dualfilter.isapi import ExtensionError
+from dualfilter.isapi.constants import HSE_STATUS_SUCCESS
+from dualfilter.isapi.testing import FakeECB, call_extension
+
+HEADERS = [("Range", "bytes=0-3"), ("If-None-Match", '"v1"'), ("Accept", "text/html")]
+
+
+def inner_sees(read, **options):
+    """What ``read(ecb)`` gives inside an extension wrapped in UpperFilter(**options)."""
+    seen = []
+
+    class Reader:
+        def HttpExtensionProc(self, ecb):
+            seen.append(read(ecb))
+            return HSE_STATUS_SUCCESS
+
+    call_extension(UpperFilter.isapi(Reader(), **options), FakeECB(headers=HEADERS))
+    return seen[0]
+
+
+def test_range_variable_raises_like_an_absent_header():
+    def read(ecb):
+        with pytest.raises(ExtensionError):
+            ecb.GetServerVariable("HTTP_RANGE")
+        return True
+
+    assert inner_sees(read)
+
+
+def test_range_variable_with_default_gives_the_default():
+    assert inner_sees(lambda ecb: ecb.GetServerVariable("HTTP_RANGE", None)) is None
+
+
+@pytest.mark.parametrize("name", ["UNICODE_HTTP_RANGE", "HEADER_Range", "HTTP_IF_NONE_MATCH"])
+def test_other_forms_of_removed_headers_are_hidden(name):
+    assert inner_sees(lambda ecb: ecb.GetServerVariable(name, "absent")) == "absent"
+
+
+def test_conditional_header_stays_without_force_no_conditional():
+    assert inner_sees(lambda ecb: ecb.GetServerVariable("HTTP_IF_NONE_MATCH"), force_no_conditional=False) == b'"v1"'
+
+
+def test_all_http_lacks_the_removed_headers():
+    assert inner_sees(lambda ecb: ecb.GetServerVariable("ALL_HTTP")) == b"HTTP_HOST:localhost\nHTTP_ACCEPT:text/html\n"
+
+
+def test_all_raw_lacks_the_removed_headers():
+    assert inner_sees(lambda ecb: ecb.GetServerVariable("UNICODE_ALL_RAW")) == "Host: localhost\r\nAccept: text/html\r\n"
+
+
+def test_other_headers_are_untouched():
+    assert inner_sees(lambda ecb: ecb.GetServerVariable("HTTP_ACCEPT")) == b"text/html"
+
+
+def test_filter_environ_keeps_the_request_as_the_client_sent_it():
+    seen = {}
+
+    class Spy(UpperFilter):
+        def filter(self, environ, headers, data):
+            seen.update(environ)
+            return data
+
+    class Page:
+        def HttpExtensionProc(self, ecb):
+            ecb.SendResponseHeaders("200 OK", "Content-Type: text/html\r\n\r\n")
+            return HSE_STATUS_SUCCESS
+
+    call_extension(Spy.isapi(Page()), FakeECB(headers=HEADERS))
+    assert seen["HTTP_RANGE"] == "bytes=0-3"

@@ -1,0 +1,129 @@
+"""Redirect, TransmitFile and ExecURL from a filtered extension: one fixed behaviour each."""
+
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from isapi_harness import HTML, UpperFilter, header_string
+
+from dualfilter.isapi import ExtensionError
+from dualfilter.isapi.constants import HSE_IO_ASYNC, HSE_IO_SEND_HEADERS, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
+from dualfilter.isapi.testing import FakeECB, call_extension
+
+
+def test_redirect_goes_out_unfiltered():
+    class Redirects:
+        def HttpExtensionProc(self, ecb):
+            ecb.Redirect("http://example.org/new")
+            return HSE_STATUS_SUCCESS
+
+    response = call_extension(UpperFilter.isapi(Redirects(), filter_all_status=True), FakeECB())
+    assert response.status == 302 and response.header("Location") == "http://example.org/new"
+    assert b"Object Moved" in response.body
+
+
+def test_redirect_after_send_response_headers_raises_even_while_buffered():
+    class Late:
+        def HttpExtensionProc(self, ecb):
+            ecb.SendResponseHeaders("200 OK", header_string([("Content-Type", HTML)]))
+            with pytest.raises(ExtensionError):
+                ecb.Redirect("/elsewhere")
+            return HSE_STATUS_SUCCESS
+
+    assert call_extension(UpperFilter.isapi(Late()), FakeECB()).status == 200
+
+
+@pytest.fixture
+def file_descriptor(tmp_path):
+    path = tmp_path / "asset"
+    path.write_bytes(b"<p>file</p>")
+    fd = os.open(path, os.O_RDONLY)
+    yield fd
+    os.close(fd)
+
+
+class Transmits:
+    """Sends a file with TransmitFile, optionally after SendResponseHeaders; records what it raised."""
+
+    def __init__(self, fd, content_type, send_headers_first):
+        self.fd, self.content_type, self.send_headers_first = fd, content_type, send_headers_first
+        self.error = None
+
+    def HttpExtensionProc(self, ecb):
+        head = header_string([("Content-Type", self.content_type)])
+        flags = HSE_IO_ASYNC
+        if self.send_headers_first:
+            ecb.SendResponseHeaders("200 OK", head)
+            head = None
+        else:
+            flags |= HSE_IO_SEND_HEADERS
+        try:
+            ecb.TransmitFile(
+                lambda ecb, arg, count, error: ecb.DoneWithSession(), None, self.fd, "200 OK", 0, 0, head, None, flags
+            )
+        except ExtensionError as exc:
+            self.error = exc
+            ecb.DoneWithSession()
+        return HSE_STATUS_PENDING
+
+    def sent(self, ecb, arg, count, error):
+        ecb.DoneWithSession()
+
+
+@pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])
+def test_transmit_file_of_an_unfiltered_response_is_passed_on(file_descriptor, send_headers_first):
+    inner = Transmits(file_descriptor, "image/png", send_headers_first)
+    response = call_extension(UpperFilter.isapi(inner), FakeECB())
+    assert inner.error is None and response.header("Content-Type") == "image/png" and response.body == b"<p>file</p>"
+
+
+@pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])
+def test_transmit_file_of_a_filtered_response_is_refused(file_descriptor, send_headers_first):
+    inner = Transmits(file_descriptor, HTML, send_headers_first)
+    call_extension(UpperFilter.isapi(inner), FakeECB())
+    assert inner.error is not None and inner.error.funcname == "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
+
+
+def test_refused_transmit_file_with_headers_leaves_the_response_unstarted(file_descriptor):
+    inner = Transmits(file_descriptor, HTML, send_headers_first=False)
+    response = call_extension(UpperFilter.isapi(inner), FakeECB())
+    assert response.status is None and response.body == b""
+
+
+def test_transmit_file_callback_gets_the_proxy(file_descriptor):
+    got = []
+    done = threading.Event()
+
+    class Records(Transmits):
+        def HttpExtensionProc(self, ecb):
+            self.proxy = ecb
+            ecb.SendResponseHeaders("200 OK", "Content-Type: image/png\r\n\r\n")
+
+            def callback(cb_ecb, arg, count, error):
+                got.append((cb_ecb, arg, count, error))
+                cb_ecb.DoneWithSession()
+                done.set()
+
+            ecb.TransmitFile(callback, "param", self.fd, "200 OK", 0, 0, None, None, HSE_IO_ASYNC)
+            return HSE_STATUS_PENDING
+
+    inner = Records(file_descriptor, "image/png", True)
+    call_extension(UpperFilter.isapi(inner), FakeECB())
+    assert done.wait(5) and got == [(inner.proxy, "param", 11, 0)]
+
+
+def test_exec_url_is_refused():
+    errors = []
+
+    class Child:
+        def HttpExtensionProc(self, ecb):
+            try:
+                ecb.ExecURL("/child", "GET", None, None, None, 0)
+            except ExtensionError as exc:
+                errors.append(exc)
+            return HSE_STATUS_SUCCESS
+
+    call_extension(UpperFilter.isapi(Child()), FakeECB())
+    assert errors and "bypass" in errors[0].strerror

@@ -1,0 +1,185 @@
+"""WSGIExtension serves WSGI apps (a real Flask app, filtered or not) through ISAPI."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from flask import Flask, Response, request
+from isapi_harness import UpperFilter
+
+from dualfilter.isapi import WSGIExtension
+from dualfilter.isapi.constants import HSE_STATUS_PENDING, HSE_STATUS_SUCCESS, HSE_STATUS_SUCCESS_AND_KEEP_CONN
+from dualfilter.isapi.testing import ExtensionHost, FakeECB, call_extension
+
+
+def make_app() -> Flask:
+    app = Flask("isapi_test_app")
+
+    @app.get("/")
+    def index():
+        return "<p>hello from flask</p>"
+
+    @app.post("/echo")
+    def echo():
+        return Response(request.get_data(), content_type="application/octet-stream")
+
+    @app.post("/form")
+    def form():
+        return f"<p>{request.form['name']}</p>"
+
+    @app.get("/where")
+    def where():
+        return Response(f"{request.script_root}|{request.path}|{request.url}", content_type="text/plain")
+
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("flask view failed")
+
+    @app.get("/stream")
+    def stream():
+        return Response((part for part in ["<p>", "streamed", "</p>"]), content_type="text/html")
+
+    return app
+
+
+@pytest.fixture
+def host():
+    with ExtensionHost(WSGIExtension(make_app(), workers=4)) as running:
+        yield running
+
+
+def test_flask_page_is_served(host):
+    response = host.get("/")
+    assert (response.status, response.body) == (200, b"<p>hello from flask</p>")
+    assert response.header("Content-Type") == "text/html; charset=utf-8"
+
+
+def test_requests_run_on_workers_and_end_with_done_with_session():
+    ecb = FakeECB()
+    extension = WSGIExtension(make_app(), workers=2)
+    assert extension.HttpExtensionProc(ecb) == HSE_STATUS_PENDING
+    assert ecb.wait().done_status == HSE_STATUS_SUCCESS_AND_KEEP_CONN
+    extension.TerminateExtension(2)
+
+
+def test_workers_zero_serves_on_the_calling_thread():
+    ecb = FakeECB()
+    assert WSGIExtension(make_app(), workers=0).HttpExtensionProc(ecb) == HSE_STATUS_SUCCESS_AND_KEEP_CONN
+
+
+def test_response_with_content_length_keeps_the_connection(host):
+    assert host.get("/").keep_alive is True
+
+
+def test_streamed_response_without_length_closes_the_connection(host):
+    response = host.get("/stream")
+    assert response.body == b"<p>streamed</p>" and response.keep_alive is False and response.done_status == HSE_STATUS_SUCCESS
+
+
+def test_body_past_available_data_is_read_with_read_client(host):
+    body = bytes(range(256)) * 1000
+    response = host.request("POST", "/echo", body=body, available=1000, headers=[("Content-Type", "application/octet-stream")])
+    assert response.body == body
+
+
+def test_chunked_request_body_is_read_to_its_end(host):
+    response = host.request("POST", "/echo", body=b"x" * 70000, available=100, chunked=True)
+    assert response.body == b"x" * 70000
+
+
+def test_form_post_is_parsed(host):
+    response = host.request("POST", "/form", body=b"name=ann", headers=[("Content-Type", "application/x-www-form-urlencoded")])
+    assert response.body == b"<p>ann</p>"
+
+
+def test_script_root_and_url_come_from_server_variables():
+    with ExtensionHost(WSGIExtension(make_app())) as host:
+        response = host.get("/app/where", app_path="/app", https=True, server_name="example.org")
+    assert response.body == b"/app|/where|https://example.org/app/where"
+
+
+def test_application_error_gives_a_500(host):
+    assert host.get("/boom").status == 500
+
+
+def test_str_body_from_a_raw_wsgi_app_gives_a_500():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return ["not bytes"]
+
+    assert call_extension(WSGIExtension(app, workers=0), FakeECB()).status == 500
+
+
+def test_error_after_the_headers_went_out_ends_with_error():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        yield b"part"
+        raise RuntimeError("late")
+
+    response = call_extension(WSGIExtension(app, workers=0), FakeECB())
+    assert response.body == b"part" and response.done_status == 4
+
+
+def test_exc_info_replaces_headers_not_yet_sent():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        try:
+            raise ValueError("x")
+        except ValueError:
+            import sys
+
+            start_response("503 Service Unavailable", [("Content-Type", "text/plain")], sys.exc_info())
+        return [b"later"]
+
+    assert call_extension(WSGIExtension(app, workers=0), FakeECB()).status == 503
+
+
+def test_write_callable_writes_the_body():
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/plain")])
+        write(b"written ")
+        return [b"returned"]
+
+    assert call_extension(WSGIExtension(app, workers=0), FakeECB()).body == b"written returned"
+
+
+def test_iterable_is_closed():
+    closed = threading.Event()
+
+    class Body(list):
+        def close(self):
+            closed.set()
+
+    def app(environ, start_response):
+        start_response("200 OK", [])
+        return Body([b"x"])
+
+    call_extension(WSGIExtension(app, workers=0), FakeECB())
+    assert closed.is_set()
+
+
+def test_description_is_given_to_iis():
+    with ExtensionHost(WSGIExtension(make_app(), description="my app")) as host:
+        assert host.version_info.ExtensionDesc == b"my app"
+
+
+def test_flask_app_with_a_wsgi_filter_runs_in_iis():
+    with ExtensionHost(WSGIExtension(UpperFilter(make_app()))) as host:
+        response = host.get("/")
+    assert response.body == b"<P>HELLO FROM FLASK</P>" and response.header("Content-Length") == "23"
+
+
+def test_wsgi_extension_wrapped_in_an_isapi_filter():
+    with ExtensionHost(UpperFilter.isapi(WSGIExtension(make_app()))) as host:
+        response = host.get("/")
+    assert response.body == b"<P>HELLO FROM FLASK</P>" and response.header("Content-Length") == "23"
+
+
+def test_isapi_filtered_flask_app_under_concurrency():
+    with ExtensionHost(UpperFilter.isapi(WSGIExtension(make_app(), workers=8))) as host:
+        ecbs = [FakeECB(path="/stream" if n % 2 else "/") for n in range(100)]
+        for ecb in ecbs:
+            host.extension.HttpExtensionProc(ecb)
+        bodies = [ecb.wait(10).body for ecb in ecbs]
+    assert bodies == [b"<P>STREAMED</P>" if n % 2 else b"<P>HELLO FROM FLASK</P>" for n in range(100)]
