@@ -7,8 +7,10 @@ request's bytes), with the scope itself under ``'asgi.scope'``.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, MutableMapping
+from collections.abc import Mapping
 from typing import Any
+
+from ..environ import LazyEnviron
 
 #: Request headers that PEP 3333 puts in the environ without an ``HTTP_`` prefix.
 _UNPREFIXED = {b"content-type": "CONTENT_TYPE", b"content-length": "CONTENT_LENGTH"}
@@ -59,49 +61,14 @@ def build_environ(scope: Mapping[str, Any]) -> dict[str, Any]:
     return environ
 
 
-class ScopeEnviron(MutableMapping[str, Any]):
-    """A mutable mapping that turns into :func:`build_environ` of ``scope`` when first read."""
+class ScopeEnviron(LazyEnviron):
+    """The environ of an ASGI request: :func:`build_environ` of ``scope``, built when first read."""
 
-    __slots__ = ("scope", "_data")
+    __slots__ = ("scope",)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
+        super().__init__(scope.get("method", "GET"))
         self.scope = scope
-        self._data: dict[str, Any] | None = None
 
-    @property
-    def data(self) -> dict[str, Any]:
-        """The environ dict, built now if it was not yet."""
-        data = self._data
-        if data is None:
-            data = self._data = build_environ(self.scope)
-        return data
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key == "REQUEST_METHOD" and self._data is None:
-            return self.scope.get("method", default)
-        return self.data.get(key, default)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def copy(self) -> dict[str, Any]:
-        """A plain dict copy, like ``dict.copy`` on a WSGI environ."""
-        return dict(self.data)
-
-    def __repr__(self) -> str:
-        return f"ScopeEnviron({self.data!r})"
+    def build(self) -> dict[str, Any]:
+        return build_environ(self.scope)

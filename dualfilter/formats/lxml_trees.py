@@ -31,7 +31,7 @@ class LxmlHTMLFormat(Format):
         import lxml.html
 
         text, charset = charsets.decode(data, declared, media_type)
-        parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=False, default_doctype=False)
+        parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=False, default_doctype=False)  # type: ignore[call-arg]  # lxml-stubs lag lxml 5
         try:
             return lxml.html.document_fromstring(text, parser=parser), charset
         except (lxml.etree.LxmlError, ValueError) as exc:

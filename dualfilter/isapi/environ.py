@@ -11,9 +11,9 @@ becomes SCRIPT_NAME and the rest PATH_INFO.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from ..environ import LazyEnviron
 from .constants import UNKNOWN_TOTAL_BYTES
 
 #: CGI variables copied as they are when the server has them.
@@ -98,49 +98,14 @@ def server_environ(ecb: Any) -> dict[str, Any]:
     return environ
 
 
-class ServerEnviron(MutableMapping[str, Any]):
-    """A mutable mapping that turns into :func:`server_environ` of ``ecb`` when first read."""
+class ServerEnviron(LazyEnviron):
+    """The environ of an ISAPI request: :func:`server_environ` of ``ecb``, built when first read."""
 
-    __slots__ = ("ecb", "_data")
+    __slots__ = ("ecb",)
 
     def __init__(self, ecb: Any) -> None:
+        super().__init__(ecb.Method.decode("latin-1"))
         self.ecb = ecb
-        self._data: dict[str, Any] | None = None
 
-    @property
-    def data(self) -> dict[str, Any]:
-        """The environ dict, built now if it was not yet."""
-        data = self._data
-        if data is None:
-            data = self._data = server_environ(self.ecb)
-        return data
-
-    def __getitem__(self, key: str) -> Any:
-        return self.data[key]
-
-    def get(self, key: str, default: Any = None) -> Any:
-        if key == "REQUEST_METHOD" and self._data is None:
-            return self.ecb.Method.decode("latin-1")
-        return self.data.get(key, default)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    def __delitem__(self, key: str) -> None:
-        del self.data[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.data
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.data)
-
-    def __len__(self) -> int:
-        return len(self.data)
-
-    def copy(self) -> dict[str, Any]:
-        """A plain dict copy, like ``dict.copy`` on a WSGI environ."""
-        return dict(self.data)
-
-    def __repr__(self) -> str:
-        return f"ServerEnviron({self.data!r})"
+    def build(self) -> dict[str, Any]:
+        return server_environ(self.ecb)
