@@ -18,10 +18,10 @@ import traceback
 from collections.abc import Iterator, Sequence
 
 from .. import __version__
-from . import apply
+from . import apply, proxy, serve
 from .common import CommandError
 
-COMMANDS = (apply,)
+COMMANDS = (apply, serve, proxy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Iterable
 
 from ..filter import Filter
@@ -31,3 +32,17 @@ def load_filters(specs: Iterable[str]) -> list[tuple[str, Filter]]:
         except SpecError as exc:
             raise CommandError(str(exc), USAGE) from exc.__cause__
     return filters
+
+
+def add_filter_option(parser: argparse.ArgumentParser, *, required: bool = False) -> None:
+    """The repeatable ``-f/--filter SPEC`` option, collected in ``args.filters`` in the order given."""
+    parser.add_argument(
+        "-f",
+        "--filter",
+        dest="filters",
+        action="append",
+        required=required,
+        metavar="SPEC",
+        help="inject, replace, rewrite-links, xslt or module:Class, with optional ?key=value&key=value options; "
+        "repeat it to chain filters, the first one innermost",
+    )

@@ -1,0 +1,182 @@
+"""``dualfilter serve``: serve a WSGI or ASGI app, or the built-in demo site, wrapped in filters on uvicorn.
+
+WSGI apps are wrapped with the WSGI adapter and then bridged to ASGI with
+a2wsgi; ASGI apps are wrapped with the ASGI adapter. The first ``--filter``
+is the innermost middleware, so it filters first, as in ``dualfilter apply``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import importlib
+import logging
+import socket
+import sys
+from collections.abc import Iterator, Sequence
+from types import ModuleType
+from typing import Any
+
+from .. import hosts
+from ..filter import Filter
+from ..specs import import_object
+from .common import USAGE, CommandError, add_filter_option, load_filters
+
+#: What ``pip install`` adds the packages ``serve`` and ``proxy`` need.
+SERVE_EXTRA = "pip install 'dualfilter[serve]'"
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+
+
+def require(module: str, purpose: str) -> ModuleType:
+    """Import an optional dependency, or end the command saying how to install it."""
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise CommandError(f"{purpose} needs the {module} package: {SERVE_EXTRA}") from None
+
+
+def load_app(target: str) -> tuple[Any, str]:
+    """The app ``module:attribute`` names and its host, ``'wsgi'`` or ``'asgi'``."""
+    if ":" not in target:
+        raise CommandError(f"APP {target!r} is not module:attribute (for example myproject.wsgi:application)", USAGE)
+    try:
+        app = import_object(target)
+    except ValueError as exc:
+        raise CommandError(str(exc), USAGE) from None
+    try:
+        host = hosts.detect(app)
+    except TypeError:
+        raise CommandError(f"{target} is not a WSGI or ASGI app: it is {type(app).__name__} {app!r:.60}", USAGE) from None
+    if host == "isapi":
+        raise CommandError(f"{target} is an ISAPI extension; serve runs WSGI and ASGI apps", USAGE)
+    return app, host
+
+
+def wrap(app: Any, host: str, filters: Sequence[tuple[str, Filter]]) -> Any:
+    """``app`` inside ``filters`` (the first innermost), as one ASGI app."""
+    for _, flt in filters:
+        app = hosts.wrap(flt, app, host)
+    if host == "wsgi":
+        a2wsgi = require("a2wsgi", "serving a WSGI app")
+        app = a2wsgi.WSGIMiddleware(app)
+    return app
+
+
+def url_of(sock: socket.socket) -> str:
+    """``http://host:port`` for a listening socket."""
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """A socket bound to ``host:port`` and listening (port 0: any free port); a CommandError if that fails."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as exc:
+        sock.close()
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+        reason = "address already in use" if exc.errno == errno.EADDRINUSE else (exc.strerror or str(exc))
+        raise CommandError(f"cannot listen on {where}: {reason}") from exc
+    return sock
+
+
+@contextlib.contextmanager
+def _log_errors_to_stderr() -> Iterator[None]:
+    """While serving, show the core's error records (a failing filter) on stderr, traceback included."""
+    logger = logging.getLogger("dualfilter")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setLevel(logging.ERROR)
+    handler.setFormatter(logging.Formatter("dualfilter: error: %(message)s"))
+    logger.addHandler(handler)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+
+
+def run_server(app: Any, host: str, port: int, describe: str, *, log_level: str = "warning", **config: Any) -> int:
+    """Serve the ASGI ``app`` on uvicorn until interrupted; prints one line,
+    ``dualfilter: <describe> on <url> ...``, once it accepts requests."""
+    require("uvicorn", "serving")
+    import uvicorn
+
+    sock = listen(host, port)
+    url = url_of(sock)
+
+    class Server(uvicorn.Server):
+        async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                print(f"dualfilter: {describe} on {url} (press Ctrl+C to stop)", flush=True)
+
+    settings = {"interface": "asgi3", "log_level": log_level, **config}
+    server = Server(uvicorn.Config(app, **settings))
+    try:
+        with _log_errors_to_stderr():
+            server.run(sockets=[sock])
+    except SystemExit:
+        # uvicorn exits this way when the app's lifespan startup fails; it has logged why.
+        raise CommandError("the app failed to start (see the messages above)") from None
+    finally:
+        sock.close()
+    return 0
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """``--host``, ``--port`` and ``--log-level``, shared by ``serve`` and ``proxy``."""
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
+    parser.add_argument(
+        "--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--log-level",
+        choices=LOG_LEVELS,
+        default="warning",
+        help="uvicorn's log level (default: warning; info adds a line per request)",
+    )
+
+
+def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
+    """Add ``serve`` to the ``dualfilter`` parser."""
+    parser = subparsers.add_parser(
+        "serve",
+        parents=parents,
+        help="serve a WSGI or ASGI app (or the demo site) wrapped in filters",
+        description="Serve APP, a WSGI or ASGI app given as module:attribute, wrapped in the filters, on uvicorn. "
+        "With --demo and no APP, serve a small demo site with filters at work. "
+        "The first --filter is innermost: it filters first, and each next one filters its output.",
+    )
+    parser.add_argument("app", nargs="?", metavar="APP", help="module:attribute, e.g. myproject.wsgi:application")
+    parser.add_argument("--demo", action="store_true", help="serve the built-in demo site (its filters run first)")
+    add_filter_option(parser)
+    add_server_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run ``dualfilter serve``."""
+    if args.demo and args.app:
+        raise CommandError("give APP or --demo, not both", USAGE)
+    if not (args.demo or args.app):
+        raise CommandError("give the APP to serve (module:attribute), or --demo", USAGE)
+    if args.app and not args.filters:
+        raise CommandError("give at least one --filter SPEC", USAGE)
+    if not 0 <= args.port <= 65535:
+        raise CommandError(f"--port {args.port} is not a port number", USAGE)
+    filters = load_filters(args.filters or ())
+    if args.demo:
+        from .. import demo
+
+        filters = [*demo.filters(), *filters]
+        app, host, what = demo.app, "asgi", "the demo site"
+    else:
+        app, host = load_app(args.app)
+        what = f"{args.app} ({host.upper()})"
+    labels = ", ".join(label for label, _ in filters)
+    describe = f"serving {what} with {labels}"
+    return run_server(wrap(app, host, filters), args.host, args.port, describe, log_level=args.log_level)

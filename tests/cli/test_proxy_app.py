@@ -1,0 +1,298 @@
+"""``ReverseProxy`` in front of a real upstream on uvicorn, wrapped in filters, called in-process over ASGI."""
+
+from __future__ import annotations
+
+import gzip
+import threading
+from urllib.parse import urlsplit
+
+import anyio
+import httpx
+import pytest
+
+from dualfilter import hosts
+from dualfilter.cli.proxy import ReverseProxy, Upstream
+from dualfilter.filters.inject import Inject
+from tests.cli.servers import dead_port, uvicorn_thread
+from tests.cli.upstream import CHUNK, GZIPPED_PAGE, LARGE, make_app
+
+FILTERED_PAGE = b"<html><body><p>upstream page</p><hr></body></html>"
+
+
+@pytest.fixture(scope="module")
+def gate():
+    return threading.Event()
+
+
+@pytest.fixture(scope="module")
+def upstream(gate):
+    with uvicorn_thread(make_app(gate)) as url:
+        yield url
+
+
+def filtered(proxy: ReverseProxy):
+    """The proxy inside an Inject filter that adds ``<hr>`` to HTML, as ``dualfilter proxy -f 'inject?html=<hr>'`` runs it."""
+    return hosts.wrap(Inject(html="<hr>"), proxy, "asgi")
+
+
+@pytest.fixture
+async def through():
+    """``through(upstream_url, **options)``: an httpx client talking to a filtered proxy at http://proxy.test."""
+    proxies: list[ReverseProxy] = []
+    clients: list[httpx.AsyncClient] = []
+
+    def make(url: str, **options) -> httpx.AsyncClient:
+        proxy = ReverseProxy(url, **options)
+        proxies.append(proxy)
+        transport = httpx.ASGITransport(app=filtered(proxy), client=("10.0.0.7", 4567))
+        clients.append(httpx.AsyncClient(transport=transport, base_url="http://proxy.test"))
+        return clients[-1]
+
+    yield make
+    for client in clients:
+        await client.aclose()
+    for proxy in proxies:
+        await proxy.aclose()
+
+
+def echoed(response: httpx.Response) -> dict[str, list[str]]:
+    """The request headers the upstream's /echo saw, name -> values."""
+    headers: dict[str, list[str]] = {}
+    for name, value in response.json()["headers"]:
+        headers.setdefault(name, []).append(value)
+    return headers
+
+
+async def test_html_from_the_upstream_is_filtered(upstream, through):
+    response = await through(upstream).get("/page")
+    assert response.content == FILTERED_PAGE
+    assert response.headers["content-length"] == str(len(FILTERED_PAGE))
+
+
+async def test_gzip_html_is_filtered_and_sent_gzip_encoded(upstream, through):
+    response = await through(upstream).get("/gzip", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.content == FILTERED_PAGE  # httpx decoded it
+    assert response.headers["content-length"] == str(len(gzip.compress(FILTERED_PAGE, mtime=0)))
+
+
+async def test_compressed_bodies_not_filtered_pass_as_the_upstream_sent_them(upstream):
+    proxy = ReverseProxy(upstream)
+    app = hosts.wrap(Inject(html="<hr>", filter_content_types=("application/json",)), proxy, "asgi")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy.test") as client:
+        async with client.stream("GET", "/gzip", headers={"accept-encoding": "gzip"}) as response:
+            raw = b"".join([chunk async for chunk in response.aiter_raw()])
+    await proxy.aclose()
+    assert (response.headers["content-encoding"], raw) == ("gzip", GZIPPED_PAGE)
+    assert response.headers["content-length"] == str(len(GZIPPED_PAGE))
+
+
+async def test_accept_encoding_is_forwarded_as_the_client_sent_it(upstream, through):
+    response = await through(upstream).get("/echo", headers={"accept-encoding": "br;q=1, identity;q=0.5"})
+    assert echoed(response)["accept-encoding"] == ["br;q=1, identity;q=0.5"]
+
+
+async def test_no_accept_encoding_is_added_when_the_client_sent_none(upstream, through):
+    client = through(upstream)
+    request = client.build_request("GET", "/echo")
+    del request.headers["accept-encoding"]
+    response = await client.send(request)
+    assert "accept-encoding" not in echoed(response)
+
+
+async def test_the_host_header_is_the_upstreams(upstream, through):
+    response = await through(upstream).get("/echo")
+    assert echoed(response)["host"] == [urlsplit(upstream).netloc]
+
+
+async def test_x_forwarded_headers_describe_the_client(upstream, through):
+    response = await through(upstream).get("/echo", headers={"x-forwarded-for": "192.0.2.1"})
+    headers = echoed(response)
+    assert headers["x-forwarded-for"] == ["192.0.2.1, 10.0.0.7"]
+    assert headers["x-forwarded-proto"] == ["http"]
+    assert headers["x-forwarded-host"] == ["proxy.test"]
+
+
+async def test_hop_by_hop_request_headers_are_not_forwarded(upstream, through):
+    hop = {
+        "connection": "keep-alive, x-private",
+        "x-private": "secret",
+        "keep-alive": "timeout=5",
+        "te": "trailers",
+        "upgrade": "h2c",
+        "proxy-authorization": "Basic eDp5",
+        "x-kept": "yes",
+    }
+    headers = echoed(await through(upstream).get("/echo", headers=hop))
+    assert not {"connection", "x-private", "keep-alive", "te", "upgrade", "proxy-authorization"} & set(headers)
+    assert headers["x-kept"] == ["yes"]
+
+
+async def test_hop_by_hop_response_headers_are_not_returned(upstream, through):
+    response = await through(upstream).get("/hop")
+    assert not {"connection", "x-private", "keep-alive"} & set(response.headers)
+    assert response.headers["x-kept"] == "yes"
+
+
+async def test_the_path_and_query_reach_the_upstream(upstream, through):
+    response = await through(upstream).get("/echo?a=1&b=%26")
+    assert (response.json()["path"], response.json()["query"]) == ("/echo", "a=1&b=%26")
+
+
+async def test_a_streamed_request_body_reaches_the_upstream_whole(upstream, through):
+    async def chunks():
+        for part in (b"one,", b"two,", b"three"):
+            yield part
+
+    response = await through(upstream).post("/echo", content=chunks())
+    assert response.json()["body"] == "one,two,three"
+    assert echoed(response)["transfer-encoding"] == ["chunked"]
+
+
+async def test_an_absolute_redirect_to_the_upstream_points_at_the_proxy(upstream, through):
+    response = await through(upstream).get("/redirect")
+    assert (response.status_code, response.headers["location"]) == (302, "http://proxy.test/page?x=1#top")
+
+
+async def test_a_redirect_elsewhere_is_left_alone(upstream, through):
+    response = await through(upstream).get("/away")
+    assert response.headers["location"] == "https://example.org/page"
+
+
+async def test_the_upstreams_cookie_domain_is_dropped_and_others_kept(upstream, through):
+    response = await through(upstream).get("/cookie")
+    assert response.headers.get_list("set-cookie") == [
+        "session=abc; Path=/; HttpOnly",
+        "other=1; Domain=example.org; Path=/elsewhere",
+    ]
+
+
+async def test_the_proxy_keeps_no_cookies_between_clients(upstream, through):
+    client = through(upstream)
+    await client.get("/cookie")
+    client.cookies.clear()
+    assert "cookie" not in echoed(await client.get("/echo"))
+
+
+async def test_an_upstream_path_prefix_maps_to_the_proxys_root(upstream, through):
+    client = through(upstream + "/app/")
+    assert (await client.get("/echo")).json()["path"] == "/app/echo"
+    assert (await client.get("/redirect")).headers["location"] == "http://proxy.test/page?x=1#top"
+    assert (await client.get("/relative-redirect")).headers["location"] == "/page"
+    assert (await client.get("/cookie")).headers.get_list("set-cookie")[0] == "session=abc; Path=/; HttpOnly"
+
+
+async def test_a_large_non_html_body_comes_through_byte_identical(upstream, through):
+    response = await through(upstream).get("/large")
+    assert response.headers["content-type"] == "application/octet-stream"
+    assert response.content == LARGE
+
+
+def get(path: str) -> dict:
+    """The scope of a GET for ``path`` as a server hands it to an ASGI app."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"proxy.test")],
+        "client": ("127.0.0.1", 5000),
+        "server": ("127.0.0.1", 8000),
+    }
+
+
+class Client:
+    """A server's ``receive`` for one bodiless request: the request, then ``http.disconnect`` once ``leave()`` is called."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.left = anyio.Event()
+
+    async def receive(self) -> dict:
+        if not self.requested:
+            self.requested = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        await self.left.wait()
+        return {"type": "http.disconnect"}
+
+    def leave(self) -> None:
+        self.left.set()
+
+
+async def test_a_non_html_body_streams_before_the_upstream_has_finished(upstream, gate):
+    """The upstream sends its second chunk only after the client has the first one."""
+    gate.clear()
+    proxy = ReverseProxy(upstream)
+    body = []
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message["body"]:
+            body.append(message["body"])
+            gate.set()
+
+    with anyio.fail_after(10):
+        await filtered(proxy)(get("/gate"), Client().receive, send)
+    await proxy.aclose()
+    assert body == [b"first", b"second"]
+
+
+async def test_the_proxy_stops_reading_the_upstream_when_the_client_leaves(upstream, gate):
+    """The upstream holds its second chunk until ``gate`` is set, which only the cleanup does."""
+    gate.clear()
+    proxy = ReverseProxy(upstream)
+    client = Client()
+    body = []
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message["body"]:
+            body.append(message["body"])
+            client.leave()
+
+    try:
+        with anyio.fail_after(5):
+            await filtered(proxy)(get("/gate"), client.receive, send)
+    finally:
+        gate.set()
+        await proxy.aclose()
+    assert body == [b"first"]
+
+
+async def test_large_bodies_go_out_in_the_chunks_they_come_in(upstream):
+    proxy = ReverseProxy(upstream)
+    sizes = []
+
+    async def send(message):
+        if message["type"] == "http.response.body" and message["body"]:
+            sizes.append(len(message["body"]))
+
+    await filtered(proxy)(get("/large"), Client().receive, send)
+    await proxy.aclose()
+    assert sum(sizes) == len(LARGE)
+    assert max(sizes) <= 2 * CHUNK  # never the whole body at once
+
+
+async def test_an_unreachable_upstream_is_a_502_with_one_line(through):
+    url = f"http://127.0.0.1:{dead_port()}"
+    response = await through(url).get("/page")
+    assert response.status_code == 502
+    assert response.text.startswith(f"502 Bad Gateway: cannot reach {url} for GET /page: ")
+    assert response.text.count("\n") == 1 and response.text.endswith("\n")
+
+
+async def test_an_upstream_that_does_not_answer_in_time_is_a_504(upstream, through):
+    response = await through(upstream, timeout=0.3).get("/slow")
+    assert response.status_code == 504
+    assert response.text == f"504 Gateway Timeout: {upstream} did not answer GET /slow within 0.3 s\n"
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://example.org", "example.org", "http://user:pw@example.org", "http://example.org/?q=1", "http://x:99999"]
+)
+def test_an_upstream_url_must_be_plain_http_or_https(url):
+    with pytest.raises(ValueError):
+        Upstream(url)
