@@ -16,24 +16,32 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
+from typing import NoReturn
 
 from .. import __version__
 from . import apply, proxy, serve
-from .common import CommandError
+from .common import USAGE, CommandError
 
 COMMANDS = (apply, serve, proxy)
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line, ``dualfilter: error: ...``, exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(USAGE, f"dualfilter: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The parser for ``dualfilter`` and all its subcommands."""
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="on an error, print the full traceback too")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dualfilter",
         description="Output-filtering middleware for WSGI, ASGI and IIS: command-line tools.",
     )
     parser.add_argument("--version", action="version", version=f"dualfilter {__version__}")
-    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND")
+    subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
         command.add_parser(subparsers, [common])
     return parser

@@ -69,6 +69,6 @@ def test_a_filter_is_required(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["proxy", "http://127.0.0.1:1"])
     assert exc.value.code == 2
-    assert (
-        capsys.readouterr().err.splitlines()[-1] == "dualfilter proxy: error: the following arguments are required: -f/--filter"
+    assert capsys.readouterr().err == (
+        "dualfilter: error: the following arguments are required: -f/--filter (see dualfilter proxy --help)\n"
     )
