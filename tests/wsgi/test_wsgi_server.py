@@ -1,0 +1,130 @@
+"""End to end: real WSGI servers on 127.0.0.1, real HTTP clients, the bytes on the wire."""
+
+from __future__ import annotations
+
+import socket
+import threading
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import httpx
+import pytest
+from webtest.http import StopableWSGIServer
+from wsgi_harness import HTML, wrap
+
+from dualfilter import Filter
+
+PAGE_CHUNKS = [b"<html><body>", b"<p>on the wire</p>" * 50, b"</body></html>"]
+BIG_CHUNK = bytes(range(256)) * 256  # 64 KiB
+BIG_COUNT = 16  # 1 MiB
+
+
+class WireFilter(Filter):
+    """Upper-cases HTML; fails on a page that says boom."""
+
+    def filter(self, environ, headers, data):
+        if b"boom" in data:
+            raise ValueError("boom")
+        return data.upper()
+
+
+def site(environ, start_response):
+    path = environ["PATH_INFO"]
+    if path == "/page":
+        start_response("200 OK", [("Content-Type", HTML), ("Content-Length", str(sum(map(len, PAGE_CHUNKS))))])
+        return list(PAGE_CHUNKS)
+    if path == "/boom":
+        start_response("200 OK", [("Content-Type", HTML)])
+        return [b"<p>boom</p>"]
+
+    def big():
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        for _ in range(BIG_COUNT):
+            yield BIG_CHUNK
+
+    return big()
+
+
+APP = wrap(WireFilter, site)
+FILTERED_PAGE = b"".join(PAGE_CHUNKS).upper()
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, format, *args):
+        pass
+
+
+@pytest.fixture(scope="module")
+def wsgiref_port():
+    server = make_server("127.0.0.1", 0, APP, handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        yield server.server_port
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert not thread.is_alive()
+
+
+@pytest.fixture(scope="module")
+def waitress_port():
+    server = StopableWSGIServer.create(APP, host="127.0.0.1", port=0, threads=2)
+    try:
+        yield server.effective_port
+    finally:
+        server.shutdown()
+        server.runner.join(5)
+    assert not server.runner.is_alive()
+
+
+def fetch_raw(port: int, path: str) -> tuple[str, dict[str, str], bytes]:
+    """One HTTP/1.1 request on a fresh connection; everything the server sent back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        received = bytearray()
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines)}
+    return status, headers, body
+
+
+def test_wsgiref_sends_a_filtered_page_whose_content_length_is_the_body_on_the_wire(wsgiref_port):
+    status, headers, body = fetch_raw(wsgiref_port, "/page")
+    assert status.split(" ", 1)[1] == "200 OK"
+    assert body == FILTERED_PAGE
+    assert int(headers["content-length"]) == len(body)
+
+
+def test_wsgiref_sends_a_megabyte_passthrough_body_intact(wsgiref_port):
+    response = httpx.get(f"http://127.0.0.1:{wsgiref_port}/big")
+    assert response.content == BIG_CHUNK * BIG_COUNT
+
+
+def test_waitress_sends_a_filtered_page_whose_content_length_is_the_body_on_the_wire(waitress_port):
+    status, headers, body = fetch_raw(waitress_port, "/page")
+    assert status == "HTTP/1.1 200 OK"
+    assert body == FILTERED_PAGE
+    assert int(headers["content-length"]) == len(body)
+    assert "transfer-encoding" not in headers
+
+
+def test_waitress_streams_a_megabyte_passthrough_body_intact(waitress_port):
+    with httpx.stream("GET", f"http://127.0.0.1:{waitress_port}/big") as response:
+        received = b"".join(response.iter_bytes())
+    assert received == BIG_CHUNK * BIG_COUNT
+
+
+def test_waitress_sends_the_clean_500_of_a_failed_filter(waitress_port):
+    status, headers, body = fetch_raw(waitress_port, "/boom")
+    assert status == "HTTP/1.1 500 Internal Server Error"
+    assert body == b"Internal Server Error\n"
+    assert int(headers["content-length"]) == len(body)
+
+
+def test_filtered_pages_keep_their_length_on_a_kept_alive_connection(waitress_port):
+    with httpx.Client(base_url=f"http://127.0.0.1:{waitress_port}") as client:
+        bodies = [client.get("/page").content for _ in range(3)]
+    assert bodies == [FILTERED_PAGE] * 3
