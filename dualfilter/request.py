@@ -32,18 +32,26 @@ def environ_key(name: str) -> str:
     return "HTTP_" + name.upper().replace("-", "_")
 
 
+_RANGE_KEYS = tuple(environ_key(name) for name in sorted(RANGE_HEADERS))
+_ALL_KEYS = _RANGE_KEYS + tuple(environ_key(name) for name in sorted(CONDITIONAL_HEADERS))
+
+
 def strip_environ(environ: Mapping[str, Any], flt: Filter) -> Mapping[str, Any]:
     """``environ`` as the app should see it: without the removed headers, and
     with derived ETags translated (a copy only if anything changes)."""
-    keys = [environ_key(name) for name in removed_headers(flt)]
+    keys = _ALL_KEYS if flt.force_no_conditional else _RANGE_KEYS
     token = flt.etag_token
     translate = token is not None and "HTTP_IF_NONE_MATCH" in environ
-    if not translate and not any(key in environ for key in keys):
-        return environ
+    if not translate:
+        for key in keys:
+            if key in environ:
+                break
+        else:
+            return environ
     stripped = dict(environ)
     for key in keys:
         stripped.pop(key, None)
-    if token is not None and translate:
+    if translate and token is not None:
         stripped["HTTP_IF_NONE_MATCH"] = translate_if_none_match(stripped["HTTP_IF_NONE_MATCH"], token)
     return stripped
 
