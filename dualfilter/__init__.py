@@ -7,12 +7,14 @@ adapters drive.
 
 from __future__ import annotations
 
-from .errors import FilterError, ProtocolError
+from .chain import Chain, chain
+from .errors import FilterError, ProtocolError, StreamError
 from .events import Body, End, Event, ResponseStart
 from .filter import Filter
 from .formats import Format
 from .headers import Headers
 from .machine import ResponseMachine, State
+from .streaming import Stream
 
 __all__ = [
     "Filter",
@@ -26,5 +28,9 @@ __all__ = [
     "Event",
     "ProtocolError",
     "FilterError",
+    "chain",
+    "Chain",
+    "Stream",
+    "StreamError",
 ]
 __version__ = "0.1.0"

@@ -18,3 +18,13 @@ class FilterError(Exception):
     filter returned in the wrong type, invalid header values and similar; the
     response machine turns it into a clean 500 response.
     """
+
+
+class StreamError(Exception):
+    """A streaming filter failed after the response had started.
+
+    The status and headers are already on their way, so no error page can
+    replace them: the response machine raises this from ``body()`` or ``end()``
+    and the host cuts the response short (the client sees an incomplete body).
+    The filter's own exception is the ``__cause__``.
+    """

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import hashlib
+import importlib
 import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from . import formats, hosts, mediatypes
+from . import formats, hosts, mediatypes, streaming
 from .headers import Headers, get_header
 from .options import check_options, convert_options, option_names
 
@@ -49,6 +50,8 @@ class Filter:
     debug: bool = False
 
     app: Any
+    #: The filters a chain runs, outermost first; empty for a plain filter.
+    _stages: tuple[Filter, ...] = ()
 
     def __new__(cls, app: Any = None, **options: Any) -> Any:
         instance = super().__new__(cls)
@@ -87,6 +90,11 @@ class Filter:
         self.is_async = inspect.iscoroutinefunction(self.filter)
         # When should_filter is not overridden the machine asks accepts() directly.
         self.default_decision = type(self).should_filter is Filter.should_filter
+        # A filter with stream() filters bytes or text chunk by chunk (not a format's objects).
+        stream = getattr(type(self), "stream", None)
+        self.is_streaming = (
+            callable(stream) and stream is not Filter.stream and self._format is None and self.format_output is None
+        )
         self.etag_token = None if self.force_no_conditional else self.validator_token()
 
     # -- what subclasses write ------------------------------------------------
@@ -96,8 +104,28 @@ class Filter:
 
         ``data`` is bytes, str (``decode_unicode``) or the format's object; return
         the same kind (bytes or str may also be an iterable of chunks).
+        A streaming filter need not define it: by default its stream runs over
+        the whole body.
         """
+        if self.is_streaming:
+            stream = self.stream(environ, headers)
+            if stream is not None:
+                return streaming.run_whole(stream, data)
         raise NotImplementedError(f"{type(self).__name__} must define filter()")
+
+    def stream(self, environ: Mapping[str, Any], headers: Headers) -> streaming.Stream | None:
+        """Optional: a :class:`~dualfilter.streaming.Stream` that filters this
+        response chunk by chunk, or None to filter it buffered with ``filter()``.
+
+        Called once per response to filter, before any body; edit ``headers``
+        here. A response with a Content-Encoding, or (with ``decode_unicode``)
+        no declared charset, is filtered buffered, with ``filter()``.
+        """
+        return None
+
+    def _open_stream(self, environ: Mapping[str, Any], status: int, headers: Headers) -> streaming.Stream | None:
+        """The bytes stream the response machine drives for this response, or None to buffer."""
+        return streaming.open_stream(self, environ, headers)
 
     def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
         """Whether this response is filtered: status 200 (or any, with
@@ -156,6 +184,12 @@ class Filter:
     def isapi(cls, extension: Any, **options: Any) -> Any:
         """Wrap a pywin32 ISAPI extension object."""
         return hosts.wrap(cls(**options), extension, "isapi")
+
+    @classmethod
+    def isapi_filter(cls, **options: Any) -> Any:
+        """An ISAPI filter object (what ``__FilterFactory__`` returns): filters every response
+        IIS sends; ``notify_order``, ``description`` and ``strip_request_headers`` set its ISAPI side."""
+        return importlib.import_module("dualfilter.isapi.filter_mode").isapi_filter(cls, **options)
 
     @classmethod
     def paste_deploy_middleware(cls, app: Any, global_conf: Mapping[str, Any] | None = None, **local_conf: Any) -> Any:

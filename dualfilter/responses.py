@@ -31,13 +31,13 @@ def status_line(status: int, reason: str = "") -> str:
     return f"{status} {reason or reason_phrase(status)}".rstrip()
 
 
-def fixed_headers(headers: HeaderList, original: HeaderList, length: int, charset: Charset | None) -> HeaderList:
+def fixed_headers(headers: HeaderList, original: HeaderList, length: int | None, charset: Charset | None) -> HeaderList:
     """The headers for a new body of ``length`` bytes.
 
     Validates the headers unless they are still the ``original`` the app sent
     (a filter may have set them), drops the ones bound to the old body, puts
     ``charset`` into the Content-Type when given, and appends the new
-    Content-Length.
+    Content-Length (none when ``length`` is None: a streamed body).
     """
     if headers != original:
         for name, value in headers:
@@ -52,7 +52,8 @@ def fixed_headers(headers: HeaderList, original: HeaderList, length: int, charse
             if media_type and params.get("charset", "").lower() != charset.header_name.lower():
                 value = format_content_type(media_type, {**params, "charset": charset.header_name})
         fixed.append((name, value))
-    fixed.append(("Content-Length", str(length)))
+    if length is not None:
+        fixed.append(("Content-Length", str(length)))
     return fixed
 
 

@@ -10,7 +10,8 @@ start with the fixed headers and one body go out (and trailers, if announced).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from types import MethodType
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio
 import anyio.to_thread
@@ -18,6 +19,7 @@ import anyio.to_thread
 from ..errors import ProtocolError
 from ..events import Body, End, Event, HeaderList, ResponseStart
 from ..machine import ResponseMachine, State
+from ..payload import Held
 from .headers import RawHeaders, to_bytes, to_str
 from .types import Message, Send
 
@@ -71,10 +73,15 @@ class Responder:
                 self.held_headers = headers
                 self.trailers_in = bool(message.get("trailers", False))
                 return
-            self.passing = True
             start = events[0]
             assert type(start) is ResponseStart
-            await self.send_out(message if start.headers is headers else self._start_message(start, message))
+            out = message if start.headers is headers else self._start_message(start, message)
+            if self.machine.passthrough:
+                self.passing = True
+            else:  # a streamed response: the start goes now, each chunk through the machine
+                self.trailers_in = bool(message.get("trailers", False))
+                self.trailers_out = bool(out.get("trailers", False))
+            await self.send_out(out)
         elif kind == "http.response.trailers":
             await self._trailers(message)
         elif kind == "http.response.pathsend":
@@ -97,7 +104,35 @@ class Responder:
                     await self.send_out({"type": "http.response.body", "body": b"", "more_body": False})
                 return
         if not more and not self.trailers_in:
+            await self._end()
+
+    async def _end(self) -> None:
+        """End the response; a filtered body goes to a directly stacked outer
+        dualfilter responder unserialized when that one filters it too."""
+        machine = self.machine
+        send = self.send_out
+        # The send we were given is another dualfilter responder's own: nothing
+        # stands between us, so the body may go to it unserialized.
+        if type(send) is not MethodType or send.__func__ is not Responder.send:
             await self._emit(await machine.end_async(None, run_in_thread))
+            return
+        result = await machine.end_native_async(None, run_in_thread)
+        if isinstance(result, list):
+            await self._emit(result)
+        elif not await cast(Responder, send.__self__).take(result):
+            await self._emit(result.events())
+
+    async def take(self, held: Held) -> bool:
+        """An inner responder's Held response as this response, its body as it
+        is, if this filter buffers it; False to be sent it as messages instead."""
+        machine = self.machine
+        if self.passing or machine.started or not machine.would_buffer(held.start.status, held.start.headers):
+            return False
+        machine.take(held)
+        self.held = {"type": "http.response.start", "status": held.start.status, "headers": to_bytes(held.start.headers)}
+        self.held_headers = held.start.headers
+        await self._end()
+        return True
 
     async def _trailers(self, message: Message) -> None:
         pairs = self.trailer_pairs = [*(self.trailer_pairs or ()), *message.get("headers", ())]

@@ -180,8 +180,11 @@ class ProxyECB:
                     text = status_text(buffer_arg(statusCode, "TransmitFile"))
                 except ValueError as exc:
                     raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), call) from None
-                # Ask a machine of its own first, so a refusal leaves this response untouched.
-                if not ResponseMachine(machine.filter, machine.environ).start(text, pairs):
+                # Ask a machine of its own first, so a refusal leaves this response untouched
+                # (a streamed response starts at once too, but its body must pass the filter).
+                probe = ResponseMachine(machine.filter, machine.environ)
+                probe.start(text, pairs)
+                if not probe.passthrough:
                     raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
                 start = machine.start(text, pairs)[0]
                 assert isinstance(start, ResponseStart)

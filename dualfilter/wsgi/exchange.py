@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from types import MethodType
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import ProtocolError
 from ..events import Body, Event, ResponseStart
@@ -55,7 +56,6 @@ class Exchange:
         "_ended",
         "_closed",
         "_fast",
-        "_outer",
         "_held",
     )
 
@@ -73,12 +73,7 @@ class Exchange:
         self._ended = False  # the machine's End came out: nothing more to read
         self._closed = False
         self._fast = False  # passthrough and sent: the rest is the app's, as is
-        # A dualfilter middleware directly around this one (its start_response is
-        # ours): a filtered body may go to it unserialized, as a Held response.
-        outer = getattr(start_response, "__self__", None)
-        is_ours = getattr(start_response, "__func__", None) is Exchange.start_response
-        self._outer: Exchange | None = outer if is_ours else None
-        self._held: Held | None = None
+        self._held: Held | None = None  # a filtered response kept unserialized for the outer middleware
 
     # -- what the app calls ------------------------------------------------------
 
@@ -130,13 +125,13 @@ class Exchange:
         """What the server gets for the app's iterable: that iterable itself when
         it passes through, the filtered body as a list, or this object."""
         machine = self.machine
-        if type(app_iter) is Exchange and app_iter._held is not None and app_iter._outer is self:
-            taken = self._take_held(app_iter)
-            if taken is not None:
-                return taken
         if machine.state is PASSTHROUGH:
             self._detached = True
             return app_iter
+        if type(app_iter) is Exchange and app_iter._held is not None and app_iter._outer() is self:
+            taken = self._take_held(app_iter)
+            if taken is not None:
+                return taken
         self._inner = app_iter
         try:
             self._iterator = iter(app_iter)
@@ -202,11 +197,19 @@ class Exchange:
                             return
                 else:
                     self._close_inner()
-                    self._take(self._end() if hold and self._outer is not None else machine.end())
+                    self._take(self._end() if hold and self._outer() is not None else machine.end())
             except BaseException:
                 self._close_inner()
                 raise
         self._close_inner()
+
+    def _outer(self) -> Exchange | None:
+        """The dualfilter middleware directly around this one (its start_response
+        is ours), to which a filtered body may go unserialized; else None."""
+        start = self._server_start
+        if type(start) is MethodType and start.__func__ is Exchange.start_response:
+            return cast(Exchange, start.__self__)
+        return None
 
     def _end(self) -> list[Event]:
         """End the machine keeping a filtered body unserialized for the outer middleware."""
@@ -228,7 +231,7 @@ class Exchange:
         inner._held = None
         inner.close()
         machine.take(held)
-        self._take(self._end() if self._outer is not None else machine.end())
+        self._take(self._end() if self._outer() is not None else machine.end())
         return self if self._held is not None else list(self._pending)
 
     def _take(self, events: list[Event]) -> None:

@@ -1,0 +1,115 @@
+"""``chain(A, B, C)``: several filters as one middleware, parsing once.
+
+``chain(A, B)(app)`` answers as ``A(B(app))`` does — B filters first and A
+gets B's output — but the body stays a native object between stages: filters
+of one format in a row share one parse and one serialization, and a bytes or
+text filter between them serializes only where it stands. The chain is a
+Filter class, so everything that takes a filter class takes a chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from typing import Any
+
+from . import running, stages
+from .filter import Filter
+from .headers import Headers
+from .streaming import Stream
+from .transform import Transform
+
+#: The options a chain itself takes; every other option belongs to its stages.
+CHAIN_OPTIONS = frozenset({"max_buffer_size", "oversize", "thread_threshold", "debug"})
+
+
+class Chain(Filter):
+    """Filters run as one, innermost (last named) first; made by :func:`chain`.
+
+    The response is buffered when any stage wants it, and then each stage
+    decides for itself on the response as the stages before it left it. Its
+    own options, by default from its stages: ``max_buffer_size`` (the
+    smallest), ``oversize`` (``'error'`` if any stage says so),
+    ``thread_threshold`` (the smallest) and ``debug`` (if any stage has it).
+    """
+
+    filter_content_types: tuple[str, ...] = ()
+
+    def __init__(self, app: Any = None, **options: Any) -> None:
+        unknown = sorted(set(options) - CHAIN_OPTIONS)
+        if unknown:
+            raise TypeError(
+                f"{self.name} got option {unknown[0]!r}: configure its stages instead, "
+                f"e.g. chain(MyFilter({unknown[0]}=...), ...)"
+            )
+        inner = self._stages
+        self.max_buffer_size = min(stage.max_buffer_size for stage in inner)
+        self.oversize = "error" if any(stage.oversize == "error" for stage in inner) else "pass"
+        thresholds = [stage.thread_threshold for stage in inner if stage.thread_threshold is not None]
+        self.thread_threshold = min(thresholds) if thresholds else None
+        self.debug = any(stage.debug for stage in inner)
+        self.force_no_conditional = any(stage.force_no_conditional for stage in inner)
+        super().__init__(app, **options)
+
+    def _configure(self) -> None:
+        super()._configure()
+        inner = self._stages
+        self.is_async = any(stage.is_async for stage in inner)
+        self.is_streaming = any(stage.is_streaming for stage in inner)
+        self.default_decision = False
+
+    @property
+    def stages(self) -> tuple[Filter, ...]:
+        """The chained filters, outermost first (as named in ``chain()``)."""
+        return self._stages
+
+    @property
+    def name(self) -> str:
+        return f"chain({', '.join(stage.name for stage in self._stages)})"
+
+    def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
+        """Whether any stage wants the response as the app sent it; if none does,
+        no stage can change it, so it passes through."""
+        return any(stages.wants(stage, environ, status, headers.list) for stage in self._stages)
+
+    def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:
+        """Run the stages over a 200 response's ``data`` (bytes) directly, without
+        a response machine; returns the final bytes."""
+        transform = Transform.handed(self, headers.list, stages.Payload(data))
+        run = stages.StageRun(self, environ, 200, transform)
+        while (call := run.next_call()) is not None:
+            assert run.stage is not None
+            run.took(running.resolve(run.stage.filter(environ, call.headers, call.data)))
+        headers.list[:] = run.headers
+        return run.result().serialize()[0]
+
+    def _open_stream(self, environ: Mapping[str, Any], status: int, headers: Headers) -> Stream | None:
+        return stages.open_streams(self, environ, status, headers)
+
+    def validator_token(self) -> str:
+        """A hash of the stages' own tokens: a change to any stage changes it."""
+        tokens = ",".join(stage.validator_token() for stage in self._stages)
+        return hashlib.sha256(f"chain:{tokens}".encode()).hexdigest()[:12]
+
+    def __repr__(self) -> str:
+        return f"<{self.name}>"
+
+
+def chain(*filters: type[Filter] | Filter) -> type[Chain]:
+    """A filter class running ``filters`` as ``filters[0](filters[1](...(app)))``
+    would: the last one filters first.
+
+    Each item is a Filter class (used with its defaults), a configured instance
+    (``MyFilter(option=...)``) or another chain (its stages are spliced in).
+    """
+    if not filters:
+        raise ValueError("chain() needs at least one filter")
+    flat: list[Filter] = []
+    for item in filters:
+        if isinstance(item, type) and issubclass(item, Filter):
+            item = item()
+        if not isinstance(item, Filter):
+            raise TypeError(f"chain() takes Filter classes or instances, not {item!r}")
+        flat.extend(item._stages or (item,))
+    names = ", ".join(stage.name for stage in flat)
+    return type(f"chain({names})", (Chain,), {"_stages": tuple(flat), "__module__": __name__})

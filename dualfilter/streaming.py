@@ -1,0 +1,118 @@
+"""Streaming filters: a body filtered chunk by chunk, in constant memory.
+
+A filter that defines ``stream(environ, headers)`` returns a :class:`Stream`
+for each response it filters: ``feed(chunk)`` gives the output for a chunk as
+soon as it can, ``finish()`` the rest. The response machine sends the start at
+once (no Content-Length) and each chunk's output as it comes. With
+``decode_unicode`` the stream sees ``str``: the body is decoded and its output
+encoded incrementally, in the charset the Content-Type declares.
+"""
+
+from __future__ import annotations
+
+import codecs
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+from . import charsets
+from .charsets import Charset
+from .headers import Headers, get_header
+from .mediatypes import parse_content_type
+
+if TYPE_CHECKING:
+    from .filter import Filter
+
+
+@runtime_checkable
+class Stream(Protocol):
+    """What ``Filter.stream()`` returns: a filter for one response's body, chunk by chunk.
+
+    Both methods take and give ``bytes``, or ``str`` under ``decode_unicode``;
+    an empty result means "nothing yet". The output for any way of cutting the
+    body into chunks must be the same: hold back what a later chunk may change.
+    """
+
+    def feed(self, data: Any) -> Any:
+        """The output for the next chunk of the body."""
+        ...
+
+    def finish(self) -> Any:
+        """The rest of the output, at the end of the body."""
+        ...
+
+
+def run_whole(stream: Stream, data: Any) -> Any:
+    """A stream's output for a whole body at once: the buffered form of a streaming filter."""
+    head = stream.feed(data) if data else data[:0]
+    tail = stream.finish()
+    return head + tail if head else tail
+
+
+def open_stream(flt: Filter, environ: Mapping[str, Any], headers: Headers) -> Stream | None:
+    """``flt``'s stream for this response, taking and giving bytes, or None to
+    buffer it instead (``stream()`` declined, or text whose charset the
+    Content-Type does not declare: only the whole body could tell it)."""
+    if not flt.decode_unicode:
+        return flt.stream(environ, headers)
+    content_type = get_header(headers.list, "content-type")
+    declared = parse_content_type(content_type)[1].get("charset") if content_type else None
+    if not declared:
+        return None
+    charset = Charset(charsets.lookup(declared), "header", declared.strip())
+    inner = flt.stream(environ, headers)
+    if inner is None:
+        return None
+    return TextStream(inner, charset, flt.unicode_errors)
+
+
+class TextStream:
+    """A ``str`` stream behind a bytes one: decodes each chunk and encodes the
+    output incrementally, so a character split across chunks comes out whole.
+
+    For UTF-8 the first three bytes are held to see a byte order mark, which
+    is kept out of the text and written back, as a buffered filter does.
+    """
+
+    __slots__ = ("inner", "charset", "errors", "_decoder", "_encoder", "_head")
+
+    def __init__(self, inner: Stream, charset: Charset, errors: str = "strict") -> None:
+        self.inner = inner
+        #: The charset the body is read and written in (the declared one).
+        self.charset = charset
+        self.errors = errors
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._encoder: codecs.IncrementalEncoder | None = None
+        self._head = b""
+        if charset.codec != "utf-8":
+            self._open(charset.codec)
+
+    def _open(self, codec: str) -> None:
+        self._decoder = codecs.getincrementaldecoder(codec)(self.errors)
+        self._encoder = codecs.getincrementalencoder(codec)()
+
+    def _decode(self, data: bytes, final: bool = False) -> str:
+        if self._decoder is None:
+            self._head += data
+            if len(self._head) < len(codecs.BOM_UTF8) and not final:
+                return ""
+            data, self._head = self._head, b""
+            self._open("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
+        assert self._decoder is not None
+        return self._decoder.decode(data, final)
+
+    def feed(self, data: bytes) -> bytes:
+        """Decode ``data``, filter what is complete, encode the output."""
+        text = self._decode(data)
+        out = self.inner.feed(text) if text else ""
+        if not out:
+            return b""
+        assert self._encoder is not None
+        return self._encoder.encode(out)
+
+    def finish(self) -> bytes:
+        """The end of the body: the decoder's and the filter's last output."""
+        text = self._decode(b"", final=True)
+        out = self.inner.feed(text) if text else ""
+        out += self.inner.finish()
+        assert self._encoder is not None
+        return self._encoder.encode(out, final=True)

@@ -1,0 +1,241 @@
+"""Separately stacked filters, ``A(B(app))``, hand the parsed body on when directly adjacent."""
+
+from __future__ import annotations
+
+import gc
+import gzip
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+
+from dualfilter import Filter, ProtocolError, ResponseMachine, chain
+from dualfilter.payload import Held
+from dualfilter.testing import collect, make_environ, run_filter
+
+from .chain_filters import AddParagraph, CountingHTML, JSONOnly, MarkBody, UpperStream
+from .chain_hosts import wsgi_get
+
+PAGE = b"<!DOCTYPE html><html><head><title>t</title></head><body><p>caf\xc3\xa9</p></body></html>"
+HEADERS = [("Content-Type", "text/html; charset=utf-8")]
+
+
+def three(fmt):
+    """Three lxml filters sharing ``fmt`` (outermost first)."""
+    return MarkBody(format=fmt, mark="outer"), AddParagraph(format=fmt), MarkBody(format=fmt, mark="inner")
+
+
+def expected():
+    return run_filter(chain(*three(CountingHTML())), PAGE)[2]
+
+
+# -- the core: end_native(), would_buffer(), take() -------------------------------------
+
+
+def buffered(flt, body=PAGE, headers=HEADERS):
+    machine = ResponseMachine(flt, make_environ())
+    assert machine.start(200, list(headers)) == []
+    machine.body(body)
+    return machine
+
+
+def test_end_native_gives_the_response_unserialized():
+    held = buffered(MarkBody()).end_native()
+    assert isinstance(held, Held) and held.payload.value.tag == "html"
+    assert [name for name, _ in held.start.headers] == ["Content-Type"]
+
+
+def test_a_held_response_written_out_equals_the_ordinary_end():
+    assert collect(buffered(MarkBody()).end_native().events()) == collect(buffered(MarkBody()).end())
+
+
+def test_an_outer_machine_takes_the_held_body_without_parsing_again():
+    fmt = CountingHTML()
+    outer, middle, inner = three(fmt)
+    held = buffered(inner).end_native()
+    held = take(middle, held).end_native()
+    events = take(outer, held).end()
+    assert (fmt.parses, fmt.serializations) == (1, 1)
+    assert collect(events)[2] == expected()
+
+
+def take(flt, held):
+    machine = ResponseMachine(flt, make_environ())
+    assert machine.would_buffer(held.start.status, held.start.headers)
+    machine.take(held)
+    return machine
+
+
+def test_would_buffer_is_false_for_a_type_the_filter_leaves_alone():
+    assert not ResponseMachine(JSONOnly(), make_environ()).would_buffer(200, HEADERS)
+
+
+def test_would_buffer_is_false_for_a_streamed_response():
+    assert not ResponseMachine(UpperStream(), make_environ()).would_buffer(200, HEADERS)
+
+
+def test_would_buffer_is_false_for_a_head_request():
+    assert not ResponseMachine(MarkBody(), make_environ("HEAD")).would_buffer(200, HEADERS)
+
+
+def test_take_refuses_a_response_the_filter_does_not_buffer():
+    held = buffered(MarkBody()).end_native()
+    with pytest.raises(ProtocolError):
+        ResponseMachine(JSONOnly(), make_environ()).take(held)
+
+
+def test_end_native_of_a_compressed_response_gives_ordinary_events():
+    machine = buffered(MarkBody(), gzip.compress(PAGE), [*HEADERS, ("Content-Encoding", "gzip")])
+    assert isinstance(machine.end_native(), list)
+
+
+def test_a_held_body_that_cannot_be_written_becomes_the_clean_500():
+    class Unwritable(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            return {"x": object()}
+
+    machine = buffered(Unwritable(), b"{}", [("Content-Type", "application/json")])
+    status, _, _ = collect(machine.end_native().events())
+    assert status == 500 and machine.error is not None
+
+
+# -- WSGI -------------------------------------------------------------------------------
+
+
+def wsgi_app(environ, start_response):
+    start_response("200 OK", list(HEADERS))
+    return [PAGE]
+
+
+def test_adjacent_wsgi_middlewares_parse_once():
+    fmt = CountingHTML()
+    app = MarkBody(AddParagraph(MarkBody(wsgi_app, format=fmt, mark="inner"), format=fmt), format=fmt, mark="outer")
+    assert wsgi_get(app)[2] == expected()
+    assert (fmt.parses, fmt.serializations) == (1, 1)
+
+
+@pytest.mark.parametrize("layout", ["chain around a filter", "filter around a chain"])
+def test_chains_stacked_with_filters_share_the_tree_too(layout):
+    fmt = CountingHTML()
+    outer, middle, inner = three(fmt)
+    if layout == "chain around a filter":
+        app = chain(outer, middle).wsgi(type(inner).wsgi(wsgi_app, format=fmt, mark="inner"))
+    else:
+        app = MarkBody(chain(middle, inner).wsgi(wsgi_app), format=fmt, mark="outer")
+    assert wsgi_get(app)[2] == expected()
+    assert (fmt.parses, fmt.serializations) == (1, 1)
+
+
+def foreign_start_response(app):
+    """A WSGI middleware that wraps start_response (and so sees the headers)."""
+
+    def middleware(environ, start_response):
+        return app(environ, lambda status, headers, exc_info=None: start_response(status, headers, exc_info))
+
+    return middleware
+
+
+def foreign_iterable(app):
+    """A WSGI middleware that passes start_response on but re-yields the body."""
+
+    def middleware(environ, start_response):
+        yield from app(environ, start_response)
+
+    return middleware
+
+
+@pytest.mark.parametrize("foreign", [foreign_start_response, foreign_iterable])
+def test_a_foreign_wsgi_middleware_between_them_gets_bytes(foreign):
+    fmt = CountingHTML()
+    inner = MarkBody(wsgi_app, format=fmt, mark="inner")
+    middle = AddParagraph(inner, format=fmt)
+    app = MarkBody(foreign(middle), format=fmt, mark="outer")
+    assert wsgi_get(app)[2] == expected()
+    assert (fmt.parses, fmt.serializations) == (2, 2)
+
+
+def test_an_outer_wsgi_filter_that_streams_gets_the_body_as_bytes():
+    status, headers, body = wsgi_get(UpperStream(MarkBody(wsgi_app)))
+    assert body == run_filter(MarkBody, PAGE)[2].upper()
+
+
+def test_an_outer_wsgi_filter_that_does_not_apply_passes_the_serialized_body_with_its_length():
+    status, headers, body = wsgi_get(JSONOnly(MarkBody(wsgi_app)))
+    assert body == run_filter(MarkBody, PAGE)[2]
+    assert dict(headers)["Content-Length"] == str(len(body))
+
+
+# -- ASGI -------------------------------------------------------------------------------
+
+
+async def get(app) -> httpx.Response:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        return await client.get("/")
+
+
+def starlette_app(*middleware):
+    async def index(request):
+        return HTMLResponse(PAGE)
+
+    return Starlette(routes=[Route("/", index)], middleware=list(middleware))
+
+
+async def test_adjacent_asgi_middlewares_parse_once():
+    fmt = CountingHTML()
+    response = await get(
+        starlette_app(
+            Middleware(MarkBody, format=fmt, mark="outer"),
+            Middleware(AddParagraph, format=fmt),
+            Middleware(MarkBody, format=fmt, mark="inner"),
+        )
+    )
+    assert response.content == expected()
+    assert (fmt.parses, fmt.serializations) == (1, 1)
+
+
+class ForeignSend:
+    """A pure ASGI middleware that wraps ``send``."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        async def relay(message):
+            await send(message)
+
+        await self.app(scope, receive, relay)
+
+
+async def test_a_foreign_asgi_middleware_between_them_gets_bytes():
+    fmt = CountingHTML()
+    response = await get(
+        starlette_app(
+            Middleware(MarkBody, format=fmt, mark="outer"),
+            Middleware(ForeignSend),
+            Middleware(AddParagraph, format=fmt),
+            Middleware(MarkBody, format=fmt, mark="inner"),
+        )
+    )
+    assert response.content == expected()
+    assert (fmt.parses, fmt.serializations) == (2, 2)
+
+
+async def test_an_outer_asgi_filter_that_streams_gets_the_body_as_bytes():
+    response = await get(starlette_app(Middleware(UpperStream), Middleware(MarkBody)))
+    assert response.content == run_filter(MarkBody, PAGE)[2].upper()
+
+
+def test_stacked_wsgi_middlewares_leave_no_reference_cycles():
+    app = MarkBody(AddParagraph(MarkBody(wsgi_app)))
+    gc.collect()
+    gc.disable()
+    try:
+        wsgi_get(app)
+        assert gc.collect() == 0  # the parsed tree was freed as soon as the response was done
+    finally:
+        gc.enable()
