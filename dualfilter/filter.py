@@ -90,6 +90,8 @@ class Filter:
         self.is_async = inspect.iscoroutinefunction(self.filter)
         # When should_filter is not overridden the machine asks accepts() directly.
         self.default_decision = type(self).should_filter is Filter.should_filter
+        #: The response machine's memo of default decisions (see machine._wants).
+        self._decisions: dict[tuple[int, str | None, str | None], Any] = {}
         # A filter with stream() filters bytes or text chunk by chunk (not a format's objects).
         stream = getattr(type(self), "stream", None)
         self.is_streaming = (

@@ -30,6 +30,7 @@ import functools
 import inspect
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import codings, responses, running, validators
@@ -46,6 +47,12 @@ if TYPE_CHECKING:
     from .streaming import Stream
 
 log = logging.getLogger("dualfilter")
+
+#: How many (status, Content-Type, Content-Encoding) decisions a filter remembers.
+DECISION_CACHE_SIZE = 512
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+#: wanted, (media type, params), codings, unsupported codings (for the warning).
+Decision = tuple[bool, tuple[str, Mapping[str, str]], list[str], str]
 
 #: Statuses that never carry a body (RFC 9110 section 6.4.1).
 NO_BODY_STATUS = frozenset({204, 205, 304})
@@ -69,41 +76,27 @@ _START, _PASSTHROUGH, _BUFFERING, _STREAMING, _DRAINING, _DONE, _ERROR = State
 class ResponseMachine:
     """Decides, buffers and filters one response for one filter."""
 
-    __slots__ = (
-        "filter",
-        "environ",
-        "state",
-        "error",
-        "_start",
-        "_content_type",
-        "_codings",
-        "_chunks",
-        "_size",
-        "_limit",
-        "_body_out",
-        "_stream",
-        "_native",
-        "_handed",
-    )
+    # Per-response state starts as these class defaults, so making a machine
+    # (once per request, filtered or not) sets only what differs.
+    #: The exception that made the response a 500 or 502, if one did.
+    error: BaseException | None = None
+    _start: ResponseStart | None = None
+    _content_type: tuple[str, Mapping[str, str]] = ("", _NO_PARAMS)
+    _codings: list[str] = []  # never mutated: replaced by each decision
+    _size = 0
+    _body_out = False
+    _stream: Stream | None = None
+    #: end_native(): None normally; True while ending, then the Held response.
+    _native: Held | bool | None = None
+    #: A payload an inner filter handed over instead of body chunks (take()).
+    _handed: Payload | None = None
 
     def __init__(self, flt: Filter, environ: Mapping[str, Any]) -> None:
         self.filter = flt
         self.environ = environ
         self.state = _START
-        #: The exception that made the response a 500 or 502, if one did.
-        self.error: BaseException | None = None
-        self._start: ResponseStart | None = None
-        self._content_type: tuple[str, Mapping[str, str]] = ("", {})
-        self._codings: list[str] = []
         self._chunks: list[bytes] = []
-        self._size = 0
         self._limit = flt.max_buffer_size
-        self._body_out = False
-        self._stream: Stream | None = None
-        #: end_native(): None normally; True while ending, then the Held response.
-        self._native: Held | bool | None = None
-        #: A payload an inner filter handed over instead of body chunks (take()).
-        self._handed: Payload | None = None
 
     @property
     def passthrough(self) -> bool:
@@ -312,19 +305,38 @@ class ResponseMachine:
                 content_type = content_type or value
             elif lowered == "content-encoding":
                 content_encoding = value
-        self._content_type = parse_content_type(content_type) if content_type else ("", {})
         flt = self.filter
         if flt.default_decision:
-            if not flt.accepts(status, self._content_type[0]):
-                return False
-        elif not flt.should_filter(self.environ, status, Headers(start.headers)):
-            return False
-        self._codings = codings.parse(content_encoding)
-        unknown = [c for c in self._codings if not codings.supported(c)]
-        if unknown:
-            log.warning("%s: not filtering %s: unsupported Content-Encoding %s", flt.name, self._path(), ", ".join(unknown))
-            return False
-        return True
+            # The default decision depends on these three values only: decide
+            # each combination once per filter.
+            key = (status, content_type, content_encoding)
+            decision = flt._decisions.get(key)
+            if decision is None:
+                decision = self._decide(status, content_type, content_encoding, None)
+                if len(flt._decisions) >= DECISION_CACHE_SIZE:
+                    flt._decisions.clear()
+                flt._decisions[key] = decision
+        else:
+            decision = self._decide(status, content_type, content_encoding, Headers(start.headers))
+        wanted, self._content_type, self._codings, unsupported = decision
+        if unsupported:
+            log.warning("%s: not filtering %s: unsupported Content-Encoding %s", flt.name, self._path(), unsupported)
+        return wanted
+
+    def _decide(self, status: int, content_type: str | None, content_encoding: str | None, headers: Headers | None) -> Decision:
+        """Whether to filter, the parsed Content-Type and codings, and the
+        codings this process cannot undo (which prevent filtering)."""
+        parsed = parse_content_type(content_type) if content_type else ("", _NO_PARAMS)
+        flt = self.filter
+        if headers is None:
+            wanted = flt.accepts(status, parsed[0])
+        else:
+            wanted = flt.should_filter(self.environ, status, headers)
+        if not wanted:
+            return False, parsed, [], ""
+        content_codings = codings.parse(content_encoding)
+        unsupported = ", ".join(c for c in content_codings if not codings.supported(c))
+        return not unsupported, parsed, content_codings, unsupported
 
     # -- filtering ---------------------------------------------------------------
 

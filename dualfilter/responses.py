@@ -28,7 +28,9 @@ def reason_phrase(status: int) -> str:
 
 def status_line(status: int, reason: str = "") -> str:
     """``'200 OK'``: a WSGI / ISAPI status string."""
-    return f"{status} {reason or reason_phrase(status)}".rstrip()
+    if reason:
+        return f"{status} {reason}"
+    return f"{status} {reason_phrase(status)}".rstrip()
 
 
 def fixed_headers(headers: HeaderList, original: HeaderList, length: int | None, charset: Charset | None) -> HeaderList:

@@ -42,38 +42,24 @@ class Exchange:
     iterable exactly once, whichever way the response ends.
     """
 
-    __slots__ = (
-        "machine",
-        "_server_start",
-        "_server_write",
-        "_forwarded",
-        "_sent",
-        "_exc_info",
-        "_detached",
-        "_inner",
-        "_iterator",
-        "_pending",
-        "_ended",
-        "_closed",
-        "_fast",
-        "_held",
-    )
+    # Per-response state starts as these class defaults, so an exchange (one
+    # per request, filtered or not) sets only what differs.
+    _server_write: Write | None = None
+    _forwarded = False  # the server's start_response has been called
+    _sent = False  # body bytes have gone to the server: no restart now
+    _exc_info: OptExcInfo | None = None  # for the next forwarded start
+    _detached = False  # the server iterates the app's own iterable
+    _inner: Iterable[bytes] | None = None
+    _iterator: Iterator[bytes] | None = None
+    _ended = False  # the machine's End came out: nothing more to read
+    _closed = False
+    _fast = False  # passthrough and sent: the rest is the app's, as is
+    _held: Held | None = None  # a filtered response kept unserialized for the outer middleware
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse) -> None:
         self.machine = ResponseMachine(flt, environ)
         self._server_start = start_response
-        self._server_write: Write | None = None
-        self._forwarded = False  # the server's start_response has been called
-        self._sent = False  # body bytes have gone to the server: no restart now
-        self._exc_info: OptExcInfo | None = None  # for the next forwarded start
-        self._detached = False  # the server iterates the app's own iterable
-        self._inner: Iterable[bytes] | None = None
-        self._iterator: Iterator[bytes] | None = None
         self._pending: deque[bytes] = deque()
-        self._ended = False  # the machine's End came out: nothing more to read
-        self._closed = False
-        self._fast = False  # passthrough and sent: the rest is the app's, as is
-        self._held: Held | None = None  # a filtered response kept unserialized for the outer middleware
 
     # -- what the app calls ------------------------------------------------------
 
