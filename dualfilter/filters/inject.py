@@ -6,8 +6,11 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .. import charsets
+from ..errors import FilterError
 from ..filter import Filter
 from ..headers import Headers
+from ..mediatypes import parse_content_type
 
 _HEAD_CLOSE = re.compile(r"</head\s*>", re.I)
 _BODY_OPEN = re.compile(r"<body[\s/>]", re.I)
@@ -34,10 +37,16 @@ class Inject(Filter):
 
     The response is decoded by its charset and written back in it. When the
     closing tag is missing and ``missing='fallback'``, the snippet goes before
-    the next landmark: for ``head``, the ``<body>`` tag, then ``</html>``; for
-    ``body``, ``</html>``; else the end of the document. ``missing='skip'``
-    leaves such responses unchanged. This filter buffers the response
-    (``max_buffer_size`` applies); streaming insertion is planned.
+    the next landmark: for ``head``, the ``<body>`` tag (also when it comes
+    before ``</head>``), then ``</html>``; for ``body``, ``</html>``; else the
+    end of the document. ``missing='skip'``
+    leaves such responses unchanged.
+
+    It streams: the page goes out as it arrives, in constant memory, holding
+    back only text that may still be the landmark (from the last ``</body>``
+    on, say). A compressed page, one whose Content-Type declares no charset,
+    or one whose charset cannot hold the snippet is buffered instead
+    (``max_buffer_size`` applies).
     """
 
     filter_content_types = ("text/html", "application/xhtml+xml")
@@ -62,9 +71,11 @@ class Inject(Filter):
         """Where the snippet goes in ``text``, or None to leave it unchanged."""
         if self.where == "head":
             found = _first(_HEAD_CLOSE, text)
-            if found is not None or self.missing == "skip":
+            if self.missing == "skip":
                 return found
-            found = _first(_BODY_OPEN, text)
+            body = _first(_BODY_OPEN, text)
+            if found is None or (body is not None and body < found):
+                found = body  # the head ends where the body starts, tag or no tag
             if found is not None:
                 return found
         else:
@@ -80,3 +91,74 @@ class Inject(Filter):
         if at is None:
             return data
         return data[:at] + self.html + data[at:]
+
+    def stream(self, environ: Mapping[str, Any], headers: Headers) -> InjectStream | None:
+        """The streaming form of ``filter``; None (buffer) when the declared
+        charset cannot hold the snippet, as the buffered form can change it."""
+        content_type = headers.get("content-type") or ""
+        charset = parse_content_type(content_type)[1].get("charset")
+        try:
+            self.html.encode(charsets.lookup(charset) if charset else "utf-8")
+        except (UnicodeEncodeError, FilterError):
+            return None
+        return InjectStream(self)
+
+
+def _partial(name: str, closing: bool) -> re.Pattern[str]:
+    """Matches any prefix of ``</name\\s*>`` (or ``<name``): the tail a later chunk may complete."""
+    letters = "</" + name if closing else "<" + name
+    pattern = ""
+    for letter in reversed(letters[1:]):
+        pattern = f"(?:{re.escape(letter)}{pattern})?"
+    return re.compile("<" + pattern + (r"\s*" if closing else "") + r"\Z", re.I)
+
+
+_PARTIALS = (_partial("body", True), _partial("head", True), _partial("html", True), _partial("body", False))
+
+
+class InjectStream:
+    """Inserts the snippet while the page streams through.
+
+    Text goes out as soon as no later chunk can change where the snippet
+    belongs; what is held is the text from the last candidate landmark on
+    (usually ``</body></html>``) and a tail that may be the start of a tag.
+    """
+
+    __slots__ = ("inject", "held", "done")
+
+    def __init__(self, inject: Inject) -> None:
+        self.inject = inject
+        self.held = ""
+        self.done = False
+
+    def feed(self, text: str) -> str:
+        if self.done:
+            return text
+        text = self.held + text
+        inject = self.inject
+        if inject.where == "head":
+            found = inject.position(text) if _HEAD_CLOSE.search(text) or _BODY_OPEN.search(text) else None
+            if found is not None:
+                self.done, self.held = True, ""
+                return text[:found] + inject.html + text[found:]
+            keep = _last(_HTML_CLOSE, text) if inject.missing == "fallback" else None
+        else:
+            keep = _last(_BODY_CLOSE, text)
+            if keep is None and inject.missing == "fallback":
+                keep = _last(_HTML_CLOSE, text)
+        if keep is None:
+            keep = len(text)
+            for partial in _PARTIALS:
+                match = partial.search(text)
+                if match is not None:
+                    keep = min(keep, match.start())
+        # Never hold back text before a landmark already seen: a later one
+        # can only move the insertion point further on.
+        self.held = text[keep:]
+        return text[:keep]
+
+    def finish(self) -> str:
+        if self.done:
+            return ""
+        held, self.held = self.held, ""
+        return self.inject.filter({}, Headers(), held)

@@ -57,12 +57,25 @@ def test_missing_skip_leaves_a_page_without_the_tag_unchanged():
     page = b"<p>fragment</p>"
     _, headers, body = run_filter(Inject(html="<b>X</b>", missing="skip"), page)
     assert body == page
-    assert get_header(headers, "content-length") == str(len(page))
 
 
-def test_content_length_describes_the_new_body():
+def test_a_streamed_page_goes_out_without_the_old_content_length():
     _, headers, body = run_filter(Inject(html="<b>X</b>"), PAGE)
+    assert get_header(headers, "content-length") is None
+    assert body == PAGE.replace(b"</body>", b"<b>X</b></body>")
+
+
+def test_a_page_without_declared_charset_is_buffered_with_the_new_content_length():
+    _, headers, body = run_filter(Inject(html="<b>X</b>"), PAGE, content_type="text/html")
     assert get_header(headers, "content-length") == str(len(body))
+    assert body == PAGE.replace(b"</body>", b"<b>X</b></body>")
+
+
+def test_a_snippet_the_declared_charset_cannot_hold_is_buffered_and_the_charset_changed():
+    page = "<html><body>\u00e9</body></html>".encode("iso-8859-1")
+    _, headers, body = run_filter(Inject(html="<p>\u20ac</p>"), page, content_type="text/html; charset=iso-8859-1")
+    assert body == "<html><body>\u00e9<p>\u20ac</p></body></html>".encode()
+    assert get_header(headers, "content-type") == "text/html; charset=utf-8"
 
 
 def test_snippet_is_encoded_in_the_response_charset():

@@ -1,0 +1,59 @@
+"""Inject streams: same bytes as buffered for any chunking, constant memory, early output."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dualfilter import ResponseMachine, State
+from dualfilter.filters import Inject
+from dualfilter.testing import collect, make_environ
+
+HTML = [("Content-Type", "text/html; charset=utf-8")]
+
+PIECES = ["<html>", "<head>", "</head>", "<body>", "</body>", "</BODY >", "</html>", "<p>é</p>", "text", "<", "</", " ", "\n"]
+
+
+def run(flt, chunks, content_type="text/html; charset=utf-8"):
+    machine = ResponseMachine(flt, make_environ())
+    events = machine.start(200, [("Content-Type", content_type)])
+    for chunk in chunks:
+        events += machine.body(chunk)
+    return collect(events + machine.end())[2]
+
+
+def split(data: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({c % (len(data) + 1) for c in cuts})
+    return [data[a:b] for a, b in itertools.pairwise([0, *points, len(data)])]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from(PIECES), max_size=14),
+    st.lists(st.integers(min_value=0), max_size=10),
+    st.sampled_from(["body", "head"]),
+    st.sampled_from(["fallback", "skip"]),
+)
+def test_streaming_gives_the_buffered_bytes_for_any_page_and_chunking(pieces, cuts, where, missing):
+    page = "".join(pieces).encode()
+    flt = Inject(html="<b>X</b>", where=where, missing=missing)
+    buffered = run(flt, [page], content_type="text/html")  # no declared charset: buffered
+    assert run(flt, split(page, cuts)) == buffered
+
+
+def test_the_page_starts_going_out_before_it_ends():
+    machine = ResponseMachine(Inject(html="<b>X</b>"), make_environ())
+    machine.start(200, list(HTML))
+    assert machine.state is State.STREAMING
+    out = collect(machine.body(b"<html><body><p>first part</p>"))[2]
+    assert out == b"<html><body><p>first part</p>"
+
+
+def test_memory_held_stays_small_for_a_large_page():
+    stream = Inject(html="<b>X</b>").stream({}, __import__("dualfilter").Headers(list(HTML)))
+    for _ in range(10_000):
+        stream.feed("<p>" + "x" * 100 + "</p>\n")
+        assert len(stream.held) < 16
+    assert stream.feed("</body></html>") == "" and stream.finish() == "<b>X</b></body></html>"
