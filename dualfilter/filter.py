@@ -5,12 +5,35 @@ from __future__ import annotations
 import hashlib
 import importlib
 import inspect
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import formats, hosts, mediatypes, streaming
 from .headers import Headers, get_header
 from .options import check_options, convert_options, option_names
+
+
+class HostWrapper:
+    """``Filter.wsgi`` / ``.asgi`` / ``.isapi``: on the class, build a filter from
+    keyword options and wrap ``app``; on a configured instance, wrap ``app`` in
+    that very instance (so ``Replace(pattern="a").wsgi(app)`` keeps its options)."""
+
+    def __init__(self, host: str, doc: str) -> None:
+        self.host = host
+        self.__doc__ = doc
+
+    def __get__(self, instance: Filter | None, owner: type[Filter]) -> Callable[..., Any]:
+        host = self.host
+
+        def wrap(app: Any, **options: Any) -> Any:
+            if instance is None:
+                return hosts.wrap(owner(**options), app, host)
+            if options:
+                raise TypeError(f"options go to the constructor: {owner.__name__}({', '.join(options)}=...).{host}(app)")
+            return hosts.wrap(instance, app, host)
+
+        wrap.__doc__ = self.__doc__
+        return wrap
 
 
 class Filter:
@@ -172,20 +195,9 @@ class Filter:
 
     # -- wrapping apps ------------------------------------------------------------
 
-    @classmethod
-    def wsgi(cls, app: Any, **options: Any) -> Any:
-        """Wrap a WSGI application."""
-        return hosts.wrap(cls(**options), app, "wsgi")
-
-    @classmethod
-    def asgi(cls, app: Any, **options: Any) -> Any:
-        """Wrap an ASGI 3 application."""
-        return hosts.wrap(cls(**options), app, "asgi")
-
-    @classmethod
-    def isapi(cls, extension: Any, **options: Any) -> Any:
-        """Wrap a pywin32 ISAPI extension object."""
-        return hosts.wrap(cls(**options), extension, "isapi")
+    wsgi = HostWrapper("wsgi", "Wrap a WSGI application.")
+    asgi = HostWrapper("asgi", "Wrap an ASGI 3 application.")
+    isapi = HostWrapper("isapi", "Wrap a pywin32 ISAPI extension object.")
 
     @classmethod
     def isapi_filter(cls, **options: Any) -> Any:

@@ -30,7 +30,7 @@ def _option_names(cls: type) -> frozenset[str]:
         for name, value in vars(klass).items():
             if name.startswith("_"):
                 continue
-            if inspect.isroutine(value) or isinstance(value, (classmethod, staticmethod, property)):
+            if inspect.isroutine(value) or hasattr(type(value), "__get__"):  # methods and descriptors
                 continue
             names.add(name)
     return frozenset(names)

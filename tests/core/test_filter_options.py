@@ -113,3 +113,23 @@ def test_paste_deploy_options_are_converted_before_the_filter_sees_them(monkeypa
 def test_paste_deploy_rejects_an_unknown_option():
     with pytest.raises(TypeError, match="'nope'"):
         Tagged.paste_deploy_middleware(object(), {}, nope="1")
+
+
+def test_wrapping_with_a_configured_instance_keeps_its_options(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("dualfilter.hosts.wrap", lambda flt, app, host=None: seen.update(flt=flt, host=host))
+    configured = Tagged(tag="kept")
+    configured.asgi(object())
+    assert seen["flt"] is configured and seen["host"] == "asgi"
+
+
+def test_wrapping_with_a_class_builds_the_filter_from_keywords(monkeypatch):
+    seen = {}
+    monkeypatch.setattr("dualfilter.hosts.wrap", lambda flt, app, host=None: seen.update(flt=flt, host=host))
+    Tagged.wsgi(object(), tag="new")
+    assert (seen["flt"].tag, seen["host"]) == ("new", "wsgi")
+
+
+def test_options_given_to_an_instances_wrapper_are_refused():
+    with pytest.raises(TypeError, match="options go to the constructor"):
+        Tagged(tag="x").wsgi(object(), tag="y")
