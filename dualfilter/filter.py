@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import formats, hosts, mediatypes, streaming
-from .headers import Headers, get_header
+from .headers import Headers, get_all
 from .options import check_options, convert_options, option_names
 
 
@@ -34,6 +34,22 @@ class HostWrapper:
 
         wrap.__doc__ = self.__doc__
         return wrap
+
+
+class ISAPIFilterMaker:
+    """``Filter.isapi_filter(**options)``: an ISAPI filter object (what ``__FilterFactory__``
+    returns) that filters every response IIS sends. On the class it builds the filter from
+    the options; on a configured instance it uses that instance. ``notify_order``,
+    ``description`` and ``strip_request_headers`` set its ISAPI side."""
+
+    def __get__(self, instance: Filter | None, owner: type[Filter]) -> Callable[..., Any]:
+        target: Any = owner if instance is None else instance
+
+        def isapi_filter(**options: Any) -> Any:
+            return importlib.import_module("dualfilter.isapi.filter_mode").isapi_filter(target, **options)
+
+        isapi_filter.__doc__ = self.__doc__
+        return isapi_filter
 
 
 class Filter:
@@ -158,9 +174,8 @@ class Filter:
 
         HEAD requests and bodiless statuses are never filtered, whatever this says.
         """
-        content_type = get_header(headers.list, "content-type")
-        media_type = mediatypes.parse_content_type(content_type)[0] if content_type else ""
-        return self.accepts(status, media_type)
+        items = mediatypes.content_type_items(", ".join(get_all(headers.list, "content-type")))
+        return any(self.accepts(status, mediatypes.parse_content_type(item)[0]) for item in items)
 
     def accepts(self, status: int, media_type: str) -> bool:
         """The default decision on a status and a (lower-case) media type."""
@@ -199,11 +214,7 @@ class Filter:
     asgi = HostWrapper("asgi", "Wrap an ASGI 3 application.")
     isapi = HostWrapper("isapi", "Wrap a pywin32 ISAPI extension object.")
 
-    @classmethod
-    def isapi_filter(cls, **options: Any) -> Any:
-        """An ISAPI filter object (what ``__FilterFactory__`` returns): filters every response
-        IIS sends; ``notify_order``, ``description`` and ``strip_request_headers`` set its ISAPI side."""
-        return importlib.import_module("dualfilter.isapi.filter_mode").isapi_filter(cls, **options)
+    isapi_filter = ISAPIFilterMaker()
 
     @classmethod
     def paste_deploy_middleware(cls, app: Any, global_conf: Mapping[str, Any] | None = None, **local_conf: Any) -> Any:

@@ -37,7 +37,7 @@ from . import codings, responses, running, validators
 from .errors import FilterError, ProtocolError, StreamError
 from .events import Body, End, Event, HeaderList, ResponseStart
 from .headers import Headers, get_header, without
-from .mediatypes import parse_content_type
+from .mediatypes import content_type_items, parse_content_type
 from .payload import Held, Payload
 from .stages import StageFailed, StageRun
 from .transform import NothingToParse, Transform
@@ -71,6 +71,19 @@ class State(enum.Enum):
 
 
 _START, _PASSTHROUGH, _BUFFERING, _STREAMING, _DRAINING, _DONE, _ERROR = State
+
+
+def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[str, str]]:
+    """The Content-Type a response is filtered as. Of several (a list, or field
+    lines combined), the first this filter takes: a client may read that one
+    (browsers read the last), so it must not pass unfiltered. Else the first."""
+    if "," not in value:
+        return parse_content_type(value)
+    parsed = [parse_content_type(item) for item in content_type_items(value)]
+    for candidate in parsed:
+        if flt.accepts(status, candidate[0]):
+            return candidate
+    return parsed[0] if parsed else ("", _NO_PARAMS)
 
 
 class ResponseMachine:
@@ -117,7 +130,7 @@ class ResponseMachine:
         if self.state is not _START:
             if not restart:
                 raise ProtocolError("response already started")
-            if self.state in (_DONE, _ERROR, _DRAINING) or self._body_out:
+            if self.state in (_DONE, _ERROR) or (self.state is _DRAINING and self.error is not None) or self._body_out:
                 raise ProtocolError("cannot restart a response whose body has been sent")
             self._chunks, self._size, self._stream = [], 0, None
         if type(status) is str:
@@ -139,6 +152,9 @@ class ResponseMachine:
             start = ResponseStart(
                 start.status, self._derive_etag(without(headers, responses.HEAD_DROPPED), headers), start.reason
             )
+            # Nor does it get a body: one the app sends anyway is unfiltered, and dropped.
+            self.state = _DRAINING
+            return [start]
         elif start.status == 304 and self.filter.etag_token is not None:
             if validators.mentions_derived(self.environ.get("HTTP_IF_NONE_MATCH"), self.filter.etag_token):
                 # The client holds the filtered body: confirm the tag it holds.
@@ -301,10 +317,11 @@ class ResponseMachine:
         content_type = content_encoding = None
         for name, value in start.headers:
             lowered = name.lower()
+            # Several field lines combine into one list, as HTTP reads them.
             if lowered == "content-type":
-                content_type = content_type or value
+                content_type = value if content_type is None else f"{content_type}, {value}"
             elif lowered == "content-encoding":
-                content_encoding = value
+                content_encoding = value if content_encoding is None else f"{content_encoding}, {value}"
         flt = self.filter
         if flt.default_decision:
             # The default decision depends on these three values only: decide
@@ -326,8 +343,8 @@ class ResponseMachine:
     def _decide(self, status: int, content_type: str | None, content_encoding: str | None, headers: Headers | None) -> Decision:
         """Whether to filter, the parsed Content-Type and codings, and the
         codings this process cannot undo (which prevent filtering)."""
-        parsed = parse_content_type(content_type) if content_type else ("", _NO_PARAMS)
         flt = self.filter
+        parsed = _content_type(flt, status, content_type) if content_type else ("", _NO_PARAMS)
         if headers is None:
             wanted = flt.accepts(status, parsed[0])
         else:
@@ -350,7 +367,8 @@ class ResponseMachine:
             return self._stream_end(trailers)
         if state is _DRAINING:
             self.state = _DONE
-            return []
+            # After a 502 or 500 the error response was complete; a HEAD's start still needs its end.
+            return [] if self.error is not None else [End(trailers or [])]
         if state is _START:
             raise ProtocolError("response end before the response start")
         raise ProtocolError("response ended twice")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.message
+import re
 from collections.abc import Mapping
 from functools import lru_cache
 from types import MappingProxyType
@@ -25,6 +26,17 @@ def parse_content_type(value: str) -> tuple[str, Mapping[str, str]]:
         return "", _NO_PARAMS
     media_type = params[0][0].strip().lower()
     return media_type, MappingProxyType({k.lower(): str(v) for k, v in params[1:]})
+
+
+#: One item of a comma-separated list; commas inside quoted strings do not split.
+_ITEM = re.compile(r'(?:[^,"]|"(?:[^"\\]|\\.)*"?)+')
+
+
+def content_type_items(value: str) -> list[str]:
+    """The Content-Types in a value that may be a comma-separated list: several
+    field lines combined (RFC 9110 section 5.3), which browsers read taking the
+    last valid type."""
+    return [item for item in _ITEM.findall(value) if item.strip()]
 
 
 def format_content_type(media_type: str, params: Mapping[str, str]) -> str:

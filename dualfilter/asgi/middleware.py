@@ -25,7 +25,9 @@ class FilterMiddleware:
     def __init__(self, filter: Filter, app: ASGIApp) -> None:
         self.filter = filter
         self.app = app
-        self._removed = frozenset(name.encode("latin-1") for name in removed_headers(filter))
+        # The headers the app must not see, and If-None-Match when derived tags are translated for it.
+        translated = {"if-none-match"} if filter.etag_token is not None else set()
+        self._removed = frozenset(name.encode("latin-1") for name in removed_headers(filter) | translated)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -34,7 +34,7 @@ class FilterMiddleware:
     def __init__(self, filter: Filter, extension: Any, *, io_threads: int = 4) -> None:
         self.filter = filter
         self.extension = extension
-        self.request_headers = RequestHeaders(removed_headers(filter))
+        self.request_headers = RequestHeaders(removed_headers(filter), filter.etag_token)
         self.completions = CompletionPort(io_threads)
 
     def GetExtensionVersion(self, vi: Any) -> Any:

@@ -40,7 +40,7 @@ from .constants import (
     HSE_STATUS_SUCCESS,
 )
 from .errors import ExtensionError
-from .request_headers import HEADER_LIST, HIDDEN
+from .request_headers import HEADER_LIST, HIDDEN, TRANSLATED
 from .wire import buffer_arg, header_block, int_arg, parse_header_lines, split_header_block, status_text, str_arg
 
 if TYPE_CHECKING:
@@ -223,6 +223,8 @@ class ProxyECB:
         value = real.GetServerVariable(name) if default is _NO_DEFAULT else real.GetServerVariable(name, default)
         if kind is HEADER_LIST and isinstance(value, (bytes, str)):
             return headers.strip_list(name, value)
+        if kind is TRANSLATED and isinstance(value, (bytes, str)):
+            return headers.translate(value)
         return value
 
     # -- delegation and lifetime ----------------------------------------------------

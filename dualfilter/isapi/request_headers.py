@@ -12,10 +12,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from ..request import environ_key
+from ..validators import translate_if_none_match
 
 #: ``kind()`` results.
 HIDDEN = "hidden"
 HEADER_LIST = "list"
+TRANSLATED = "translated"
 
 _LIST_VARIABLES = {"ALL_HTTP": "http", "ALL_RAW": "raw"}
 
@@ -23,13 +25,15 @@ _LIST_VARIABLES = {"ALL_HTTP": "http", "ALL_RAW": "raw"}
 class RequestHeaders:
     """Which server variables show the removed request headers, and how to hide them."""
 
-    __slots__ = ("names", "keys")
+    __slots__ = ("names", "keys", "token")
 
-    def __init__(self, removed: Iterable[str]) -> None:
+    def __init__(self, removed: Iterable[str], token: str | None = None) -> None:
         #: Lower-case header names (``range``).
         self.names = frozenset(name.lower() for name in removed)
         #: Their CGI keys (``HTTP_RANGE``).
         self.keys = frozenset(environ_key(name) for name in self.names)
+        #: The filter's validator token: If-None-Match is shown translated (dualfilter.validators).
+        self.token = token
 
     def kind(self, variable: str) -> str | None:
         """``HIDDEN`` for a variable that is one removed header, ``HEADER_LIST`` for
@@ -41,9 +45,18 @@ class RequestHeaders:
             return HIDDEN
         if upper.startswith("HEADER_") and variable[-(len(upper) - len("HEADER_")) :].lower() in self.names:
             return HIDDEN
+        if self.token is not None and upper in ("HTTP_IF_NONE_MATCH", "HEADER_IF-NONE-MATCH"):
+            return TRANSLATED
         if upper in _LIST_VARIABLES:
             return HEADER_LIST
         return None
+
+    def translate(self, value: bytes | str) -> bytes | str:
+        """An If-None-Match value as the app sees it: its own tag after each derived one."""
+        assert self.token is not None
+        text = value.decode("latin-1") if isinstance(value, bytes) else value
+        translated = translate_if_none_match(text, self.token)
+        return translated.encode("latin-1") if isinstance(value, bytes) else translated
 
     def strip_list(self, variable: str, value: bytes | str) -> bytes | str:
         """An ALL_HTTP (``HTTP_NAME:value``) or ALL_RAW (``Name: value``) list without the removed headers."""
@@ -55,6 +68,10 @@ class RequestHeaders:
             name = line.partition(":")[0].strip()
             if (name.lower() in self.names) if raw else (name.upper() in self.keys):
                 continue
+            if self.token is not None and name.upper() == ("IF-NONE-MATCH" if raw else "HTTP_IF_NONE_MATCH"):
+                head, _, rest = line.partition(":")
+                end = line[len(line.rstrip("\r\n")) :]
+                line = f"{head}:{' ' if raw else ''}{translate_if_none_match(rest.strip(), self.token)}{end}"
             kept.append(line)
         stripped = "".join(kept)
         return stripped.encode("latin-1") if isinstance(value, bytes) else stripped
