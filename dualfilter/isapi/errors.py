@@ -1,8 +1,9 @@
-"""``ExtensionError``: pywin32's own class when importable, else one with its shape.
+"""``ExtensionError`` and ``FilterError``: pywin32's own classes when importable, else ones with their shape.
 
 pywin32 raises ``isapi.ExtensionError(errno, strerror, funcname)`` when an ECB
 call fails (an unknown server variable, a client that went away, headers sent
-twice); code that catches it works the same against the test double.
+twice), and ``isapi.FilterError`` when an HTTP_FILTER_CONTEXT call does; code
+that catches them works the same against the test double.
 """
 
 from __future__ import annotations
@@ -30,6 +31,13 @@ class _ExtensionError(ISAPIError):
 _ExtensionError.__name__ = _ExtensionError.__qualname__ = "ExtensionError"
 
 
+class _FilterError(ISAPIError):
+    """An HTTP_FILTER_CONTEXT call failed."""
+
+
+_FilterError.__name__ = _FilterError.__qualname__ = "FilterError"
+
+
 def _extension_error() -> Any:
     try:  # pragma: no cover - pywin32 is Windows-only
         from isapi import ExtensionError as pywin32_error
@@ -38,7 +46,17 @@ def _extension_error() -> Any:
     return pywin32_error
 
 
+def _filter_error() -> Any:
+    try:  # pragma: no cover - pywin32 is Windows-only
+        from isapi import FilterError as pywin32_error
+    except ImportError:
+        return _FilterError
+    return pywin32_error
+
+
 #: The exception an ECB call raises when it fails.
 ExtensionError: Any = _extension_error()
+#: The exception an HTTP_FILTER_CONTEXT call raises when it fails.
+FilterError: Any = _filter_error()
 
-__all__ = ["ExtensionError", "ISAPIError"]
+__all__ = ["ExtensionError", "FilterError", "ISAPIError"]

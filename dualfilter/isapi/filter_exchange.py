@@ -1,0 +1,289 @@
+"""One response on its way through an ISAPI filter: raw bytes in, the filtered response (or the same bytes) out.
+
+IIS hands a SEND_RAW_DATA filter the response as it goes to the client, in
+pieces split anywhere. Until the head is complete its bytes are withheld
+(``InData`` replaced by empty bytes). Then the core decides:
+
+- a response that passes through goes on as IIS sends it: the withheld head
+  goes out through ``WriteClient`` and the rest is left untouched; the filter
+  asks IIS to stop sending it this request's raw data at all;
+- a filtered response is withheld to the end of its body (its framing, or the
+  end of the request), and the filtered response is written in its place.
+
+Phases::
+
+    HEAD ──head──▶ PASS                      (also: not a response the filter can follow)
+      │
+      └──────────▶ FILTER ──body over──▶ DONE
+    HEAD | FILTER ──failure──▶ DISCARD       (a clean 500 went out, or the response was cut short)
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ..errors import StreamError
+from ..events import Body, Event, ResponseStart
+from ..machine import ResponseMachine
+from ..responses import error_response, simple_response
+from .constants import (
+    SF_NOTIFY_SEND_RAW_DATA,
+    SF_STATUS_REQ_ERROR,
+    SF_STATUS_REQ_FINISHED,
+    SF_STATUS_REQ_NEXT_NOTIFICATION,
+)
+from .errors import FilterError
+from .filter_environ import FilterEnviron, FilterRequest
+from .raw_output import ResponseWriter, head_bytes
+from .raw_response import BodyReader, Head, HeadReader, LengthReader, RawResponseError, body_reader
+
+if TYPE_CHECKING:
+    from .filter_mode import Connection, ISAPIFilter
+
+log = logging.getLogger("dualfilter")
+
+NEXT = SF_STATUS_REQ_NEXT_NOTIFICATION
+#: The connection headers a rewritten head keeps from the original.
+CONNECTION_HEADERS = frozenset({"connection", "keep-alive"})
+
+
+class Phase(enum.Enum):
+    HEAD = "head"
+    PASS = "pass"
+    FILTER = "filter"
+    DONE = "done"
+    DISCARD = "discard"
+
+
+HEAD, PASS, FILTER, DONE, DISCARD = Phase
+
+
+class Exchange:
+    """One response's raw bytes through the core's :class:`~dualfilter.ResponseMachine`."""
+
+    __slots__ = (
+        "owner",
+        "connection",
+        "method",
+        "environ",
+        "machine",
+        "heads",
+        "body",
+        "writer",
+        "phase",
+        "held",
+        "http_version",
+    )
+
+    def __init__(self, owner: ISAPIFilter, connection: Connection, fc: Any) -> None:
+        self.owner = owner
+        self.connection = connection
+        request = FilterRequest(fc)
+        self.method = request.Method.decode("latin-1")
+        self.environ = FilterEnviron(request)
+        self.machine = ResponseMachine(owner.filter, self.environ)
+        self.writer: ResponseWriter | None = None
+        self.http_version = "1.1"
+        #: Raw bytes withheld while the head is incomplete.
+        self.held: list[bytes] = []
+        self.phase = HEAD
+        self.heads: HeadReader | None = HeadReader(owner.max_head_size)
+        self.body: BodyReader | LengthReader | None = None
+
+    # -- notifications -----------------------------------------------------------
+
+    def send_raw_data(self, fc: Any, raw: Any, data: bytes) -> int:
+        """One SEND_RAW_DATA notification carrying ``data`` (non-empty) for this response."""
+        phase = self.phase
+        if phase is PASS:
+            return NEXT
+        self.environ.refresh(fc)
+        if phase is HEAD:
+            self._head(fc, raw, data)
+        elif phase is FILTER:
+            raw.InData = b""
+            self._body(fc, data)
+        elif phase is DISCARD:
+            raw.InData = b""
+        return NEXT
+
+    def end_of_request(self, fc: Any) -> int:
+        """The request is over: a filtered response whose body runs to the end goes out now."""
+        self.environ.refresh(fc)
+        phase = self.phase
+        if phase is HEAD and self.held:
+            log.warning("%s: the response to %s ended inside its head; sent as it came", self.owner.filter.name, self._path())
+            self._release(fc, None, b"", 0)
+        elif phase is FILTER:
+            assert self.body is not None
+            try:
+                events = self.body.finish()
+            except RawResponseError as exc:
+                return self._truncated(fc, exc)
+            self._run(fc, events)
+        if self.phase is not DISCARD:
+            self.phase = DONE
+        return NEXT
+
+    def failed(self, fc: Any, raw: Any, exc: BaseException) -> int:
+        """Something raised while handling this response: answer a clean 500 if nothing of it has
+        gone out, else cut it short (SF_STATUS_REQ_FINISHED closes the connection)."""
+        self.environ.refresh(fc)
+        phase = self.phase
+        if phase is PASS or phase is DONE:
+            log.error("%s: ISAPI filter error on %s", self.owner.filter.name, self._path(), exc_info=exc)
+            return NEXT
+        if not isinstance(exc, StreamError):  # the machine logged that one
+            log.error("%s: ISAPI filter error on %s", self.owner.filter.name, self._path(), exc_info=exc)
+        self.phase = DISCARD
+        self.held = []
+        try:
+            if raw is not None:
+                raw.InData = b""
+            if isinstance(exc, FilterError):  # IIS refused a call: the client is likely gone
+                return SF_STATUS_REQ_ERROR
+            if self.writer is not None and self.writer.started:
+                return SF_STATUS_REQ_FINISHED
+            writer = ResponseWriter(self.http_version, bodiless=self.method == "HEAD")
+            self.connection.write(fc, writer.encode(error_response(exc, self.owner.filter.debug)))
+        except Exception:
+            log.exception("%s: could not answer %s after an error", self.owner.filter.name, self._path())
+            return SF_STATUS_REQ_ERROR
+        return NEXT
+
+    # -- the head ------------------------------------------------------------------
+
+    def _head(self, fc: Any, raw: Any, data: bytes) -> None:
+        heads = self.heads
+        assert heads is not None
+        sent = used = 0  # data[:sent] went out already; data[:used] is parsed
+        while True:
+            piece = data[used:] if used else data
+            try:
+                head, size = heads.feed(piece)
+            except RawResponseError as exc:
+                log.warning("%s: not filtering the response to %s: %s", self.owner.filter.name, self._path(), exc)
+                self._release(fc, raw, data, sent)
+                self._pass(fc)
+                return
+            if head is None:  # (sent == used here: only a complete head moves either)
+                self.held.append(piece)
+                raw.InData = b""
+                return
+            used += size
+            if head.informational and head.status != 101:
+                # An interim response (100 Continue, 103 Early Hints) goes out now, as it came.
+                self.connection.write(fc, [*self.held, data[sent:used]])
+                self.held = []
+                sent = used
+                continue
+            if head.informational:  # 101: the connection is another protocol's now
+                self._release(fc, raw, data, sent)
+                self._pass(fc)
+                return
+            self._decide(fc, raw, data, sent, used, head)
+            return
+
+    def _decide(self, fc: Any, raw: Any, data: bytes, sent: int, used: int, head: Head) -> None:
+        """The head is complete: ``data[used:]`` is body. Let the core decide."""
+        machine = self.machine
+        events = machine.start(head.status, head.headers, head.reason)
+        self.http_version = head.http_version
+        if machine.passthrough:
+            start = events[0]
+            assert isinstance(start, ResponseStart)
+            if start.headers is head.headers and start.status == head.status:
+                self._release(fc, raw, data, sent)
+            else:  # the core changed the head (a HEAD response's length and validator)
+                raw.InData = b""
+                self.held = []
+                rewritten = head_bytes(head.http_version, start.status, start.reason, start.headers)
+                self.connection.write(fc, [rewritten, data[used:]])
+            self._pass(fc)
+            return
+        try:
+            self.body = body_reader(self.method, head)
+        except RawResponseError as exc:  # framing h11 will not follow: leave the response alone
+            log.warning("%s: not filtering the response to %s: %s", self.owner.filter.name, self._path(), exc)
+            self._release(fc, raw, data, sent)
+            self._pass(fc)
+            return
+        raw.InData = b""
+        self.held = []
+        self.environ.data  # noqa: B018 - build the environ while this notification's context is live
+        connection = [(name, value) for name, value in head.headers if name.lower() in CONNECTION_HEADERS]
+        self.writer = ResponseWriter(head.http_version, bodiless=self.method == "HEAD", connection=connection)
+        self.phase = FILTER
+        self._body(fc, data[used:] if used < len(data) else b"", events)
+
+    def _release(self, fc: Any, raw: Any, data: bytes, sent: int) -> None:
+        """Everything withheld, and the rest of ``data``, goes out as it came."""
+        held, self.held = self.held, []
+        if sent and raw is not None:
+            raw.InData = b""
+            held.append(data[sent:])
+        self.connection.write(fc, held)
+
+    def _pass(self, fc: Any) -> None:
+        """The rest of this response goes out untouched: IIS need not show it to the filter."""
+        self.phase = PASS
+        self.heads = None
+        try:
+            fc.DisableNotifications(SF_NOTIFY_SEND_RAW_DATA)
+        except FilterError:
+            pass  # the raw data keeps coming, and passes untouched
+
+    # -- the body ------------------------------------------------------------------
+
+    def _body(self, fc: Any, data: bytes, out: list[Event] | None = None) -> None:
+        body = self.body
+        assert body is not None
+        self._run(fc, body.feed(data), out)
+        if body.complete:
+            leftover = body.leftover
+            if leftover:
+                name, path = self.owner.filter.name, self._path()
+                log.warning("%s: %d bytes after the response to %s; sent as they came", name, len(leftover), path)
+                self.connection.write(fc, [leftover])
+
+    def _run(self, fc: Any, events: list[Any], out: list[Event] | None = None) -> None:
+        """Feed parsed body events to the machine and send what it answers (after ``out``), in one write."""
+        machine = self.machine
+        out = out or []
+        ended = False
+        try:
+            for event in events:
+                if type(event) is Body:
+                    out += machine.body(event.data)
+                else:
+                    out += machine.end(event.trailers)
+                    ended = True
+        finally:  # what the machine gave before a stream failed still goes out
+            self._emit(fc, out)
+        if ended:
+            self.phase = DONE
+
+    def _emit(self, fc: Any, events: list[Event]) -> None:
+        if events:
+            assert self.writer is not None
+            self.connection.write(fc, self.writer.encode(events))
+
+    def _truncated(self, fc: Any, exc: RawResponseError) -> int:
+        """The request ended before the body its framing announced."""
+        log.error("%s: the response to %s was cut short: %s", self.owner.filter.name, self._path(), exc)
+        self.phase = DISCARD
+        writer = self.writer
+        assert writer is not None
+        if writer.started:
+            return SF_STATUS_REQ_FINISHED
+        self.connection.write(fc, writer.encode(simple_response(502, "Bad Gateway", "The response ended before its body.")))
+        return NEXT
+
+    def _path(self) -> str:
+        try:
+            environ = self.environ
+            return f"{self.method} {environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '/')}"
+        except Exception:  # the server variables are out of reach: the method will do
+            return self.method

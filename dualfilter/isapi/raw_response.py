@@ -1,0 +1,223 @@
+"""Reading a raw HTTP/1.x response as IIS hands it to a SEND_RAW_DATA filter: in pieces split anywhere.
+
+Two readers, because every response of a site goes past the head reader and
+only the filtered ones need more:
+
+- :class:`HeadReader` finds where a head (status line and headers, an interim
+  1xx head included) ends, across pieces, and parses it: a small strict
+  parser, cheap enough to run on every response. Only head bytes are kept
+  while a head is incomplete; the body of a response that passes through is
+  never looked at.
+- :func:`body_reader` reads the body of a response to filter, as core
+  ``Body`` events, then an ``End`` once the Content-Length, the last chunk, or
+  (for a body read to the close) ``finish`` at the end of the request says it
+  is over. A plain Content-Length body is counted off as it comes
+  (:class:`LengthReader`, no copies); any other framing goes to a client-role
+  h11 connection given the head (:class:`BodyReader`), which checks it
+  strictly and de-chunks.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+
+from ..events import Body, End, HeaderList
+from .wire import parse_header_lines
+
+#: What ends a head: an empty line, CRLF or bare LF (as h11 reads it).
+_BLANK_LINE = re.compile(rb"\n\r?\n")
+#: The longest blank-line marker, less one: what a marker split across pieces can leave behind.
+_TAIL = 2
+#: h11's own bound on an incomplete event (a chunk-size line, trailers).
+_H11_BUFFER = 16 * 1024
+_STATUS_LINE = re.compile(rb"HTTP/(\d\.\d) (\d{3})(?: ([^\r\n]*))?")
+
+
+class RawResponseError(ValueError):
+    """The bytes are not an HTTP/1.x response this filter can follow."""
+
+
+@dataclass(slots=True)
+class Head:
+    """A response head: status, reason, headers (``str``, as sent), HTTP version (``'1.1'``), its bytes."""
+
+    status: int
+    reason: str
+    headers: HeaderList
+    http_version: str
+    raw: bytes
+
+    @property
+    def informational(self) -> bool:
+        """Whether this is a 1xx head: an interim one that another head follows, or a 101 switch."""
+        return self.status < 200
+
+
+def parse_head(raw: bytes) -> Head:
+    """The head in ``raw`` (status line, header lines, blank line). Raises RawResponseError."""
+    line, _, rest = raw.partition(b"\n")
+    found = _STATUS_LINE.fullmatch(line[:-1] if line.endswith(b"\r") else line)
+    if found is None:
+        raise RawResponseError(f"not an HTTP/1.x status line: {line[:80]!r}")
+    version, status, reason = found.groups()
+    try:
+        headers = parse_header_lines(rest)
+    except ValueError as exc:
+        raise RawResponseError(str(exc)) from None
+    return Head(int(status), (reason or b"").decode("latin-1").strip(), headers, version.decode("ascii"), raw)
+
+
+class HeadReader:
+    """Finds the end of each response head in raw pieces and parses the head."""
+
+    __slots__ = ("_pieces", "_tail", "_size", "_limit")
+
+    def __init__(self, max_head_size: int = 64 * 1024) -> None:
+        self._pieces: list[bytes] = []
+        self._tail = b""
+        self._size = 0
+        self._limit = max_head_size
+
+    def feed(self, data: bytes) -> tuple[Head | None, int]:
+        """``(head, used)``: the head that the first ``used`` bytes of ``data`` complete, or
+        ``(None, len(data))`` when the head goes on. Raises RawResponseError."""
+        end = self._head_end(data)
+        if end < 0:
+            self._size += len(data)
+            if self._size > self._limit:
+                raise RawResponseError(f"response head larger than {self._limit} bytes")
+            self._pieces.append(data)
+            self._tail = (self._tail + data[-_TAIL:])[-_TAIL:]
+            return None, len(data)
+        part = data if end == len(data) else data[:end]
+        pieces, self._pieces = self._pieces, []
+        self._tail, self._size = b"", 0
+        if len(part) + sum(map(len, pieces)) > self._limit:
+            raise RawResponseError(f"response head larger than {self._limit} bytes")
+        return parse_head(b"".join([*pieces, part]) if pieces else part), end
+
+    def _head_end(self, data: bytes) -> int:
+        """Where in ``data`` the head's blank line ends, or -1."""
+        tail = self._tail
+        if tail:
+            found = _BLANK_LINE.search(tail + data[:_TAIL])
+            if found is not None:
+                return found.end() - len(tail)
+        found = _BLANK_LINE.search(data)
+        return -1 if found is None else found.end()
+
+
+def body_reader(method: str, head: Head) -> BodyReader | LengthReader:
+    """The reader for the body that follows ``head`` in the response to a ``method`` request."""
+    if method != "HEAD" and head.status >= 200 and head.status not in (204, 304):
+        lengths: set[str] = set()
+        for name, value in head.headers:
+            lowered = name.lower()
+            if lowered == "transfer-encoding":
+                break
+            if lowered == "content-length":
+                lengths.update(part.strip() for part in value.split(","))
+        else:
+            if len(lengths) == 1:
+                (length,) = lengths
+                if length.isdigit() and length.isascii():
+                    return LengthReader(int(length))
+    return BodyReader(method, head)
+
+
+class LengthReader:
+    """A body of a known length: the pieces are handed on as they come, until the length is reached."""
+
+    __slots__ = ("remaining", "complete", "leftover")
+
+    def __init__(self, length: int) -> None:
+        self.remaining = length
+        #: Whether the whole body (and its ``End``) has been given.
+        self.complete = False
+        #: Bytes received past the end of the body.
+        self.leftover = b""
+
+    def feed(self, data: bytes) -> list[Body | End]:
+        """The body events the next ``data`` completes."""
+        if self.complete:
+            self.leftover += data
+            return []
+        remaining = self.remaining
+        if len(data) < remaining:
+            self.remaining = remaining - len(data)
+            return [Body(data)] if data else []
+        body, self.leftover = (data, b"") if len(data) == remaining else (data[:remaining], data[remaining:])
+        self.remaining = 0
+        self.complete = True
+        return [Body(body), End([])] if body else [End([])]
+
+    def finish(self) -> list[Body | End]:
+        """The request is over; RawResponseError if the body is shorter than its length."""
+        if not self.complete:
+            raise RawResponseError(f"the response ended {self.remaining} bytes before its Content-Length")
+        return []
+
+
+class BodyReader:
+    """The body that follows ``head`` in the response to a ``method`` request, de-chunked, read by h11."""
+
+    __slots__ = ("_conn", "complete")
+
+    def __init__(self, method: str, head: Head) -> None:
+        limit = max(len(head.raw) + 1, _H11_BUFFER)
+        self._conn = conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limit)
+        try:
+            conn.send(h11.Request(method=method, target="/", headers=[("Host", "iis")]))
+            conn.send(h11.EndOfMessage())
+        except h11.LocalProtocolError as exc:
+            raise RawResponseError(f"cannot follow a response to a {method!r} request: {exc}") from None
+        conn.receive_data(head.raw)
+        #: Whether the body's framing has said it is over.
+        self.complete = False
+        if type(self._next()) is not h11.Response:
+            raise RawResponseError("not a final response head")
+
+    def feed(self, data: bytes) -> list[Body | End]:
+        """The body events the next ``data`` completes: de-chunked ``Body`` data, then ``End``."""
+        if data:
+            self._conn.receive_data(data)
+        return self._events()
+
+    def finish(self) -> list[Body | End]:
+        """The request is over: the last events of a body read to the close. Raises
+        RawResponseError if the framing says the body was cut short."""
+        self._conn.receive_data(b"")
+        events = self._events()
+        if not self.complete:
+            raise RawResponseError("the response ended before its body was complete")
+        return events
+
+    @property
+    def leftover(self) -> bytes:
+        """Bytes received past the end of the response."""
+        return bytes(self._conn.trailing_data[0])
+
+    def _events(self) -> list[Body | End]:
+        events: list[Body | End] = []
+        while not self.complete:
+            event = self._next()
+            kind = type(event)
+            if kind is h11.Data:
+                events.append(Body(bytes(event.data)))
+            elif kind is h11.EndOfMessage:
+                trailers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers.raw_items()]
+                events.append(End(trailers))
+                self.complete = True
+            else:
+                break
+        return events
+
+    def _next(self) -> Any:
+        try:
+            return self._conn.next_event()
+        except h11.RemoteProtocolError as exc:
+            raise RawResponseError(str(exc)) from None

@@ -1,0 +1,144 @@
+"""Errors give a clean 500 (or cut the response short), never an exception out of HttpFilterProc."""
+
+from __future__ import annotations
+
+import logging
+
+from filter_harness import HTML_TYPE, PAGE, UpperFilter, filtered, html, serve
+
+from dualfilter import Filter
+from dualfilter.isapi.constants import (
+    SF_NOTIFY_SEND_RAW_DATA,
+    SF_STATUS_REQ_ERROR,
+    SF_STATUS_REQ_FINISHED,
+    SF_STATUS_REQ_NEXT_NOTIFICATION,
+)
+from dualfilter.isapi.errors import FilterError
+from dualfilter.isapi.testing import FakeFilterContext, FilterHost, raw_response
+
+BODY_500 = b"Internal Server Error\n"
+CLEAN_500 = raw_response(
+    "500 Internal Server Error",
+    [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(BODY_500)))],
+    [BODY_500],
+)
+
+
+class Broken(Filter):
+    def filter(self, environ, headers, data):
+        raise ValueError("broken filter")
+
+
+class BrokenDecision(Filter):
+    def should_filter(self, environ, status, headers):
+        raise ValueError("broken decision")
+
+
+class FailsOnBoom(Filter):
+    def filter(self, environ, headers, data):
+        if environ["PATH_INFO"] == "/boom":
+            raise ValueError("boom")
+        return data.upper()
+
+
+class UpperStream:
+    def __init__(self, fail_after=None):
+        self.fail_after = fail_after
+        self.fed = 0
+
+    def feed(self, data):
+        self.fed += 1
+        if self.fail_after is not None and self.fed > self.fail_after:
+            raise ValueError("broken stream")
+        return data.upper()
+
+    def finish(self):
+        return b""
+
+
+class BrokenStreaming(Filter):
+    def stream(self, environ, headers):
+        return UpperStream(fail_after=1)
+
+
+def test_failing_filter_gives_a_clean_500():
+    assert serve(html(), flt=Broken, splits=[20]).raw == CLEAN_500
+
+
+def test_failing_filter_returns_next_notification_from_every_call():
+    notes = serve(html(), flt=Broken, splits=[20]).notifications
+    assert {note.result for note in notes} == {SF_STATUS_REQ_NEXT_NOTIFICATION}
+
+
+def test_failing_filter_is_logged(caplog):
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        serve(html(), flt=Broken)
+    assert any("Broken" in record.getMessage() for record in caplog.records)
+
+
+def test_failing_decision_gives_a_clean_500():
+    assert serve(html(), flt=BrokenDecision, splits=[30]).raw == CLEAN_500
+
+
+def test_after_a_500_the_next_request_on_the_connection_is_filtered():
+    with FilterHost(FailsOnBoom.isapi_filter()) as iis, iis.connection() as connection:
+        first = connection.request("GET", "/boom", response=html())
+        second = connection.request("GET", "/fine", response=html())
+    assert (first.raw, second.raw) == (CLEAN_500, filtered(html()))
+
+
+def test_body_shorter_than_its_content_length_gives_a_502():
+    raw = html()[:-5]
+    response = serve(raw, splits=[40])
+    assert response.status == 502 and response.body == b"Bad Gateway\nThe response ended before its body.\n"
+
+
+def test_response_over_the_buffer_limit_gives_a_502_and_the_rest_is_dropped():
+    response = serve(html(PAGE * 10), flt=UpperFilter.isapi_filter(max_buffer_size=100), splits=[200, 300])
+    assert response.status == 502 and response.header("Content-Length") == str(len(response.body))
+    assert response.raw.endswith(response.body)
+
+
+def test_response_over_the_buffer_limit_passes_unfiltered_with_oversize_pass():
+    raw = html(PAGE * 10)
+    assert serve(raw, flt=UpperFilter.isapi_filter(max_buffer_size=100, oversize="pass"), splits=[200, 300]).raw == raw
+
+
+def test_chunked_response_over_the_buffer_limit_passes_chunked_with_oversize_pass():
+    raw = html(chunks=[PAGE] * 5, chunked=True)
+    response = serve(raw, flt=UpperFilter.isapi_filter(max_buffer_size=100, oversize="pass"), splits=[90])
+    assert response.chunked and response.body == PAGE * 5
+
+
+def test_stream_failing_midway_closes_the_connection():
+    response = serve(html(chunks=[b"<p>a</p>", b"<p>b</p>"], chunked=True), flt=BrokenStreaming)
+    assert SF_STATUS_REQ_FINISHED in {note.result for note in response.notifications} and response.closed
+
+
+def test_stream_failing_midway_sends_only_what_was_filtered_before():
+    response = serve(html(chunks=[b"<p>a</p>", b"<p>b</p>"], chunked=True), flt=BrokenStreaming)
+    assert response.raw.endswith(b"8\r\n<P>A</P>\r\n")
+
+
+def test_client_gone_during_the_write_returns_req_error(monkeypatch):
+    def gone(self, data, reserved=0):
+        raise FilterError(10054, None, "WriteClient")
+
+    monkeypatch.setattr(FakeFilterContext, "WriteClient", gone)
+    notes = serve(html()).notifications
+    assert [n.result for n in notes if n.kind == SF_NOTIFY_SEND_RAW_DATA] == [SF_STATUS_REQ_ERROR]
+
+
+def test_a_notification_that_fails_outside_any_response_lets_the_data_go_on(monkeypatch):
+    def broken(self):
+        raise FilterError(87, None, "GetData")
+
+    monkeypatch.setattr(FakeFilterContext, "GetData", broken)
+    response = serve(html(), splits=[20])
+    assert response.raw == html() and {n.result for n in response.notifications} == {SF_STATUS_REQ_NEXT_NOTIFICATION}
+
+
+def test_500_for_a_head_request_has_no_body():
+    raw = raw_response("200 OK", [HTML_TYPE, ("Content-Length", "47")])
+    response = serve(raw, method="HEAD", flt=BrokenDecision)
+    assert response.status == 500 and response.raw.endswith(b"\r\n\r\n")

@@ -1,0 +1,55 @@
+"""Range and the conditional headers go before the site sees the request, as on every other host."""
+
+from __future__ import annotations
+
+from filter_harness import UpperFilter, html
+
+from dualfilter.isapi.testing import FilterHost
+from dualfilter.validators import derive
+
+
+def seen_headers(flt, headers):
+    """The request headers the site saw, and its ECB's HTTP_RANGE."""
+    seen = {}
+
+    def site(ecb):
+        seen["headers"] = dict(ecb._headers)
+        seen["range"] = ecb.GetServerVariable("HTTP_RANGE", None)
+        return html()
+
+    with FilterHost(flt) as iis:
+        iis.request(response=site, headers=headers)
+    return seen
+
+
+def test_range_is_removed_before_the_site_sees_the_request():
+    assert seen_headers(UpperFilter.isapi_filter(), [("Range", "bytes=0-5")])["range"] is None
+
+
+def test_if_range_is_removed():
+    assert "If-Range" not in seen_headers(UpperFilter.isapi_filter(), [("If-Range", '"v1"')])["headers"]
+
+
+def test_if_none_match_is_removed_by_default():
+    assert "If-None-Match" not in seen_headers(UpperFilter.isapi_filter(), [("If-None-Match", '"v1"')])["headers"]
+
+
+def test_if_none_match_stays_without_force_no_conditional():
+    flt = UpperFilter.isapi_filter(force_no_conditional=False)
+    assert seen_headers(flt, [("If-None-Match", '"v2"')])["headers"]["If-None-Match"] == '"v2"'
+
+
+def test_derived_tag_is_shown_to_the_site_with_its_own():
+    flt = UpperFilter.isapi_filter(force_no_conditional=False)
+    derived = derive('"v1"', flt.filter.etag_token)
+    seen = seen_headers(flt, [("If-None-Match", derived)])["headers"]["If-None-Match"]
+    assert seen == f'{derived}, "v1"'
+
+
+def test_other_headers_reach_the_site():
+    assert seen_headers(UpperFilter.isapi_filter(), [("Accept", "text/html")])["headers"]["Accept"] == "text/html"
+
+
+def test_strip_request_headers_false_leaves_range():
+    flt = UpperFilter.isapi_filter(strip_request_headers=False)
+    assert seen_headers(flt, [("Range", "bytes=0-5")])["range"] == b"bytes=0-5"
