@@ -34,6 +34,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import codings, responses, running, validators
+from .charsets import Charset
 from .errors import FilterError, ProtocolError, StreamError
 from .events import Body, End, Event, HeaderList, ResponseStart
 from .headers import Headers, get_header, without
@@ -284,14 +285,9 @@ class ResponseMachine:
         assert self._start is not None
         try:
             payload = transform.settle(result)
-            headers = responses.fixed_headers(transform.headers.list, transform.original_headers, None, None)
-            if self.filter.etag_token is not None:
-                headers = self._derive_etag(headers, transform.original_headers)
+            start = self._filtered_start(transform, None, None)
         except Exception as exc:
             return self._fail(exc)
-        self.state = _DONE
-        self._chunks = []
-        start = ResponseStart(self._start.status, headers, self._start.reason)
         self._native = Held(start, payload, trailers or [], self._size, self._realize)
         return []
 
@@ -412,15 +408,20 @@ class ResponseMachine:
             return self._hold(transform, result, trailers)
         try:
             body, charset = transform.encode(result)
-            headers = responses.fixed_headers(transform.headers.list, transform.original_headers, len(body), charset)
-            if self.filter.etag_token is not None:
-                headers = self._derive_etag(headers, transform.original_headers)
+            start = self._filtered_start(transform, len(body), charset)
         except Exception as exc:
             return self._fail(exc)
+        return [start, Body(body), End(trailers or [])] if body else [start, End(trailers or [])]
+
+    def _filtered_start(self, transform: Transform, length: int | None, charset: Charset | None) -> ResponseStart:
+        """The start of the filtered response (headers true to the new body), ending the machine's work."""
+        assert self._start is not None
+        headers = responses.fixed_headers(transform.headers.list, transform.original_headers, length, charset)
+        if self.filter.etag_token is not None:
+            headers = self._derive_etag(headers, transform.original_headers)
         self.state = _DONE
         self._chunks = []
-        start = ResponseStart(self._start.status, headers, self._start.reason)
-        return [start, Body(body), End(trailers or [])] if body else [start, End(trailers or [])]
+        return ResponseStart(self._start.status, headers, self._start.reason)
 
     def _derive_etag(self, headers: HeaderList, original: HeaderList) -> HeaderList:
         """``headers`` plus the ETag derived from the app's, if it sent one."""

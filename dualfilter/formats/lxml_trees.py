@@ -15,7 +15,24 @@ from ..errors import FilterError
 from . import Format
 
 
-class LxmlHTMLFormat(Format):
+class LxmlFormat(Format):
+    """What the lxml formats share: they take an element or a tree back."""
+
+    def accepts(self, value: Any) -> bool:
+        import lxml.etree
+
+        return isinstance(value, (lxml.etree._Element, lxml.etree._ElementTree))
+
+    def tree(self, value: Any) -> Any:
+        """The whole document of a filter's result (doctype included); FilterError for anything else."""
+        import lxml.etree
+
+        if not self.accepts(value):
+            raise FilterError(f"filter returned {type(value).__name__}, expected an lxml element or tree")
+        return value if isinstance(value, lxml.etree._ElementTree) else value.getroottree()
+
+
+class LxmlHTMLFormat(LxmlFormat):
     """HTML as the root ``lxml.html.HtmlElement`` of the document.
 
     The body is decoded by dualfilter's charset rules and written back in the
@@ -42,19 +59,12 @@ class LxmlHTMLFormat(Format):
     ) -> tuple[bytes, Charset | None]:
         import lxml.etree
 
-        if not self.accepts(value):
-            raise FilterError(f"filter returned {type(value).__name__}, expected an lxml element or tree")
-        tree = value if isinstance(value, lxml.etree._ElementTree) else value.getroottree()
+        tree = self.tree(value)
         text = lxml.etree.tostring(tree, method="html", encoding="unicode")
         return charsets.encode(text, charset, output_encoding)
 
-    def accepts(self, value: Any) -> bool:
-        import lxml.etree
 
-        return isinstance(value, (lxml.etree._Element, lxml.etree._ElementTree))
-
-
-class LxmlXMLFormat(Format):
+class LxmlXMLFormat(LxmlFormat):
     """XML as the root ``lxml.etree._Element``; written back with its declaration,
     doctype and encoding."""
 
@@ -83,9 +93,7 @@ class LxmlXMLFormat(Format):
     ) -> tuple[bytes, Charset | None]:
         import lxml.etree
 
-        if not self.accepts(value):
-            raise FilterError(f"filter returned {type(value).__name__}, expected an lxml element or tree")
-        tree = value if isinstance(value, lxml.etree._ElementTree) else value.getroottree()
+        tree = self.tree(value)
         encoding = tree.docinfo.encoding or output_encoding
         try:
             data = lxml.etree.tostring(tree, xml_declaration=True, encoding=encoding)
@@ -93,8 +101,3 @@ class LxmlXMLFormat(Format):
             raise FilterError(str(exc)) from None
         assert isinstance(data, bytes)
         return data, Charset(charsets.lookup(encoding), "document")
-
-    def accepts(self, value: Any) -> bool:
-        import lxml.etree
-
-        return isinstance(value, (lxml.etree._Element, lxml.etree._ElementTree))
