@@ -31,6 +31,14 @@ class NothingToParse(Exception):
     """An empty body for a format filter: there is no document to hand over."""
 
 
+def _format_for(flt: Filter, media_type: str) -> Format | None:
+    """``flt.format_for``, its LookupError made the FilterError that gives a 500."""
+    try:
+        return flt.format_for(media_type)
+    except LookupError as exc:
+        raise FilterError(str(exc)) from None
+
+
 class Transform:
     """The decoded body of one response, ready for ``filter()``, and its way back."""
 
@@ -53,19 +61,8 @@ class Transform:
         self.codings = content_codings
         if content_codings:
             body = codings.decode(body, self.codings, flt.max_buffer_size)
-        try:
-            self.format: Format | None = flt.format_for(self.media_type)
-        except LookupError as exc:
-            raise FilterError(str(exc)) from None
-        self.charset: Charset | None = None
-        if self.format is not None:
-            if not body:
-                raise NothingToParse
-            self.data, self.charset = self.format.parse(body, self.declared, self.media_type)
-        elif flt.decode_unicode:
-            self.data, self.charset = charsets.decode(body, self.declared, self.media_type, flt.unicode_errors)
-        else:
-            self.data = body
+        self.format: Format | None = _format_for(flt, self.media_type)
+        self._decode(body)
 
     def encode(self, result: Any) -> tuple[bytes, Charset | None]:
         """The body for the filter's ``result``, content-coded like the original,
@@ -122,10 +119,7 @@ class Transform:
         content_type = get_header(headers, "content-type")
         self.media_type, params = parse_content_type(content_type) if content_type else ("", {})
         self.declared = params.get("charset")
-        try:
-            self.format = flt.format_for(self.media_type)
-        except LookupError as exc:
-            raise FilterError(str(exc)) from None
+        self.format = _format_for(flt, self.media_type)
         wanted: Any = self.format or ("text" if flt.decode_unicode else "bytes")
         if flt._stages:
             self.data, self.charset = payload, None  # a chain hands it to its stages as it is
@@ -145,7 +139,7 @@ class Transform:
     def _decode(self, body: bytes) -> None:
         """Give the filter ``body`` parsed, decoded or as it is, by its options."""
         flt = self.filter
-        self.charset = None
+        self.charset: Charset | None = None
         if self.format is not None:
             if not body:
                 raise NothingToParse
