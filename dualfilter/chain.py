@@ -13,11 +13,13 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from . import running, stages
+from . import drivers, streaming
+from .decision import wants
+from .events import Body, ResponseStart
 from .filter import Filter
 from .headers import Headers
+from .machine import ResponseMachine
 from .streaming import Stream
-from .transform import Transform
 
 #: The options a chain itself takes; every other option belongs to its stages.
 CHAIN_OPTIONS = frozenset({"max_buffer_size", "oversize", "thread_threshold", "debug"})
@@ -70,21 +72,29 @@ class Chain(Filter):
     def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
         """Whether any stage wants the response as the app sent it; if none does,
         no stage can change it, so it passes through."""
-        return any(stages.wants(stage, environ, status, headers.list) for stage in self._stages)
+        return any(wants(stage, environ, status, headers.list) for stage in self._stages)
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:
-        """Run the stages over a 200 response's ``data`` (bytes) directly, without
-        a response machine; returns the final bytes."""
-        transform = Transform.handed(self, headers.list, stages.Payload(data))
-        run = stages.StageRun(self, environ, 200, transform)
-        while (call := run.next_call()) is not None:
-            assert run.stage is not None
-            run.took(running.resolve(run.stage.filter(environ, call.headers, call.data)))
-        headers.list[:] = run.headers
-        return run.result().serialize()[0]
+        """Run the stages over a 200 response's ``data`` (bytes) directly, as one
+        buffered response; returns the final bytes and leaves ``headers`` as the
+        stages did. A failing stage's exception is raised."""
+        machine = ResponseMachine(self, environ)
+        events = drivers.drive(machine, machine.start(200, list(headers.list)))
+        if machine.decision is None or machine.decision.action == "pass":
+            return data
+        events += drivers.drive(machine, machine.body(data) + machine.end())
+        if machine.error is not None:
+            raise machine.error
+        out = b""
+        for event in events:
+            if type(event) is ResponseStart:
+                headers.list[:] = [(k, v) for k, v in event.headers if k.lower() != "content-length"]
+            elif type(event) is Body:
+                out += event.data
+        return out
 
     def _open_stream(self, environ: Mapping[str, Any], status: int, headers: Headers) -> Stream | None:
-        return stages.open_streams(self, environ, status, headers)
+        return streaming.open_streams(self, environ, status, headers)
 
     def validator_token(self) -> str:
         """A hash of the stages' own tokens: a change to any stage changes it."""

@@ -1,17 +1,25 @@
 """The events that flow into and out of the response machine.
 
-Hosts translate their calls into these; the machine answers with the same
-kinds. They are plain records: cheap to make, and the data they carry is never copied.
+Hosts translate their calls into ``ResponseStart``, ``Body`` and ``End``; the
+machine answers with the same kinds, plus two of its own: ``FilterCall`` (run
+the user's code, then hand the machine the result) and ``PASSTHROUGH`` (the
+rest of this response goes on as the app sends it). Events are frozen values:
+cheap to make, and the data they carry is never copied.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .filter import Filter
 
 HeaderList = list[tuple[str, str]]
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class ResponseStart:
     """Status and headers of a response (header names and values are ``str``)."""
 
@@ -20,18 +28,46 @@ class ResponseStart:
     reason: str = ""
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class Body:
     """One chunk of the response body, handed on as it came."""
 
     data: bytes
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class End:
-    """The end of the response, with its trailers if it had any."""
+    """The end of the response. ``trailers`` is None when the response has no
+    trailer section, else its trailer fields (possibly none)."""
 
-    trailers: HeaderList = field(default_factory=list)
+    trailers: HeaderList | None = None
 
 
-Event = ResponseStart | Body | End
+@dataclass(frozen=True, slots=True)
+class FilterCall:
+    """Out only: "run this user code and hand me what it gives".
+
+    A driver (``dualfilter.drivers``) calls ``work()``, awaits its result if it
+    is awaitable, and hands it to ``machine.filtered(result)`` — or the
+    exception it raised to ``machine.failed(exc)``. ``stage`` is the filter
+    whose code it is; ``offload`` says the work is big and synchronous, so an
+    async host should run it (and the ``filtered`` that follows) in a worker
+    thread. A FilterCall is always the last event of a batch.
+    """
+
+    stage: Filter
+    work: Callable[[], Any]
+    offload: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Passthrough:
+    """Out only, right after a ``ResponseStart``: the response is not filtered,
+    so a host may hand the rest of the app's body on itself, as it comes,
+    without the machine (feeding it on still works and costs one event a chunk)."""
+
+
+#: The one ``Passthrough`` event.
+PASSTHROUGH = Passthrough()
+
+Event = ResponseStart | Body | End | FilterCall | Passthrough

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 from . import formats, hosts, mediatypes, streaming
 from .headers import Headers, get_all
 from .options import check_options, convert_options, option_names
+from .request_policy import RequestPolicy
 
 
 class HostWrapper:
@@ -46,7 +46,7 @@ class ISAPIFilterMaker:
         target: Any = owner if instance is None else instance
 
         def isapi_filter(**options: Any) -> Any:
-            return importlib.import_module("dualfilter.isapi.filter_mode").isapi_filter(target, **options)
+            return hosts.isapi_filter(target, **options)
 
         isapi_filter.__doc__ = self.__doc__
         return isapi_filter
@@ -129,14 +129,16 @@ class Filter:
         self.is_async = inspect.iscoroutinefunction(self.filter)
         # When should_filter is not overridden the machine asks accepts() directly.
         self.default_decision = type(self).should_filter is Filter.should_filter
-        #: The response machine's memo of default decisions (see machine._wants).
-        self._decisions: dict[tuple[int, str | None, str | None], Any] = {}
+        #: The memo of default decisions (see dualfilter.decision).
+        self._decisions: dict[tuple[bool, int, str | None, str | None], Any] = {}
         # A filter with stream() filters bytes or text chunk by chunk (not a format's objects).
         stream = getattr(type(self), "stream", None)
         self.is_streaming = (
             callable(stream) and stream is not Filter.stream and self._format is None and self.format_output is None
         )
         self.etag_token = None if self.force_no_conditional else self.validator_token()
+        #: What the app is shown of each request (every host asks this one object).
+        self.request_policy = RequestPolicy(self)
 
     # -- what subclasses write ------------------------------------------------
 

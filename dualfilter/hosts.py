@@ -1,6 +1,7 @@
 """Which host an application belongs to, and the adapter that wraps it.
 
-Adapters are imported by name on first use, so the core never imports them.
+This is the one core module that names the adapters: it imports each on first
+use, so the rest of the core never does.
 """
 
 from __future__ import annotations
@@ -34,9 +35,24 @@ def detect(app: Any) -> str:
 
 
 def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
-    """Wrap ``app`` in ``filter`` with the adapter for ``host`` (detected if None)."""
+    """Wrap ``app`` in ``filter`` with the adapter for ``host`` (detected if None).
+
+    When ``app`` is itself this adapter's middleware around ``inner``, the
+    result is one middleware running ``chain(filter, app.filter)`` around
+    ``inner``: it answers as the two stacked would, parsing once.
+    """
     host = host or detect(app)
     if host not in HOSTS:
         raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
-    adapter = importlib.import_module(f"dualfilter.{host}")
-    return adapter.FilterMiddleware(filter, app)
+    middleware = importlib.import_module(f"dualfilter.{host}").FilterMiddleware
+    if type(app) is middleware:
+        from .chain import chain
+
+        inner = app.extension if host == "isapi" else app.app
+        return middleware(chain(filter, app.filter)(), inner)
+    return middleware(filter, app)
+
+
+def isapi_filter(target: Any, **options: Any) -> Any:
+    """``target.isapi_filter(**options)``: the ISAPI filter object for a Filter class or instance."""
+    return importlib.import_module("dualfilter.isapi.filter_mode").isapi_filter(target, **options)

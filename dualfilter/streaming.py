@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from . import charsets
 from .charsets import Charset
+from .decision import wants
 from .headers import Headers, get_header
 from .mediatypes import parse_content_type
+from .responses import fixed_headers
 
 if TYPE_CHECKING:
     from .filter import Filter
@@ -116,3 +118,75 @@ class TextStream:
         out += self.inner.finish()
         assert self._encoder is not None
         return self._encoder.encode(out, final=True)
+
+
+class StageFailed(Exception):
+    """A stage of a chain raised while its stream was opened; its exception is the cause."""
+
+    def __init__(self, stage: Filter) -> None:
+        super().__init__(stage.name)
+        self.stage = stage
+
+
+def open_streams(chain: Filter, environ: Mapping[str, Any], status: int, headers: Headers) -> Stream | None:
+    """One stream through every stage of ``chain`` that wants this response, or
+    None to buffer it: when one of them cannot stream it, the whole chain buffers.
+
+    Each stage decides on the headers the streams before it left; ``headers``
+    gets the final ones only when the chain streams.
+    """
+    current = list(headers.list)
+    streams: list[tuple[Filter, Stream]] = []
+    for stage in chain._stages[::-1]:
+        try:
+            if not wants(stage, environ, status, current):
+                continue
+            if not stage.is_streaming:
+                return None
+            stage_headers = Headers(list(current))
+            stream = stage._open_stream(environ, status, stage_headers)
+            if stream is None:
+                return None
+            current = fixed_headers(stage_headers.list, current, None, getattr(stream, "charset", None))
+        except Exception as exc:
+            raise StageFailed(stage) from exc
+        streams.append((stage, stream))
+    if not streams:
+        return None
+    headers.list[:] = current
+    return ChainStream(streams)
+
+
+class ChainStream:
+    """Several stages' streams, each one's output the next one's input."""
+
+    __slots__ = ("streams", "failed")
+
+    def __init__(self, streams: list[tuple[Filter, Stream]]) -> None:
+        self.streams = streams
+        #: The stage whose stream raised, if one did.
+        self.failed: Filter | None = None
+
+    def feed(self, data: bytes) -> bytes:
+        """Each stream's output for this chunk, fed to the next."""
+        for stage, stream in self.streams:
+            if not data:
+                return b""
+            try:
+                data = stream.feed(data)
+            except Exception:
+                self.failed = stage
+                raise
+        return data
+
+    def finish(self) -> bytes:
+        """Finish each stream in turn, feeding its last output to the next."""
+        data = b""
+        for stage, stream in self.streams:
+            try:
+                head = stream.feed(data) if data else b""
+                data = head + stream.finish()
+            except Exception:
+                self.failed = stage
+                raise
+        return data

@@ -6,6 +6,7 @@ import wsgiref.util
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from .drivers import drive
 from .events import Body, Event, ResponseStart
 from .filter import Filter
 from .machine import ResponseMachine
@@ -62,8 +63,8 @@ def run_filter(
     response_headers += list(headers)
     response_headers.append(("Content-Length", str(len(body))))
     machine = ResponseMachine(flt, make_environ(method, environ=environ))
-    events = machine.start(status, response_headers)
+    events = drive(machine, machine.start(status, response_headers))
     for piece in _split(body, chunks):
-        events += machine.body(piece)
-    events += machine.end()
+        events += drive(machine, machine.body(piece))
+    events += drive(machine, machine.end())
     return collect(events)

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..drivers import drive
 from ..errors import FilterError
 from ..filter import Filter
-from ..headers import HeaderList, Headers, get_header
-from ..machine import NO_BODY_STATUS, ResponseMachine
+from ..headers import HeaderList
+from ..machine import ResponseMachine
 from ..responses import status_line
 from ..testing import collect, make_environ
 from .common import USAGE, CommandError, load_filters
@@ -46,17 +47,6 @@ class FilterFailed(Exception):
         self.error = error
 
 
-def _unfiltered_reason(flt: Filter, environ: Mapping[str, Any], status: int, headers: HeaderList) -> str:
-    if status < 200 or status in NO_BODY_STATUS:
-        return f"status {status} has no body"
-    if flt.should_filter(environ, 200, Headers(list(headers))):
-        return f"status {status} is not filtered (set filter_all_status=true)"
-    content_type = get_header(headers, "content-type")
-    if content_type is None:
-        return "the response has no Content-Type (use --content-type)"
-    return f"it does not filter Content-Type {content_type} (use --content-type, or set filter_content_types)"
-
-
 def apply_filters(
     filters: Sequence[tuple[str, Filter]],
     body: bytes,
@@ -72,12 +62,12 @@ def apply_filters(
     outcome = Outcome(status, headers, body)
     for label, flt in filters:
         machine = ResponseMachine(flt, environ)
-        events = machine.start(outcome.status, outcome.headers)
-        if machine.passthrough:
-            reason = _unfiltered_reason(flt, environ, outcome.status, outcome.headers)
-            outcome.notes.append(f"{label} left the input unchanged: {reason}")
-        events += machine.body(outcome.body)
-        events += machine.end()
+        events = drive(machine, machine.start(outcome.status, outcome.headers))
+        decision = machine.decision
+        if decision is not None and decision.action == "pass":
+            outcome.notes.append(f"{label} left the input unchanged: {decision.reason}")
+        events += drive(machine, machine.body(outcome.body))
+        events += drive(machine, machine.end())
         if machine.error is not None:
             raise FilterFailed(label, machine.error)
         outcome.status, outcome.headers, outcome.body = collect(events)

@@ -34,6 +34,8 @@ class Format:
     media_types: tuple[str, ...] = ()
     #: What ``format_output`` names to pick this format, e.g. ``'lxml.etree'``.
     output_type: str = ""
+    #: What ``serialize`` takes, for error messages (``'an lxml element or tree'``).
+    expects: str = "an object it can write"
 
     def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
         raise NotImplementedError

@@ -18,6 +18,8 @@ from . import Format
 class LxmlFormat(Format):
     """What the lxml formats share: they take an element or a tree back."""
 
+    expects = "an lxml element or tree"
+
     def accepts(self, value: Any) -> bool:
         import lxml.etree
 

@@ -24,8 +24,9 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..drivers import drive
 from ..errors import StreamError
-from ..events import Body, Event, ResponseStart
+from ..events import PASSTHROUGH, Body, Event, ResponseStart
 from ..machine import ResponseMachine
 from ..responses import error_response, simple_response
 from .constants import (
@@ -189,9 +190,9 @@ class Exchange:
     def _decide(self, fc: Any, raw: Any, data: bytes, sent: int, used: int, head: Head) -> None:
         """The head is complete: ``data[used:]`` is body. Let the core decide."""
         machine = self.machine
-        events = machine.start(head.status, head.headers, head.reason)
+        events = drive(machine, machine.start(head.status, head.headers, head.reason))
         self.http_version = head.http_version
-        if machine.passthrough:
+        if events[-1:] == [PASSTHROUGH]:
             start = events[0]
             assert isinstance(start, ResponseStart)
             if start.headers is head.headers and start.status == head.status:
@@ -256,9 +257,9 @@ class Exchange:
         try:
             for event in events:
                 if type(event) is Body:
-                    out += machine.body(event.data)
+                    out += drive(machine, machine.body(event.data))
                 else:
-                    out += machine.end(event.trailers)
+                    out += drive(machine, machine.end(event.trailers))
                     ended = True
         finally:  # what the machine gave before a stream failed still goes out
             self._emit(fc, out)

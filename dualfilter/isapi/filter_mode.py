@@ -18,7 +18,6 @@ import logging
 from typing import Any
 
 from ..filter import Filter
-from ..request import removed_headers
 from ..validators import translate_if_none_match
 from .constants import (
     SF_NOTIFY_END_OF_NET_SESSION,
@@ -118,7 +117,9 @@ class ISAPIFilter:
             self.flags |= SF_NOTIFY_PREPROC_HEADERS
         self.description = (description or f"dualfilter {filter.name}")[:MAX_DESCRIPTION]
         #: The request headers removed, as IIS names them (``'Range:'``).
-        self.removed = tuple(sorted(name.title() + ":" for name in removed_headers(filter))) if strip_request_headers else ()
+        self.removed = (
+            tuple(sorted(name.title() + ":" for name in filter.request_policy.removed)) if strip_request_headers else ()
+        )
         self.max_head_size = max_head_size
 
     def GetFilterVersion(self, fv: Any) -> None:

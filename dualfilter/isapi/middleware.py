@@ -15,7 +15,6 @@ from typing import Any
 
 from ..filter import Filter
 from ..machine import ResponseMachine
-from ..request import removed_headers
 from .completion import CompletionPort
 from .constants import HSE_STATUS_PENDING
 from .environ import ServerEnviron
@@ -34,7 +33,7 @@ class FilterMiddleware:
     def __init__(self, filter: Filter, extension: Any, *, io_threads: int = 4) -> None:
         self.filter = filter
         self.extension = extension
-        self.request_headers = RequestHeaders(removed_headers(filter), filter.etag_token)
+        self.request_headers = RequestHeaders(filter.request_policy.removed, filter.etag_token)
         self.completions = CompletionPort(io_threads)
 
     def GetExtensionVersion(self, vi: Any) -> Any:

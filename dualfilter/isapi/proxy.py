@@ -26,7 +26,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..events import Body, Event, ResponseStart
+from ..decision import decide
+from ..drivers import drive
+from ..events import PASSTHROUGH, Body, Event, ResponseStart
 from ..machine import ResponseMachine
 from ..responses import status_line
 from .constants import (
@@ -56,7 +58,7 @@ _NO_DEFAULT: Any = object()
 class ProxyECB:
     """One request's EXTENSION_CONTROL_BLOCK as the wrapped extension sees it."""
 
-    __slots__ = ("_real", "_owner", "_machine", "_lock", "_done", "_ended", "_raw", "_direct", "_keep_alive", "_io")
+    __slots__ = ("_real", "_owner", "_machine", "_lock", "_done", "_started", "_ended", "_raw", "_direct", "_keep_alive", "_io")
 
     def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine) -> None:
         self._real = real
@@ -64,6 +66,7 @@ class ProxyECB:
         self._machine = machine
         self._lock = threading.RLock()
         self._done = False  # the session is over: the proxy is dead
+        self._started = False  # the machine has had its start()
         self._ended = False  # the machine has had its end()
         self._raw = False  # output bypasses the machine (raw mode, Redirect)
         self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
@@ -83,7 +86,7 @@ class ProxyECB:
                 self._real.SendResponseHeaders(status_bytes, block, keep_alive)
                 return
             machine = self._machine
-            if machine.started:
+            if self._started:
                 raise ExtensionError(ERROR_INVALID_PARAMETER, "the response headers were already sent", _HEADERS_CALL)
             try:
                 text = status_text(status_bytes)
@@ -92,10 +95,10 @@ class ProxyECB:
             except ValueError as exc:
                 raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), _HEADERS_CALL) from None
             self._keep_alive = keep_alive
-            events = machine.start(text, pairs)
+            self._started = True
+            events = drive(machine, machine.start(text, pairs))
             if body:
-                events += machine.body(body)
-            self._direct = machine.passthrough
+                events += drive(machine, machine.body(body))
             self._send(events)
 
     def WriteClient(self, data: str | bytes, flags: int = 0) -> int:
@@ -109,9 +112,8 @@ class ProxyECB:
                 raise RuntimeError(DEAD)
             if not self._direct:
                 machine = self._machine
-                if machine.started:
-                    self._send(machine.body(payload))
-                    self._direct = machine.passthrough
+                if self._started:
+                    self._send(drive(machine, machine.body(payload)))
                     payload = b""
                 else:  # raw mode: no status or headers to decide on
                     self._raw = self._direct = True
@@ -144,7 +146,7 @@ class ProxyECB:
         str_arg(url, "Redirect")
         with self._lock:
             self._check()
-            if self._raw or self._machine.started:
+            if self._raw or self._started:
                 raise ExtensionError(
                     ERROR_INVALID_PARAMETER,
                     "the response has already started",
@@ -172,20 +174,21 @@ class ProxyECB:
         with self._lock:
             self._check()
             machine = self._machine
-            if not self._raw and not machine.passthrough:
-                if machine.started or not flags & HSE_IO_SEND_HEADERS:
+            if not self._direct:
+                if self._started or not flags & HSE_IO_SEND_HEADERS:
                     raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send the body of a filtered response", call)
                 try:
                     pairs = parse_header_lines(split_header_block(buffer_arg(head or b"", "TransmitFile"))[0])
                     text = status_text(buffer_arg(statusCode, "TransmitFile"))
                 except ValueError as exc:
                     raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), call) from None
-                # Ask a machine of its own first, so a refusal leaves this response untouched
+                # Ask the decision first, so a refusal leaves this response untouched
                 # (a streamed response starts at once too, but its body must pass the filter).
-                probe = ResponseMachine(machine.filter, machine.environ)
-                probe.start(text, pairs)
-                if not probe.passthrough:
+                environ = machine.environ
+                status = int(text.partition(" ")[0])
+                if decide(machine.filter, environ.get("REQUEST_METHOD", "GET"), status, pairs, environ).action != "pass":
                     raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
+                self._started = True
                 start = machine.start(text, pairs)[0]
                 assert isinstance(start, ResponseStart)
                 self._direct = True
@@ -267,6 +270,8 @@ class ProxyECB:
         for event in events:
             if type(event) is Body:
                 real.WriteClient(event.data, HSE_IO_SYNC)
+            elif event is PASSTHROUGH:
+                self._direct = True  # the rest of the body goes straight to the real ECB
             elif type(event) is ResponseStart:
                 status = status_line(event.status, event.reason).encode("latin-1")
                 real.SendResponseHeaders(status, header_block(event.headers), self._keep_alive)
@@ -276,8 +281,8 @@ class ProxyECB:
         if self._ended:
             return
         self._ended = True
-        if not self._raw and self._machine.started:
-            self._send(self._machine.end())
+        if not self._raw and self._started:
+            self._send(drive(self._machine, self._machine.end()))
 
     def _end_session(self, status: int, *, failed: bool = False) -> None:
         with self._lock:

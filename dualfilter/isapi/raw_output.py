@@ -93,9 +93,9 @@ class ResponseWriter:
         else:
             self._held.append(data)
 
-    def _end(self, trailers: HeaderList, out: list[bytes]) -> None:
+    def _end(self, trailers: HeaderList | None, out: list[bytes]) -> None:
         if self._framing == _CHUNKED:
-            out.append(b"0\r\n" + header_block(trailers))
+            out.append(b"0\r\n" + header_block(trailers or []))
         elif self._framing == _HELD:
             start = self._start
             assert start is not None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..request import environ_key
+from ..request_policy import environ_key
 from ..validators import translate_if_none_match
 
 #: ``kind()`` results.

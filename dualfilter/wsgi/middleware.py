@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from ..request import strip_environ
 from .exchange import Exchange
 
 if TYPE_CHECKING:
@@ -17,21 +16,21 @@ if TYPE_CHECKING:
 class FilterMiddleware:
     """Runs ``filter`` over every response of the WSGI ``app`` (PEP 3333).
 
-    The request loses the headers the filter removes (Range, If-Range and, under
-    ``force_no_conditional``, the conditional ones); each response goes through
-    its own :class:`~dualfilter.ResponseMachine`.
+    The request is shown to the app as the filter's request policy says
+    (``dualfilter.request_policy``); each response goes through its own
+    :class:`~dualfilter.machine.ResponseMachine`.
     """
 
-    __slots__ = ("filter", "app")
+    __slots__ = ("filter", "app", "_policy")
 
     def __init__(self, filter: Filter, app: WSGIApplication) -> None:
         self.filter = filter
         self.app = app
+        self._policy = filter.request_policy
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        flt = self.filter
-        environ = strip_environ(environ, flt)  # type: ignore[assignment]
-        exchange = Exchange(flt, environ, start_response)
+        environ = self._policy.environ(environ)  # type: ignore[assignment]
+        exchange = Exchange(self.filter, environ, start_response)
         return exchange.respond(self.app(environ, exchange.start_response))
 
     def __repr__(self) -> str:

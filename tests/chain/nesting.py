@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dualfilter import Body, End, ResponseMachine, ResponseStart
-from dualfilter.request import strip_environ
+from dualfilter.drivers import drive
 from dualfilter.testing import collect, make_environ
 
 
@@ -12,11 +12,11 @@ def feed(machine, events):
     out = []
     for event in events:
         if isinstance(event, ResponseStart):
-            out += machine.start(event.status, event.headers, event.reason)
+            out += drive(machine, machine.start(event.status, event.headers, event.reason))
         elif isinstance(event, Body):
-            out += machine.body(event.data)
+            out += drive(machine, machine.body(event.data))
         elif isinstance(event, End):
-            out += machine.end(event.trailers)
+            out += drive(machine, machine.end(event.trailers))
     return out
 
 
@@ -34,7 +34,7 @@ def run_nested(filters, body, *, content_type="text/html; charset=utf-8", status
     environ = make_environ(method)
     machines = []
     for flt in filters:  # the outermost middleware sees the request first
-        environ = strip_environ(environ, flt)
+        environ = flt.request_policy.environ(environ)
         machines.append(ResponseMachine(flt, environ))
     events = app_events(body, content_type, status, headers, chunks)
     for machine in reversed(machines):

@@ -8,8 +8,9 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import ResponseMachine, State
+from dualfilter import State
 from dualfilter.testing import make_environ, run_filter
+from tests.support.machines import driven_machine
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "chain.md"
 PAGE = b'<html><body><p>a <a href="/x">link</a></p></body></html>'
@@ -28,7 +29,7 @@ def test_the_pipeline_runs_its_stages_last_named_first():
 
 
 def test_the_replace_filter_streams():
-    machine = ResponseMachine(sample("class Replace")["Replace"](), make_environ())
+    machine = driven_machine(sample("class Replace")["Replace"](), make_environ())
     machine.start(200, [("Content-Type", "text/html; charset=utf-8")])
     assert machine.state is State.STREAMING
 

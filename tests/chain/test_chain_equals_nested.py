@@ -5,18 +5,23 @@ from __future__ import annotations
 import gzip
 import json
 import logging
+import threading
 
+import anyio.to_thread
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dualfilter import ResponseMachine, chain
+from dualfilter.drivers import drive_async
 from dualfilter.testing import make_environ, run_filter
+from tests.support.machines import driven_machine
 
 from .chain_filters import (
     AddHeader,
     AddParagraph,
     AsyncUpper,
     Boom,
+    CountingHTML,
     CountJSON,
     JSONOnly,
     MarkBody,
@@ -110,7 +115,7 @@ def test_the_log_names_the_failing_stage_and_its_chain(caplog):
 
 
 def test_the_machine_error_is_the_failing_stages_exception():
-    machine = ResponseMachine(chain(MarkBody, Boom)(), make_environ())
+    machine = driven_machine(chain(MarkBody, Boom)(), make_environ())
     machine.start(200, [("Content-Type", "text/html")])
     machine.body(b"<p>x</p>")
     machine.end()
@@ -163,25 +168,42 @@ async def test_an_async_stage_is_awaited_under_an_async_host():
     machine = ResponseMachine(flt, make_environ())
     machine.start(200, [("Content-Type", "text/html; charset=utf-8")])
     machine.body(DOCUMENTS["html"][0])
-    events = await machine.end_async()
+    events = await drive_async(machine, machine.end())
     expected = run_nested([MarkBody(), AsyncUpper(), Rot13Text()], DOCUMENTS["html"][0])
     assert events[1].data == expected[2]
 
 
 async def test_sync_stages_of_an_async_chain_run_through_run_sync_for_large_bodies():
     calls = []
+    threads = []
+
+    class ThreadedHTML(CountingHTML):
+        def parse(self, data, declared, media_type):
+            threads.append(("parse", threading.get_ident()))
+            return super().parse(data, declared, media_type)
+
+        def serialize(self, value, charset, media_type, output_encoding):
+            threads.append(("serialize", threading.get_ident()))
+            return super().serialize(value, charset, media_type, output_encoding)
+
+    class Marking(MarkBody):
+        def filter(self, environ, headers, data):
+            threads.append(("stage", threading.get_ident()))
+            return super().filter(environ, headers, data)
 
     async def run_sync(func):
         calls.append(func)
-        return func()
+        return await anyio.to_thread.run_sync(func)
 
-    flt = chain(MarkBody, AsyncUpper)(thread_threshold=0)
+    flt = chain(Marking(format=ThreadedHTML()), AsyncUpper)(thread_threshold=0)
     machine = ResponseMachine(flt, make_environ())
     machine.start(200, [("Content-Type", "text/html; charset=utf-8")])
     machine.body(DOCUMENTS["html"][0])
-    events = await machine.end_async(run_sync=run_sync)
+    events = await drive_async(machine, machine.end(), run_sync)
     assert b'class="m"' in events[1].data
-    assert len(calls) >= 3  # parsing, the sync stage and serializing
+    assert calls  # parsing, the sync stage and serializing, off the event loop's thread:
+    assert [what for what, _ in threads] == ["parse", "stage", "serialize"]
+    assert threading.get_ident() not in {ident for _, ident in threads}
 
 
 POOL = [

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import gzip
 
 import httpx
 import pytest
@@ -12,9 +11,8 @@ from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from dualfilter import Filter, ProtocolError, ResponseMachine, chain
-from dualfilter.payload import Held
-from dualfilter.testing import collect, make_environ, run_filter
+from dualfilter import chain
+from dualfilter.testing import run_filter
 
 from .chain_filters import AddParagraph, CountingHTML, JSONOnly, MarkBody, UpperStream
 from .chain_hosts import wsgi_get
@@ -32,76 +30,35 @@ def expected():
     return run_filter(chain(*three(CountingHTML())), PAGE)[2]
 
 
-# -- the core: end_native(), would_buffer(), take() -------------------------------------
+# -- built once: A(B(app)) is one middleware running chain(A, B) --------------------------
 
 
-def buffered(flt, body=PAGE, headers=HEADERS):
-    machine = ResponseMachine(flt, make_environ())
-    assert machine.start(200, list(headers)) == []
-    machine.body(body)
-    return machine
+def test_a_filter_around_a_wsgi_filter_middleware_is_one_middleware_running_their_chain():
+    from dualfilter.wsgi import FilterMiddleware
+
+    app = MarkBody(AddParagraph(wsgi_app), mark="outer")
+    assert type(app) is FilterMiddleware and app.app is wsgi_app
+    assert [type(stage) for stage in app.filter.stages] == [MarkBody, AddParagraph]
+    assert app.filter.stages[0].mark == "outer"
 
 
-def test_end_native_gives_the_response_unserialized():
-    held = buffered(MarkBody()).end_native()
-    assert isinstance(held, Held) and held.payload.value.tag == "html"
-    assert [name for name, _ in held.start.headers] == ["Content-Type"]
+def test_a_filter_around_an_asgi_filter_middleware_is_one_middleware_running_their_chain():
+    from dualfilter.asgi import FilterMiddleware
+
+    inner = starlette_app()
+    app = MarkBody.asgi(AddParagraph.asgi(inner))
+    assert type(app) is FilterMiddleware and app.app is inner
+    assert [type(stage) for stage in app.filter.stages] == [MarkBody, AddParagraph]
 
 
-def test_a_held_response_written_out_equals_the_ordinary_end():
-    assert collect(buffered(MarkBody()).end_native().events()) == collect(buffered(MarkBody()).end())
-
-
-def test_an_outer_machine_takes_the_held_body_without_parsing_again():
-    fmt = CountingHTML()
-    outer, middle, inner = three(fmt)
-    held = buffered(inner).end_native()
-    held = take(middle, held).end_native()
-    events = take(outer, held).end()
-    assert (fmt.parses, fmt.serializations) == (1, 1)
-    assert collect(events)[2] == expected()
-
-
-def take(flt, held):
-    machine = ResponseMachine(flt, make_environ())
-    assert machine.would_buffer(held.start.status, held.start.headers)
-    machine.take(held)
-    return machine
-
-
-def test_would_buffer_is_false_for_a_type_the_filter_leaves_alone():
-    assert not ResponseMachine(JSONOnly(), make_environ()).would_buffer(200, HEADERS)
-
-
-def test_would_buffer_is_false_for_a_streamed_response():
-    assert not ResponseMachine(UpperStream(), make_environ()).would_buffer(200, HEADERS)
-
-
-def test_would_buffer_is_false_for_a_head_request():
-    assert not ResponseMachine(MarkBody(), make_environ("HEAD")).would_buffer(200, HEADERS)
-
-
-def test_take_refuses_a_response_the_filter_does_not_buffer():
-    held = buffered(MarkBody()).end_native()
-    with pytest.raises(ProtocolError):
-        ResponseMachine(JSONOnly(), make_environ()).take(held)
-
-
-def test_end_native_of_a_compressed_response_gives_ordinary_events():
-    machine = buffered(MarkBody(), gzip.compress(PAGE), [*HEADERS, ("Content-Encoding", "gzip")])
-    assert isinstance(machine.end_native(), list)
-
-
-def test_a_held_body_that_cannot_be_written_becomes_the_clean_500():
-    class Unwritable(Filter):
-        format = "json"
-
+def test_a_failing_stage_of_stacked_middlewares_is_the_clean_500():
+    class Broken(MarkBody):
         def filter(self, environ, headers, data):
-            return {"x": object()}
+            raise RuntimeError("boom")
 
-    machine = buffered(Unwritable(), b"{}", [("Content-Type", "application/json")])
-    status, _, _ = collect(machine.end_native().events())
-    assert status == 500 and machine.error is not None
+    status, _, body = wsgi_get(MarkBody(Broken(wsgi_app)))
+    assert status.startswith("500") if isinstance(status, str) else status == 500
+    assert b"boom" not in body
 
 
 # -- WSGI -------------------------------------------------------------------------------

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import tracemalloc
 
-from dualfilter import ResponseMachine, State
+from dualfilter import State
 from dualfilter.testing import make_environ
+from tests.support.machines import driven_machine
 
 from .chain_filters import Footer
 
@@ -14,7 +15,7 @@ TOTAL = 50 * 1024 * 1024
 
 
 def test_fifty_megabytes_stream_through_in_under_a_megabyte():
-    machine = ResponseMachine(Footer(), make_environ())
+    machine = driven_machine(Footer(), make_environ())
     machine.start(200, [("Content-Type", "text/html; charset=utf-8")])
     assert machine.state is State.STREAMING
     sent = out = 0

@@ -10,8 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import Body, End, Filter, ResponseMachine, ResponseStart, State, StreamError, chain
+from dualfilter import Body, End, Filter, ResponseStart, State, StreamError, chain
+from dualfilter.events import PASSTHROUGH
 from dualfilter.testing import collect, make_environ, run_filter
+from tests.support.machines import driven_machine
 
 from .chain_filters import Footer, MarkBody, Replace, UpperStream
 from .nesting import run_nested
@@ -25,7 +27,7 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 def started(flt, headers=None, method="GET"):
-    machine = ResponseMachine(flt, make_environ(method))
+    machine = driven_machine(flt, make_environ(method))
     events = machine.start(200, list(headers if headers is not None else [("Content-Type", HTML), ("Content-Length", "99")]))
     return machine, events
 
@@ -75,8 +77,8 @@ def test_headers_the_stream_sets_go_out_with_the_start():
 
 
 def test_a_streaming_machine_is_not_in_passthrough():
-    machine, _ = started(Replace())
-    assert machine.state is State.STREAMING and machine.passthrough is False
+    machine, events = started(Replace())
+    assert machine.state is State.STREAMING and PASSTHROUGH not in events
 
 
 def test_each_chunk_comes_out_as_soon_as_it_is_fed():
@@ -157,7 +159,7 @@ def test_a_streaming_filter_without_filter_runs_its_stream_over_a_buffered_body(
 
 def test_a_head_request_is_not_streamed():
     machine, events = started(Replace(), method="HEAD")
-    assert machine.state is State.DRAINING and [name for name, _ in events[0].headers] == ["Content-Type"]
+    assert machine.state is State.BODILESS and [name for name, _ in events[0].headers] == ["Content-Type"]
 
 
 def test_a_stream_that_cannot_open_gives_the_clean_500():
@@ -185,7 +187,7 @@ def test_a_stream_that_fails_mid_body_raises_stream_error(caplog):
     with caplog.at_level(logging.ERROR, logger="dualfilter"), pytest.raises(StreamError) as raised:
         machine.body(b"x")
     assert isinstance(raised.value.__cause__, ValueError)
-    assert machine.state is State.ERROR and isinstance(machine.error, ValueError)
+    assert machine.state is State.FAILED and isinstance(machine.error, ValueError)
     assert "FailsLater failed while streaming GET /" in caplog.text
 
 
@@ -231,7 +233,7 @@ def test_a_bytes_stream_returning_text_raises_stream_error():
 def test_a_restart_before_any_body_replaces_the_streamed_start():
     machine, _ = started(Replace())
     events = machine.start("500 Internal Server Error", [("Content-Type", "text/plain")], restart=True)
-    assert events[0].status == 500 and machine.passthrough
+    assert events[0].status == 500 and events[-1] is PASSTHROUGH
 
 
 def test_invalid_bytes_under_strict_decoding_raise_stream_error():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dualfilter import ResponseMachine
+from dualfilter.drivers import drive as run_calls
 from dualfilter.testing import collect, make_environ
 
 
@@ -13,10 +14,10 @@ def drive(flt, chunks, *, status=200, headers=None, method="GET", trailers=None)
     if headers is None:
         headers = [("Content-Type", "text/html; charset=utf-8")]
     machine = ResponseMachine(flt, make_environ(method))
-    events = machine.start(status, list(headers))
+    events = run_calls(machine, machine.start(status, list(headers)))
     for chunk in chunks:
-        events += machine.body(chunk)
-    events += machine.end(trailers)
+        events += run_calls(machine, machine.body(chunk))
+    events += run_calls(machine, machine.end(trailers))
     return (machine, *collect(events))
 
 

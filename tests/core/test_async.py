@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from dualfilter import Filter, ResponseMachine
+from dualfilter.drivers import drive_async
 from dualfilter.testing import collect, make_environ
 
 from .conftest import drive
@@ -31,7 +32,7 @@ async def test_end_async_awaits_an_async_filter():
     machine = ResponseMachine(AsyncUpper(), make_environ())
     machine.start(200, list(HTML))
     machine.body(b"abc")
-    assert collect(await machine.end_async())[2] == b"ABC"
+    assert collect(await drive_async(machine, machine.end()))[2] == b"ABC"
 
 
 async def test_an_async_filter_exception_gives_a_500():
@@ -41,14 +42,14 @@ async def test_an_async_filter_exception_gives_a_500():
 
     machine = ResponseMachine(Broken(), make_environ())
     machine.start(200, list(HTML))
-    assert collect(await machine.end_async())[0] == 500
+    assert collect(await drive_async(machine, machine.end()))[0] == 500
 
 
 async def _run(flt, size, run_sync):
     machine = ResponseMachine(flt, make_environ())
     machine.start(200, list(HTML))
     machine.body(b"a" * size)
-    return collect(await machine.end_async(run_sync=run_sync))
+    return collect(await drive_async(machine, machine.end(), run_sync))
 
 
 async def test_a_sync_filter_at_the_thread_threshold_runs_through_run_sync():

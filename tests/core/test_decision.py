@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dualfilter import Filter, State
+from tests.support.machines import driven_machine
 
 from .conftest import drive
 from .filters import Upper
@@ -81,11 +82,10 @@ def test_should_filter_can_be_overridden():
         def should_filter(self, environ, status, headers):
             return environ["PATH_INFO"].startswith("/admin") and super().should_filter(environ, status, headers)
 
-    from dualfilter import ResponseMachine
     from dualfilter.testing import collect, make_environ
 
     def run(path):
-        m = ResponseMachine(OnlyAdmin(), make_environ(path=path))
+        m = driven_machine(OnlyAdmin(), make_environ(path=path))
         return collect(m.start(200, ct("text/html")) + m.body(b"x") + m.end())[2]
 
     assert (run("/admin/x"), run("/public")) == (b"X", b"x")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from dualfilter import Filter, State
+from tests.support.machines import driven_machine
 
 from .conftest import drive
 from .filters import Upper
@@ -23,10 +24,10 @@ def test_a_filter_exception_gives_a_clean_500_without_traceback():
     assert ("Content-Length", str(len(body))) in headers
 
 
-def test_the_machine_records_the_exception_and_ends_in_the_error_state():
+def test_the_machine_records_the_exception_and_the_500_completes_the_response():
     machine = drive(Broken(), [b"x"])[0]
     assert isinstance(machine.error, ValueError)
-    assert machine.state is State.ERROR
+    assert machine.state is State.DONE
 
 
 def test_the_exception_is_logged_with_its_traceback_naming_the_filter(caplog):
@@ -82,10 +83,9 @@ def test_oversize_pass_sends_the_held_and_following_chunks_unfiltered(caplog):
 
 
 def test_oversize_never_holds_more_than_one_chunk_past_the_limit():
-    from dualfilter import ResponseMachine
     from dualfilter.testing import make_environ
 
-    machine = ResponseMachine(Upper(max_buffer_size=100), make_environ())
+    machine = driven_machine(Upper(max_buffer_size=100), make_environ())
     machine.start(200, [("Content-Type", "text/html")])
     for _ in range(1000):
         machine.body(b"x" * 50)

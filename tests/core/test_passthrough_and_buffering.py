@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dualfilter import Body, ResponseMachine, State
+from dualfilter import Body, State
+from dualfilter.events import PASSTHROUGH
 from dualfilter.testing import make_environ
+from tests.support.machines import driven_machine
 
 from .conftest import drive
 from .filters import Upper
@@ -12,7 +14,7 @@ PNG = [("Content-Type", "image/png"), ("Content-Length", "8")]
 
 
 def test_passthrough_hands_on_each_chunk_object_itself():
-    machine = ResponseMachine(Upper(), make_environ())
+    machine = driven_machine(Upper(), make_environ())
     machine.start(200, PNG)
     chunk = bytes(range(8))
     (event,) = machine.body(chunk)
@@ -20,36 +22,36 @@ def test_passthrough_hands_on_each_chunk_object_itself():
 
 
 def test_passthrough_start_is_the_apps_own_header_list():
-    machine = ResponseMachine(Upper(), make_environ())
+    machine = driven_machine(Upper(), make_environ())
     headers = list(PNG)
-    (start,) = machine.start(200, headers)
-    assert start.headers is headers
+    start, passthrough = machine.start(200, headers)
+    assert start.headers is headers and passthrough is PASSTHROUGH
 
 
 def test_passthrough_holds_no_chunks():
-    machine = ResponseMachine(Upper(), make_environ())
+    machine = driven_machine(Upper(), make_environ())
     machine.start(200, PNG)
     for _ in range(100):
         machine.body(b"x" * 1024)
-    assert machine.passthrough
+    assert machine.state is State.PASSTHROUGH
     assert machine._chunks == []
 
 
 def test_an_empty_passthrough_chunk_produces_no_event():
-    machine = ResponseMachine(Upper(), make_environ())
+    machine = driven_machine(Upper(), make_environ())
     machine.start(200, PNG)
     assert machine.body(b"") == []
 
 
 def test_buffering_emits_nothing_until_the_end():
-    machine = ResponseMachine(Upper(), make_environ())
+    machine = driven_machine(Upper(), make_environ())
     assert machine.start(200, [("Content-Type", "text/html")]) == []
     assert machine.body(b"a") == [] and machine.body(b"b") == []
     assert machine.state is State.BUFFERING
 
 
 def test_a_filtered_response_is_one_start_one_body_one_end():
-    machine = ResponseMachine(Upper(), make_environ())
+    machine = driven_machine(Upper(), make_environ())
     machine.start(200, [("Content-Type", "text/html")])
     machine.body(b"a")
     machine.body(b"b")
@@ -60,7 +62,7 @@ def test_a_filtered_response_is_one_start_one_body_one_end():
 
 def test_trailers_survive_filtering():
     trailers = [("Server-Timing", "db;dur=3")]
-    machine = ResponseMachine(Upper(), make_environ())
+    machine = driven_machine(Upper(), make_environ())
     machine.start(200, [("Content-Type", "text/html")])
     machine.body(b"a")
     assert machine.end(trailers)[-1].trailers == trailers

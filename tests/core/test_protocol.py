@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dualfilter import ProtocolError, ResponseMachine
+from dualfilter import ProtocolError
 from dualfilter.testing import make_environ
+from tests.support.machines import driven_machine
 
 from .filters import Upper
 
@@ -14,7 +15,7 @@ HTML = [("Content-Type", "text/html")]
 
 @pytest.fixture
 def machine():
-    return ResponseMachine(Upper(), make_environ())
+    return driven_machine(Upper(), make_environ())
 
 
 def test_a_body_before_the_start_is_a_protocol_error(machine):
@@ -56,10 +57,11 @@ def test_a_restart_before_anything_went_out_replaces_the_response(machine):
     assert events[0].data == b"error page"
 
 
-def test_a_restart_after_body_went_out_is_a_protocol_error(machine):
+def test_a_restart_after_the_response_ended_is_a_protocol_error(machine):
     machine.start(200, [("Content-Type", "image/png")])
     machine.body(b"sent")
-    with pytest.raises(ProtocolError, match="body has been sent"):
+    machine.end()
+    with pytest.raises(ProtocolError, match="cannot restart in state DONE"):
         machine.start(500, HTML, restart=True)
 
 

@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
-from dualfilter import ResponseMachine
-from dualfilter.request import strip_environ, strip_pairs
+from dualfilter.request_policy import RequestPolicy
 from dualfilter.testing import collect, make_environ
 from dualfilter.validators import derive, translate_if_none_match
+from tests.support.machines import driven_machine
 
 from .conftest import drive
 from .filters import Upper
+
+
+def strip_environ(environ, flt):
+    return RequestPolicy(flt).environ(environ)
+
+
+def strip_pairs(pairs, flt):
+    return RequestPolicy(flt).pairs(pairs)
+
 
 HTML = [("Content-Type", "text/html"), ("ETag", '"v1"')]
 
@@ -77,7 +86,7 @@ def test_the_apps_304_for_a_client_holding_the_filtered_body_carries_the_derived
     flt = Upper(force_no_conditional=False)
     derived = derive('"v1"', flt.validator_token())
     environ = strip_environ(make_environ(environ={"HTTP_IF_NONE_MATCH": derived}), flt)
-    machine = ResponseMachine(flt, environ)
+    machine = driven_machine(flt, environ)
     status, headers, body = collect(machine.start(304, [("ETag", '"v1"')]) + machine.end())
     assert (status, etag_of(headers), body) == (304, derived, b"")
 
@@ -85,5 +94,5 @@ def test_the_apps_304_for_a_client_holding_the_filtered_body_carries_the_derived
 def test_a_304_for_a_client_holding_the_apps_own_tag_is_left_alone():
     flt = Upper(force_no_conditional=False)
     environ = strip_environ(make_environ(environ={"HTTP_IF_NONE_MATCH": '"v1"'}), flt)
-    machine = ResponseMachine(flt, environ)
+    machine = driven_machine(flt, environ)
     assert etag_of(collect(machine.start(304, [("ETag", '"v1"')]) + machine.end())[1]) == '"v1"'

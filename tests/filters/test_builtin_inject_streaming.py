@@ -7,9 +7,10 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import ResponseMachine, State
+from dualfilter import State
 from dualfilter.filters import Inject
 from dualfilter.testing import collect, make_environ
+from tests.support.machines import driven_machine
 
 HTML = [("Content-Type", "text/html; charset=utf-8")]
 
@@ -17,7 +18,7 @@ PIECES = ["<html>", "<head>", "</head>", "<body>", "</body>", "</BODY >", "</htm
 
 
 def run(flt, chunks, content_type="text/html; charset=utf-8"):
-    machine = ResponseMachine(flt, make_environ())
+    machine = driven_machine(flt, make_environ())
     events = machine.start(200, [("Content-Type", content_type)])
     for chunk in chunks:
         events += machine.body(chunk)
@@ -44,7 +45,7 @@ def test_streaming_gives_the_buffered_bytes_for_any_page_and_chunking(pieces, cu
 
 
 def test_the_page_starts_going_out_before_it_ends():
-    machine = ResponseMachine(Inject(html="<b>X</b>"), make_environ())
+    machine = driven_machine(Inject(html="<b>X</b>"), make_environ())
     machine.start(200, list(HTML))
     assert machine.state is State.STREAMING
     out = collect(machine.body(b"<html><body><p>first part</p>"))[2]

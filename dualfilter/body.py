@@ -1,0 +1,179 @@
+"""A response body in flight between filters: one value, converted only when needed.
+
+A :class:`BodyValue` holds the body as bytes, text, or a format's object (an
+lxml tree, JSON data). Each filter of a chain — a plain filter is a chain of
+one — gets its :func:`view` of it (taken as it is when the filter wants that
+kind, else serialized and decoded as a response carrying it would be), and
+its result is :func:`settle`-d back into a BodyValue. Consecutive stages of
+one format so share one parse and one serialization; ``serialize`` writes the
+final body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from . import charsets, codings
+from .charsets import Charset
+from .errors import FilterError
+from .headers import HeaderList, Headers, get_header
+from .mediatypes import parse_content_type
+from .responses import fixed_headers
+
+if TYPE_CHECKING:
+    from .filter import Filter
+    from .formats import Format
+
+
+class NothingToParse(Exception):
+    """An empty body for a format filter: there is no document to hand over."""
+
+
+class BodyValue:
+    """A body as bytes, ``str`` or the object of ``format``, and how to write it back.
+
+    ``charset`` is the charset text or a format's object is written in when it
+    can hold it (else ``output_encoding``); for bytes it is the charset the
+    Content-Type should declare, or None to leave the header as it is.
+    ``producer`` is the filter whose result this is, to blame if writing fails.
+    ``codings`` are content codings still applied to bytes (the app's body
+    before the first view undoes them, bounded by ``limit``).
+    """
+
+    __slots__ = ("value", "format", "charset", "media_type", "output_encoding", "producer", "codings", "limit")
+
+    def __init__(
+        self,
+        value: Any,
+        format: Format | None = None,
+        charset: Charset | None = None,
+        media_type: str = "",
+        output_encoding: str = "utf-8",
+        producer: Filter | None = None,
+        codings: tuple[str, ...] = (),
+        limit: int = 0,
+    ) -> None:
+        self.value = value
+        self.format = format
+        self.charset = charset
+        self.media_type = media_type
+        self.output_encoding = output_encoding
+        self.producer = producer
+        self.codings = codings
+        self.limit = limit
+
+    @property
+    def kind(self) -> Format | str:
+        """``'bytes'``, ``'text'`` or the Format whose object this holds."""
+        if self.format is not None:
+            return self.format
+        return "text" if type(self.value) is str else "bytes"
+
+    def serialize(self) -> tuple[bytes, Charset | None]:
+        """The body as bytes, and the charset to declare for it (None: leave the header)."""
+        value = self.value
+        if self.format is not None:
+            return self.format.serialize(value, self.charset, self.media_type, self.output_encoding)
+        if type(value) is str:
+            return charsets.encode(value, self.charset, self.output_encoding)
+        if self.codings:
+            return codings.decode(value, list(self.codings), self.limit), self.charset
+        return value, self.charset
+
+    def __repr__(self) -> str:
+        kind = self.kind
+        return f"<BodyValue {kind if isinstance(kind, str) else kind.name} from {self.producer!r}>"
+
+
+class View:
+    """One filter's view of a body: what ``filter()`` gets as ``data``, and what
+    its result is written back with."""
+
+    __slots__ = ("data", "format", "charset", "media_type", "declared")
+
+    def __init__(self, data: Any, format: Format | None, charset: Charset | None, media_type: str, declared: str | None):
+        self.data = data
+        self.format = format
+        self.charset = charset
+        self.media_type = media_type
+        self.declared = declared
+
+    def text_charset(self) -> Charset | None:
+        """The charset text output is written in when it can hold it."""
+        charset = self.charset
+        if charset is None and self.declared:
+            charset = Charset(charsets.lookup(self.declared), "header", self.declared)
+        return charset
+
+
+def format_for(flt: Filter, media_type: str) -> Format | None:
+    """``flt.format_for``, its LookupError made the FilterError that gives a 500."""
+    try:
+        return flt.format_for(media_type)
+    except LookupError as exc:
+        raise FilterError(str(exc)) from None
+
+
+def view(value: BodyValue, flt: Filter, headers: Headers) -> View:
+    """``flt``'s view of ``value`` for a response with ``headers`` (which get the
+    charset the bytes now declare, if serializing changed it)."""
+    content_type = get_header(headers.list, "content-type")
+    media_type, params = parse_content_type(content_type) if content_type else ("", {})
+    declared = params.get("charset")
+    fmt = format_for(flt, media_type)
+    wanted: Any = fmt or ("text" if flt.decode_unicode else "bytes")
+    if value.kind == wanted and not value.codings:
+        return View(value.value, fmt, value.charset, media_type, declared)
+    body, charset = value.serialize()
+    if charset is not None:
+        # What a response carrying these bytes would declare.
+        headers.list[:] = fixed_headers(headers.list, headers.list, None, charset)
+        declared = charset.header_name
+    if fmt is not None:
+        if not body:
+            raise NothingToParse
+        data, charset = fmt.parse(body, declared, media_type)
+    elif flt.decode_unicode:
+        data, charset = charsets.decode(body, declared, media_type, flt.unicode_errors)
+    else:
+        data, charset = body, None
+    return View(data, fmt, charset, media_type, declared)
+
+
+def settle(flt: Filter, seen: View, result: Any) -> BodyValue:
+    """``flt``'s ``result`` for the body it saw as ``seen``, as a BodyValue for the
+    next stage (not serialized); FilterError if it is not a kind ``flt`` may return."""
+    if type(result) is bytes:
+        return BodyValue(result, producer=flt)
+    if type(result) is BodyValue:
+        return result
+    if isinstance(result, (bytearray, memoryview)):
+        return BodyValue(bytes(result), producer=flt)
+    fmt = seen.format
+    if fmt is not None:
+        if not fmt.accepts(result):
+            kind, expects = type(result).__name__, fmt.expects
+            raise FilterError(f"{flt.name}.filter() returned {kind}, which format {fmt.name} cannot write (expected {expects})")
+        return BodyValue(result, fmt, seen.charset, seen.media_type, flt.output_encoding, flt)
+    if isinstance(result, str):
+        return BodyValue(result, None, seen.text_charset(), seen.media_type, flt.output_encoding, flt)
+    if isinstance(result, Iterable) and not isinstance(result, (dict, set)):
+        items = list(result)
+        if all(type(item) is bytes for item in items):
+            return BodyValue(b"".join(items), producer=flt)
+        if all(isinstance(item, str) for item in items):
+            return BodyValue("".join(items), None, seen.text_charset(), seen.media_type, flt.output_encoding, flt)
+        kinds = sorted({type(item).__name__ for item in items})
+        raise FilterError(f"{flt.name}.filter() returned chunks of {', '.join(kinds)}; expected all bytes or all str")
+    raise FilterError(f"{flt.name}.filter() returned {type(result).__name__}; expected bytes or str")
+
+
+def write(
+    value: BodyValue, content_codings: tuple[str, ...], headers: HeaderList, original: HeaderList
+) -> tuple[bytes, HeaderList]:
+    """The final body, content-coded as the app's was, and headers true to it."""
+    body, charset = value.serialize()
+    if content_codings:
+        body = codings.encode(body, list(content_codings))
+    return body, fixed_headers(headers, original, len(body), charset)

@@ -1,0 +1,147 @@
+"""Whether a response is filtered, and why: one pure function, memoised.
+
+``decide(filter, method, status, headers)`` reads only the request method, the
+status and the headers (plus ``should_filter`` when a filter overrides it) and
+says what the machine does with the response: pass it on, buffer it, stream
+it, or send a start with no body (HEAD). ``reason`` is a sentence for logs and
+``dualfilter apply``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+from . import codings
+from .headers import Headers, get_header
+from .mediatypes import content_type_items, parse_content_type
+
+if TYPE_CHECKING:
+    from .filter import Filter
+
+#: How many (method, status, Content-Type, Content-Encoding) decisions a filter remembers.
+DECISION_CACHE_SIZE = 512
+#: Statuses that never carry a body (RFC 9110 sections 15.2, 15.3.5, 15.3.6, 15.4.5).
+NO_BODY_STATUS = frozenset({204, 205, 304})
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
+
+Action = Literal["pass", "buffer", "stream", "bodiless"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What the machine does with one response, and why."""
+
+    #: Whether the filter wants this response (a HEAD's start is still fixed up).
+    wanted: bool
+    #: ``'pass'``, ``'buffer'``, ``'stream'`` (the filter has ``stream()``) or
+    #: ``'bodiless'`` (a filtered type that may carry no body: HEAD).
+    action: Action
+    #: Why, in a sentence: printed by ``dualfilter apply`` and in logs.
+    reason: str
+    #: The Content-Type the response is filtered as (lower-case, no parameters).
+    media_type: str = ""
+    params: Mapping[str, str] = field(default_factory=lambda: _NO_PARAMS)
+    #: The response's content codings, in the order applied.
+    codings: tuple[str, ...] = ()
+
+
+def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[str, str]]:
+    """The Content-Type a response is filtered as. Of several (a list, or field
+    lines combined), the first this filter takes: a client may read that one
+    (browsers read the last), so it must not pass unfiltered. Else the first."""
+    if "," not in value:
+        return parse_content_type(value)
+    parsed = [parse_content_type(item) for item in content_type_items(value)]
+    for candidate in parsed:
+        if flt.accepts(status, candidate[0]):
+            return candidate
+    return parsed[0] if parsed else ("", _NO_PARAMS)
+
+
+def _fields(headers: Iterable[tuple[str, str]]) -> tuple[str | None, str | None]:
+    """Content-Type and Content-Encoding, several field lines combined as HTTP reads them."""
+    content_type = content_encoding = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-type":
+            content_type = value if content_type is None else f"{content_type}, {value}"
+        elif lowered == "content-encoding":
+            content_encoding = value if content_encoding is None else f"{content_encoding}, {value}"
+    return content_type, content_encoding
+
+
+def decide(
+    flt: Filter,
+    method: str,
+    status: int,
+    headers: Iterable[tuple[str, str]],
+    environ: Mapping[str, Any] | None = None,
+) -> Decision:
+    """What ``flt`` does with a response to ``method`` with ``status`` and
+    ``headers``. ``environ`` goes to an overridden ``should_filter``; a filter
+    that does not override it gets its decisions memoised."""
+    content_type, content_encoding = _fields(headers)
+    head = method == "HEAD"
+    if flt.default_decision:
+        key = (head, status, content_type, content_encoding)
+        memo = flt._decisions
+        decision = memo.get(key)
+        if decision is None:
+            decision = _decide(flt, head, status, content_type, content_encoding, None, None)
+            if len(memo) >= DECISION_CACHE_SIZE:
+                memo.clear()
+            memo[key] = decision
+        return decision
+    return _decide(flt, head, status, content_type, content_encoding, Headers(list(headers)), environ or {})
+
+
+def _decide(
+    flt: Filter,
+    head: bool,
+    status: int,
+    content_type: str | None,
+    content_encoding: str | None,
+    headers: Headers | None,
+    environ: Mapping[str, Any] | None,
+) -> Decision:
+    if status < 200:
+        return Decision(False, "pass", f"status {status} is informational: it has no body")
+    if status in NO_BODY_STATUS:
+        return Decision(False, "pass", f"status {status} has no body")
+    media_type, params = _content_type(flt, status, content_type) if content_type else ("", _NO_PARAMS)
+    if headers is not None and environ is not None:
+        if not flt.should_filter(environ, status, headers):
+            return Decision(False, "pass", f"{flt.name}.should_filter() returned False", media_type, params)
+    elif status != 200 and not flt.filter_all_status:
+        return Decision(False, "pass", f"status {status} is not filtered (set filter_all_status=true)")
+    elif not media_type:
+        return Decision(False, "pass", "the response has no Content-Type")
+    elif not flt.accepts(status, media_type):
+        patterns = ", ".join(flt._content_types) or "nothing"
+        reason = f"it does not filter Content-Type {media_type} (filter_content_types: {patterns})"
+        return Decision(False, "pass", reason, media_type, params)
+    content_codings = tuple(codings.parse(content_encoding))
+    unsupported = ", ".join(c for c in content_codings if not codings.supported(c))
+    if unsupported:
+        reason = f"unsupported Content-Encoding {unsupported}"
+        return Decision(False, "pass", reason, media_type, params, content_codings)
+    if head:
+        return Decision(True, "bodiless", "a HEAD request: the start is fixed, no body", media_type, params, content_codings)
+    if flt.is_streaming and not content_codings:
+        return Decision(True, "stream", "filtered, streamed", media_type, params)
+    how = (
+        f"filtered, buffered (Content-Encoding {', '.join(content_codings)} undone)" if content_codings else "filtered, buffered"
+    )
+    return Decision(True, "buffer", how, media_type, params, content_codings)
+
+
+def wants(stage: Filter, environ: Mapping[str, Any], status: int, headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether one stage of a chain filters a response with this status and
+    these headers (as the stages before it left them)."""
+    if stage.default_decision:
+        content_type = get_header(headers, "content-type")
+        return stage.accepts(status, parse_content_type(content_type)[0] if content_type else "")
+    return stage.should_filter(environ, status, Headers(list(headers)))

@@ -1,0 +1,120 @@
+"""Drivers: the only place where a filter's own code runs.
+
+The response machine answers ``FilterCall`` where user code must run; a driver
+runs it and hands the result back, until the machine's answer holds none.
+``drive`` is for synchronous hosts (WSGI, ISAPI, Django sync): an ``async
+def`` filter is run to completion there. ``drive_async`` is for async hosts
+(ASGI, Django async): it awaits ``async def`` filters and runs big synchronous
+work in a worker thread so the event loop keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import threading
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from .events import Event, FilterCall
+
+if TYPE_CHECKING:
+    from .machine import ResponseMachine
+
+T = TypeVar("T")
+RunSync = Callable[[Callable[[], Any]], Awaitable[Any]]
+
+
+async def _wait(awaitable: Awaitable[T]) -> T:
+    return await awaitable
+
+
+def resolve(value: Any) -> Any:
+    """``value`` itself, or, if it is awaitable, what it gives when run to completion.
+
+    WSGI and ISAPI threads normally have no event loop, so the coroutine runs in
+    a fresh one here; a thread that is already inside a loop cannot block on
+    it, so the coroutine then runs in a short-lived thread of its own.
+    """
+    if not inspect.isawaitable(value):
+        return value
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_wait(value))
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            outcome["value"] = asyncio.run(_wait(value))
+        except BaseException as exc:  # handed back to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=run, name="dualfilter-async-filter")
+    worker.start()
+    worker.join()
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
+
+
+def _step(machine: ResponseMachine, call: FilterCall) -> list[Event]:
+    """Run one FilterCall to completion and hand its outcome to the machine."""
+    try:
+        result = call.work()
+        if type(result) is not bytes and inspect.isawaitable(result):
+            result = resolve(result)
+    except Exception as exc:
+        return machine.failed(exc)
+    return machine.filtered(result)
+
+
+def drive(machine: ResponseMachine, events: list[Event]) -> list[Event]:
+    """``events`` with every FilterCall run (synchronously) and replaced by
+    what the machine answered to its result."""
+    if not events or type(events[-1]) is not FilterCall:
+        return events
+    out = events[:-1]
+    call: Event = events[-1]
+    while type(call) is FilterCall:
+        more = _step(machine, call)
+        if not more:
+            break
+        call = more[-1]
+        out += more if type(call) is not FilterCall else more[:-1]
+    return out
+
+
+async def run_in_thread(func: Callable[[], T]) -> T:
+    """Run ``func`` in a worker thread of the running event loop's framework
+    (anyio is imported here, by async hosts only)."""
+    import anyio.to_thread
+
+    return await anyio.to_thread.run_sync(func)
+
+
+async def drive_async(machine: ResponseMachine, events: list[Event], run_sync: RunSync = run_in_thread) -> list[Event]:
+    """``drive`` for async hosts: ``async def`` filters are awaited; a call the
+    machine marks ``offload`` (big synchronous work) runs through ``run_sync``."""
+    if not events or type(events[-1]) is not FilterCall:
+        return events
+    out = events[:-1]
+    call: Event = events[-1]
+    while type(call) is FilterCall:
+        if call.offload:
+            more = await run_sync(functools.partial(_step, machine, call))
+        else:
+            try:
+                result = call.work()
+                if type(result) is not bytes and inspect.isawaitable(result):
+                    result = await result
+            except Exception as exc:
+                more = machine.failed(exc)
+            else:
+                more = machine.filtered(result)
+        if not more:
+            break
+        call = more[-1]
+        out += more if type(call) is not FilterCall else more[:-1]
+    return out

@@ -1,0 +1,116 @@
+"""The response machine's states and the one table of its transitions.
+
+Every change of state goes through :func:`transition`, which looks the
+(state, cause) pair up in ``TRANSITIONS`` and raises ProtocolError for a pair
+the table does not hold. The diagram below is the table, one arrow a row (a
+test checks that they agree)::
+
+    START --pass--> PASSTHROUGH
+    START --buffer--> BUFFERING
+    START --open--> OPENING
+    START --bodiless--> BODILESS
+    OPENING --opened--> STREAMING
+    OPENING --declined--> BUFFERING
+    OPENING --failed--> ANSWERED
+    PASSTHROUGH --end--> DONE
+    PASSTHROUGH --restart--> START
+    BUFFERING --end--> FILTERING
+    BUFFERING --oversize_pass--> PASSTHROUGH
+    BUFFERING --oversize_error--> ANSWERED
+    BUFFERING --restart--> START
+    FILTERING --next--> FILTERING
+    FILTERING --finished--> DONE
+    FILTERING --failed--> DONE
+    FILTERING --oversize_pass--> DONE
+    FILTERING --oversize_error--> DONE
+    STREAMING --feed--> FEEDING
+    STREAMING --end--> FINISHING
+    STREAMING --restart--> START
+    FEEDING --fed--> STREAMING
+    FEEDING --failed--> FAILED
+    FINISHING --finished--> DONE
+    FINISHING --failed--> FAILED
+    BODILESS --end--> DONE
+    BODILESS --restart--> START
+    ANSWERED --end--> DONE
+
+``restart`` is WSGI's ``exc_info`` second start; the host allows it only
+while no body byte has gone out (it knows what it sent).
+"""
+
+from __future__ import annotations
+
+import enum
+
+from .errors import ProtocolError
+
+
+class State(enum.Enum):
+    """Where one response is; each member's docstring says what holds there."""
+
+    START = "start"
+    """No response start yet: the machine waits for the status and headers."""
+    PASSTHROUGH = "passthrough"
+    """Not filtered: the start went out, body chunks and the end go on as they come."""
+    BUFFERING = "buffering"
+    """To be filtered: the start and every body chunk are held until the end."""
+    OPENING = "opening"
+    """A streaming filter's ``stream()`` is being asked for (a FilterCall is out)."""
+    FILTERING = "filtering"
+    """The app's body is complete and with the filters (one FilterCall a stage)."""
+    STREAMING = "streaming"
+    """Filtered chunk by chunk: the start went out, each chunk goes through the stream."""
+    FEEDING = "feeding"
+    """A chunk is with the stream (a FilterCall is out); the next waits for its output."""
+    FINISHING = "finishing"
+    """The app ended a streamed response; the stream's last output is being asked for."""
+    BODILESS = "bodiless"
+    """A response that may carry no body (HEAD of a filtered type): its start went
+    out, any body the app sends is dropped, its end goes on."""
+    ANSWERED = "answered"
+    """The machine's own response (a 500 or 502) went out whole; the rest of the
+    app's response is dropped until it ends."""
+    DONE = "done"
+    """The response is complete; nothing more may come."""
+    FAILED = "failed"
+    """A stream failed after the start went out: the response was cut short."""
+
+
+TRANSITIONS: dict[tuple[State, str], State] = {
+    (State.START, "pass"): State.PASSTHROUGH,
+    (State.START, "buffer"): State.BUFFERING,
+    (State.START, "open"): State.OPENING,
+    (State.START, "bodiless"): State.BODILESS,
+    (State.OPENING, "opened"): State.STREAMING,
+    (State.OPENING, "declined"): State.BUFFERING,
+    (State.OPENING, "failed"): State.ANSWERED,
+    (State.PASSTHROUGH, "end"): State.DONE,
+    (State.PASSTHROUGH, "restart"): State.START,
+    (State.BUFFERING, "end"): State.FILTERING,
+    (State.BUFFERING, "oversize_pass"): State.PASSTHROUGH,
+    (State.BUFFERING, "oversize_error"): State.ANSWERED,
+    (State.BUFFERING, "restart"): State.START,
+    (State.FILTERING, "next"): State.FILTERING,
+    (State.FILTERING, "finished"): State.DONE,
+    (State.FILTERING, "failed"): State.DONE,
+    (State.FILTERING, "oversize_pass"): State.DONE,
+    (State.FILTERING, "oversize_error"): State.DONE,
+    (State.STREAMING, "feed"): State.FEEDING,
+    (State.STREAMING, "end"): State.FINISHING,
+    (State.STREAMING, "restart"): State.START,
+    (State.FEEDING, "fed"): State.STREAMING,
+    (State.FEEDING, "failed"): State.FAILED,
+    (State.FINISHING, "finished"): State.DONE,
+    (State.FINISHING, "failed"): State.FAILED,
+    (State.BODILESS, "end"): State.DONE,
+    (State.BODILESS, "restart"): State.START,
+    (State.ANSWERED, "end"): State.DONE,
+}
+
+
+def transition(state: State, cause: str) -> State:
+    """The state ``cause`` leads to from ``state``; ProtocolError if none."""
+    try:
+        return TRANSITIONS[state, cause]
+    except KeyError:
+        raise ProtocolError(f"cannot {cause.replace('_', ' ')} in state {state.name}") from None
