@@ -13,7 +13,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import compare, table  # noqa: E402
 
-from dualfilter import Filter, ResponseMachine  # noqa: E402
+from dualfilter import Filter  # noqa: E402
+from dualfilter.drivers import drive  # noqa: E402
+from dualfilter.machine import ResponseMachine  # noqa: E402
 from dualfilter.testing import make_environ  # noqa: E402
 
 HTML_CHUNKS = [b"<p>hello world, this is a page</p>\n" * 150] * 4  # ~20 KB in 4 chunks
@@ -72,10 +74,10 @@ def hand_passthrough(chunks=BIN_CHUNKS, headers=BIN_HEADERS):
 
 def machine_run(flt, chunks, headers):
     machine = ResponseMachine(flt, ENVIRON)
-    out = machine.start(200, list(headers))
+    out = drive(machine, machine.start(200, list(headers)))
     for chunk in chunks:
-        out += machine.body(chunk)
-    out += machine.end()
+        out += drive(machine, machine.body(chunk))
+    out += drive(machine, machine.end())
     return out
 
 

@@ -1,36 +1,32 @@
-"""dualfilter: one output filter for WSGI, ASGI and ISAPI hosts.
+"""dualfilter: one output filter for WSGI, ASGI, Django and IIS (ISAPI) hosts.
 
 Subclass :class:`Filter`, write ``filter(environ, headers, data)``, and wrap
-any app with it; :class:`ResponseMachine` is the sans-IO core the host
-adapters drive.
+any app with it. ``__all__`` is what filter authors write against; host
+authors find the sans-IO engine in its modules: ``dualfilter.machine``
+(``ResponseMachine``), ``dualfilter.events``, ``dualfilter.state``,
+``dualfilter.decision`` and ``dualfilter.drivers``.
 """
 
 from __future__ import annotations
 
+from . import testing
 from .chain import Chain, chain
 from .errors import FilterError, ProtocolError, StreamError
-from .events import Body, End, Event, ResponseStart
 from .filter import Filter
 from .formats import Format
 from .headers import Headers
-from .machine import ResponseMachine, State
 from .streaming import Stream
 
 __all__ = [
     "Filter",
-    "Format",
-    "Headers",
-    "ResponseMachine",
-    "State",
-    "ResponseStart",
-    "Body",
-    "End",
-    "Event",
-    "ProtocolError",
-    "FilterError",
     "chain",
     "Chain",
+    "Headers",
+    "Format",
     "Stream",
+    "FilterError",
+    "ProtocolError",
     "StreamError",
+    "testing",
 ]
 __version__ = "0.1.0"

@@ -59,10 +59,16 @@ def resolve(value: Any) -> Any:
     return outcome["value"]
 
 
+def _call(call: FilterCall) -> Any:
+    """The user's code of one FilterCall, called (its result may be awaitable)."""
+    args = call.prepare() if call.prepare is not None else call.args
+    return call.function(*args)
+
+
 def _step(machine: ResponseMachine, call: FilterCall) -> list[Event]:
     """Run one FilterCall to completion and hand its outcome to the machine."""
     try:
-        result = call.work()
+        result = _call(call)
         if type(result) is not bytes and inspect.isawaitable(result):
             result = resolve(result)
     except Exception as exc:
@@ -106,7 +112,7 @@ async def drive_async(machine: ResponseMachine, events: list[Event], run_sync: R
             more = await run_sync(functools.partial(_step, machine, call))
         else:
             try:
-                result = call.work()
+                result = _call(call)
                 if type(result) is not bytes and inspect.isawaitable(result):
                     result = await result
             except Exception as exc:

@@ -47,16 +47,21 @@ class End:
 class FilterCall:
     """Out only: "run this user code and hand me what it gives".
 
-    A driver (``dualfilter.drivers``) calls ``work()``, awaits its result if it
-    is awaitable, and hands it to ``machine.filtered(result)`` — or the
-    exception it raised to ``machine.failed(exc)``. ``stage`` is the filter
-    whose code it is; ``offload`` says the work is big and synchronous, so an
-    async host should run it (and the ``filtered`` that follows) in a worker
-    thread. A FilterCall is always the last event of a batch.
+    A driver (``dualfilter.drivers``) calls ``function(*args)`` — the user's
+    ``filter``, ``stream`` or a stream's ``feed``/``finish`` — awaits the
+    result if it is awaitable, and hands it to ``machine.filtered(result)``,
+    or the exception to ``machine.failed(exc)``. When ``prepare`` is set the
+    driver calls it first, in the same thread, for the arguments (the core's
+    parsing of the body for this filter). ``stage`` is the filter whose code
+    it is; ``offload`` says the work is big and synchronous, so an async host
+    should run it (and the ``filtered`` that follows) in a worker thread. A
+    FilterCall is always the last event of a batch.
     """
 
     stage: Filter
-    work: Callable[[], Any]
+    function: Callable[..., Any]
+    args: tuple[Any, ...] = ()
+    prepare: Callable[[], tuple[Any, ...]] | None = None
     offload: bool = False
 
 

@@ -113,7 +113,7 @@ class ResponseMachine:
         if action == "stream":
             self._to("open")
             stream_headers = self._stream_headers = Headers(headers.copy())
-            return [FilterCall(flt, functools.partial(flt._open_stream, environ, status, stream_headers))]
+            return [FilterCall(flt, flt._open_stream, (environ, status, stream_headers))]
         self._to("buffer")
         return []
 
@@ -134,7 +134,7 @@ class ResponseMachine:
                 return []
             self._to("feed")
             assert self._stream is not None
-            return [FilterCall(self.filter, functools.partial(self._stream.feed, data))]
+            return [FilterCall(self.filter, self._stream.feed, (data,))]
         if state is _BODILESS or state is _ANSWERED:
             return []
         raise self._misuse("response body")
@@ -232,7 +232,8 @@ class ResponseMachine:
                 continue
             self._stage = stage
             offload = self._offload(stage)
-            return [FilterCall(stage, functools.partial(self._run_stage, stage, Headers(list(self._headers))), offload)]
+            prepare = functools.partial(self._prepare, stage, Headers(list(self._headers)))
+            return [FilterCall(stage, stage.filter, prepare=prepare, offload=offload)]
         self._stage = None
         return self._finish()
 
@@ -240,12 +241,12 @@ class ResponseMachine:
         threshold = self.filter.thread_threshold
         return not stage.is_async and threshold is not None and self._size >= threshold
 
-    def _run_stage(self, stage: Filter, headers: Headers) -> Any:
-        """A stage's work (run by the driver): its view of the body, then its ``filter()``."""
+    def _prepare(self, stage: Filter, headers: Headers) -> tuple[Any, ...]:
+        """A stage's arguments (the driver asks, just before its ``filter()``): its view of the body."""
         assert self._value is not None
         seen = self._seen = view(self._value, stage, headers)
         self._stage_headers = headers
-        return stage.filter(self.environ, headers, seen.data)
+        return self.environ, headers, seen.data
 
     def _took(self, result: Any) -> list[Event]:
         stage, seen = self._stage, self._seen

@@ -48,32 +48,24 @@ from .errors import ProtocolError
 class State(enum.Enum):
     """Where one response is; each member's docstring says what holds there."""
 
-    START = "start"
-    """No response start yet: the machine waits for the status and headers."""
-    PASSTHROUGH = "passthrough"
-    """Not filtered: the start went out, body chunks and the end go on as they come."""
-    BUFFERING = "buffering"
-    """To be filtered: the start and every body chunk are held until the end."""
-    OPENING = "opening"
-    """A streaming filter's ``stream()`` is being asked for (a FilterCall is out)."""
-    FILTERING = "filtering"
-    """The app's body is complete and with the filters (one FilterCall a stage)."""
-    STREAMING = "streaming"
-    """Filtered chunk by chunk: the start went out, each chunk goes through the stream."""
-    FEEDING = "feeding"
-    """A chunk is with the stream (a FilterCall is out); the next waits for its output."""
-    FINISHING = "finishing"
-    """The app ended a streamed response; the stream's last output is being asked for."""
-    BODILESS = "bodiless"
-    """A response that may carry no body (HEAD of a filtered type): its start went
-    out, any body the app sends is dropped, its end goes on."""
-    ANSWERED = "answered"
-    """The machine's own response (a 500 or 502) went out whole; the rest of the
-    app's response is dropped until it ends."""
-    DONE = "done"
-    """The response is complete; nothing more may come."""
-    FAILED = "failed"
-    """A stream failed after the start went out: the response was cut short."""
+    def __new__(cls, value: str, doc: str) -> State:
+        member = object.__new__(cls)
+        member._value_ = value
+        member.__doc__ = doc
+        return member
+
+    START = "start", "No response start yet: the machine waits for the status and headers."
+    PASSTHROUGH = "passthrough", "Not filtered: the start went out, body chunks and the end go on as they come."
+    BUFFERING = "buffering", "To be filtered: the start and every body chunk are held until the end."
+    OPENING = "opening", "A streaming filter's ``stream()`` is being asked for (a FilterCall is out)."
+    FILTERING = "filtering", "The app's body is complete and with the filters (one FilterCall a stage)."
+    STREAMING = "streaming", "Filtered chunk by chunk: the start went out, each chunk goes through the stream."
+    FEEDING = "feeding", "A chunk is with the stream (a FilterCall is out); the next waits for its output."
+    FINISHING = "finishing", "The app ended a streamed response; the stream's last output is being asked for."
+    BODILESS = "bodiless", "No body may follow (HEAD of a filtered type): the start went out, body is dropped, the end goes on."
+    ANSWERED = "answered", "The machine's own answer (a 500 or 502) went out whole; the app's rest is dropped until it ends."
+    DONE = "done", "The response is complete; nothing more may come."
+    FAILED = "failed", "A stream failed after the start went out: the response was cut short."
 
 
 TRANSITIONS: dict[tuple[State, str], State] = {

@@ -87,7 +87,7 @@ async def test_a_passthrough_response_forwards_the_app_messages_themselves():
 
 
 async def test_passthrough_does_not_touch_the_machine_after_the_start(monkeypatch):
-    from dualfilter import ResponseMachine
+    from dualfilter.machine import ResponseMachine
 
     def refuse(self, data):
         raise AssertionError("body() called for a passthrough response")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dualfilter import Body, End, ResponseMachine, ResponseStart
 from dualfilter.drivers import drive
+from dualfilter.events import Body, End, ResponseStart
+from dualfilter.machine import ResponseMachine
 from dualfilter.testing import collect, make_environ
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import State
+from dualfilter.state import State
 from dualfilter.testing import make_environ, run_filter
 from tests.support.machines import driven_machine
 

@@ -11,8 +11,9 @@ import anyio.to_thread
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import ResponseMachine, chain
+from dualfilter import chain
 from dualfilter.drivers import drive_async
+from dualfilter.machine import ResponseMachine
 from dualfilter.testing import make_environ, run_filter
 from tests.support.machines import driven_machine
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tracemalloc
 
-from dualfilter import State
+from dualfilter.state import State
 from dualfilter.testing import make_environ
 from tests.support.machines import driven_machine
 

@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import Body, End, Filter, ResponseStart, State, StreamError, chain
-from dualfilter.events import PASSTHROUGH
+from dualfilter import Filter, StreamError, chain
+from dualfilter.events import PASSTHROUGH, Body, End, ResponseStart
+from dualfilter.state import State
 from dualfilter.testing import collect, make_environ, run_filter
 from tests.support.machines import driven_machine
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dualfilter import ResponseMachine
 from dualfilter.drivers import drive as run_calls
+from dualfilter.machine import ResponseMachine
 from dualfilter.testing import collect, make_environ
 
 

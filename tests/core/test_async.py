@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 
-from dualfilter import Filter, ResponseMachine
+from dualfilter import Filter
 from dualfilter.drivers import drive_async
+from dualfilter.machine import ResponseMachine
 from dualfilter.testing import collect, make_environ
 
 from .conftest import drive

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dualfilter import Filter, State
+from dualfilter import Filter
+from dualfilter.state import State
 from tests.support.machines import driven_machine
 
 from .conftest import drive

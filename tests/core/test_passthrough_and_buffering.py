@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from dualfilter import Body, State
-from dualfilter.events import PASSTHROUGH
+from dualfilter.events import PASSTHROUGH, Body
+from dualfilter.state import State
 from dualfilter.testing import make_environ
 from tests.support.machines import driven_machine
 

@@ -29,7 +29,7 @@ def test_run_filter_splits_the_body_into_chunks():
             return False
 
     run_filter(Spy, b"abcdef", chunks=3)
-    from dualfilter import ResponseMachine
+    from dualfilter.machine import ResponseMachine
 
     original = ResponseMachine.body
 

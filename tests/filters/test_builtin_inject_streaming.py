@@ -7,8 +7,8 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import State
 from dualfilter.filters import Inject
+from dualfilter.state import State
 from dualfilter.testing import collect, make_environ
 from tests.support.machines import driven_machine
 
