@@ -29,7 +29,7 @@ from .decision import Decision, decide, wants
 from .errors import FilterError, ProtocolError, StreamError
 from .events import PASSTHROUGH, Body, End, Event, FilterCall, HeaderList, ResponseStart
 from .headers import Headers, get_header, without
-from .state import State, transition
+from .state import TRANSITIONS, State, transition
 
 if TYPE_CHECKING:
     from .filter import Filter
@@ -73,7 +73,10 @@ class ResponseMachine:
         self._chunks: list[bytes] = []
 
     def _to(self, cause: str) -> None:
-        self.state = transition(self.state, cause)
+        try:
+            self.state = TRANSITIONS[self.state, cause]
+        except KeyError:
+            self.state = transition(self.state, cause)  # raises the ProtocolError
 
     # -- events in ---------------------------------------------------------------
 

@@ -68,6 +68,10 @@ class State(enum.Enum):
     FAILED = "failed", "A stream failed after the start went out: the response was cut short."
 
 
+# Members are singletons: hash them by identity, in C, not by name in Python
+# (the table below is looked up on every transition).
+State.__hash__ = object.__hash__  # type: ignore[method-assign]
+
 TRANSITIONS: dict[tuple[State, str], State] = {
     (State.START, "pass"): State.PASSTHROUGH,
     (State.START, "buffer"): State.BUFFERING,
