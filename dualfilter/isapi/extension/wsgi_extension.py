@@ -20,17 +20,17 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-from ..events import Body, ResponseStart
-from ..responses import simple_response, status_line
-from .constants import (
+from ...events import Body, ResponseStart
+from ...responses import simple_response, status_line
+from ..constants import (
     HSE_STATUS_ERROR,
     HSE_STATUS_PENDING,
     HSE_STATUS_SUCCESS,
     HSE_STATUS_SUCCESS_AND_KEEP_CONN,
     UNKNOWN_TOTAL_BYTES,
 )
-from .environ import server_environ
-from .wire import header_block
+from ..environ import server_environ
+from ..wire import header_block
 
 log = logging.getLogger("dualfilter")
 

@@ -39,9 +39,8 @@ from typing import Any
 
 import h11
 
-from ..responses import reason_phrase
-from .completion import CompletionPort
-from .constants import (
+from ...responses import reason_phrase
+from ..constants import (
     ERROR_INVALID_INDEX,
     ERROR_INVALID_PARAMETER,
     HSE_IO_ASYNC,
@@ -63,8 +62,9 @@ from .constants import (
     SF_STATUS_REQ_NEXT_NOTIFICATION,
     UNKNOWN_TOTAL_BYTES,
 )
-from .errors import ExtensionError, FilterError
-from .wire import buffer_arg, int_arg, parse_header_lines, split_header_block, status_text, str_arg
+from ..errors import ExtensionError, FilterError
+from ..extension.completion import CompletionPort
+from ..wire import buffer_arg, int_arg, parse_header_lines, split_header_block, status_text, str_arg
 
 __all__ = [
     "FakeECB",

@@ -6,7 +6,7 @@ bytes (SF_NOTIFY_SEND_RAW_DATA) and for the end of each request
 (SF_NOTIFY_END_OF_REQUEST), and, unless told not to, for the request headers
 (SF_NOTIFY_PREPROC_HEADERS) so Range and the conditional headers go before
 the site sees the request, as on every other host. Each response is one
-:class:`~dualfilter.isapi.filter_exchange.Exchange`; the per-connection state
+:class:`~dualfilter.isapi.filter.exchange.Exchange`; the per-connection state
 lives in ``fc.FilterContext``, so keep-alive connections carry any number of
 requests in sequence. ``HttpFilterProc`` never raises: an error is logged and
 answered with a clean 500 while nothing of the response has gone out.
@@ -17,10 +17,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..filter import Filter
-from ..request import removed_headers
-from ..validators import translate_if_none_match
-from .constants import (
+from ...filter import Filter
+from ...request import removed_headers
+from ...validators import translate_if_none_match
+from ..constants import (
     SF_NOTIFY_END_OF_NET_SESSION,
     SF_NOTIFY_END_OF_REQUEST,
     SF_NOTIFY_ORDER_DEFAULT,
@@ -31,7 +31,7 @@ from .constants import (
     SF_NOTIFY_SEND_RAW_DATA,
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
-from .filter_exchange import DONE, PASS, Exchange
+from .exchange import DONE, PASS, Exchange
 
 log = logging.getLogger("dualfilter")
 
