@@ -12,7 +12,7 @@ from ..constants import (
     SF_NOTIFY_SEND_RAW_DATA,
 )
 from ..errors import FilterError
-from ..wire import buffer_arg, int_arg, str_arg
+from . import args
 from .request import NO_DEFAULT, server_bytes, server_variable
 from .version import FILTER_REVISION
 
@@ -28,9 +28,12 @@ _READ_ONLY_MEMBERS = frozenset({"NotificationType", "Revision", "fIsSecurePort"}
 class FakeRawData:
     """HTTP_FILTER_RAW_DATA: the ``InData`` bytes of a SEND_RAW_DATA (or READ_RAW_DATA) notification.
 
-    pywin32 takes only ``bytes`` for ``InData``, and copies none of them: IIS
-    would send uninitialised memory of that length. Setting empty bytes (to
-    withhold the data) works; the double raises RuntimeError for any other value.
+    pywin32's ``PyRAW_DATA::setattro`` takes only ``bytes`` for ``InData``
+    (TypeError otherwise), allocates a buffer of that length with
+    ``AllocMem`` and never copies the bytes into it: IIS would send
+    uninitialised memory. Setting ``b''`` (to withhold the data) works; the
+    double raises RuntimeError for any other value. Write a replacement with
+    ``fc.WriteClient`` instead.
     """
 
     __slots__ = ("_fc",)
@@ -70,8 +73,8 @@ class FakePreprocHeaders:
     def __init__(self, fc: FakeFilterContext) -> None:
         self._fc = fc
 
-    def GetHeader(self, name: str, default: Any = NO_DEFAULT) -> Any:
-        str_arg(name, "GetHeader")
+    def GetHeader(self, name: str, default: Any = NO_DEFAULT, /) -> Any:
+        args.s(name, "GetHeader")
         self._fc._check()
         request = self._fc._connection._request
         assert request is not None
@@ -84,15 +87,15 @@ class FakePreprocHeaders:
             return default
         return server_bytes(", ".join(values))
 
-    def SetHeader(self, name: str, value: str) -> None:
+    def SetHeader(self, name: str, value: str, /) -> None:
         self._change("SetHeader", name, value, replace=True)
 
-    def AddHeader(self, name: str, value: str) -> None:
+    def AddHeader(self, name: str, value: str, /) -> None:
         self._change("AddHeader", name, value, replace=False)
 
     def _change(self, call: str, name: str, value: str, *, replace: bool) -> None:
-        str_arg(name, call)
-        str_arg(value, call)
+        args.s(name, call)
+        args.s(value, call)
         self._fc._check()
         request = self._fc._connection._request
         assert request is not None
@@ -119,8 +122,13 @@ class FakeFilterContext:
     :class:`FakePreprocHeaders` for PREPROC_HEADERS, and raises ValueError for
     the others, as pywin32 does. ``WriteClient`` sends at once, and IIS shows
     the bytes to the filter again in a nested SEND_RAW_DATA notification.
-    Once HttpFilterProc has returned the context is dead: every use raises
-    RuntimeError.
+    Every method is positional-only, with pywin32's argument formats.
+
+    Once HttpFilterProc has returned, pywin32 has reset the object
+    (``PyHFC::Reset``): its members still read, but ``WriteClient`` and
+    ``AddResponseHeaders`` silently do nothing, ``GetServerVariable`` returns
+    8192 NUL bytes and ``FilterContext`` dereferences a null pointer. The
+    double raises RuntimeError for every such use.
     """
 
     __slots__ = ("_connection", "_kind", "_in_data", "_replaced", "_dead")
@@ -172,7 +180,7 @@ class FakeFilterContext:
 
     # -- methods ----------------------------------------------------------------------
 
-    def GetData(self) -> Any:
+    def GetData(self, /) -> Any:
         self._check()
         kind = self._kind
         if kind in (SF_NOTIFY_SEND_RAW_DATA, SF_NOTIFY_READ_RAW_DATA):
@@ -181,41 +189,40 @@ class FakeFilterContext:
             return FakePreprocHeaders(self)
         raise ValueError(f"Don't understand data of type 0x{kind:x}")
 
-    def GetServerVariable(self, name: str, default: Any = NO_DEFAULT) -> Any:
+    def GetServerVariable(self, name: str, default: Any = NO_DEFAULT, /) -> Any:
         """The request's variable as bytes (str for ``UNICODE_`` names); ``default`` or FilterError if unknown."""
         self._check()
         request = self._connection._request
         variables = request.variables if request is not None else {}
         return server_variable(variables, name, default, FilterError)
 
-    def WriteClient(self, data: str | bytes, reserved: int = 0) -> None:
+    def WriteClient(self, data: str | bytes, reserved: int = 0, /) -> None:
         """Send ``data`` to the client now (through a nested SEND_RAW_DATA notification)."""
-        payload = buffer_arg(data, "WriteClient")
-        int_arg(reserved, "WriteClient")
+        payload = args.s_hash(data, "WriteClient")
+        args.i(reserved, "WriteClient")
         self._check()
         self._connection._send(payload, nested=True)
 
     write = WriteClient
 
-    def AddResponseHeaders(self, headers: str, reserved: int = 0) -> None:
+    def AddResponseHeaders(self, headers: str, reserved: int = 0, /) -> None:
         """Have IIS add ``Name: value\\r\\n`` lines to the response head, before it is sent."""
-        str_arg(headers, "AddResponseHeaders")
-        int_arg(reserved, "AddResponseHeaders")
+        args.s(headers, "AddResponseHeaders")
+        args.i(reserved, "AddResponseHeaders")
         self._check()
         self._connection._add_response_headers(headers)
 
-    def SendResponseHeader(self, status: str | None, header: str | None) -> None:
+    def SendResponseHeader(self, status: str | None, header: str | None, /) -> None:
         """Send a status line and headers from the filter itself (``'401 Denied'``, ``'Name: v\\r\\n\\r\\n'``)."""
         for value in (status, header):
-            if value is not None:
-                str_arg(value, "SendResponseHeader")
+            args.z(value, "SendResponseHeader")
         self._check()
         text = f"HTTP/1.1 {status or '200 OK'}\r\n{header if header is not None else chr(13) + chr(10)}"
         self._connection._send(text.encode("latin-1", "replace"), nested=True)
 
-    def DisableNotifications(self, flags: int) -> None:
+    def DisableNotifications(self, flags: int, /) -> None:
         """Stop the notifications in ``flags`` for the rest of the request."""
-        int_arg(flags, "DisableNotifications")
+        args.i(flags, "DisableNotifications")
         self._check()
         self._connection._disable(flags)
 

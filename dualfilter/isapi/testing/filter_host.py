@@ -61,7 +61,7 @@ class SiteRequest:
 
     @property
     def variables(self) -> dict[str, str]:
-        return self.ecb._vars
+        return self.ecb.variables
 
     def line(self, name: str) -> str:
         if name == "method":
@@ -94,8 +94,11 @@ class Notification:
 
     #: The SF_NOTIFY_* type.
     kind: int
-    #: What HttpFilterProc returned (SF_STATUS_REQ_ERROR if it raised or returned a non-int).
+    #: What IIS acted on: SF_STATUS_REQ_ERROR if HttpFilterProc raised; otherwise what it
+    #: returned only if the host lets results reach IIS, else SF_STATUS_REQ_NEXT_NOTIFICATION.
     result: int = SF_STATUS_REQ_NEXT_NOTIFICATION
+    #: What HttpFilterProc returned (None read as SF_STATUS_REQ_NEXT_NOTIFICATION; None if it raised).
+    returned: Any = SF_STATUS_REQ_NEXT_NOTIFICATION
     #: For SEND_RAW_DATA: the bytes offered in ``InData``, and those that went on.
     offered: bytes | None = None
     sent: bytes | None = None
@@ -311,18 +314,23 @@ class FakeConnection:
         note = Notification(kind, offered=in_data, nested=nested)
         self._notes.append(note)
         try:
-            result = self.host.filter.HttpFilterProc(fc)
+            returned = self.host.filter.HttpFilterProc(fc)
         except Exception as exc:
+            # pywin32 sets the action it returns to SF_STATUS_REQ_ERROR on this path only.
             log.exception("ISAPI filter raised in HttpFilterProc")
             self.errors.append(exc)
-            result = SF_STATUS_REQ_ERROR
+            note.returned, result = None, SF_STATUS_REQ_ERROR
+        else:
+            if returned is None:
+                returned = SF_STATUS_REQ_NEXT_NOTIFICATION
+            elif not isinstance(returned, int):
+                self.errors.append(TypeError(f"Filter should return an int, or None (got {type(returned).__name__})"))
+            note.returned = returned
+            # pyISAPI.cpp's HttpFilterProc stores the result in an inner variable that
+            # shadows the one it returns: unless told otherwise, IIS goes on as usual.
+            result = returned if self.host.results_reach_iis and isinstance(returned, int) else SF_STATUS_REQ_NEXT_NOTIFICATION
         finally:
             fc._dead = True
-        if result is None:
-            result = SF_STATUS_REQ_NEXT_NOTIFICATION
-        elif not isinstance(result, int):
-            self.errors.append(TypeError(f"Filter should return an int, or None (got {type(result).__name__})"))
-            result = SF_STATUS_REQ_ERROR
         note.result = result
         note.replaced = fc._replaced
         note.sent = fc._in_data
@@ -366,26 +374,36 @@ class FilterHost:
     SF_NOTIFY_END_OF_NET_SESSION to the flags), ``TerminateFilter`` on exit.
     With ``raise_errors``, what the filter raises in ``HttpFilterProc`` is
     raised again once the request is over.
+
+    Two pywin32 defects (``pyISAPI.cpp``) are reproduced: ``TerminateFilter``
+    is never called (pywin32 bug 206; release per-connection state at
+    SF_NOTIFY_END_OF_NET_SESSION), and what ``HttpFilterProc`` returns does
+    not reach IIS unless it raised (an inner ``DWORD action`` shadows the one
+    returned, which is left uninitialised): the double then goes on as for
+    SF_STATUS_REQ_NEXT_NOTIFICATION. ``results_reach_iis=True`` lets the
+    results through instead, as a fixed pywin32 would, so a filter can be
+    checked under both.
     """
 
-    def __init__(self, filter: Any, *, raise_errors: bool = True) -> None:
+    def __init__(self, filter: Any, *, raise_errors: bool = True, results_reach_iis: bool = False) -> None:
         if not hasattr(filter, "HttpFilterProc"):
             filter = filter.__FilterFactory__()
         self.filter = filter
         self.version = FakeFilterVersion()
         self.raise_errors = raise_errors
+        self.results_reach_iis = results_reach_iis
         #: The notifications the filter gets.
         self.flags = 0
 
     def __enter__(self) -> FilterHost:
         result = self.filter.GetFilterVersion(self.version)
-        if result is not None and not result:
-            raise RuntimeError(f"{self.filter!r}.GetFilterVersion refused to load")
+        if result is not None and (not isinstance(result, int) or not result):
+            raise RuntimeError(f"{self.filter!r}.GetFilterVersion refused to load (it returned {result!r})")
         self.flags = self.version.Flags | SF_NOTIFY_END_OF_NET_SESSION
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.filter.TerminateFilter(0)
+        """IIS unloads the filter; pywin32 never calls ``TerminateFilter``."""
 
     def connection(self, *, https: bool = False) -> FakeConnection:
         """A new client connection."""

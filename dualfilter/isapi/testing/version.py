@@ -1,8 +1,22 @@
-"""The version-info objects handed to ``GetExtensionVersion`` and ``GetFilterVersion``."""
+r"""The version-info objects handed to ``GetExtensionVersion`` and ``GetFilterVersion``.
+
+As pywin32's ``PyVERSION_INFO`` (``PyExtensionObjects.cpp``) and
+``PyFILTER_VERSION`` (``PyFilterObjects.cpp``) do, ``ExtensionDesc`` and
+``FilterDesc`` take str (UTF-8) or bytes through ``PyISAPIString_AsBytes``
+(anything else, ``None`` included, raises ValueError) and read back as bytes.
+pywin32 checks the length against the size of IIS's buffer and then
+``strcpy``\ s the bytes *and* their NUL into it, so the longest description
+that fits is one byte shorter than the number it checks: 255 bytes for
+``ExtensionDesc`` (``CHAR[HSE_MAX_EXT_DLL_NAME_LEN]``), 256 for
+``FilterDesc`` (``CHAR[SF_MAX_FILTER_DESC_LEN]``, 257). The doubles refuse
+anything longer with ValueError, as pywin32 does past its own bound; when
+``GetExtensionVersion`` or ``GetFilterVersion`` raises, IIS does not load
+the DLL.
+"""
 
 from __future__ import annotations
 
-from ..wire import buffer_arg
+from .args import isapi_string
 
 __all__ = ["FakeVersionInfo", "FakeFilterVersion", "IIS_VERSION", "FILTER_REVISION"]
 
@@ -10,14 +24,16 @@ __all__ = ["FakeVersionInfo", "FakeFilterVersion", "IIS_VERSION", "FILTER_REVISI
 IIS_VERSION = 0x00080000
 #: HTTP_FILTER_REVISION as the double reports it (6.0).
 FILTER_REVISION = 0x00060000
-#: HSE_MAX_EXT_DLL_NAME_LEN: the room HSE_VERSION_INFO has for ExtensionDesc.
+#: HSE_MAX_EXT_DLL_NAME_LEN: the room HSE_VERSION_INFO has for ExtensionDesc, its NUL included.
 HSE_MAX_EXT_DLL_NAME_LEN = 256
-#: SF_MAX_FILTER_DESC_LEN: the room HTTP_FILTER_VERSION has for FilterDesc.
+#: SF_MAX_FILTER_DESC_LEN: the room HTTP_FILTER_VERSION has for FilterDesc, its NUL included.
 SF_MAX_FILTER_DESC_LEN = 256 + 1
 
 
 class FakeVersionInfo:
     """The HSE_VERSION_INFO handed to ``GetExtensionVersion``."""
+
+    __slots__ = ("_desc",)
 
     def __init__(self) -> None:
         self._desc = b""
@@ -28,9 +44,9 @@ class FakeVersionInfo:
 
     @ExtensionDesc.setter
     def ExtensionDesc(self, value: str | bytes) -> None:
-        data = buffer_arg(value, "ExtensionDesc") if value is not None else b""
-        if len(data) > HSE_MAX_EXT_DLL_NAME_LEN:
-            raise ValueError(f"String is too long - max of {HSE_MAX_EXT_DLL_NAME_LEN} chars")
+        data = isapi_string(value)
+        if len(data) >= HSE_MAX_EXT_DLL_NAME_LEN:
+            raise ValueError(f"String is too long - max of {HSE_MAX_EXT_DLL_NAME_LEN - 1} bytes (and its NUL)")
         self._desc = data
 
 
@@ -74,7 +90,7 @@ class FakeFilterVersion:
 
     @FilterDesc.setter
     def FilterDesc(self, value: str | bytes) -> None:
-        data = buffer_arg(value, "FilterDesc")
-        if len(data) > SF_MAX_FILTER_DESC_LEN:
-            raise ValueError(f"String is too long - max of {SF_MAX_FILTER_DESC_LEN} chars")
+        data = isapi_string(value)
+        if len(data) >= SF_MAX_FILTER_DESC_LEN:
+            raise ValueError(f"String is too long - max of {SF_MAX_FILTER_DESC_LEN - 1} bytes (and its NUL)")
         self._desc = data
