@@ -55,4 +55,4 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
 
 def isapi_filter(target: Any, **options: Any) -> Any:
     """``target.isapi_filter(**options)``: the ISAPI filter object for a Filter class or instance."""
-    return importlib.import_module("dualfilter.isapi.filter_mode").isapi_filter(target, **options)
+    return importlib.import_module("dualfilter.isapi.filter").isapi_filter(target, **options)

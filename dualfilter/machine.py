@@ -73,10 +73,8 @@ class ResponseMachine:
         self._chunks: list[bytes] = []
 
     def _to(self, cause: str) -> None:
-        try:
-            self.state = TRANSITIONS[self.state, cause]
-        except KeyError:
-            self.state = transition(self.state, cause)  # raises the ProtocolError
+        # The table's answer; transition() raises the ProtocolError for a pair it lacks.
+        self.state = TRANSITIONS.get((self.state, cause)) or transition(self.state, cause)
 
     # -- events in ---------------------------------------------------------------
 

@@ -24,6 +24,14 @@ OPTIONAL_VARIABLES = ("REMOTE_USER", "AUTH_TYPE")
 BODY_HTTP_KEYS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
 
 
+def total_bytes(ecb: Any) -> int | None:
+    """The request body's length from ``ecb.TotalBytes``, or None if it is unknown (a chunked
+    upload). pywin32 reads the DWORD as a signed 32-bit int, so IIS's 0xFFFFFFFF arrives as -1
+    (and a body over 2 GiB as a negative number): the value is taken modulo 2**32."""
+    total = ecb.TotalBytes & UNKNOWN_TOTAL_BYTES
+    return None if total == UNKNOWN_TOTAL_BYTES else total
+
+
 def _variable(ecb: Any, name: str, default: str = "") -> str:
     value = ecb.GetServerVariable(name, None)
     return default if value is None else value.decode("latin-1")
@@ -91,8 +99,8 @@ def server_environ(ecb: Any) -> dict[str, Any]:
     content_type = ecb.ContentType.decode("latin-1")
     if content_type:
         environ["CONTENT_TYPE"] = content_type
-    total = ecb.TotalBytes
-    if total and total != UNKNOWN_TOTAL_BYTES:
+    total = total_bytes(ecb)
+    if total:
         environ["CONTENT_LENGTH"] = str(total)
     environ.update(parse_all_http(_variable(ecb, "ALL_HTTP")))
     return environ

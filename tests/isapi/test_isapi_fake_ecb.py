@@ -52,8 +52,9 @@ def test_read_client_returns_the_body_past_available_data():
     assert ecb.AvailableData == b"0123" and ecb.ReadClient(3) == b"456" and ecb.ReadClient() == b"789" and ecb.ReadClient() == b""
 
 
-def test_chunked_request_has_unknown_total_bytes():
-    assert FakeECB("POST", body=b"abc", chunked=True).TotalBytes == 0xFFFFFFFF
+def test_chunked_request_has_unknown_total_bytes_read_as_minus_one():
+    """PyExtensionObjects.cpp, PyECB::members: TotalBytes is T_INT, so IIS's 0xFFFFFFFF reads -1."""
+    assert FakeECB("POST", body=b"abc", chunked=True).TotalBytes == -1
 
 
 def test_write_client_returns_the_count():
@@ -168,7 +169,8 @@ def test_async_write_calls_the_io_completion_callback_on_another_thread():
     ecb.IOCompletion(callback, "arg")
     ecb.WriteClient(b"abc", HSE_IO_ASYNC)
     assert called.wait(5)
-    assert seen[0][:4] == (ecb, "arg", 3, 0) and seen[0][4] is not threading.current_thread()
+    cb_ecb, *rest, thread = seen[0]
+    assert (cb_ecb.ConnID, *rest) == (ecb.ConnID, "arg", 3, 0) and thread is not threading.current_thread()
 
 
 def test_async_write_without_a_callback_ends_the_session_with_error():

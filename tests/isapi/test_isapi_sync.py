@@ -157,6 +157,8 @@ def test_proxy_is_dead_once_the_extension_returned():
 
 
 def test_inner_exception_propagates_and_sends_nothing_buffered():
+    """The client gets pywin32's own error page (pyISAPI.cpp, HttpExtensionProc), not the half response."""
+
     class Fails:
         def HttpExtensionProc(self, ecb):
             ecb.SendResponseHeaders("200 OK", header_string([("Content-Type", HTML)]))
@@ -164,7 +166,8 @@ def test_inner_exception_propagates_and_sends_nothing_buffered():
             raise RuntimeError("crash")
 
     response = call_extension(UpperFilter.isapi(Fails()), FakeECB(), raise_errors=False)
-    assert response.done_status == HSE_STATUS_ERROR and response.status is None and response.body == b""
+    assert response.done_status == HSE_STATUS_ERROR and b"half" not in response.body.lower()
+    assert response.body.startswith(b"<html><head><title>Python ISAPI Error")
 
 
 def test_other_attributes_are_the_real_ecbs():

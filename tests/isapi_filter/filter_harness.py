@@ -26,10 +26,18 @@ def html(body: bytes = PAGE, *, chunks: Iterable[bytes] | None = None, chunked: 
     return raw_response(status, headers, parts, chunked=chunked)
 
 
-def serve(raw: bytes, splits: Iterable[int] = (), method: str = "GET", flt: Any = UpperFilter, **options: Any) -> FilterResponse:
-    """One request on a fresh connection through ``flt`` as an ISAPI filter."""
+def serve(
+    raw: bytes,
+    splits: Iterable[int] = (),
+    method: str = "GET",
+    flt: Any = UpperFilter,
+    results_reach_iis: bool = False,
+    **options: Any,
+) -> FilterResponse:
+    """One request on a fresh connection through ``flt`` as an ISAPI filter (what HttpFilterProc
+    returns reaches IIS only with ``results_reach_iis``, as pywin32 is)."""
     isapi_filter = flt.isapi_filter() if isinstance(flt, type) else flt
-    with FilterHost(isapi_filter) as iis:
+    with FilterHost(isapi_filter, results_reach_iis=results_reach_iis) as iis:
         return iis.request(method, "/page", response=raw, splits=splits, **options)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from filter_harness import PAGE, UpperFilter, filtered, html, serve
 
-from dualfilter.isapi.filter_mode import Connection
+from dualfilter.isapi.filter.mode import Connection
 from dualfilter.isapi.testing import FilterHost, raw_response
 
 IMAGE = raw_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", "4")], [b"\x89PNG"])

@@ -111,8 +111,17 @@ def test_chunked_response_over_the_buffer_limit_passes_chunked_with_oversize_pas
 
 
 def test_stream_failing_midway_closes_the_connection():
-    response = serve(html(chunks=[b"<p>a</p>", b"<p>b</p>"], chunked=True), flt=BrokenStreaming)
+    response = serve(html(chunks=[b"<p>a</p>", b"<p>b</p>"], chunked=True), flt=BrokenStreaming, results_reach_iis=True)
     assert SF_STATUS_REQ_FINISHED in {note.result for note in response.notifications} and response.closed
+
+
+def test_stream_failing_midway_is_never_complete_for_the_client_when_the_result_is_lost():
+    """pyISAPI.cpp, HttpFilterProc: the SF_STATUS_REQ_FINISHED may never reach IIS; the client
+    still cannot take the cut response for a whole one (no last chunk follows)."""
+    response = serve(html(chunks=[b"<p>a</p>", b"<p>b</p>"], chunked=True), flt=BrokenStreaming)
+    returned = {note.returned for note in response.notifications}
+    assert SF_STATUS_REQ_FINISHED in returned and not response.closed
+    assert response.raw.endswith(b"8\r\n<P>A</P>\r\n") and b"0\r\n\r\n" not in response.raw
 
 
 def test_stream_failing_midway_sends_only_what_was_filtered_before():
@@ -126,7 +135,7 @@ def test_client_gone_during_the_write_returns_req_error(monkeypatch):
 
     monkeypatch.setattr(FakeFilterContext, "WriteClient", gone)
     notes = serve(html()).notifications
-    assert [n.result for n in notes if n.kind == SF_NOTIFY_SEND_RAW_DATA] == [SF_STATUS_REQ_ERROR]
+    assert [n.returned for n in notes if n.kind == SF_NOTIFY_SEND_RAW_DATA] == [SF_STATUS_REQ_ERROR]
 
 
 def test_a_notification_that_fails_outside_any_response_lets_the_data_go_on(monkeypatch):

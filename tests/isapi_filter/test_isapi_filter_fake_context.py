@@ -43,8 +43,11 @@ class Probe:
         pass
 
 
-def run(probe, raw=RAW, splits=(), requests=1, **options):
-    with FilterHost(probe) as iis, iis.connection(https=options.pop("https", False)) as connection:
+def run(probe, raw=RAW, splits=(), requests=1, results_reach_iis=False, **options):
+    with (
+        FilterHost(probe, results_reach_iis=results_reach_iis) as iis,
+        iis.connection(https=options.pop("https", False)) as connection,
+    ):
         responses = [connection.request(response=raw, splits=splits, **options) for _ in range(requests)]
     return responses[-1]
 
@@ -234,14 +237,25 @@ def test_send_response_header_sends_a_status_line_from_the_filter():
     def deny(fc):
         fc.SendResponseHeader("403 Forbidden", "Content-Length: 0\r\n\r\n")
 
-    response = run(Probe(deny, flags=SF_NOTIFY_PREPROC_HEADERS, result=SF_STATUS_REQ_FINISHED_KEEP_CONN))
+    probe = Probe(deny, flags=SF_NOTIFY_PREPROC_HEADERS, result=SF_STATUS_REQ_FINISHED_KEEP_CONN)
+    response = run(probe, results_reach_iis=True)
     assert response.status == 403 and response.raw == b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
 
 
-def test_req_finished_closes_the_connection_with_end_of_net_session():
+def test_req_finished_closes_the_connection_with_end_of_net_session_once_results_reach_iis():
+    probe = Probe(lambda fc: fc.NotificationType, flags=SF_NOTIFY_SEND_RAW_DATA, result=SF_STATUS_REQ_FINISHED)
+    response = run(probe, results_reach_iis=True)
+    assert response.closed and probe.seen[-1] == SF_NOTIFY_END_OF_NET_SESSION and response.raw == b""
+
+
+def test_a_returned_status_does_not_reach_iis():
+    """pyISAPI.cpp, HttpFilterProc: an inner ``DWORD action`` shadows the one returned, so on
+    success IIS gets an uninitialised value; the double goes on as for NEXT_NOTIFICATION."""
     probe = Probe(lambda fc: fc.NotificationType, flags=SF_NOTIFY_SEND_RAW_DATA, result=SF_STATUS_REQ_FINISHED)
     response = run(probe)
-    assert response.closed and probe.seen[-1] == SF_NOTIFY_END_OF_NET_SESSION and response.raw == b""
+    note = response.raw_data()[0]
+    assert (note.returned, note.result) == (SF_STATUS_REQ_FINISHED, SF_STATUS_REQ_NEXT_NOTIFICATION)
+    assert response.raw == RAW and not response.closed
 
 
 def test_preproc_headers_reads_the_request_line():

@@ -17,7 +17,7 @@ from dualfilter.isapi.constants import (
     SF_NOTIFY_PREPROC_HEADERS,
     SF_NOTIFY_SEND_RAW_DATA,
 )
-from dualfilter.isapi.filter_mode import ISAPIFilter
+from dualfilter.isapi.filter.mode import ISAPIFilter
 from dualfilter.isapi.testing import FakeFilterVersion, FilterHost
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dualfilter.events import Body, End, ResponseStart
-from dualfilter.isapi.raw_output import ResponseWriter
-from dualfilter.isapi.raw_response import BodyReader, HeadReader, LengthReader, RawResponseError, body_reader, parse_head
+from dualfilter.isapi.filter.raw_output import ResponseWriter
+from dualfilter.isapi.filter.raw_response import BodyReader, HeadReader, LengthReader, RawResponseError, body_reader, parse_head
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\n"
 

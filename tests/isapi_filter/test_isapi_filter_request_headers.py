@@ -13,7 +13,7 @@ def seen_headers(flt, headers):
     seen = {}
 
     def site(ecb):
-        seen["headers"] = dict(ecb._headers)
+        seen["headers"] = dict(ecb.request.header_list())
         seen["range"] = ecb.GetServerVariable("HTTP_RANGE", None)
         return html()
 

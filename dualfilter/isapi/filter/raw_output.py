@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..events import Body, End, Event, HeaderList, ResponseStart
-from ..responses import status_line
-from .wire import header_block
+from ...events import Body, End, Event, HeaderList, ResponseStart
+from ...responses import status_line
+from ..wire import header_block
 
 #: Statuses that never carry a body.
 _BODILESS = frozenset({204, 304})

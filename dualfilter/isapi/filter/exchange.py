@@ -24,24 +24,24 @@ import enum
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ..drivers import drive
-from ..errors import StreamError
-from ..events import PASSTHROUGH, Body, Event, ResponseStart
-from ..machine import ResponseMachine
-from ..responses import error_response, simple_response
-from .constants import (
+from ...drivers import drive
+from ...errors import StreamError
+from ...events import PASSTHROUGH, Body, Event, ResponseStart
+from ...machine import ResponseMachine
+from ...responses import error_response, simple_response
+from ..constants import (
     SF_NOTIFY_SEND_RAW_DATA,
     SF_STATUS_REQ_ERROR,
     SF_STATUS_REQ_FINISHED,
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
-from .errors import FilterError
-from .filter_environ import FilterEnviron, FilterRequest
+from ..errors import FilterError
+from .environ import FilterEnviron, FilterRequest
 from .raw_output import ResponseWriter, head_bytes
 from .raw_response import BodyReader, Head, HeadReader, LengthReader, RawResponseError, body_reader
 
 if TYPE_CHECKING:
-    from .filter_mode import Connection, ISAPIFilter
+    from .mode import Connection, ISAPIFilter
 
 log = logging.getLogger("dualfilter")
 

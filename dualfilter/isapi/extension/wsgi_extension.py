@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterable
@@ -20,21 +21,56 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-from ..events import Body, ResponseStart
-from ..responses import simple_response, status_line
-from .constants import (
+from ...events import Body, ResponseStart
+from ...responses import simple_response, status_line
+from ..constants import (
     HSE_STATUS_ERROR,
     HSE_STATUS_PENDING,
     HSE_STATUS_SUCCESS,
     HSE_STATUS_SUCCESS_AND_KEEP_CONN,
-    UNKNOWN_TOTAL_BYTES,
 )
-from .environ import server_environ
-from .wire import header_block
+from ..environ import server_environ, total_bytes
+from ..wire import header_block
 
 log = logging.getLogger("dualfilter")
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
+
+#: RFC 9110: status-code SP reason-phrase, reason-phrase = *( HTAB / SP / VCHAR / obs-text ).
+_STATUS = re.compile(r"[1-5][0-9][0-9](?: [\t\x20-\x7e\x80-\xff]*)?")
+#: RFC 9110 field-name: a token.
+_FIELD_NAME = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+#: RFC 9110 field-value: VCHAR / obs-text and SP / HTAB (the whitespace around it is dropped on
+#: the wire); no other control character, CR and LF least of all.
+_FIELD_VALUE = re.compile(r"[\t\x20-\x7e\x80-\xff]*")
+
+
+def check_status(status: object) -> str:
+    """A WSGI status as RFC 9110 allows it on the wire (``'200 OK'``); TypeError or ValueError
+    otherwise, so no CR or LF ever reaches ``SendResponseHeaders``."""
+    if type(status) is not str:
+        raise TypeError(f"status must be a str, not {type(status).__name__}")
+    if _STATUS.fullmatch(status) is None:
+        raise ValueError(f"not a valid HTTP status line: {status!r}")
+    return status
+
+
+def check_headers(headers: object) -> list[tuple[str, str]]:
+    """WSGI response headers as RFC 9110 allows them: token names, values of visible
+    latin-1 characters, spaces and tabs; TypeError or ValueError otherwise."""
+    if type(headers) is not list:
+        raise TypeError(f"headers must be a list, not {type(headers).__name__}")
+    for pair in headers:
+        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
+            raise TypeError(f"headers must be (str, str) tuples, not {pair!r}")
+        name, value = pair
+        if _FIELD_NAME.fullmatch(name) is None:
+            raise ValueError(f"not a valid header name: {name!r}")
+        if _FIELD_VALUE.fullmatch(value) is None:
+            raise ValueError(f"not a valid value for header {name}: {value!r}")
+    return headers
+
+
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -56,8 +92,8 @@ class RequestBody(io.RawIOBase):
         view = memoryview(buffer).cast("B")
         if self._head is None:
             self._head = self._ecb.AvailableData
-            total = self._ecb.TotalBytes
-            self._remaining = None if total == UNKNOWN_TOTAL_BYTES else max(total - len(self._head), 0)
+            total = total_bytes(self._ecb)
+            self._remaining = None if total is None else max(total - len(self._head), 0)
         if self._pos < len(self._head):
             chunk = self._head[self._pos : self._pos + len(view)]
             self._pos += len(chunk)
@@ -95,12 +131,7 @@ class _Response:
                 raise exc_info[1].with_traceback(exc_info[2])
         elif self.status is not None:
             raise AssertionError("start_response called a second time without exc_info")
-        if type(status) is not str:
-            raise TypeError(f"status must be a str, not {type(status).__name__}")
-        for pair in headers:
-            if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str or type(pair[1]) is not str:
-                raise TypeError(f"headers must be (str, str) tuples, not {pair!r}")
-        self.status, self.headers = status, headers
+        self.status, self.headers = check_status(status), check_headers(headers)
         return self.write
 
     def send_headers(self) -> None:

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from ..request_policy import environ_key
-from ..validators import translate_if_none_match
+from ...request_policy import environ_key
+from ...validators import translate_if_none_match
 
 #: ``kind()`` results.
 HIDDEN = "hidden"

@@ -1,7 +1,7 @@
 """``FilterMiddleware``: an ISAPI extension that runs another and filters its responses.
 
 ``MyFilter.isapi(extension)`` returns one. IIS calls it like any extension;
-each request's inner extension gets a :class:`~dualfilter.isapi.proxy.ProxyECB`
+each request's inner extension gets a :class:`~dualfilter.isapi.extension.proxy.ProxyECB`
 in place of the real ECB. Both ways an extension can end a request work:
 returning from ``HttpExtensionProc`` (the response is complete then), or
 returning ``HSE_STATUS_PENDING`` and calling ``DoneWithSession`` later from any
@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..filter import Filter
-from ..machine import ResponseMachine
+from ...filter import Filter
+from ...machine import ResponseMachine
+from ..constants import HSE_STATUS_PENDING
+from ..environ import ServerEnviron
 from .completion import CompletionPort
-from .constants import HSE_STATUS_PENDING
-from .environ import ServerEnviron
 from .proxy import ProxyECB
 from .request_headers import RequestHeaders
 

@@ -25,8 +25,8 @@ from typing import Any
 
 import h11
 
-from ..events import Body, End, HeaderList
-from .wire import parse_header_lines
+from ...events import Body, End, HeaderList
+from ..wire import parse_header_lines
 
 #: What ends a head: an empty line, CRLF or bare LF (as h11 reads it).
 _BLANK_LINE = re.compile(rb"\n\r?\n")

@@ -26,12 +26,12 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..decision import decide
-from ..drivers import drive
-from ..events import PASSTHROUGH, Body, Event, ResponseStart
-from ..machine import ResponseMachine
-from ..responses import status_line
-from .constants import (
+from ...decision import decide
+from ...drivers import drive
+from ...events import PASSTHROUGH, Body, Event, ResponseStart
+from ...machine import ResponseMachine
+from ...responses import status_line
+from ..constants import (
     ERROR_INVALID_INDEX,
     ERROR_INVALID_PARAMETER,
     ERROR_NOT_SUPPORTED,
@@ -41,9 +41,9 @@ from .constants import (
     HSE_STATUS_ERROR,
     HSE_STATUS_SUCCESS,
 )
-from .errors import ExtensionError
+from ..errors import ExtensionError
+from ..wire import buffer_arg, header_block, int_arg, parse_header_lines, split_header_block, status_text, str_arg
 from .request_headers import HEADER_LIST, HIDDEN, TRANSLATED
-from .wire import buffer_arg, header_block, int_arg, parse_header_lines, split_header_block, status_text, str_arg
 
 if TYPE_CHECKING:
     from .middleware import FilterMiddleware

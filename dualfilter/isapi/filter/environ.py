@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .environ import ServerEnviron, server_environ
+from ..environ import ServerEnviron, server_environ
 
 _NO_DEFAULT: Any = object()
 

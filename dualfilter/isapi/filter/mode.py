@@ -1,0 +1,183 @@
+"""``ISAPIFilter``: a Filter as an IIS *filter*, over every response a site sends.
+
+``MyFilter.isapi_filter(**options)`` returns one; a script's
+``__FilterFactory__`` hands it to pywin32. It asks IIS for each response's raw
+bytes (SF_NOTIFY_SEND_RAW_DATA) and for the end of each request
+(SF_NOTIFY_END_OF_REQUEST), and, unless told not to, for the request headers
+(SF_NOTIFY_PREPROC_HEADERS) so Range and the conditional headers go before
+the site sees the request, as on every other host. Each response is one
+:class:`~dualfilter.isapi.filter.exchange.Exchange`; the per-connection state
+lives in ``fc.FilterContext``, so keep-alive connections carry any number of
+requests in sequence. ``HttpFilterProc`` never raises: an error is logged and
+answered with a clean 500 while nothing of the response has gone out.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ...filter import Filter
+from ...validators import translate_if_none_match
+from ..constants import (
+    SF_NOTIFY_END_OF_NET_SESSION,
+    SF_NOTIFY_END_OF_REQUEST,
+    SF_NOTIFY_ORDER_DEFAULT,
+    SF_NOTIFY_ORDER_HIGH,
+    SF_NOTIFY_ORDER_LOW,
+    SF_NOTIFY_ORDER_MEDIUM,
+    SF_NOTIFY_PREPROC_HEADERS,
+    SF_NOTIFY_SEND_RAW_DATA,
+    SF_STATUS_REQ_NEXT_NOTIFICATION,
+)
+from .exchange import DONE, PASS, Exchange
+
+log = logging.getLogger("dualfilter")
+
+NEXT = SF_STATUS_REQ_NEXT_NOTIFICATION
+#: The most of a description IIS keeps (SF_MAX_FILTER_DESC_LEN, less its NUL).
+MAX_DESCRIPTION = 256
+_ORDERS = frozenset({SF_NOTIFY_ORDER_HIGH, SF_NOTIFY_ORDER_MEDIUM, SF_NOTIFY_ORDER_LOW, SF_NOTIFY_ORDER_DEFAULT})
+#: Options of ``isapi_filter`` that configure the ISAPI filter rather than the Filter.
+ISAPI_OPTIONS = ("notify_order", "description", "strip_request_headers", "max_head_size")
+
+
+class Connection:
+    """What the filter keeps for one client connection (in ``fc.FilterContext``)."""
+
+    __slots__ = ("exchange", "writing")
+
+    def __init__(self) -> None:
+        #: The response under way, if any.
+        self.exchange: Exchange | None = None
+        #: True while the filter's own WriteClient runs: IIS shows those bytes to the filter too.
+        self.writing = False
+
+    def send_raw_data(self, owner: ISAPIFilter, fc: Any) -> int:
+        exchange = self.exchange
+        if exchange is not None and exchange.phase is PASS:
+            return NEXT
+        raw = fc.GetData()
+        data = raw.InData
+        if not data:
+            return NEXT
+        if exchange is None or exchange.phase is DONE:
+            exchange = self.exchange = Exchange(owner, self, fc)
+        try:
+            return exchange.send_raw_data(fc, raw, data)
+        except Exception as exc:
+            return exchange.failed(fc, raw, exc)
+
+    def end_of_request(self, fc: Any) -> int:
+        exchange, self.exchange = self.exchange, None
+        if exchange is None:
+            return NEXT
+        try:
+            return exchange.end_of_request(fc)
+        except Exception as exc:
+            return exchange.failed(fc, None, exc)
+
+    def write(self, fc: Any, pieces: list[bytes]) -> None:
+        """Send ``pieces`` in one WriteClient call."""
+        data = pieces[0] if len(pieces) == 1 else b"".join(pieces)
+        if not data:
+            return
+        self.writing = True
+        try:
+            fc.WriteClient(data)
+        finally:
+            self.writing = False
+
+
+class ISAPIFilter:
+    """The ISAPI filter object for ``filter``: GetFilterVersion / HttpFilterProc / TerminateFilter.
+
+    ``notify_order`` is one of the ``SF_NOTIFY_ORDER_*`` priorities;
+    ``description`` is what IIS shows for the filter; ``strip_request_headers``
+    (default True) removes Range, If-Range and, under ``force_no_conditional``,
+    the conditional headers from every request, as the other hosts do (a
+    Range request would otherwise get a partial body that skips the filter);
+    ``max_head_size`` bounds the response head the filter reads.
+    """
+
+    def __init__(
+        self,
+        filter: Filter,
+        *,
+        notify_order: int = SF_NOTIFY_ORDER_DEFAULT,
+        description: str | None = None,
+        strip_request_headers: bool = True,
+        max_head_size: int = 64 * 1024,
+    ) -> None:
+        if notify_order not in _ORDERS:
+            raise ValueError(f"notify_order must be one of the SF_NOTIFY_ORDER_* values, not {notify_order!r}")
+        self.filter = filter
+        self.flags = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | notify_order
+        if strip_request_headers:
+            self.flags |= SF_NOTIFY_PREPROC_HEADERS
+        self.description = (description or f"dualfilter {filter.name}")[:MAX_DESCRIPTION]
+        #: The request headers removed, as IIS names them (``'Range:'``).
+        self.removed = (
+            tuple(sorted(name.title() + ":" for name in filter.request_policy.removed)) if strip_request_headers else ()
+        )
+        self.max_head_size = max_head_size
+
+    def GetFilterVersion(self, fv: Any) -> None:
+        """Called once as IIS loads the filter (with None after a reload): the notifications wanted."""
+        if fv is not None:
+            fv.Flags = self.flags
+            fv.FilterDesc = self.description
+
+    def HttpFilterProc(self, fc: Any) -> int:
+        """Called for every notification; returns an ``SF_STATUS_REQ_*`` code and never raises."""
+        try:
+            kind = fc.NotificationType
+            if kind == SF_NOTIFY_SEND_RAW_DATA:
+                connection = fc.FilterContext
+                if type(connection) is not Connection:
+                    connection = fc.FilterContext = Connection()
+                elif connection.writing:  # the filter's own output coming round
+                    return NEXT
+                return connection.send_raw_data(self, fc)
+            if kind == SF_NOTIFY_END_OF_REQUEST:
+                connection = fc.FilterContext
+                return connection.end_of_request(fc) if type(connection) is Connection else NEXT
+            if kind == SF_NOTIFY_PREPROC_HEADERS:
+                self._strip_request_headers(fc.GetData())
+            elif kind == SF_NOTIFY_END_OF_NET_SESSION:
+                fc.FilterContext = None
+        except Exception:
+            log.exception("%s: ISAPI filter notification failed; the data goes on as it came", self.filter.name)
+        return NEXT
+
+    def TerminateFilter(self, status: int) -> None:
+        """Called as IIS unloads the filter: nothing is held outside the connections."""
+
+    def _strip_request_headers(self, headers: Any) -> None:
+        """PREPROC_HEADERS: take away the request headers the filter removes on every host."""
+        for name in self.removed:
+            if headers.GetHeader(name, None) is not None:
+                headers.SetHeader(name, "")  # an empty value deletes the header
+        token = self.filter.etag_token
+        if token is not None:
+            value = headers.GetHeader("If-None-Match:", None)
+            if value:
+                text = value.decode("latin-1")
+                translated = translate_if_none_match(text, token)
+                if translated != text:
+                    headers.SetHeader("If-None-Match:", translated)
+
+    def __repr__(self) -> str:
+        return f"<{self.filter.name} ISAPI filter>"
+
+
+def isapi_filter(target: type[Filter] | Filter, **options: Any) -> ISAPIFilter:
+    """``target.isapi_filter(**options)``: the ISAPI options configure the filter object; the
+    rest build the filter from a class (a configured instance takes none)."""
+    isapi = {name: options.pop(name) for name in ISAPI_OPTIONS if name in options}
+    if isinstance(target, Filter):
+        if options:
+            name = type(target).__name__
+            raise TypeError(f"options go to the constructor: {name}({', '.join(options)}=...).isapi_filter()")
+        return ISAPIFilter(target, **isapi)
+    return ISAPIFilter(target(**options), **isapi)
