@@ -11,19 +11,22 @@ final body.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from . import charsets, codings
 from .charsets import Charset
 from .errors import FilterError
-from .headers import HeaderList, Headers, get_header
+from .headers import Headers, get_header
 from .mediatypes import parse_content_type
 from .responses import fixed_headers
 
 if TYPE_CHECKING:
     from .filter import Filter
     from .formats import Format
+
+_NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
 class NothingToParse(Exception):
@@ -115,12 +118,17 @@ def format_for(flt: Filter, media_type: str) -> Format | None:
         raise FilterError(str(exc)) from None
 
 
-def view(value: BodyValue, flt: Filter, headers: Headers) -> View:
+def view(value: BodyValue, flt: Filter, headers: Headers, content_type: tuple[str, Mapping[str, str]] | None = None) -> View:
     """``flt``'s view of ``value`` for a response with ``headers`` (which get the
-    charset the bytes now declare, if serializing changed it)."""
-    content_type = get_header(headers.list, "content-type")
-    media_type, params = parse_content_type(content_type) if content_type else ("", {})
+    charset the bytes now declare, if serializing changed it). ``content_type``
+    is the response's parsed Content-Type when the caller knows it already."""
+    if content_type is None:
+        header = get_header(headers.list, "content-type")
+        content_type = parse_content_type(header) if header else ("", _NO_PARAMS)
+    media_type, params = content_type
     declared = params.get("charset")
+    if flt._plain_bytes and type(value.value) is bytes and not value.codings:
+        return View(value.value, None, value.charset, media_type, declared)  # bytes as they are: nothing to read
     fmt = format_for(flt, media_type)
     wanted: Any = fmt or ("text" if flt.decode_unicode else "bytes")
     if value.kind == wanted and not value.codings:
@@ -167,13 +175,3 @@ def settle(flt: Filter, seen: View, result: Any) -> BodyValue:
         kinds = sorted({type(item).__name__ for item in items})
         raise FilterError(f"{flt.name}.filter() returned chunks of {', '.join(kinds)}; expected all bytes or all str")
     raise FilterError(f"{flt.name}.filter() returned {type(result).__name__}; expected bytes or str")
-
-
-def write(
-    value: BodyValue, content_codings: tuple[str, ...], headers: HeaderList, original: HeaderList
-) -> tuple[bytes, HeaderList]:
-    """The final body, content-coded as the app's was, and headers true to it."""
-    body, charset = value.serialize()
-    if content_codings:
-        body = codings.encode(body, list(content_codings))
-    return body, fixed_headers(headers, original, len(body), charset)

@@ -61,14 +61,15 @@ def resolve(value: Any) -> Any:
 
 def _call(call: FilterCall) -> Any:
     """The user's code of one FilterCall, called (its result may be awaitable)."""
-    args = call.prepare() if call.prepare is not None else call.args
-    return call.function(*args)
+    prepare = call.prepare
+    return call.function(*(prepare() if prepare is not None else call.args))
 
 
 def _step(machine: ResponseMachine, call: FilterCall) -> list[Event]:
     """Run one FilterCall to completion and hand its outcome to the machine."""
     try:
-        result = _call(call)
+        prepare = call.prepare
+        result = call.function(*(prepare() if prepare is not None else call.args))
         if type(result) is not bytes and inspect.isawaitable(result):
             result = resolve(result)
     except Exception as exc:

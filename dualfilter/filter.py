@@ -127,6 +127,10 @@ class Filter:
                 types = formats.media_types_for(self.format_output)
         self._content_types = tuple(t.strip().lower() for t in types)
         self.is_async = inspect.iscoroutinefunction(self.filter)
+        #: Whether filter() takes the body's bytes as they are (no format, no decoding).
+        self._plain_bytes = self._format is None and self.format_output is None and not self.decode_unicode
+        #: The filters a response goes through, in the order they run (innermost first).
+        self._run_order: tuple[Filter, ...] = (self._stages or (self,))[::-1]
         # When should_filter is not overridden the machine asks accepts() directly.
         self.default_decision = type(self).should_filter is Filter.should_filter
         #: The memo of default decisions (see dualfilter.decision).

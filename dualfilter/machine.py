@@ -22,8 +22,9 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import responses, validators
-from .body import BodyValue, NothingToParse, View, settle, view, write
+from . import codings, responses, validators
+from .body import BodyValue, NothingToParse, View, settle, view
+from .charsets import Charset
 from .codings import TooLarge
 from .decision import Decision, decide, wants
 from .errors import FilterError, ProtocolError, StreamError
@@ -221,19 +222,29 @@ class ResponseMachine:
         """The FilterCall of the next stage that filters this response, or the
         response itself when none is left."""
         flt = self.filter
-        stages = flt._stages or (flt,)
+        order = flt._run_order  # innermost (last named) first
         start = self._start
         assert start is not None
-        while self._index < len(stages):
+        while self._index < len(order):
+            stage = order[self._index]
             self._index += 1
-            stage = stages[-self._index]  # innermost (last named) first
             # A plain filter's decision was made at the start; a chain's stages
             # each decide on the response as the stages before them left it.
             if flt._stages and not wants(stage, self.environ, start.status, self._headers):
                 continue
+            headers = self._stage_headers = Headers(list(self._headers))
             self._stage = stage
             offload = self._offload(stage)
-            prepare = functools.partial(self._prepare, stage, Headers(list(self._headers)))
+            # A plain filter reads the response's Content-Type as decided; a chain's
+            # stages read it from the headers as the stages before left them.
+            decision = self.decision
+            content_type = None if flt._stages or decision is None else (decision.media_type, decision.params)
+            value = self._value
+            assert value is not None
+            if stage._plain_bytes and type(value.value) is bytes and not value.codings:
+                seen = self._seen = view(value, stage, headers, content_type)  # nothing to parse: done here
+                return [FilterCall(stage, stage.filter, (self.environ, headers, seen.data), offload=offload)]
+            prepare = functools.partial(self._prepare, stage, headers, content_type)
             return [FilterCall(stage, stage.filter, prepare=prepare, offload=offload)]
         self._stage = None
         return self._finish()
@@ -242,26 +253,31 @@ class ResponseMachine:
         threshold = self.filter.thread_threshold
         return not stage.is_async and threshold is not None and self._size >= threshold
 
-    def _prepare(self, stage: Filter, headers: Headers) -> tuple[Any, ...]:
+    def _prepare(self, stage: Filter, headers: Headers, content_type: tuple[str, Mapping[str, str]] | None) -> tuple[Any, ...]:
         """A stage's arguments (the driver asks, just before its ``filter()``): its view of the body."""
         assert self._value is not None
-        seen = self._seen = view(self._value, stage, headers)
-        self._stage_headers = headers
+        seen = self._seen = view(self._value, stage, headers, content_type)
         return self.environ, headers, seen.data
 
     def _took(self, result: Any) -> list[Event]:
         stage, seen = self._stage, self._seen
         assert stage is not None and seen is not None
         assert self._stage_headers is not None
+        chained = self.filter._stages
+        if not chained and type(result) is bytes and self.decision is not None and not self.decision.codings:
+            self._value = self._seen = None
+            return self._respond(result, None, self._stage_headers.list, stage)  # the common case, directly
         try:
             self._value = settle(stage, seen, result)
             headers = self._stage_headers.list
-            self._headers = responses.fixed_headers(headers, self._headers, None, None) if self.filter._stages else headers
+            self._headers = responses.fixed_headers(headers, self._headers, None, None) if chained else headers
         except Exception as exc:
             self._to("failed")
             return self._fail(exc, stage)
         self._changed = True
         self._seen = None
+        if not chained:  # a plain filter is a chain of one: nothing is left to run
+            return self._finish()
         self._to("next")
         return self._next_stage()
 
@@ -276,14 +292,27 @@ class ResponseMachine:
             body = value.value
             return [start, Body(body), End(self._trailers)] if body else [start, End(self._trailers)]
         try:
-            body, headers = write(value, self.decision.codings, self._headers, start.headers)
-            if self.filter.etag_token is not None:
-                headers = self._derive_etag(headers, start.headers)
+            body, charset = value.serialize()
+            if self.decision.codings:
+                body = codings.encode(body, list(self.decision.codings))
         except Exception as exc:
             self._to("failed")
             return self._fail(exc, value.producer)
+        return self._respond(body, charset, self._headers, value.producer)
+
+    def _respond(self, body: bytes, charset: Charset | None, headers: HeaderList, producer: Filter | None) -> list[Event]:
+        """The filtered response: ``body`` with ``headers`` made true to it."""
+        start = self._start
+        assert start is not None
+        try:
+            fixed = responses.fixed_headers(headers, start.headers, len(body), charset)
+            if self.filter.etag_token is not None:
+                fixed = self._derive_etag(fixed, start.headers)
+        except Exception as exc:
+            self._to("failed")
+            return self._fail(exc, producer)
         self._to("finished")
-        out = ResponseStart(start.status, headers, start.reason)
+        out = ResponseStart(start.status, fixed, start.reason)
         return [out, Body(body), End(self._trailers)] if body else [out, End(self._trailers)]
 
     # -- streamed ---------------------------------------------------------------------

@@ -50,7 +50,8 @@ def test_the_machine_asks_for_the_filter_with_a_filter_call_and_does_not_run_it(
 def test_the_result_handed_back_gives_the_filtered_response():
     machine = buffered(Upper())
     (call,) = machine.end()
-    start, body, end = machine.filtered(call.function(*call.prepare()))
+    args = call.prepare() if call.prepare is not None else call.args
+    start, body, end = machine.filtered(call.function(*args))
     assert type(start) is ResponseStart and body == Body(b"<P>X</P>") and end == End(None)
     assert machine.state is State.DONE
 
