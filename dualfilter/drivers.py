@@ -79,18 +79,11 @@ def _step(machine: ResponseMachine, call: FilterCall) -> list[Event]:
 
 def drive(machine: ResponseMachine, events: list[Event]) -> list[Event]:
     """``events`` with every FilterCall run (synchronously) and replaced by
-    what the machine answered to its result."""
-    if not events or type(events[-1]) is not FilterCall:
-        return events
-    out = events[:-1]
-    call: Event = events[-1]
-    while type(call) is FilterCall:
-        more = _step(machine, call)
-        if not more:
-            break
-        call = more[-1]
-        out += more if type(call) is not FilterCall else more[:-1]
-    return out
+    what the machine answered to its result (the list is the machine's answer,
+    extended in place)."""
+    while events and type(events[-1]) is FilterCall:
+        events += _step(machine, events.pop())  # type: ignore[arg-type]
+    return events
 
 
 async def run_in_thread(func: Callable[[], T]) -> T:
@@ -104,11 +97,8 @@ async def run_in_thread(func: Callable[[], T]) -> T:
 async def drive_async(machine: ResponseMachine, events: list[Event], run_sync: RunSync = run_in_thread) -> list[Event]:
     """``drive`` for async hosts: ``async def`` filters are awaited; a call the
     machine marks ``offload`` (big synchronous work) runs through ``run_sync``."""
-    if not events or type(events[-1]) is not FilterCall:
-        return events
-    out = events[:-1]
-    call: Event = events[-1]
-    while type(call) is FilterCall:
+    while events and type(events[-1]) is FilterCall:
+        call: FilterCall = events.pop()  # type: ignore[assignment]
         if call.offload:
             more = await run_sync(functools.partial(_step, machine, call))
         else:
@@ -120,8 +110,5 @@ async def drive_async(machine: ResponseMachine, events: list[Event], run_sync: R
                 more = machine.failed(exc)
             else:
                 more = machine.filtered(result)
-        if not more:
-            break
-        call = more[-1]
-        out += more if type(call) is not FilterCall else more[:-1]
-    return out
+        events += more
+    return events

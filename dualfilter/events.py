@@ -3,14 +3,15 @@
 Hosts translate their calls into ``ResponseStart``, ``Body`` and ``End``; the
 machine answers with the same kinds, plus two of its own: ``FilterCall`` (run
 the user's code, then hand the machine the result) and ``PASSTHROUGH`` (the
-rest of this response goes on as the app sends it). Events are frozen values:
-cheap to make, and the data they carry is never copied.
+rest of this response goes on as the app sends it). Events are frozen values —
+named tuples, the cheapest immutable records Python makes, several per
+response — equal only to events of their own kind; the data they carry is
+never copied.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:
@@ -19,8 +20,21 @@ if TYPE_CHECKING:
 HeaderList = list[tuple[str, str]]
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseStart:
+class _Event:
+    """Equality for event kinds: an event equals only an event of its own kind."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and tuple.__eq__(self, other)  # type: ignore[operator]
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = tuple.__hash__
+
+
+class ResponseStart(NamedTuple):
     """Status and headers of a response (header names and values are ``str``)."""
 
     status: int
@@ -28,15 +42,13 @@ class ResponseStart:
     reason: str = ""
 
 
-@dataclass(frozen=True, slots=True)
-class Body:
+class Body(NamedTuple):
     """One chunk of the response body, handed on as it came."""
 
     data: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class End:
+class End(NamedTuple):
     """The end of the response. ``trailers`` is None when the response has no
     trailer section, else its trailer fields (possibly none)."""
 
@@ -65,12 +77,16 @@ class FilterCall(NamedTuple):
     offload: bool = False
 
 
-@dataclass(frozen=True, slots=True)
-class Passthrough:
+class Passthrough(NamedTuple):
     """Out only, right after a ``ResponseStart``: the response is not filtered,
     so a host may hand the rest of the app's body on itself, as it comes,
     without the machine (feeding it on still works and costs one event a chunk)."""
 
+
+for _kind in (ResponseStart, Body, End, FilterCall, Passthrough):
+    _kind.__eq__ = _Event.__eq__  # type: ignore[method-assign,assignment]
+    _kind.__ne__ = _Event.__ne__  # type: ignore[method-assign,assignment]
+    _kind.__hash__ = _Event.__hash__  # type: ignore[method-assign,assignment]
 
 #: The one ``Passthrough`` event.
 PASSTHROUGH = Passthrough()

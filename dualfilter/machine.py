@@ -64,6 +64,7 @@ class ResponseMachine:
     _index = 0
     _stage: Filter | None = None
     _seen: View | None = None
+    _raw: bytes | None = None  # the body a plain bytes filter got as it came
     _stage_headers: Headers | None = None
     _changed = False  # whether any stage filtered the body
 
@@ -214,6 +215,12 @@ class ResponseMachine:
         chunks, self._chunks = self._chunks, []
         body = chunks[0] if len(chunks) == 1 else b"".join(chunks)
         decision = self.decision
+        flt = self.filter
+        if not flt._stages and flt._plain_bytes and not decision.codings:
+            # The common case, directly: a plain bytes filter takes the body as it came.
+            headers = self._stage_headers = Headers(list(start.headers))
+            self._stage, self._index, self._raw = flt, 1, body
+            return [FilterCall(flt, flt.filter, (self.environ, headers, body), offload=self._offload(flt))]
         self._value = BodyValue(body, codings=decision.codings, limit=self.filter.max_buffer_size)
         self._headers = start.headers
         return self._next_stage()
@@ -260,13 +267,15 @@ class ResponseMachine:
         return self.environ, headers, seen.data
 
     def _took(self, result: Any) -> list[Event]:
-        stage, seen = self._stage, self._seen
-        assert stage is not None and seen is not None
-        assert self._stage_headers is not None
+        stage, seen, decision = self._stage, self._seen, self.decision
+        assert stage is not None and decision is not None and self._stage_headers is not None
         chained = self.filter._stages
-        if not chained and type(result) is bytes and self.decision is not None and not self.decision.codings:
-            self._value = self._seen = None
+        if not chained and type(result) is bytes and not decision.codings:
+            self._value = self._seen = self._raw = None
             return self._respond(result, None, self._stage_headers.list, stage)  # the common case, directly
+        if seen is None:  # the body went to the filter as it came (_begin_stages)
+            seen = View(self._raw, None, None, decision.media_type, decision.params.get("charset"))
+            self._value = BodyValue(self._raw)
         try:
             self._value = settle(stage, seen, result)
             headers = self._stage_headers.list
@@ -370,7 +379,7 @@ class ResponseMachine:
     def _fail(self, exc: BaseException, stage: Filter | None = None) -> list[Event]:
         self.error = exc
         self._chunks = []
-        self._value = self._seen = None
+        self._value = self._seen = self._raw = None
         name = self._name(stage)
         if isinstance(exc, FilterError):
             log.error("%s failed on %s: %s", name, self._path(), exc)
