@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .machine import ResponseMachine
 
 T = TypeVar("T")
+#: Result types that are never awaitable: no need to ask.
+_PLAIN = (bytes, str, list)
 RunSync = Callable[[Callable[[], Any]], Awaitable[Any]]
 
 
@@ -70,7 +72,7 @@ def _step(machine: ResponseMachine, call: FilterCall) -> list[Event]:
     try:
         prepare = call.prepare
         result = call.function(*(prepare() if prepare is not None else call.args))
-        if type(result) is not bytes and inspect.isawaitable(result):
+        if type(result) not in _PLAIN and inspect.isawaitable(result):
             result = resolve(result)
     except Exception as exc:
         return machine.failed(exc)
@@ -104,7 +106,7 @@ async def drive_async(machine: ResponseMachine, events: list[Event], run_sync: R
         else:
             try:
                 result = _call(call)
-                if type(result) is not bytes and inspect.isawaitable(result):
+                if type(result) not in _PLAIN and inspect.isawaitable(result):
                     result = await result
             except Exception as exc:
                 more = machine.failed(exc)
