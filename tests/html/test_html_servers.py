@@ -1,0 +1,57 @@
+"""Over real servers: the first bytes leave before the app's last, errors are handled."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+from .rewriters import Tidy
+from .servers import RawClient, uvicorn_serving, wsgiref_serving
+
+HEAD = b"<html><head><title>t</title></head><body><p>first</p>"
+
+
+def gated_wsgi_app(gate: threading.Event):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        yield HEAD
+        gate.wait(5)  # the rest comes only once the client has the first part
+        yield b"<p>last</p></body></html>"
+
+    return app
+
+
+def gated_asgi_app(gate: threading.Event):
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html; charset=utf-8")]})
+        await send({"type": "http.response.body", "body": HEAD, "more_body": True})
+        await asyncio.to_thread(gate.wait, 5)
+        await send({"type": "http.response.body", "body": b"<p>last</p></body></html>", "more_body": False})
+
+    return app
+
+
+def test_wsgi_first_filtered_bytes_arrive_before_the_app_sends_its_last():
+    gate = threading.Event()
+    with wsgiref_serving(Tidy.wsgi(gated_wsgi_app(gate))) as address:
+        client = RawClient(address)
+        early = client.read_until(b"<p>first</p>")
+        arrived_first = b"<p>first</p>" in early and not gate.is_set()
+        gate.set()
+        whole = client.read_all()
+    assert arrived_first
+    assert b'<div class="banner">staging</div><p>first</p>' in early
+    assert whole.endswith(b"<p>last</p></body></html><!-- filtered -->")
+
+
+def test_asgi_first_filtered_bytes_arrive_before_the_app_sends_its_last():
+    gate = threading.Event()
+    with uvicorn_serving(Tidy.asgi(gated_asgi_app(gate))) as address:
+        client = RawClient(address)
+        early = client.read_until(b"<p>first</p>")
+        arrived_first = b"<p>first</p>" in early and not gate.is_set()
+        gate.set()
+        whole = client.read_all()
+    assert arrived_first
+    assert b'<div class="banner">staging</div><p>first</p>' in early
+    assert b"<p>last</p></body></html><!-- filtered -->" in whole
