@@ -180,9 +180,7 @@ class _Run:
     def _oversize(self, raw: Any) -> None:
         if self.rewriter.oversize == "error":
             raise OversizeError(f"a text node is longer than max_buffer_size ({self.limit})")
-        log.warning(
-            "%s: a text node is longer than max_buffer_size (%d); it goes out unfiltered", self.rewriter.name, self.limit
-        )
+        log.warning("%s: a text node is longer than max_buffer_size (%d); it goes out unfiltered", self.rewriter.name, self.limit)
         raw.replace("".join(self.pieces), engine.kind(True))
         self.pieces, self.size, self.passing = [], 0, True
 
@@ -217,18 +215,13 @@ class _TextMark:
         self.run.marks.append(self.index)
 
 
-class _DocumentHook:
+class _DocumentEnd:
+    """The document's end: calls the rewriter's ``end``."""
+
     __slots__ = ("run",)
 
     def __init__(self, run: _Run) -> None:
         self.run = run
-
-    def text(self, raw: Any) -> None:
-        try:
-            self.run.text_chunk(raw)
-        except BaseException as exc:
-            self.run.failed(exc)
-            raise
 
     def end(self, raw: Any) -> None:
         run = self.run
@@ -236,6 +229,20 @@ class _DocumentHook:
             run.rewriter.end(Document(raw), run.environ)
         except BaseException as exc:
             run.failed(exc)
+            raise
+
+
+class _DocumentHook(_DocumentEnd):
+    """The end, and every text chunk (called after the selector hooks): only
+    registered when there are text handlers, as it makes the engine decode all text."""
+
+    __slots__ = ()
+
+    def text(self, raw: Any) -> None:
+        try:
+            self.run.text_chunk(raw)
+        except BaseException as exc:
+            self.run.failed(exc)
             raise
 
 
@@ -264,7 +271,8 @@ def _open_engine(run: _Run) -> engine.Rewriter:
         else:
             hooks.append((selector, _TextMark(run, len(run.text_handlers))))
             run.text_handlers.append(method)
-    return engine.build(run.out.extend, hooks, _DocumentHook(run))
+    document = _DocumentHook(run) if run.text_handlers else _DocumentEnd(run)
+    return engine.build(run.out.extend, hooks, document)
 
 
 class _Engine:

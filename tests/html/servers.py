@@ -79,3 +79,18 @@ class RawClient:
             self.data += piece
         self.sock.close()
         return self.data
+
+
+def body_of(raw: bytes) -> bytes:
+    """The body of a raw response, de-chunked when it came chunked (as far as it came)."""
+    head, _, body = raw.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" not in head.lower():
+        return body
+    out = b""
+    while body:
+        size_line, _, rest = body.partition(b"\r\n")
+        size = int(size_line, 16)
+        if size == 0:
+            break
+        out, body = out + rest[:size], rest[size + 2 :]
+    return out
