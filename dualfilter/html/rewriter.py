@@ -98,7 +98,12 @@ class Rewriter(Filter):
 
     def stream(self, environ: Mapping[str, Any], headers: Headers) -> RewriteStream:
         """The response's body, rewritten chunk by chunk."""
-        return RewriteStream(self, environ, headers)
+        return RewriteStream(self, environ, headers, post=self._post_process(environ))
+
+    def _post_process(self, environ: Mapping[str, Any]) -> Any:
+        """For built-in filters: an object whose ``feed(data)`` / ``finish(data)`` see the
+        engine's output (UTF-8) before it is encoded back, or None."""
+        return None
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: bytes) -> bytes:
         """The whole body rewritten at once (compressed responses come this way).
@@ -106,7 +111,7 @@ class Rewriter(Filter):
         A page in another charset than UTF-8 stays in it when it can hold what
         the handlers inserted; else it leaves as UTF-8, and the Content-Type
         says so."""
-        stream = RewriteStream(self, environ, headers, whole=True)
+        stream = RewriteStream(self, environ, headers, whole=True, post=self._post_process(environ))
         out = stream.feed(data) + stream.finish()
         if stream.switched_to_utf8:
             value = headers.get("content-type") or ""
@@ -324,8 +329,11 @@ class RewriteStream:
     such output leaves as UTF-8 instead (``switched_to_utf8``).
     """
 
-    def __init__(self, rewriter: Rewriter, environ: Mapping[str, Any], headers: Headers, *, whole: bool = False) -> None:
+    def __init__(
+        self, rewriter: Rewriter, environ: Mapping[str, Any], headers: Headers, *, whole: bool = False, post: Any = None
+    ) -> None:
         self.rewriter = rewriter
+        self._post = post
         self.whole = whole
         self.switched_to_utf8 = False
         content_type = headers.get("content-type") or ""
@@ -431,7 +439,10 @@ class RewriteStream:
             data, self._head = self._head, b""
         if not data:
             return b""
-        return self._from_engine(self._run(self._to_engine(data, False), False), False)
+        out = self._run(self._to_engine(data, False), False)
+        if self._post is not None:
+            out = self._post.feed(out)
+        return self._from_engine(out, False)
 
     def finish(self) -> bytes:
         """The rest of the output, the document's end included."""
@@ -439,7 +450,10 @@ class RewriteStream:
         if not self._decided:
             self._decide(True)
             data, self._head = self._head, b""
-        return self._from_engine(self._run(self._to_engine(data, True), True), True)
+        out = self._run(self._to_engine(data, True), True)
+        if self._post is not None:
+            out = self._post.finish(out)
+        return self._from_engine(out, True)
 
     def __del__(self) -> None:
         # A response dropped before its end (the client went away) still frees

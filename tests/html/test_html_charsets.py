@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import gzip
 
+from html_rewriters import CollectText
+
 from dualfilter.html import Rewriter, on
 from dualfilter.testing import run_filter
-
-from .rewriters import CollectText
 
 
 class Mark(Rewriter):

@@ -12,14 +12,13 @@ import weakref
 from pathlib import Path
 
 import pytest
+from html_rewriters import PAGE, Tidy
+from html_servers import RawClient, uvicorn_serving, wsgiref_serving
 
 from dualfilter.errors import StreamError
 from dualfilter.headers import Headers
 from dualfilter.html import OversizeError, Rewriter, on
 from dualfilter.testing import run_filter
-
-from .rewriters import PAGE, Tidy
-from .servers import RawClient, uvicorn_serving, wsgiref_serving
 
 UTF8 = [("Content-Type", "text/html; charset=utf-8")]
 

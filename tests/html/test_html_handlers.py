@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from html_rewriters import PAGE, CollectText, Tidy
 
 from dualfilter.html import Rewriter, on
 from dualfilter.testing import run_filter
-
-from .rewriters import PAGE, CollectText, Tidy
 
 
 def body_of(flt, page=PAGE, **kw):

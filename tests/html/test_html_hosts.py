@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from html_rewriters import PAGE, Tidy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -12,8 +13,6 @@ from dualfilter.html import Rewriter, on
 from dualfilter.isapi.testing import FilterHost, extension_site
 from dualfilter.testing import make_environ, run_filter
 from tests.conformance.conformance_cases import Inner, SyncExtension, received, run_asgi, run_isapi, run_wsgi, wsgi_app
-
-from .rewriters import PAGE, Tidy
 
 
 def inner(chunks, content_type="text/html; charset=utf-8"):

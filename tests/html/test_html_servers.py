@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import threading
 
-from .rewriters import Tidy
-from .servers import RawClient, body_of, uvicorn_serving, wsgiref_serving
+from html_rewriters import Tidy
+from html_servers import RawClient, body_of, uvicorn_serving, wsgiref_serving
 
 HEAD = b"<html><head><title>t</title></head><body><p>first</p>"
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import tracemalloc
 
+from html_rewriters import PAGE, CollectText, Tidy
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dualfilter.headers import Headers
 from dualfilter.html import Rewriter, on
-
-from .rewriters import PAGE, CollectText, Tidy
 
 UTF8 = Headers([("Content-Type", "text/html; charset=utf-8")])
 
