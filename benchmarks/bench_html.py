@@ -51,15 +51,19 @@ TAIL = b"</body></html>"
 
 
 def page_chunks(size: int) -> Iterator[bytes]:
-    """A page of about ``size`` bytes, in CHUNK pieces, made as it is read."""
-    body = (BLOCK * (CHUNK // len(BLOCK) + 1))[:CHUNK]
-    yield HEAD
+    """A page of about ``size`` bytes (the blocks repeated), in CHUNK pieces, made as it is read."""
     left = max(size - len(HEAD) - len(TAIL), 0)
-    while left > 0:
-        piece = body[: min(left, CHUNK)]
-        left -= len(piece)
-        yield piece
-    yield TAIL
+    pos = 0  # where in BLOCK the body goes on
+    pending = HEAD
+    while True:
+        take = min(left, CHUNK - len(pending))
+        pending += (BLOCK * ((pos + take) // len(BLOCK) + 1))[pos : pos + take]
+        pos, left = (pos + take) % len(BLOCK), left - take
+        if not left:
+            yield pending + TAIL
+            return
+        yield pending
+        pending = b""
 
 
 class NoFollowRewriter(Rewriter):
@@ -70,6 +74,7 @@ class NoFollowRewriter(Rewriter):
 
 class NoFollowLxml(Filter):
     format = "lxml_html"
+    max_buffer_size = 256 * 1024 * 1024  # let it take the 50 MB page
 
     def filter(self, environ, headers, data):
         for link in data.iter("a"):
@@ -204,6 +209,8 @@ def main() -> None:
                 f"  rewriter vs {baseline}: throughput {ours / theirs:.2f}x (target >= 1.5x), "
                 f"first byte {theirs_first / ours_first:.1f}x sooner"
             )
+        chunk_ms = CHUNK / 1e6 / ours * 1000
+        print(f"  rewriter first byte: {ours_first / chunk_ms:.2f} of the time one {CHUNK // 1024} KiB chunk takes (target <= 1)")
 
 
 if __name__ == "__main__":
