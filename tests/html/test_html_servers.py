@@ -55,3 +55,43 @@ def test_asgi_first_filtered_bytes_arrive_before_the_app_sends_its_last():
     assert arrived_first
     assert b'<div class="banner">staging</div><p>first</p>' in early
     assert body_of(whole).endswith(b"<p>last</p></body></html><!-- filtered -->")
+
+
+def test_isapi_extension_writes_filtered_bytes_before_the_extension_writes_its_last():
+    from dualfilter.isapi.constants import HSE_STATUS_SUCCESS
+    from dualfilter.isapi.testing import FakeECB, call_extension
+
+    seen_before_last: list[bytes] = []
+    client = FakeECB("GET", "/")
+
+    class Extension:
+        def HttpExtensionProc(self, ecb):
+            ecb.SendResponseHeaders("200 OK", "Content-Type: text/html; charset=utf-8\r\n\r\n", False)
+            ecb.WriteClient(HEAD)
+            seen_before_last.append(b"".join(client.response.writes))  # what the client has so far
+            ecb.WriteClient(b"<p>last</p></body></html>")
+            return HSE_STATUS_SUCCESS
+
+    response = call_extension(Tidy.isapi(Extension()), client)
+    assert b'<div class="banner">staging</div><p>first</p>' in seen_before_last[0]
+    assert response.body.endswith(b"<p>last</p></body></html><!-- filtered -->")
+
+
+def test_a_django_streaming_response_is_rewritten_as_it_streams():
+    from django.core.wsgi import get_wsgi_application
+
+    from dualfilter.testing import make_environ
+    from tests.django_project import setup_django
+
+    setup_django()
+    app = Tidy.wsgi(get_wsgi_application())
+    environ = make_environ(path="/streamed/", environ={"SERVER_NAME": "localhost", "SERVER_PORT": "80", "QUERY_STRING": ""})
+    result = app(environ, lambda status, headers, exc_info=None: None)
+    try:
+        pieces = [piece for piece in result if piece]
+    finally:
+        result.close()
+    assert len(pieces) > 2  # it came out piece by piece
+    body = b"".join(pieces)
+    assert b"<title>DJANGO</title>" in body and b'<body><div class="banner">staging</div>' in body
+    assert body.endswith(b"</html><!-- filtered -->")
