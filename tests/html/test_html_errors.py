@@ -182,3 +182,21 @@ def test_the_package_imports_without_the_extra_and_building_a_rewriter_names_it(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env, cwd=root
     )
     assert "dualfilter[html]" in result.stdout
+
+
+def test_an_engine_is_never_freed_on_a_foreign_thread(monkeypatch):
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    streams = []
+    feeder = threading.Thread(target=lambda: streams.append(Tidy().stream({}, Headers(list(UTF8)))) or streams[0].feed(PAGE[:40]))
+    feeder.start()
+    feeder.join(5)
+    streams.clear()  # dropped here, half way, on neither the feeding nor the engine's thread
+    with pytest.raises(KeyError):
+        failing = Boom().stream({}, Headers(list(UTF8)))
+        failing.feed(FAILING)
+    del failing
+    for _ in range(50):  # the engine threads free what they hold, then go idle
+        threading.Event().wait(0.01)
+    gc.collect()
+    assert unraisable == []
