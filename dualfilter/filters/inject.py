@@ -10,6 +10,7 @@ from .. import charsets
 from ..errors import FilterError
 from ..filter import Filter
 from ..headers import Headers
+from ..html import engine
 from ..mediatypes import parse_content_type
 
 _HEAD_CLOSE = re.compile(r"</head\s*>", re.I)
@@ -43,10 +44,14 @@ class Inject(Filter):
     leaves such responses unchanged.
 
     It streams: the page goes out as it arrives, in constant memory, holding
-    back only text that may still be the landmark (from the last ``</body>``
-    on, say). A compressed page, one whose Content-Type declares no charset,
-    or one whose charset cannot hold the snippet is buffered instead
-    (``max_buffer_size`` applies).
+    back only what may still follow the landmark (from the last ``</body>``
+    on, say). With the ``dualfilter[html]`` extra the landmarks are real tags
+    found by :mod:`dualfilter.html` (not ``</body>`` in a script or a
+    comment), any page charset streams, and the rest of the page is byte for
+    byte; without it they are found in the decoded text, and a page whose
+    Content-Type declares no charset is buffered. A compressed page, or one
+    whose charset cannot hold the snippet, is buffered (``max_buffer_size``
+    applies).
     """
 
     filter_content_types = ("text/html", "application/xhtml+xml")
@@ -59,6 +64,19 @@ class Inject(Filter):
     missing: str = "fallback"
 
     def _configure(self) -> None:
+        self._engine: Any = None
+        if engine.lolhtml is not None:
+            from ..html.inject import InjectRewriter
+
+            self.decode_unicode = False
+            self._engine = InjectRewriter(
+                html=self.html,
+                where=self.where,
+                missing=self.missing,
+                max_buffer_size=self.max_buffer_size,
+                oversize=self.oversize,
+                unicode_errors=self.unicode_errors,
+            )
         super()._configure()
         if not self.html:
             raise ValueError("Inject needs the html option: the snippet to insert")
@@ -85,14 +103,16 @@ class Inject(Filter):
         found = _last(_HTML_CLOSE, text)
         return len(text) if found is None else found
 
-    def filter(self, environ: Mapping[str, Any], headers: Headers, data: str) -> str:
+    def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:
         """The document with the snippet inserted."""
+        if self._engine is not None:
+            return self._engine.filter(environ, headers, data)
         at = self.position(data)
         if at is None:
             return data
         return data[:at] + self.html + data[at:]
 
-    def stream(self, environ: Mapping[str, Any], headers: Headers) -> InjectStream | None:
+    def stream(self, environ: Mapping[str, Any], headers: Headers) -> Any:
         """The streaming form of ``filter``; None (buffer) when the declared
         charset cannot hold the snippet, as the buffered form can change it."""
         content_type = headers.get("content-type") or ""
@@ -101,6 +121,8 @@ class Inject(Filter):
             self.html.encode(charsets.lookup(charset) if charset else "utf-8")
         except (UnicodeEncodeError, FilterError):
             return None
+        if self._engine is not None:
+            return self._engine.stream(environ, headers)
         return InjectStream(self)
 
 

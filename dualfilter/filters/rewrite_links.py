@@ -8,7 +8,9 @@ from urllib.parse import urljoin
 
 from ..filter import Filter
 from ..headers import Headers
+from ..html import engine
 from ..specs import import_object
+from ..streaming import Stream
 
 
 def parse_mapping(mapping: Mapping[str, str] | str) -> list[tuple[str, str]]:
@@ -34,10 +36,14 @@ class RewriteLinks(Filter):
     ``function(url)``, if set, returns the new URL (None keeps it). Links are
     taken as written: ``/app/x`` matches the prefix ``/app/`` but ``x`` does
     not; set ``base_href`` to make relative links absolute against it first.
-    The document goes through lxml (the ``lxml_html`` format).
+
+    With the ``dualfilter[html]`` extra the page streams through
+    :class:`dualfilter.html.Rewriter` (the links lxml finds, in the same
+    places; everything else byte for byte). Without it the document goes
+    through lxml (the ``lxml_html`` format), whole.
     """
 
-    format = "lxml_html"
+    format: Any = "lxml_html"  # None when the html extra streams the page instead
     #: URL prefixes to replace: a dict, or ``'old=new old2=new2'`` in ini files and SPECs.
     mapping: Mapping[str, str] | str | None = None
     #: A callable ``function(url) -> str | None``, or ``'module:function'``; a
@@ -47,6 +53,20 @@ class RewriteLinks(Filter):
     base_href: str | None = None
 
     def _configure(self) -> None:
+        self._links: Any = None
+        if engine.lolhtml is not None:
+            from ..html.links import LinkRewriter
+
+            self.format = None
+            if self.filter_content_types is Filter.filter_content_types:
+                self.filter_content_types = LinkRewriter.filter_content_types
+            self._links = LinkRewriter(
+                owner=self,
+                max_buffer_size=self.max_buffer_size,
+                oversize=self.oversize,
+                unicode_errors=self.unicode_errors,
+                debug=self.debug,
+            )
         super()._configure()
         self._mapping = parse_mapping(self.mapping) if self.mapping else []
         if isinstance(self.function, str):
@@ -76,5 +96,11 @@ class RewriteLinks(Filter):
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:
         """The document with every link rewritten."""
+        if self._links is not None:
+            return self._links.filter(environ, headers, data)
         data.rewrite_links(self.rewrite_link, resolve_base_href=False)
         return data
+
+    def stream(self, environ: Mapping[str, Any], headers: Headers) -> Stream | None:
+        """The page, its links rewritten as it streams (with the html extra)."""
+        return self._links.stream(environ, headers) if self._links is not None else None

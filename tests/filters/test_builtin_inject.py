@@ -65,8 +65,24 @@ def test_a_streamed_page_goes_out_without_the_old_content_length():
     assert body == PAGE.replace(b"</body>", b"<b>X</b></body>")
 
 
-def test_a_page_without_declared_charset_is_buffered_with_the_new_content_length():
-    _, headers, body = run_filter(Inject(html="<b>X</b>"), PAGE, content_type="text/html")
+def without_extra(monkeypatch, **options):
+    """Inject built as it is when the html extra is missing."""
+    from dualfilter.html import engine
+
+    monkeypatch.setattr(engine, "lolhtml", None)
+    flt = Inject(**options)
+    monkeypatch.undo()
+    return flt
+
+
+def test_a_page_without_declared_charset_streams_with_the_html_extra():
+    _, headers, body = run_filter(Inject(html="<b>X</b>"), PAGE, content_type="text/html", chunks=3)
+    assert get_header(headers, "content-length") is None
+    assert body == PAGE.replace(b"</body>", b"<b>X</b></body>")
+
+
+def test_a_page_without_declared_charset_is_buffered_without_the_html_extra(monkeypatch):
+    _, headers, body = run_filter(without_extra(monkeypatch, html="<b>X</b>"), PAGE, content_type="text/html")
     assert get_header(headers, "content-length") == str(len(body))
     assert body == PAGE.replace(b"</body>", b"<b>X</b></body>")
 
@@ -116,3 +132,10 @@ def test_an_unknown_where_is_refused_at_construction():
 def test_an_unknown_missing_policy_is_refused_at_construction():
     with pytest.raises(ValueError, match="missing"):
         Inject(html="x", missing="ignore")
+
+
+def test_with_the_html_extra_only_real_tags_are_landmarks():
+    page = b"<html><body><p>hi</p><!-- </body> --></body></html>"
+    assert (
+        run_filter(Inject(html="<b>X</b>"), page, chunks=4)[2] == b"<html><body><p>hi</p><!-- </body> --><b>X</b></body></html>"
+    )

@@ -133,3 +133,70 @@ def test_a_filter_without_mapping_or_function_is_refused_at_construction():
 def test_a_function_name_that_cannot_be_imported_is_refused_at_construction():
     with pytest.raises(ValueError, match="no_such_module"):
         RewriteLinks(function="no_such_module:f")
+
+
+# -- with the html extra: streaming through dualfilter.html --------------------------
+
+RICH = page(
+    '<base href="/app/"><a href="/app/a?x=1&amp;y=2">a</a><img src=/app/i.png srcset="/app/s.png 2x">'
+    '<form action="/app/f"><button formaction="/app/b">b</button></form>'
+    "<div style=\"background: url('/app/bg.png')\"></div>"
+    '<style>body { background: url(/app/body.png) } @import "/app/more.css";</style>'
+    '<meta http-equiv="refresh" content="5; url=/app/next">'
+    '<object codebase="/app/" data="/app/o.swf" archive="/app/x.jar /app/y.jar"></object>'
+    '<param name=movie valuetype=ref value="/app/movie"><blockquote cite="/app/q">q</blockquote>'
+    '<svg><a xlink:href="/app/svg">s</a></svg><p>/app/ in text stays</p>'
+)
+
+
+def without_extra(monkeypatch, **options):
+    """RewriteLinks built as it is when the html extra is missing: through lxml."""
+    from dualfilter.html import engine
+
+    monkeypatch.setattr(engine, "lolhtml", None)
+    flt = RewriteLinks(**options)
+    monkeypatch.undo()
+    return flt
+
+
+def test_with_the_extra_the_page_streams_without_a_content_length():
+    _, headers, body = run_filter(RewriteLinks(mapping={"/app/": "/new/"}), page('<a href="/app/x">x</a>'), chunks=4)
+    assert get_header(headers, "content-length") is None
+    assert body == page('<a href="/new/x">x</a>')
+
+
+def test_with_the_extra_only_links_change_everything_else_is_byte_for_byte():
+    original = b"<!doctype html>\n<HTML><P CLASS=x>caf\xc3\xa9 &amp; <A HREF='/app/x' id=y>x</A>\n<!-- /app/ -->"
+    body = run_filter(RewriteLinks(mapping={"/app/": "/new/"}), original, chunks=3)[2]
+    assert body == original.replace(b"HREF='/app/x'", b'HREF="/new/x"')
+
+
+def test_the_streaming_rewrite_finds_the_links_lxml_finds(monkeypatch):
+    seen_streaming: list[str] = []
+    seen_lxml: list[str] = []
+    streamed = run_filter(RewriteLinks(function=lambda url: seen_streaming.append(url)), RICH)[2]
+    run_filter(without_extra(monkeypatch, function=lambda url: seen_lxml.append(url)), RICH)
+    assert streamed == RICH
+    assert sorted(seen_streaming) == sorted(seen_lxml)
+
+
+def test_the_streaming_rewrite_gives_the_links_lxml_gives(monkeypatch):
+    mapping = {"/app/": "/new/"}
+    streamed = run_filter(RewriteLinks(mapping=mapping), RICH, chunks=9)[2]
+    buffered = run_filter(without_extra(monkeypatch, mapping=mapping), RICH)[2]
+    assert sorted(links(streamed)) == sorted(links(buffered))
+    assert not any(link.startswith("/app/") for link in links(streamed))
+
+
+def test_character_references_in_links_are_read_and_written_back_as_html():
+    flt = RewriteLinks(function=lambda url: url.replace("x=1", "x=2"))
+    body = run_filter(flt, page('<a href="/a?x=1&amp;y=2">a</a>'))[2]
+    assert b'href="/a?x=2&amp;y=2"' in body
+
+
+def test_without_the_extra_the_document_goes_through_lxml(monkeypatch):
+    flt = without_extra(monkeypatch, mapping={"/app/": "/new/"})
+    _, headers, body = run_filter(flt, page('<a href="/app/x">x</a>'))
+    assert get_header(headers, "content-length") == str(len(body))
+    assert body.startswith(b"<!DOCTYPE html>\n<html>")  # lxml's serialization
+    assert links(body) == ["/new/x"]

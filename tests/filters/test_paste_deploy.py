@@ -167,7 +167,7 @@ def test_rewrite_links_mapping_may_span_several_ini_lines(site):
         """
     )
     assert app.get("/").body == (
-        b'<!DOCTYPE html>\n<html><body><a href="/app/a/1">1</a><img src="https://example.com/i.png"></body></html>'
+        b'<!DOCTYPE html><html><body><a href="/app/a/1">1</a><img src="https://example.com/i.png"></body></html>'
     )
 
 

@@ -1,0 +1,187 @@
+"""The streaming form of ``dualfilter.filters.Inject``: the landmarks are found by the
+engine (real tags only, not ``</body>`` inside a script or a comment).
+
+Handlers put a marker comment, unique to the response, where each candidate
+place is (the end of ``<head>``, before ``<body>``, the end of ``<body>``, the
+end of ``<html>``); the engine's output is then scanned for the markers, and
+the snippet goes at the place the rules pick. A marker followed by the
+element's own end tag is that tag; one that is not was put by an end the
+browser implies (``</html>`` closing ``<body>``), which is the fallback
+place. Output before the first place that may still win goes out at once.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+from .nodes import Element
+from .rewriter import Rewriter, on
+
+_HEAD_START, _HEAD, _BODY_START, _BODY_END, _HTML_END = "g", "h", "s", "b", "x"
+
+
+class InjectRewriter(Rewriter):
+    """Puts ``html`` at the end of ``<head>`` or ``<body>``, by ``where`` and ``missing``
+    as ``Inject`` documents them."""
+
+    html: str = ""
+    where: str = "body"
+    missing: str = "fallback"
+
+    @on("head")
+    def head(self, element: Element, environ: Mapping[str, Any]) -> None:
+        if self.where == "head":
+            element.before(_marker(environ, _HEAD_START), html=True)
+            element.append(_marker(environ, _HEAD), html=True)
+
+    @on("body")
+    def body(self, element: Element, environ: Mapping[str, Any]) -> None:
+        element.before(_marker(environ, _BODY_START), html=True)
+        if self.where == "body":
+            element.append(_marker(environ, _BODY_END), html=True)
+
+    @on("html")
+    def root(self, element: Element, environ: Mapping[str, Any]) -> None:
+        element.append(_marker(environ, _HTML_END), html=True)
+
+    def stream(self, environ: Mapping[str, Any], headers: Any) -> Any:
+        return super().stream(_Marked(environ), headers)
+
+    def filter(self, environ: Mapping[str, Any], headers: Any, data: bytes) -> bytes:
+        return super().filter(_Marked(environ), headers, data)
+
+    def _post_process(self, environ: Mapping[str, Any]) -> Any:
+        return Landmarks(self.html.encode("utf-8"), self.where, self.missing, environ.token)  # type: ignore[attr-defined]
+
+
+class _Marked(dict):  # type: ignore[type-arg]
+    """The environ handlers see: the request's, plus this response's marker token."""
+
+    def __init__(self, environ: Mapping[str, Any]) -> None:
+        super().__init__(environ)
+        self.token = secrets.token_hex(8)
+
+
+def _marker(environ: Mapping[str, Any], kind: str) -> str:
+    return f"<!--dualfilter-inject-{environ.token}-{kind}-->"  # type: ignore[attr-defined]
+
+
+class Landmarks:
+    """Finds the markers in the engine's output and puts the snippet at the winning one."""
+
+    def __init__(self, snippet: bytes, where: str, missing: str, token: str) -> None:
+        self.snippet = snippet
+        self.where = where
+        self.skip = missing == "skip"
+        self.markers = re.compile(rb"<!--dualfilter-inject-" + token.encode() + rb"-([ghsbx])-->")
+        #: Until the element starts, its end tag standing alone (a fragment) is the landmark.
+        self.stray_end = re.compile(rb"</head\s*>" if where == "head" else rb"</body\s*>", re.I)
+        self.tag = b"</head" if where == "head" else b"</body"
+        #: Where the element started in ``held`` (None: not yet); text before it is
+        #: searched for stray end tags, from ``scan_from`` on.
+        self.start_at: int | None = None
+        self.scan_from = 0
+        self.done = False
+        #: Output not yet released: it starts at a place that may still win.
+        self.held = b""
+        #: (offset in held, kind): candidate places in ``held``; kind is 'explicit',
+        #: 'implied' (by a later end tag), 'open' (the end tag may follow) or 'start'.
+        self.places: list[tuple[int, str]] = []
+
+    def _scan(self, data: bytes) -> None:
+        """Add ``data`` to ``held``, markers taken out and noted as places."""
+        parts: list[bytes] = []
+        size = len(self.held)
+        last = 0
+        own_start = _HEAD_START if self.where == "head" else _BODY_START
+        for match in self.markers.finditer(data):
+            parts.append(data[last : match.start()])
+            size += match.start() - last
+            last = match.end()
+            kind = match.group(1).decode()
+            if kind == own_start and self.start_at is None:
+                self.start_at = size
+            if kind == _BODY_START and self.where == "head":
+                self.places.append((size, "start"))
+            elif kind == _HTML_END:
+                self.places.append((size, "implied"))
+            elif kind in (_HEAD, _BODY_END):
+                self.places.append((size, "open"))
+        parts.append(data[last:])
+        self.held += b"".join(parts)
+        self._stray_ends()
+        settled = []
+        for offset, kind in self.places:
+            if kind == "open" and len(self.held) - offset >= len(self.tag):
+                kind = "explicit" if self.held[offset : offset + len(self.tag)].lower() == self.tag else "implied"
+            settled.append((offset, kind))
+        self.places = sorted(settled)
+
+    def _stray_ends(self) -> None:
+        """Stray end tags in the text before the element started (the output may
+        cut one anywhere: a tail that may be the start of one is searched again)."""
+        end = len(self.held) if self.start_at is None else self.start_at
+        if self.scan_from >= end:
+            return
+        for match in self.stray_end.finditer(self.held, self.scan_from, end):
+            self.places.append((match.start(), "explicit"))
+            self.scan_from = match.end()
+        if self.start_at is None:
+            tail = self.held.rfind(b"</", max(self.scan_from, end - 64), end)
+            self.scan_from = max(self.scan_from, tail if tail >= 0 else end)
+        else:
+            self.scan_from = end
+
+    def _choice(self, final: bool) -> tuple[int | None, int]:
+        """(where the snippet goes, or None; how much of ``held`` may go out)."""
+        places = self.places
+        if final:  # nothing follows: an end tag that did not come was implied
+            places = [(offset, "implied" if kind == "open" else kind) for offset, kind in places]
+        if self.where == "head":
+            for offset, kind in places:
+                if kind == "explicit" or (kind == "start" and not self.skip):
+                    return offset, offset
+                if kind == "open":
+                    return None, offset
+            fallbacks = [offset for offset, kind in places if kind == "implied"]
+        else:
+            explicit = [offset for offset, kind in places if kind == "explicit"]
+            open_ = [offset for offset, kind in places if kind == "open"]
+            if explicit and not final:
+                return None, explicit[-1] if not open_ else min(explicit[-1], open_[0])
+            if explicit:
+                return explicit[-1], explicit[-1]
+            if open_:
+                return None, open_[0]
+            fallbacks = [offset for offset, kind in places if kind == "implied"]
+        if self.skip:
+            return None, len(self.held)
+        if not final:
+            return None, fallbacks[-1] if fallbacks else len(self.held)
+        return (fallbacks[-1] if fallbacks else len(self.held)), 0
+
+    def feed(self, data: bytes, final: bool = False) -> bytes:
+        if self.done:
+            return self.markers.sub(b"", data)
+        self._scan(data)
+        at, free = self._choice(final)
+        if at is not None and (final or self.where == "head"):
+            held, self.held, self.places, self.done = self.held, b"", [], True
+            return held[:at] + self.snippet + held[at:]
+        if final:
+            held, self.held, self.places = self.held, b"", []
+            return held
+        if self.start_at is None:
+            free = min(free, self.scan_from)  # a stray end tag may still be completing
+        out, self.held = self.held[:free], self.held[free:]
+        self.places = [(offset - free, kind) for offset, kind in self.places if offset >= free]
+        self.scan_from = max(self.scan_from - free, 0)
+        if self.start_at is not None:
+            self.start_at = max(self.start_at - free, 0)
+        return out
+
+    def finish(self, data: bytes) -> bytes:
+        return self.feed(data, final=True)

@@ -1,0 +1,84 @@
+"""The streaming form of ``dualfilter.filters.RewriteLinks``: the links lxml's ``iterlinks`` finds, found by
+``dualfilter.html`` (imported only when the html extra is installed)."""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from .nodes import Element, Text
+from .rewriter import Rewriter, on
+
+#: The attributes that hold one URL (lxml.html.defs.link_attrs, but ``archive``).
+URL_ATTRIBUTES = (
+    "action", "background", "cite", "classid", "codebase", "data", "dynsrc",
+    "formaction", "href", "longdesc", "lowsrc", "profile", "src", "usemap", "xlink:href",
+)  # fmt: skip
+_SELECTOR = ",".join(f"[{name.replace(':', chr(92) + ':')}]" for name in (*URL_ATTRIBUTES, "archive", "style"))
+_CSS_URL = re.compile(r"""url\(\s*("[^"]*"|'[^']*'|[^)]*?)\s*\)""", re.I)
+_CSS_IMPORT = re.compile(r"""@import\s+("[^"]*"|'[^']*')""", re.I)
+_REFRESH = re.compile(r"""^(\s*\d*(?:\.\d*)?\s*[;,]\s*url\s*=\s*)(.*)$""", re.I | re.S)
+
+
+def _quoted(token: str, rewrite: Callable[[str], str]) -> str:
+    """``rewrite`` applied inside the quotes of a CSS string or url() argument."""
+    if len(token) >= 2 and token[0] == token[-1] and token[0] in ('"', "'"):
+        return token[0] + rewrite(token[1:-1]) + token[0]
+    return rewrite(token)
+
+
+def rewrite_css(text: str, rewrite: Callable[[str], str]) -> str:
+    """``text`` (CSS) with every ``url()`` and ``@import "..."`` rewritten."""
+    text = _CSS_URL.sub(lambda m: m.group(0).replace(m.group(1), _quoted(m.group(1), rewrite), 1), text)
+    return _CSS_IMPORT.sub(lambda m: m.group(0).replace(m.group(1), _quoted(m.group(1), rewrite), 1), text)
+
+
+class LinkRewriter(Rewriter):
+    """Rewrites each link of a page through ``owner.rewrite_link``."""
+
+    #: The ``RewriteLinks`` whose ``rewrite_link`` gives the new URLs.
+    owner: Any = None
+
+    def _attribute(self, value: str) -> str:
+        """A URL as written in an attribute (character references and all), rewritten."""
+        url = html.unescape(value)
+        new = self.owner.rewrite_link(url)
+        return value if new == url else new.replace("&", "&amp;")
+
+    def _set(self, element: Element, name: str, value: str, new: str) -> None:
+        if new != value:
+            element.set_attribute(name, new)
+
+    @on(_SELECTOR)
+    def attributes(self, element: Element, environ: Mapping[str, Any]) -> None:
+        for name, value in element.attributes:
+            if name in URL_ATTRIBUTES:
+                self._set(element, name, value, self._attribute(value))
+            elif name == "archive":
+                self._set(element, name, value, re.sub(r"[^\s,]+", lambda m: self._attribute(m.group(0)), value))
+            elif name == "style":
+                self._set(element, name, value, rewrite_css(value, self._attribute))
+
+    @on("meta[http-equiv]")
+    def refresh(self, element: Element, environ: Mapping[str, Any]) -> None:
+        if (element.get_attribute("http-equiv") or "").strip().lower() != "refresh":
+            return
+        content = element.get_attribute("content") or ""
+        found = _REFRESH.match(content)
+        if found and found.group(2).strip():
+            new = found.group(1) + _quoted(found.group(2).strip(), self._attribute)
+            self._set(element, "content", content, new)
+
+    @on("param[valuetype]")
+    def param(self, element: Element, environ: Mapping[str, Any]) -> None:
+        value = element.get_attribute("value")
+        if value is not None and (element.get_attribute("valuetype") or "").lower() == "ref":
+            self._set(element, "value", value, self._attribute(value))
+
+    @on.text("style")
+    def stylesheet(self, text: Text, environ: Mapping[str, Any]) -> None:
+        new = rewrite_css(text.text, self.owner.rewrite_link)
+        if new != text.text:
+            text.replace(new, html=True)  # raw text: written as it is

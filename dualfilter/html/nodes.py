@@ -1,0 +1,127 @@
+"""What handlers get: an element, a whole text node, the document's end.
+
+Each wraps the engine's object for the duration of one handler call. Content
+is escaped unless ``html=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import engine
+
+
+class Element:
+    """A start tag and, through it, the element it opens."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    @property
+    def tag_name(self) -> str:
+        """The tag name, lower-case; set it to rename the element (end tag included)."""
+        return self._raw.tag_name  # type: ignore[no-any-return]
+
+    @tag_name.setter
+    def tag_name(self, name: str) -> None:
+        self._raw.tag_name = name
+
+    @property
+    def attributes(self) -> list[tuple[str, str]]:
+        """The attributes as ``(name, value)`` pairs, in document order."""
+        return list(self._raw.attributes)
+
+    @property
+    def removed(self) -> bool:
+        """Whether the element was removed (``remove``, ``replace``)."""
+        return bool(self._raw.removed)
+
+    def get_attribute(self, name: str) -> str | None:
+        """The value of attribute ``name``, or None."""
+        return self._raw.get_attribute(name)  # type: ignore[no-any-return]
+
+    def has_attribute(self, name: str) -> bool:
+        return bool(self._raw.has_attribute(name))
+
+    def set_attribute(self, name: str, value: str) -> None:
+        """Set ``name`` to ``value`` (double quotes in it are escaped)."""
+        self._raw.set_attribute(name, value)
+
+    def remove_attribute(self, name: str) -> None:
+        self._raw.remove_attribute(name)
+
+    def before(self, content: str, *, html: bool = False) -> None:
+        """Insert ``content`` before the start tag."""
+        self._raw.before(content, engine.kind(html))
+
+    def after(self, content: str, *, html: bool = False) -> None:
+        """Insert ``content`` after the end tag."""
+        self._raw.after(content, engine.kind(html))
+
+    def prepend(self, content: str, *, html: bool = False) -> None:
+        """Insert ``content`` right after the start tag."""
+        self._raw.prepend(content, engine.kind(html))
+
+    def append(self, content: str, *, html: bool = False) -> None:
+        """Insert ``content`` right before the end tag."""
+        self._raw.append(content, engine.kind(html))
+
+    def set_inner_content(self, content: str, *, html: bool = False) -> None:
+        """Replace what is between the start and end tags with ``content``."""
+        self._raw.set_inner_content(content, engine.kind(html))
+
+    def replace(self, content: str, *, html: bool = False) -> None:
+        """Replace the whole element, tags and content, with ``content``."""
+        self._raw.before(content, engine.kind(html))
+        self._raw.remove()
+
+    def remove(self) -> None:
+        """Remove the element with its content (what ``before``/``after`` added stays)."""
+        self._raw.remove()
+
+    def remove_and_keep_content(self) -> None:
+        """Remove the start and end tags, keeping what is between them."""
+        self._raw.remove_and_keep_content()
+
+
+class Text:
+    """A whole text node, as written in the document (character references not decoded)."""
+
+    __slots__ = ("_raw", "text", "_changed")
+
+    def __init__(self, raw: Any, text: str) -> None:
+        self._raw = raw
+        #: The text as written.
+        self.text = text
+        self._changed = False
+
+    def replace(self, content: str, *, html: bool = False) -> None:
+        """Put ``content`` in place of the text."""
+        self._raw.replace(content, engine.kind(html))
+        self._changed = True
+
+    def before(self, content: str, *, html: bool = False) -> None:
+        self._raw.before(content, engine.kind(html))
+
+    def after(self, content: str, *, html: bool = False) -> None:
+        self._raw.after(content, engine.kind(html))
+
+    def remove(self) -> None:
+        """Remove the text (what ``before``/``after`` added stays)."""
+        self._raw.remove()
+        self._changed = True
+
+
+class Document:
+    """The end of the document."""
+
+    __slots__ = ("_raw",)
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+
+    def append(self, content: str, *, html: bool = False) -> None:
+        """Add ``content`` at the very end of the output."""
+        self._raw.append(content, engine.kind(html))

@@ -1,0 +1,462 @@
+"""``Rewriter``: a streaming filter that edits HTML through handlers on CSS selectors."""
+
+from __future__ import annotations
+
+import codecs
+import logging
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import Any, TypeVar
+
+from .. import charsets
+from ..errors import FilterError
+from ..filter import Filter
+from ..headers import Headers
+from ..mediatypes import format_content_type, parse_content_type
+from . import engine
+from .nodes import Document, Element, Text
+from .worker import Lease
+
+log = logging.getLogger("dualfilter")
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Where a handler's selectors are kept on the function.
+_MARK = "__dualfilter_on__"
+
+
+class _On:
+    """``@on(selector)`` marks an element handler, ``@on.text(selector)`` a text handler."""
+
+    def __call__(self, selector: str) -> Callable[[F], F]:
+        """Call the method with each element ``selector`` matches: ``method(self, element, environ)``."""
+        return self._mark("element", selector)
+
+    def text(self, selector: str) -> Callable[[F], F]:
+        """Call the method with each whole text node inside an element ``selector``
+        matches, descendants included: ``method(self, text, environ)``."""
+        return self._mark("text", selector)
+
+    @staticmethod
+    def _mark(kind: str, selector: str) -> Callable[[F], F]:
+        if not isinstance(selector, str) or not selector.strip():
+            raise ValueError(f"a selector must be a non-empty string, not {selector!r}")
+
+        def mark(method: F) -> F:
+            marks = getattr(method, _MARK, ())
+            setattr(method, _MARK, (*marks, (kind, selector)))
+            return method
+
+        return mark
+
+
+on = _On()
+
+
+class OversizeError(FilterError):
+    """A text node a text handler needs grew past ``max_buffer_size``."""
+
+
+class Rewriter(Filter):
+    """Edit HTML as it streams through: handlers on CSS selectors, the rest untouched.
+
+    Subclass it and mark methods with ``@on(selector)`` (``method(self, element,
+    environ)``) or ``@on.text(selector)`` (``method(self, text, environ)``, a
+    whole text node); define ``end(self, document, environ)`` to add to the end
+    of the document. Output leaves as input arrives; markup no handler changes
+    comes out byte for byte. Needs the ``dualfilter[html]`` extra.
+    """
+
+    filter_content_types = ("text/html", "application/xhtml+xml")
+
+    #: (kind, selector, function) for every handler, in the order they run.
+    _handlers: tuple[tuple[str, str, Callable[..., Any]], ...] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        found: dict[str, tuple[tuple[str, str, Callable[..., Any]], ...]] = {}
+        for klass in reversed(cls.__mro__):
+            for name, value in vars(klass).items():
+                marks = getattr(value, _MARK, None)
+                if marks is not None:
+                    found[name] = tuple((kind, selector, value) for kind, selector in marks)
+                elif name in found:  # overridden without @on: no longer a handler
+                    del found[name]
+        cls._handlers = tuple(handler for handlers in found.values() for handler in handlers)
+
+    def _configure(self) -> None:
+        engine.require()
+        super()._configure()
+        if self.decode_unicode or self.format is not None or self.format_output is not None:
+            raise ValueError("a Rewriter reads bytes: decode_unicode, format and format_output do not apply")
+        # A wrong selector fails now, not on the first response.
+        probe = engine.build(lambda data: None, [(selector, _Probe()) for _, selector, _ in self._handlers], None)
+        del probe
+
+    def end(self, document: Document, environ: Mapping[str, Any]) -> None:
+        """Called at the end of each document; ``document.append`` adds to it."""
+
+    def stream(self, environ: Mapping[str, Any], headers: Headers) -> RewriteStream:
+        """The response's body, rewritten chunk by chunk."""
+        return RewriteStream(self, environ, headers, post=self._post_process(environ))
+
+    def _post_process(self, environ: Mapping[str, Any]) -> Any:
+        """For built-in filters: an object whose ``feed(data)`` / ``finish(data)`` see the
+        engine's output (UTF-8) before it is encoded back, or None."""
+        return None
+
+    def filter(self, environ: Mapping[str, Any], headers: Headers, data: bytes) -> bytes:
+        """The whole body rewritten at once (compressed responses come this way).
+
+        A page in another charset than UTF-8 stays in it when it can hold what
+        the handlers inserted; else it leaves as UTF-8, and the Content-Type
+        says so."""
+        stream = RewriteStream(self, environ, headers, whole=True, post=self._post_process(environ))
+        out = stream.feed(data) + stream.finish()
+        if stream.switched_to_utf8:
+            value = headers.get("content-type") or ""
+            media_type, params = parse_content_type(value)
+            headers["Content-Type"] = format_content_type(media_type, {**params, "charset": "utf-8"})
+        return out
+
+
+class _Probe:
+    def element(self, raw: Any) -> None:
+        pass
+
+
+# -- one response ------------------------------------------------------------------
+
+
+class _Run:
+    """A response's state as the engine's hooks see it: it holds no engine object,
+    so the engine, its hooks and this never form a cycle."""
+
+    __slots__ = ("rewriter", "environ", "out", "error", "marks", "pieces", "size", "passing", "text_handlers", "limit")
+
+    def __init__(self, rewriter: Rewriter, environ: Mapping[str, Any]) -> None:
+        self.rewriter = rewriter
+        self.environ = environ
+        self.out = bytearray()
+        #: The first exception a handler raised (the engine reports only its text).
+        self.error: BaseException | None = None
+        self.marks: list[int] = []
+        self.pieces: list[str] = []
+        self.size = 0
+        self.passing = False
+        self.text_handlers: list[Callable[..., Any]] = []
+        self.limit = rewriter.max_buffer_size
+
+    def failed(self, exc: BaseException) -> None:
+        if self.error is None:
+            self.error = exc
+
+    def text_chunk(self, raw: Any) -> None:
+        """A piece of text: held until its node is whole when a text handler wants it."""
+        marks = self.marks
+        if not marks and not self.pieces and not self.passing:
+            return
+        self.marks = []
+        last = raw.last_in_text_node
+        if self.passing:  # an oversize node goes through as it is
+            self.passing = not last
+            return
+        text = raw.text
+        if not last:
+            self.pieces.append(text)
+            self.size += len(text)
+            if self.size > self.limit:
+                self._oversize(raw)
+            else:
+                raw.remove()
+            return
+        held, self.pieces, self.size = self.pieces, [], 0
+        whole = "".join(held) + text if held else text
+        if not whole:
+            return
+        node = Text(raw, whole)
+        handlers = self.text_handlers
+        rewriter, environ = self.rewriter, self.environ
+        for index in dict.fromkeys(marks):
+            handlers[index](rewriter, node, environ)
+        if held and not node._changed:
+            raw.replace(whole, engine.kind(True))
+
+    def _oversize(self, raw: Any) -> None:
+        if self.rewriter.oversize == "error":
+            raise OversizeError(f"a text node is longer than max_buffer_size ({self.limit})")
+        log.warning("%s: a text node is longer than max_buffer_size (%d); it goes out unfiltered", self.rewriter.name, self.limit)
+        raw.replace("".join(self.pieces), engine.kind(True))
+        self.pieces, self.size, self.passing = [], 0, True
+
+
+class _ElementHook:
+    __slots__ = ("run", "method")
+
+    def __init__(self, run: _Run, method: Callable[..., Any]) -> None:
+        self.run = run
+        self.method = method
+
+    def element(self, raw: Any) -> None:
+        run = self.run
+        try:
+            self.method(run.rewriter, Element(raw), run.environ)
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+
+
+class _TextMark:
+    """Notes that a chunk is inside an element a text handler's selector matches;
+    the document hook, which the engine calls after these, does the work."""
+
+    __slots__ = ("run", "index")
+
+    def __init__(self, run: _Run, index: int) -> None:
+        self.run = run
+        self.index = index
+
+    def text(self, raw: Any) -> None:
+        self.run.marks.append(self.index)
+
+
+class _DocumentEnd:
+    """The document's end: calls the rewriter's ``end``."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+
+    def end(self, raw: Any) -> None:
+        run = self.run
+        try:
+            run.rewriter.end(Document(raw), run.environ)
+        except BaseException as exc:
+            run.failed(exc)
+            raise
+
+
+class _DocumentHook(_DocumentEnd):
+    """The end, and every text chunk (called after the selector hooks): only
+    registered when there are text handlers, as it makes the engine decode all text."""
+
+    __slots__ = ()
+
+    def text(self, raw: Any) -> None:
+        try:
+            self.run.text_chunk(raw)
+        except BaseException as exc:
+            self.run.failed(exc)
+            raise
+
+
+def _clear_frames(exc: BaseException) -> None:
+    """Drop the local variables of the finished frames ``exc`` holds, and of the
+    frames that called them (a hook's caller is the engine's ``write``)."""
+    exc.__context__ = None
+    tb = exc.__traceback__
+    while tb is not None:
+        frame: FrameType | None = tb.tb_frame
+        while frame is not None:
+            try:
+                frame.clear()
+            except RuntimeError:  # still running: this one and its callers stay
+                break
+            frame = frame.f_back
+        tb = tb.tb_next
+
+
+def _open_engine(run: _Run) -> engine.Rewriter:
+    """The engine for one response, its hooks in handler order."""
+    hooks: list[tuple[str, Any]] = []
+    for kind, selector, method in run.rewriter._handlers:
+        if kind == "element":
+            hooks.append((selector, _ElementHook(run, method)))
+        else:
+            hooks.append((selector, _TextMark(run, len(run.text_handlers))))
+            run.text_handlers.append(method)
+    document = _DocumentHook(run) if run.text_handlers else _DocumentEnd(run)
+    return engine.build(run.out.extend, hooks, document)
+
+
+class _Engine:
+    """The engine of one response and the run it reports to; lives on the leased thread."""
+
+    __slots__ = ("run", "rewriter")
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+        self.rewriter: engine.Rewriter | None = None
+
+    def write(self, data: bytes, final: bool) -> bytes:
+        run = self.run
+        if self.rewriter is None:
+            self.rewriter = _open_engine(run)
+        failure: BaseException | None = None
+        try:
+            if data:
+                self.rewriter.write(data)
+            if final:
+                self.rewriter.end()
+        except engine.EngineError as exc:
+            failure = run.error or exc
+            run.error = None
+        finally:
+            if final or failure is not None:
+                self.rewriter = None  # a finished or failed engine is freed here, on its thread
+        if failure is not None:
+            # The traceback's frames hold the engine's objects: clear them here, so
+            # none is freed on the thread that receives the error.
+            _clear_frames(failure)
+            raise failure
+        out = bytes(run.out)
+        run.out.clear()
+        return out
+
+    def close(self) -> None:
+        self.rewriter = None
+
+
+class RewriteStream:
+    """One response's body through the engine: ``feed`` chunks, then ``finish``.
+
+    The charset comes from the Content-Type, else a byte order mark or a
+    ``<meta>`` in the first 1024 bytes (held until then), else UTF-8. UTF-8
+    goes to the engine as it is; another charset is decoded, and the output
+    encoded back in it: characters inserted that it cannot hold are written
+    as character references (``&#8364;``). With ``whole`` (the buffered path)
+    such output leaves as UTF-8 instead (``switched_to_utf8``).
+    """
+
+    def __init__(
+        self, rewriter: Rewriter, environ: Mapping[str, Any], headers: Headers, *, whole: bool = False, post: Any = None
+    ) -> None:
+        self.rewriter = rewriter
+        self._post = post
+        self.whole = whole
+        self.switched_to_utf8 = False
+        content_type = headers.get("content-type") or ""
+        self._media_type, params = parse_content_type(content_type)
+        self._declared = params.get("charset")
+        self._head = b""
+        self._decided = False
+        self._decoder: codecs.IncrementalDecoder | None = None
+        self._codec = "utf-8"
+        self._out_decoder: codecs.IncrementalDecoder | None = None
+        self._encoder: codecs.IncrementalEncoder | None = None
+        self._text_out: list[str] = []
+        self._engine: _Engine | None = _Engine(_Run(rewriter, environ))
+        self._lease: Lease | None = None
+
+    # -- charset ---------------------------------------------------------------
+
+    def _decide(self, final: bool) -> bool:
+        """Pick the charset once enough of the body is here; False to keep holding."""
+        head = self._head
+        declared = self._declared
+        if declared:
+            try:
+                charsets.lookup(declared)
+            except FilterError:
+                declared = None  # an unknown label is ignored, as browsers do
+        if declared is None and len(head) < charsets.SNIFF_BYTES and not final:
+            return False
+        if declared is not None and len(head) < 3 and not final:
+            return False  # the byte order mark decides between UTF-8 with and without it
+        try:
+            codec = charsets.detect(head, declared, self._media_type or "text/html").codec
+        except FilterError:
+            codec = "utf-8"
+        if codec == "ascii":
+            codec = "cp1252"  # what browsers read a us-ascii label as
+        self._codec = codec
+        if codec not in ("utf-8", "utf-8-sig"):
+            errors = self.rewriter.unicode_errors
+            self._decoder = codecs.getincrementaldecoder(codec)(errors)
+            self._out_decoder = codecs.getincrementaldecoder("utf-8")()
+            if not self.whole:
+                self._encoder = codecs.getincrementalencoder(codec)("xmlcharrefreplace")
+        self._decided = True
+        return True
+
+    def _to_engine(self, data: bytes, final: bool) -> bytes:
+        if self._decoder is None:
+            return data
+        return self._decoder.decode(data, final).encode("utf-8")
+
+    def _from_engine(self, data: bytes, final: bool) -> bytes:
+        if self._out_decoder is None:
+            return data
+        text = self._out_decoder.decode(data, final)
+        if self._encoder is not None:
+            return self._encoder.encode(text, final)
+        self._text_out.append(text)  # whole: encoded at the end, in one charset
+        if not final:
+            return b""
+        text = "".join(self._text_out)
+        self._text_out = []
+        try:
+            return text.encode(self._codec)
+        except UnicodeEncodeError:
+            self.switched_to_utf8 = True
+            return text.encode("utf-8")
+
+    # -- the engine --------------------------------------------------------------
+
+    def _run(self, data: bytes, final: bool) -> bytes:
+        eng = self._engine
+        if eng is None:
+            raise RuntimeError("this stream is finished")
+        if not engine.THREAD_BOUND:
+            return eng.write(data, final)
+        lease = self._lease
+        if lease is None:
+            lease = self._lease = Lease()
+        try:
+            return lease.call(eng.write, data, final)
+        except BaseException:
+            self._close()
+            raise
+        finally:
+            if final:
+                self._close()
+
+    def _close(self) -> None:
+        eng, self._engine = self._engine, None
+        lease, self._lease = self._lease, None
+        if lease is not None and eng is not None:
+            lease.release(eng.close)  # the engine is freed on its own thread
+        elif lease is not None:
+            lease.release()
+
+    def feed(self, data: bytes) -> bytes:
+        """The output for the next chunk of the body."""
+        if not self._decided:
+            self._head += data
+            if not self._decide(False):
+                return b""
+            data, self._head = self._head, b""
+        if not data:
+            return b""
+        out = self._run(self._to_engine(data, False), False)
+        if self._post is not None:
+            out = self._post.feed(out)
+        return self._from_engine(out, False)
+
+    def finish(self) -> bytes:
+        """The rest of the output, the document's end included."""
+        data = b""
+        if not self._decided:
+            self._decide(True)
+            data, self._head = self._head, b""
+        out = self._run(self._to_engine(data, True), True)
+        if self._post is not None:
+            out = self._post.finish(out)
+        return self._from_engine(out, True)
+
+    def __del__(self) -> None:
+        # A response dropped before its end (the client went away) still frees
+        # its engine on the engine's thread; release() never waits.
+        if getattr(self, "_lease", None) is not None:
+            self._close()

@@ -1,0 +1,111 @@
+"""Threads that own thread-bound engine objects for the life of one response.
+
+A host may feed one response from several threads (IIS raw-data
+notifications, an extension finishing on a worker thread, an ASGI server
+offloading work), but the engine's objects may only be used and freed on the
+thread that made them. So each response leases a thread of its own: every
+call into its engine runs there, in order, in a copy of the caller's context
+(``contextvars``), while the caller waits. A thread goes back to a small idle
+pool when its response is done, and ends after a while unused.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import logging
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+#: How long an idle thread waits for a new response before it ends.
+IDLE_SECONDS = 30.0
+
+log = logging.getLogger("dualfilter")
+_lock = threading.Lock()
+_idle: list[_Worker] = []
+
+
+class _Worker:
+    """One thread running the calls put on its queue, one at a time."""
+
+    __slots__ = ("jobs", "thread")
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._run, name="dualfilter-html", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            try:
+                job = self.jobs.get(timeout=IDLE_SECONDS)
+            except queue.Empty:
+                with _lock:
+                    if self in _idle:  # not leased: nobody can give it work any more
+                        _idle.remove(self)
+                        return
+                continue
+            try:
+                job()
+            except Exception:  # only release() puts jobs that do not catch: keep serving
+                log.exception("an engine clean-up failed")
+
+
+def idle_count() -> int:
+    """How many threads wait in the idle pool."""
+    with _lock:
+        return len(_idle)
+
+
+class Lease:
+    """One response's hold on a worker thread."""
+
+    __slots__ = ("_worker", "_replies", "__weakref__")
+
+    def __init__(self) -> None:
+        with _lock:
+            worker = _idle.pop() if _idle else None
+        self._worker: _Worker | None = worker or _Worker()
+        self._replies: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
+
+    def call(self, func: Callable[..., T], *args: Any) -> T:
+        """``func(*args)`` run on the leased thread; its exception is raised here."""
+        worker = self._worker
+        if worker is None:
+            raise RuntimeError("the response's engine thread was released")
+        context = contextvars.copy_context()
+        replies = self._replies
+
+        def job() -> None:
+            try:
+                replies.put((True, context.run(func, *args)))
+            except BaseException as exc:  # handed to the caller, who re-raises it
+                replies.put((False, exc))
+
+        worker.jobs.put(job)
+        ok, value = replies.get()
+        if ok:
+            return value  # type: ignore[no-any-return]
+        raise value
+
+    def release(self, last: Callable[[], None] | None = None) -> None:
+        """Give the thread back, after it runs ``last`` (freeing the engine there).
+
+        Never waits: it may run from a garbage collector on any thread."""
+        worker, self._worker = self._worker, None
+        if worker is None:
+            return
+        if last is not None:
+            worker.jobs.put(last)
+        worker.jobs.put(_return_to_pool(worker))
+
+
+def _return_to_pool(worker: _Worker) -> Callable[[], None]:
+    def back() -> None:
+        with _lock:
+            _idle.append(worker)
+
+    return back

@@ -1,0 +1,195 @@
+"""What handlers see and what their edits give, on a whole page."""
+
+from __future__ import annotations
+
+import pytest
+from html_rewriters import PAGE, CollectText, Tidy
+
+from dualfilter.html import Rewriter, on
+from dualfilter.testing import run_filter
+
+
+def body_of(flt, page=PAGE, **kw):
+    return run_filter(flt, page, **kw)[2]
+
+
+def test_the_design_example_edits_what_its_selectors_match():
+    out = body_of(Tidy)
+    # text.text is as written, so its "&amp;" comes back escaped once more: html=True keeps it
+    assert b"<title>HELLO &amp;AMP; W\xc3\x96RLD</title>" in out
+    assert b'<body class=x><div class="banner">staging</div><p>' in out
+    assert b"<a href='http://example.com/a' rel=\"noopener\">ext</a><a href=/local>local</a>" in out
+    assert out.endswith(b"</html>\n<!-- filtered -->")
+
+
+def test_markup_no_handler_touches_comes_out_byte_for_byte():
+    class Nothing(Rewriter):
+        @on("video")
+        def never(self, element, environ):
+            element.remove()
+
+    page = b"<!doctype html><HTML><p class='a'  id=b>x &amp; y<br/><!--c--><script>a<b</script>\n</HTML>"
+    assert body_of(Nothing, page) == page
+
+
+def test_text_handlers_get_whole_nodes_as_written_including_descendants():
+    seen = []
+    out = body_of(CollectText(seen=seen))
+    assert seen == ["one ", "two", " three", "caf\u00e9 &lt;ok&gt;"]
+    assert b"<p>[one ]<b>[two]</b>[ three]</p>" in out and b"<p>[caf\xc3\xa9 &lt;ok&gt;]</p>" in out
+
+
+def test_text_handlers_never_see_empty_text():
+    seen = []
+    body_of(CollectText(seen=seen), b"<p></p><p><b></b></p>")
+    assert seen == []
+
+
+def test_text_content_is_escaped_unless_html_is_true():
+    class Insert(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            element.before("<i>&</i>")
+            element.after("<i>&amp;</i>", html=True)
+
+    assert body_of(Insert, b"<p>x</p>") == b"&lt;i&gt;&amp;&lt;/i&gt;<p>x</p><i>&amp;</i>"
+
+
+def test_element_reads_and_writes_tag_name_and_attributes():
+    class Rename(Rewriter):
+        @on("b")
+        def b(self, element, environ):
+            assert element.tag_name == "b"
+            assert element.attributes == [("class", "x"), ("data-n", "1")]
+            assert element.get_attribute("class") == "x" and element.get_attribute("nope") is None
+            assert element.has_attribute("data-n") and not element.has_attribute("nope")
+            element.tag_name = "strong"
+            element.remove_attribute("data-n")
+            element.set_attribute("title", 'say "hi"')
+
+    assert body_of(Rename, b'<b class=x data-n="1">t</b>') == b'<strong class=x title="say &quot;hi&quot;">t</strong>'
+
+
+def test_element_insertions_land_around_and_inside_the_element():
+    class Around(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            element.before("1")
+            element.prepend("2")
+            element.append("3")
+            element.after("4")
+
+    assert body_of(Around, b"<p>x</p>") == b"1<p>2x3</p>4"
+
+
+@pytest.mark.parametrize(
+    ("method", "expected"),
+    [
+        ("set_inner_content", b"<div><p><b>new</b></p></div>"),
+        ("replace", b"<div><b>new</b></div>"),
+    ],
+)
+def test_content_replacing_methods(method, expected):
+    class Swap(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            getattr(element, method)("<b>new</b>", html=True)
+
+    assert body_of(Swap, b"<div><p>old <i>x</i></p></div>") == expected
+
+
+def test_remove_drops_the_element_and_marks_it_removed():
+    removed = []
+
+    class Drop(Rewriter):
+        @on("script[src*='tracker']")
+        def drop(self, element, environ):
+            element.remove()
+            removed.append(element.removed)
+
+    page = b"<head><script src='/tracker.js'></script><script src=/app.js></script></head>"
+    assert body_of(Drop, page) == b"<head><script src=/app.js></script></head>"
+    assert removed == [True]
+
+
+def test_remove_and_keep_content_unwraps_the_element():
+    class Unwrap(Rewriter):
+        @on("font")
+        def font(self, element, environ):
+            element.remove_and_keep_content()
+
+    assert body_of(Unwrap, b"<p><font color=red>hi <b>you</b></font></p>") == b"<p>hi <b>you</b></p>"
+
+
+def test_text_node_edits():
+    class Edit(Rewriter):
+        @on.text("h1")
+        def h1(self, text, environ):
+            text.before("<", html=False)
+            text.after("<br>", html=True)
+
+        @on.text("em")
+        def em(self, text, environ):
+            text.remove()
+
+    assert body_of(Edit, b"<h1>a</h1><em>gone</em>") == b"<h1>&lt;a<br></h1><em></em>"
+
+
+def test_handlers_run_in_definition_order_and_get_the_environ():
+    calls = []
+
+    class Order(Rewriter):
+        @on("p")
+        def first(self, element, environ):
+            calls.append(("first", environ["PATH_INFO"]))
+
+        @on("p")
+        @on("div")
+        def second(self, element, environ):
+            calls.append(("second", element.tag_name))
+
+    run_filter(Order, b"<div></div><p></p>", environ={"PATH_INFO": "/page"})
+    assert calls == [("second", "div"), ("first", "/page"), ("second", "p")]
+
+
+def test_a_subclass_keeps_its_parents_handlers_and_overrides_by_name():
+    class Base(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            element.set_attribute("a", "base")
+
+        @on("i")
+        def i(self, element, environ):
+            element.remove()
+
+    class Child(Base):
+        def i(self, element, environ):  # no longer a handler
+            pass
+
+    assert body_of(Base, b"<p></p><i>x</i>") == b'<p a="base"></p>'
+    assert body_of(Child, b"<p></p><i>x</i>") == b'<p a="base"></p><i>x</i>'
+
+
+def test_a_bad_selector_is_refused_when_the_filter_is_built():
+    class Bad(Rewriter):
+        @on("p[[")
+        def p(self, element, environ):
+            pass
+
+    with pytest.raises(Exception, match="(?i)selector"):
+        Bad()
+
+
+def test_decode_unicode_is_refused():
+    with pytest.raises(ValueError, match="decode_unicode"):
+        Tidy(decode_unicode=True)
+
+
+def test_html_and_xhtml_are_filtered_other_types_pass():
+    assert body_of(Tidy, b"<title>t</title>", content_type="application/xhtml+xml") == b"<title>T</title><!-- filtered -->"
+    assert body_of(Tidy, b"<title>t</title>", content_type="text/plain") == b"<title>t</title>"
+
+
+def test_malformed_html_is_read_as_browsers_do_and_passed_through():
+    page = b"<p <<a></q><div><p>unclosed<b>x</p></i><<<<!--never closed"
+    assert body_of(Tidy, page) == page + b"<!-- filtered -->"
