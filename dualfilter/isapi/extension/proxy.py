@@ -193,7 +193,7 @@ class ProxyECB:
                 head = header_block(start.headers)
 
             def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:
-                return callback(self, arg, cbIO, dwError)
+                return callback(self._for_callback(ecb), arg, cbIO, dwError)
 
             self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
 
@@ -306,6 +306,19 @@ class ProxyECB:
         with self._lock:
             self._done = True
             self._io = None
+
+    def _for_callback(self, real: Any) -> ProxyECB:
+        """The ECB a TransmitFile callback gets: this proxy while the request is under way;
+        once HttpExtensionProc has returned (IIS keeps the request until the file is sent),
+        a new proxy over the live ECB pywin32 hands the callback, so it can still write and
+        end the session (its response went out unfiltered already)."""
+        with self._lock:
+            if not self._done:
+                return self
+            proxy = ProxyECB(real, self._owner, self._machine)
+            proxy._ended = proxy._raw = proxy._direct = True
+            proxy._keep_alive = self._keep_alive
+            return proxy
 
     def _complete_io(self, count: int) -> None:
         """An asynchronous write is complete: call the extension's IOCompletion callback."""

@@ -18,7 +18,7 @@ import logging
 from typing import Any
 
 from ...filter import Filter
-from ...request import removed_headers
+from ...request import environ_key, removed_headers
 from ...validators import translate_if_none_match
 from ..constants import (
     SF_NOTIFY_END_OF_NET_SESSION,
@@ -31,13 +31,15 @@ from ..constants import (
     SF_NOTIFY_SEND_RAW_DATA,
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
+from ..wire import fit_description
 from .exchange import DONE, PASS, Exchange
 
 log = logging.getLogger("dualfilter")
 
 NEXT = SF_STATUS_REQ_NEXT_NOTIFICATION
-#: The most of a description IIS keeps (SF_MAX_FILTER_DESC_LEN, less its NUL).
+#: The most bytes of a description HTTP_FILTER_VERSION holds (SF_MAX_FILTER_DESC_LEN, less its NUL).
 MAX_DESCRIPTION = 256
+
 _ORDERS = frozenset({SF_NOTIFY_ORDER_HIGH, SF_NOTIFY_ORDER_MEDIUM, SF_NOTIFY_ORDER_LOW, SF_NOTIFY_ORDER_DEFAULT})
 #: Options of ``isapi_filter`` that configure the ISAPI filter rather than the Filter.
 ISAPI_OPTIONS = ("notify_order", "description", "strip_request_headers", "max_head_size")
@@ -116,9 +118,11 @@ class ISAPIFilter:
         self.flags = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | notify_order
         if strip_request_headers:
             self.flags |= SF_NOTIFY_PREPROC_HEADERS
-        self.description = (description or f"dualfilter {filter.name}")[:MAX_DESCRIPTION]
+        self.description = fit_description(description or f"dualfilter {filter.name}", MAX_DESCRIPTION)
         #: The request headers removed, as IIS names them (``'Range:'``).
         self.removed = tuple(sorted(name.title() + ":" for name in removed_headers(filter))) if strip_request_headers else ()
+        #: The environ keys of those headers, kept out of the filter's environ in any case.
+        self.hidden = tuple(sorted(environ_key(name) for name in removed_headers(filter)))
         self.max_head_size = max_head_size
 
     def GetFilterVersion(self, fv: Any) -> None:
