@@ -10,6 +10,16 @@ the site sees the request, as on every other host. Each response is one
 lives in ``fc.FilterContext``, so keep-alive connections carry any number of
 requests in sequence. ``HttpFilterProc`` never raises: an error is logged and
 answered with a clean 500 while nothing of the response has gone out.
+
+Three pywin32 defects shape it. What ``HttpFilterProc`` returns may never
+reach IIS (``pyISAPI.cpp`` returns an uninitialised value on success), so no
+outcome depends on it: a response cut short is withheld from then on and
+never ends, whether or not IIS closes the connection as asked.
+``TerminateFilter`` is never called, so per-connection state lives in
+``fc.FilterContext`` and is dropped at SF_NOTIFY_END_OF_NET_SESSION, which
+the filter asks for. ``InData`` can only be emptied (pywin32 never copies a
+replacement), so the filter withholds raw data with ``InData = b""`` and
+writes what goes out in its place with ``fc.WriteClient``.
 """
 
 from __future__ import annotations
@@ -115,7 +125,8 @@ class ISAPIFilter:
         if notify_order not in _ORDERS:
             raise ValueError(f"notify_order must be one of the SF_NOTIFY_ORDER_* values, not {notify_order!r}")
         self.filter = filter
-        self.flags = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | notify_order
+        # END_OF_NET_SESSION releases the connection's state: pywin32 never calls TerminateFilter.
+        self.flags = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_END_OF_NET_SESSION | notify_order
         if strip_request_headers:
             self.flags |= SF_NOTIFY_PREPROC_HEADERS
         self.description = fit_description(description or f"dualfilter {filter.name}", MAX_DESCRIPTION)
