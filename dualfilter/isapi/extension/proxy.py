@@ -6,7 +6,8 @@ real ECB. ``DoneWithSession`` ends the response (a filtered one is written
 then) before ending the real session. Every other attribute and method is the
 real ECB's, except that the request headers the filter removes (Range,
 conditionals) are hidden from ``GetServerVariable``. Once the session is over
-the proxy is dead, as a real ECB is: every call raises RuntimeError.
+the proxy is dead, as a real ECB is: every call raises RuntimeError. As on
+pywin32's ECB, the methods are positional-only.
 
 Host calls with no way through the filter have one fixed behaviour each:
 
@@ -72,7 +73,7 @@ class ProxyECB:
 
     # -- the response ------------------------------------------------------------
 
-    def SendResponseHeaders(self, status: str | bytes, headers: str | bytes, keepAlive: bool = False) -> None:
+    def SendResponseHeaders(self, status: str | bytes, headers: str | bytes, keepAlive: bool = False, /) -> None:
         """Start the response with ``status`` and a ``Name: value\\r\\n`` header string."""
         status_bytes = buffer_arg(status, "SendResponseHeaders")
         block = buffer_arg(headers, "SendResponseHeaders")
@@ -98,7 +99,7 @@ class ProxyECB:
             self._direct = machine.passthrough
             self._send(events)
 
-    def WriteClient(self, data: str | bytes, flags: int = 0) -> int:
+    def WriteClient(self, data: str | bytes, flags: int = 0, /) -> int:
         """Write body bytes; with ``HSE_IO_ASYNC`` the IOCompletion callback follows on another thread."""
         payload = data if type(data) is bytes else buffer_arg(data, "WriteClient")
         size = len(payload)
@@ -123,7 +124,7 @@ class ProxyECB:
 
     write = WriteClient
 
-    def IOCompletion(self, func: Callable[..., Any], arg: Any = None) -> None:
+    def IOCompletion(self, func: Callable[..., Any], arg: Any = None, /) -> None:
         """Set the callback for asynchronous writes: ``func(ecb, arg, cbIO, dwError)``."""
         if not callable(func):
             raise TypeError("first param must be callable")
@@ -131,7 +132,7 @@ class ProxyECB:
             self._check()
             self._io = (func, arg)
 
-    def DoneWithSession(self, status: int = HSE_STATUS_SUCCESS) -> None:
+    def DoneWithSession(self, status: int = HSE_STATUS_SUCCESS, /) -> None:
         """End the request: write the rest of the response (filtered), then end the real session."""
         self._end_session(int_arg(status, "DoneWithSession"))
 
@@ -139,7 +140,7 @@ class ProxyECB:
 
     # -- server support functions with no way through the filter -----------------
 
-    def Redirect(self, url: str) -> None:
+    def Redirect(self, url: str, /) -> None:
         """Let IIS answer with a redirect to ``url``; that response is IIS's own, unfiltered."""
         str_arg(url, "Redirect")
         with self._lock:
@@ -164,6 +165,7 @@ class ProxyECB:
         head: str | bytes | None,
         tail: str | bytes | None,
         flags: int,
+        /,
     ) -> None:
         """Send a file through IIS: allowed for a response that goes out unfiltered, else refused."""
         if not callable(callback):
@@ -209,7 +211,7 @@ class ProxyECB:
 
     # -- the request -----------------------------------------------------------------
 
-    def GetServerVariable(self, name: str, default: Any = _NO_DEFAULT) -> Any:
+    def GetServerVariable(self, name: str, default: Any = _NO_DEFAULT, /) -> Any:
         """The real server variable, with the request headers the filter removes hidden."""
         str_arg(name, "GetServerVariable")
         self._check()
