@@ -177,3 +177,15 @@ def test_redirector_filter_moves_requests_under_the_virtual_dir_and_counts_them(
 def test_redirector_extension_alone_serves_only_its_virtual_dir(kind):
     response = get(redirector_with_filter, kind, "/page", wrapped=False)
     assert (response.status, response.body) == (404, b"Not proxying /page")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("module", [redirector, redirector_asynch], ids=["redirector", "redirector_asynch"])
+def test_redirectors_behind_dualfilters_isapi_filter(module, kind):
+    with ExtensionHost(extension(module, kind, wrapped=False)) as host:
+        site = extension_site(host.extension)
+        with FilterHost(UpperFilter.isapi_filter()) as iis, iis.connection() as connection:
+            first = connection.request("GET", "/page", response=site, splits=[17])
+            second = connection.request("GET", "/big", response=site)
+    assert (first.status, first.body, second.body) == (200, PAGE.upper(), BIG.upper())
+    assert first.header("Content-Length") == str(len(PAGE))
