@@ -92,3 +92,13 @@ def status_text(status: bytes) -> str:
     if len(code) != 3 or not code.isdigit():
         raise ValueError(f"not an HTTP status: {text!r}")
     return text
+
+
+def fit_description(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` bytes of UTF-8, never inside a character, without NULs.
+
+    pywin32 stores ``ExtensionDesc`` / ``FilterDesc`` as UTF-8 and refuses one
+    too long for IIS's buffer (ValueError, and IIS then does not load the DLL).
+    """
+    data = text.replace("\0", "").encode("utf-8", "surrogatepass")[:limit]
+    return data.decode("utf-8", "ignore")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from isapi_harness import HTML, StaticExtension, UpperFilter, header_string
+from isapi_harness import HTML, StaticExtension, UpperFilter, header_string, send
 
 from dualfilter import Filter
 from dualfilter.isapi import ExtensionError, FilterMiddleware
@@ -215,3 +215,29 @@ def test_oversize_pass_sends_the_response_unfiltered():
     inner = StaticExtension([b"<p>" + b"x" * 40, b"y" * 40, b"</p>"])
     response = call_extension(UpperFilter.isapi(inner, max_buffer_size=50, oversize="pass"), FakeECB())
     assert response.body == b"<p>" + b"x" * 40 + b"y" * 40 + b"</p>"
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda ecb: ecb.WriteClient(data=b"x"),
+        lambda ecb: ecb.GetServerVariable(name="URL"),
+        lambda ecb: ecb.SendResponseHeaders("200 OK", "\r\n", keepAlive=False),
+        lambda ecb: ecb.DoneWithSession(status=HSE_STATUS_SUCCESS),
+    ],
+    ids=["WriteClient", "GetServerVariable", "SendResponseHeaders", "DoneWithSession"],
+)
+def test_proxy_methods_take_no_keywords_as_pywin32s_do(call):
+    seen = []
+
+    class Calls:
+        def HttpExtensionProc(self, ecb):
+            try:
+                call(ecb)
+            except TypeError:
+                seen.append("TypeError")
+            send(ecb, "200 OK", [("Content-Type", HTML)], [b"<p>x</p>"])
+            return HSE_STATUS_SUCCESS
+
+    call_extension(UpperFilter.isapi(Calls()), FakeECB())
+    assert seen == ["TypeError"]

@@ -54,9 +54,10 @@ def test_filter_asks_for_request_headers_to_strip_range():
     assert version_of(UpperFilter.isapi_filter()).Flags & SF_NOTIFY_PREPROC_HEADERS
 
 
-def test_strip_request_headers_false_asks_only_raw_data_and_end_of_request():
+def test_strip_request_headers_false_asks_only_raw_data_and_the_ends_of_request_and_connection():
     flags = version_of(UpperFilter.isapi_filter(strip_request_headers=False)).Flags
-    assert flags & ~SF_NOTIFY_ORDER_MASK == SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST
+    expected = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_END_OF_NET_SESSION
+    assert flags & ~SF_NOTIFY_ORDER_MASK == expected
 
 
 def test_filter_description_names_the_filter():

@@ -6,7 +6,8 @@ real ECB. ``DoneWithSession`` ends the response (a filtered one is written
 then) before ending the real session. Every other attribute and method is the
 real ECB's, except that the request headers the filter removes (Range,
 conditionals) are hidden from ``GetServerVariable``. Once the session is over
-the proxy is dead, as a real ECB is: every call raises RuntimeError.
+the proxy is dead, as a real ECB is: every call raises RuntimeError. As on
+pywin32's ECB, the methods are positional-only.
 
 Host calls with no way through the filter have one fixed behaviour each:
 
@@ -75,7 +76,7 @@ class ProxyECB:
 
     # -- the response ------------------------------------------------------------
 
-    def SendResponseHeaders(self, status: str | bytes, headers: str | bytes, keepAlive: bool = False) -> None:
+    def SendResponseHeaders(self, status: str | bytes, headers: str | bytes, keepAlive: bool = False, /) -> None:
         """Start the response with ``status`` and a ``Name: value\\r\\n`` header string."""
         status_bytes = buffer_arg(status, "SendResponseHeaders")
         block = buffer_arg(headers, "SendResponseHeaders")
@@ -101,7 +102,7 @@ class ProxyECB:
                 events += drive(machine, machine.body(body))
             self._send(events)
 
-    def WriteClient(self, data: str | bytes, flags: int = 0) -> int:
+    def WriteClient(self, data: str | bytes, flags: int = 0, /) -> int:
         """Write body bytes; with ``HSE_IO_ASYNC`` the IOCompletion callback follows on another thread."""
         payload = data if type(data) is bytes else buffer_arg(data, "WriteClient")
         size = len(payload)
@@ -125,7 +126,7 @@ class ProxyECB:
 
     write = WriteClient
 
-    def IOCompletion(self, func: Callable[..., Any], arg: Any = None) -> None:
+    def IOCompletion(self, func: Callable[..., Any], arg: Any = None, /) -> None:
         """Set the callback for asynchronous writes: ``func(ecb, arg, cbIO, dwError)``."""
         if not callable(func):
             raise TypeError("first param must be callable")
@@ -133,7 +134,7 @@ class ProxyECB:
             self._check()
             self._io = (func, arg)
 
-    def DoneWithSession(self, status: int = HSE_STATUS_SUCCESS) -> None:
+    def DoneWithSession(self, status: int = HSE_STATUS_SUCCESS, /) -> None:
         """End the request: write the rest of the response (filtered), then end the real session."""
         self._end_session(int_arg(status, "DoneWithSession"))
 
@@ -141,7 +142,7 @@ class ProxyECB:
 
     # -- server support functions with no way through the filter -----------------
 
-    def Redirect(self, url: str) -> None:
+    def Redirect(self, url: str, /) -> None:
         """Let IIS answer with a redirect to ``url``; that response is IIS's own, unfiltered."""
         str_arg(url, "Redirect")
         with self._lock:
@@ -166,6 +167,7 @@ class ProxyECB:
         head: str | bytes | None,
         tail: str | bytes | None,
         flags: int,
+        /,
     ) -> None:
         """Send a file through IIS: allowed for a response that goes out unfiltered, else refused."""
         if not callable(callback):
@@ -196,7 +198,7 @@ class ProxyECB:
                 head = header_block(start.headers)
 
             def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:
-                return callback(self, arg, cbIO, dwError)
+                return callback(self._for_callback(ecb), arg, cbIO, dwError)
 
             self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
 
@@ -212,7 +214,7 @@ class ProxyECB:
 
     # -- the request -----------------------------------------------------------------
 
-    def GetServerVariable(self, name: str, default: Any = _NO_DEFAULT) -> Any:
+    def GetServerVariable(self, name: str, default: Any = _NO_DEFAULT, /) -> Any:
         """The real server variable, with the request headers the filter removes hidden."""
         str_arg(name, "GetServerVariable")
         self._check()
@@ -311,6 +313,19 @@ class ProxyECB:
         with self._lock:
             self._done = True
             self._io = None
+
+    def _for_callback(self, real: Any) -> ProxyECB:
+        """The ECB a TransmitFile callback gets: this proxy while the request is under way;
+        once HttpExtensionProc has returned (IIS keeps the request until the file is sent),
+        a new proxy over the live ECB pywin32 hands the callback, so it can still write and
+        end the session (its response went out unfiltered already)."""
+        with self._lock:
+            if not self._done:
+                return self
+            proxy = ProxyECB(real, self._owner, self._machine)
+            proxy._ended = proxy._raw = proxy._direct = True
+            proxy._keep_alive = self._keep_alive
+            return proxy
 
     def _complete_io(self, count: int) -> None:
         """An asynchronous write is complete: call the extension's IOCompletion callback."""

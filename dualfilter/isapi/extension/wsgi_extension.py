@@ -30,9 +30,12 @@ from ..constants import (
     HSE_STATUS_SUCCESS_AND_KEEP_CONN,
 )
 from ..environ import server_environ, total_bytes
-from ..wire import header_block
+from ..wire import fit_description, header_block
 
 log = logging.getLogger("dualfilter")
+
+#: The most bytes of a description HSE_VERSION_INFO holds (HSE_MAX_EXT_DLL_NAME_LEN, less its NUL).
+MAX_DESCRIPTION = 255
 
 ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None]
 
@@ -171,7 +174,7 @@ class WSGIExtension:
     def GetExtensionVersion(self, vi: Any) -> None:
         """Called once as IIS loads the extension."""
         if vi is not None:  # None when pywin32 reloads the script
-            vi.ExtensionDesc = self.description
+            vi.ExtensionDesc = fit_description(self.description, MAX_DESCRIPTION)
 
     def HttpExtensionProc(self, ecb: Any) -> int:
         """Serve one request: on a worker thread (``HSE_STATUS_PENDING``), or here with ``workers=0``."""

@@ -56,12 +56,18 @@ class FilterRequest:
 
 
 class FilterEnviron(ServerEnviron):
-    """A mutable mapping that turns into the request's WSGI-style environ when first read."""
+    """A mutable mapping that turns into the request's WSGI-style environ when first read.
 
-    __slots__ = ()
+    The ``hidden`` keys (the request headers the filter removes, such as
+    ``HTTP_RANGE``) are left out, as the WSGI and ASGI hosts leave them out of
+    the environ a filter sees, even where IIS still reports them.
+    """
 
-    def __init__(self, request: FilterRequest) -> None:
+    __slots__ = ("hidden",)
+
+    def __init__(self, request: FilterRequest, hidden: tuple[str, ...] = ()) -> None:
         super().__init__(request)
+        self.hidden = hidden
 
     @property
     def data(self) -> dict[str, Any]:
@@ -70,6 +76,8 @@ class FilterEnviron(ServerEnviron):
         if data is None:
             data = server_environ(self.ecb)
             del data["isapi.ecb"]
+            for key in self.hidden:
+                data.pop(key, None)
             data["isapi.filter_context"] = self.ecb.fc
             self._data = data
         return data

@@ -10,6 +10,16 @@ the site sees the request, as on every other host. Each response is one
 lives in ``fc.FilterContext``, so keep-alive connections carry any number of
 requests in sequence. ``HttpFilterProc`` never raises: an error is logged and
 answered with a clean 500 while nothing of the response has gone out.
+
+Three pywin32 defects shape it. What ``HttpFilterProc`` returns may never
+reach IIS (``pyISAPI.cpp`` returns an uninitialised value on success), so no
+outcome depends on it: a response cut short is withheld from then on and
+never ends, whether or not IIS closes the connection as asked.
+``TerminateFilter`` is never called, so per-connection state lives in
+``fc.FilterContext`` and is dropped at SF_NOTIFY_END_OF_NET_SESSION, which
+the filter asks for. ``InData`` can only be emptied (pywin32 never copies a
+replacement), so the filter withholds raw data with ``InData = b""`` and
+writes what goes out in its place with ``fc.WriteClient``.
 """
 
 from __future__ import annotations
@@ -18,6 +28,7 @@ import logging
 from typing import Any
 
 from ...filter import Filter
+from ...request_policy import environ_key
 from ...validators import translate_if_none_match
 from ..constants import (
     SF_NOTIFY_END_OF_NET_SESSION,
@@ -30,13 +41,15 @@ from ..constants import (
     SF_NOTIFY_SEND_RAW_DATA,
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
+from ..wire import fit_description
 from .exchange import DONE, PASS, Exchange
 
 log = logging.getLogger("dualfilter")
 
 NEXT = SF_STATUS_REQ_NEXT_NOTIFICATION
-#: The most of a description IIS keeps (SF_MAX_FILTER_DESC_LEN, less its NUL).
+#: The most bytes of a description HTTP_FILTER_VERSION holds (SF_MAX_FILTER_DESC_LEN, less its NUL).
 MAX_DESCRIPTION = 256
+
 _ORDERS = frozenset({SF_NOTIFY_ORDER_HIGH, SF_NOTIFY_ORDER_MEDIUM, SF_NOTIFY_ORDER_LOW, SF_NOTIFY_ORDER_DEFAULT})
 #: Options of ``isapi_filter`` that configure the ISAPI filter rather than the Filter.
 ISAPI_OPTIONS = ("notify_order", "description", "strip_request_headers", "max_head_size")
@@ -112,14 +125,16 @@ class ISAPIFilter:
         if notify_order not in _ORDERS:
             raise ValueError(f"notify_order must be one of the SF_NOTIFY_ORDER_* values, not {notify_order!r}")
         self.filter = filter
-        self.flags = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | notify_order
+        # END_OF_NET_SESSION releases the connection's state: pywin32 never calls TerminateFilter.
+        self.flags = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_END_OF_NET_SESSION | notify_order
         if strip_request_headers:
             self.flags |= SF_NOTIFY_PREPROC_HEADERS
-        self.description = (description or f"dualfilter {filter.name}")[:MAX_DESCRIPTION]
+        self.description = fit_description(description or f"dualfilter {filter.name}", MAX_DESCRIPTION)
         #: The request headers removed, as IIS names them (``'Range:'``).
-        self.removed = (
-            tuple(sorted(name.title() + ":" for name in filter.request_policy.removed)) if strip_request_headers else ()
-        )
+        removed = filter.request_policy.removed
+        self.removed = tuple(sorted(name.title() + ":" for name in removed)) if strip_request_headers else ()
+        #: The environ keys of those headers, kept out of the filter's environ in any case.
+        self.hidden = tuple(sorted(environ_key(name) for name in removed))
         self.max_head_size = max_head_size
 
     def GetFilterVersion(self, fv: Any) -> None:

@@ -13,7 +13,8 @@ They hold to what pywin32's objects do (see ``docs/iis.md``), one module each:
 - :mod:`.filter_context`: :class:`FakeFilterContext` and what its
   ``GetData()`` returns (:class:`FakeRawData`, :class:`FakePreprocHeaders`);
 - :mod:`.filter_host`: :class:`FilterHost`, :class:`FakeConnection`,
-  :class:`FilterResponse`, :func:`raw_response` and :func:`extension_site`.
+  :class:`FilterResponse`, :func:`raw_response` and :func:`extension_site`;
+- :mod:`.args`: the argument formats and signed members of pywin32's objects.
 """
 
 from __future__ import annotations
