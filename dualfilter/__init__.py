@@ -7,6 +7,7 @@ adapters drive.
 
 from __future__ import annotations
 
+from ._version import __version__
 from .chain import Chain, chain
 from .errors import FilterError, ProtocolError, StreamError
 from .events import Body, End, Event, ResponseStart
@@ -32,5 +33,5 @@ __all__ = [
     "Chain",
     "Stream",
     "StreamError",
+    "__version__",
 ]
-__version__ = "0.1.0"
