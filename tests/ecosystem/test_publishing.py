@@ -116,7 +116,7 @@ def test_the_built_version_is_the_packages_version(metadata):
 
 def test_the_version_is_written_in_one_place():
     pyproject = (ROOT / "pyproject.toml").read_text()
-    assert 'dynamic = ["version"]' in pyproject and not re.search(r"^version = ", pyproject, re.M)
+    assert 'dynamic = ["version"]' in pyproject and not re.search(r"^version = \"", pyproject, re.M)
     written = [p for p in (ROOT / "dualfilter").rglob("*.py") if re.search(r"^__version__ = ", p.read_text(), re.M)]
     assert [p.name for p in written] == ["_version.py"]
 
