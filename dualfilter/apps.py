@@ -37,6 +37,7 @@ class WSGIMiddleware(Protocol):
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]: ...
 
+
 #: An ASGI 3 application. Scope and messages are ``Any`` so that apps typed
 #: against Starlette's or asgiref's own message types both fit, as Starlette
 #: types its middleware factories.

@@ -155,8 +155,7 @@ class Filter(_Configured):
             self.filter_content_types = (self.filter_content_types,)
         self._format = formats.get(self.format) if self.format is not None else None
         if self._format is None and self.format_output is not None:
-            if self.format_output not in formats.output_types():
-                raise ValueError(f"no format gives format_output={self.format_output!r}")
+            formats.check_output(self.format_output)
         types = self.filter_content_types
         if types is Filter.filter_content_types:  # not set: the format's types
             if self._format is not None:

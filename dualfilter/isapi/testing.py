@@ -35,10 +35,9 @@ import os
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h11
-
+from ..extras import require
 from ..responses import reason_phrase
 from .completion import CompletionPort
 from .constants import (
@@ -65,6 +64,11 @@ from .constants import (
 )
 from .errors import ExtensionError, FilterError
 from .wire import buffer_arg, int_arg, parse_header_lines, split_header_block, status_text, str_arg
+
+if TYPE_CHECKING:
+    import h11
+else:
+    h11 = require("isapi", "h11", purpose="dualfilter.isapi.testing")
 
 __all__ = [
     "FakeECB",
