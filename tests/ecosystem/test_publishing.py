@@ -22,6 +22,7 @@ import dualfilter
 
 ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY = "https://github.com/dualfilter/dualfilter"
+RAW = "https://raw.githubusercontent.com/dualfilter/dualfilter"
 LEFT_BEHIND = shutil.ignore_patterns(
     ".git", "__pycache__", "*.egg-info", "build", "dist", ".*_cache", ".hypothesis", ".benchmarks", ".venv"
 )
@@ -149,7 +150,9 @@ def test_every_readme_link_is_absolute_so_it_works_on_the_package_index():
 
 def test_every_readme_link_into_the_repository_names_a_file_that_exists():
     for link in _links((ROOT / "README.md").read_text()):
-        match = re.fullmatch(re.escape(REPOSITORY) + r"/(?:blob|tree)/main/([^#]+)(?:#.*)?", link)
+        match = re.fullmatch(re.escape(REPOSITORY) + r"/(?:blob|tree)/main/([^#]+)(?:#.*)?", link) or re.fullmatch(
+            re.escape(RAW) + r"/main/(.+)", link
+        )
         if match:
             assert (ROOT / match[1]).exists(), link
 
