@@ -19,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from typing import NoReturn
 
 from .. import __version__
-from ..extras import MissingExtra
 from . import apply, proxy, serve
 from .common import USAGE, CommandError
 
@@ -96,9 +95,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.traceback and exc.__cause__ is not None:
             traceback.print_exception(exc.__cause__, file=sys.stderr)
         return exc.status
-    except MissingExtra as exc:  # what to install says it all: no traceback hint
-        _error(str(exc))
-        return 1
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
