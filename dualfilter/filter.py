@@ -131,7 +131,7 @@ class Filter(_Configured):
     @overload
     def __new__(cls, app: WSGIApplication, /, **options: Any) -> WSGIMiddleware: ...  # type: ignore[misc]
 
-    def __new__(cls, app: Any = None, **options: Any) -> Any:  # type: ignore[misc]  # app= by keyword too, as Starlette < 0.42 passes it
+    def __new__(cls, app: Any = None, **options: Any) -> Any:  # type: ignore[misc]  # app= by keyword too: older Starlettes pass it so
         instance = super().__new__(cls)
         if app is None:
             return instance

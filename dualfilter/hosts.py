@@ -60,8 +60,9 @@ def detect(app: Any) -> str:
 
 def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     """Wrap ``app`` in ``filter`` with the adapter for ``host`` (detected if None)."""
-    host = host or detect(app)
-    if _is_filter(app):
+    if host is None:
+        host = detect(app)
+    elif _is_filter(app):
         raise TypeError(f"cannot wrap {app!r}: " + misuse_message(app))
     if host not in HOSTS:
         raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
