@@ -60,7 +60,7 @@ def detect(app: Any) -> str:
 
 def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     """Wrap ``app`` in ``filter`` with the adapter for ``host`` (detected if None)."""
-    if host is None:
+    if not host:
         host = detect(app)
     elif _is_filter(app):
         raise TypeError(f"cannot wrap {app!r}: " + misuse_message(app))
