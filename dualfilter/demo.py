@@ -116,11 +116,11 @@ PAGE_PATH = "/page.html"
 
 
 def _out_of_reach(text: str) -> str:
-    """``text`` HTML-escaped so that the demo's filters, which the front page goes through
-    too, cannot match it: no ``</body>`` for ``inject``, and the first letter of the word
-    ``replace`` looks for written as a character reference. Browsers decode both, so
-    what they show is ``text`` exactly."""
-    return html.escape(text, quote=True).replace(MARK, f"&#{ord(MARK[0])};{MARK[1:]}")
+    """``text`` for an HTML attribute or element with every letter written as a character
+    reference: the front page goes through the filters too (the demo's and any added
+    with ``--filter``), and none of them can match words it cannot read. Browsers
+    decode the references, so what they show is ``text`` exactly."""
+    return "".join(f"&#{ord(c)};" if c.isalpha() else html.escape(c, quote=True) for c in text)
 
 
 def compare_page() -> str:

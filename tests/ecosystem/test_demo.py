@@ -84,6 +84,15 @@ def test_the_front_page_shows_the_source_of_the_filters_that_run(front):
     assert 'Replace(pattern="UNFILTERED", repl="FILTERED"' in page.pre[0]
 
 
+def test_filters_added_on_the_command_line_do_not_reach_the_before_view():
+    with command("serve", "--demo", "--filter", "replace?pattern=FILTERED&repl=filtered twice") as server:
+        response = httpx.get(server.url + "/", timeout=10)
+    page = _Frames()
+    page.feed(response.text)
+    assert page.frames["before"]["srcdoc"] == demo.PAGE
+    assert page.pre == [inspect.getsource(demo.filters)]
+
+
 def test_the_front_page_carries_no_raw_copy_the_filters_could_touch():
     body = demo.compare_page()
     assert demo.MARK not in body
