@@ -10,6 +10,7 @@ authors find the sans-IO engine in its modules: ``dualfilter.machine``
 from __future__ import annotations
 
 from . import testing
+from ._version import __version__
 from .chain import Chain, chain
 from .errors import FilterError, ProtocolError, StreamError
 from .filter import Filter
@@ -28,5 +29,5 @@ __all__ = [
     "ProtocolError",
     "StreamError",
     "testing",
+    "__version__",
 ]
-__version__ = "0.1.0"

@@ -1,7 +1,9 @@
 """Content-Encoding: undoing a response's compression to filter it, and redoing it.
 
 gzip and deflate come from the standard library; ``br`` needs the ``brotli``
-package and ``zstd`` the ``zstandard`` package (``pip install dualfilter[compression]``).
+package and ``zstd`` the ``zstandard`` package (``pip install 'dualfilter[compression]'``);
+without them such responses pass through unfiltered, and the first one logs a
+warning naming the extra.
 Decompression is bounded: it never produces more than the caller's limit, so
 a small compressed body cannot expand without bound in memory.
 """
@@ -10,11 +12,17 @@ from __future__ import annotations
 
 import importlib
 import io
+import logging
 import zlib
 from collections.abc import Callable
 from types import ModuleType
 
 from .errors import FilterError
+from .extras import install_command
+
+log = logging.getLogger("dualfilter")
+#: The extra that installs the libraries of the optional codings.
+EXTRA = "compression"
 
 
 class TooLarge(Exception):
@@ -121,10 +129,26 @@ def parse(header: str | None) -> list[str]:
     return [c.strip().lower() for c in header.split(",") if c.strip() and c.strip().lower() != "identity"]
 
 
+_missing_warned: set[str] = set()
+
+
 def supported(coding: str) -> bool:
-    """Whether this process can decode and re-encode ``coding``."""
+    """Whether this process can decode and re-encode ``coding``.
+
+    A coding whose library is missing is not: its responses pass through
+    unfiltered, and the first time that happens a warning names the extra.
+    """
     entry = _CODINGS.get(coding)
-    return entry is not None and (entry[2] is None or _optional(entry[2]) is not None)
+    if entry is None:
+        return False
+    if entry[2] is None or _optional(entry[2]) is not None:
+        return True
+    if coding not in _missing_warned:
+        _missing_warned.add(coding)
+        log.warning(
+            "%s responses pass through unfiltered: the %s package is not installed (%s)", coding, entry[2], install_command(EXTRA)
+        )
+    return False
 
 
 def decode(data: bytes, codings: list[str], limit: int) -> bytes:

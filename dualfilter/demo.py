@@ -4,10 +4,15 @@ The app writes ``UNFILTERED`` into its HTML page, its JSON, its text file and
 its 404 page. ``Replace`` turns that into ``FILTERED`` in 200 responses of
 type HTML and JSON only, and ``Inject`` adds a banner to the HTML page; the
 text file, the image and the 404 page go out as the app wrote them.
+
+Its front page, ``/``, shows the HTML page side by side as the app wrote it
+and as it arrives through the filters, with the source of the filters below.
 """
 
 from __future__ import annotations
 
+import html
+import inspect
 import json
 import struct
 import zlib
@@ -54,6 +59,7 @@ Only 200 responses of the types a filter takes are changed:</p>
 <li><a href="/logo.png">/logo.png</a>: an image, left alone</li>
 <li><a href="/missing">/missing</a>: a 404 page, left alone</li>
 </ul>
+<p><a href="/" target="_top">Back to the comparison</a></p>
 </body>
 </html>
 """
@@ -105,9 +111,60 @@ def _status() -> bytes:
     return json.dumps(document, indent=2).encode() + b"\n"
 
 
-#: path -> (status, Content-Type, body)
+#: Where the app serves ``PAGE``.
+PAGE_PATH = "/page.html"
+
+
+def _out_of_reach(text: str) -> str:
+    """``text`` for an HTML attribute or element with every letter written as a character
+    reference: the front page goes through the filters too (the demo's and any added
+    with ``--filter``), and none of them can match words it cannot read. Browsers
+    decode the references, so what they show is ``text`` exactly."""
+    return "".join(f"&#{ord(c)};" if c.isalpha() else html.escape(c, quote=True) for c in text)
+
+
+def compare_page() -> str:
+    """The front page: ``PAGE`` before and after the filters, side by side, and the filters' source."""
+    before = _out_of_reach(PAGE)
+    source = _out_of_reach(inspect.getsource(filters))
+    return f"""\
+<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>dualfilter demo: before and after</title>
+<style>
+body {{ font: 16px/1.5 system-ui, sans-serif; margin: 1.5rem auto 5rem; padding: 0 1rem; max-width: 80rem; color: #1f2937; }}
+h1 {{ font-size: 1.5rem; margin: 0 0 .25rem; }}
+.panes {{ display: grid; grid-template-columns: 1fr 1fr; gap: 1rem; margin: 1rem 0; }}
+.pane h2 {{ font-size: 1rem; margin: 0 0 .4rem; }}
+iframe {{ width: 100%; height: 26rem; border: 1px solid #cbd5e1; border-radius: 6px; background: #fff; }}
+pre {{ background: #0f172a; color: #e2e8f0; padding: 1rem; border-radius: 6px; overflow-x: auto; font-size: 14px; }}
+</style>
+</head>
+<body>
+<h1>dualfilter: one output filter, any Python web app</h1>
+<p>The app below serves <a href="{PAGE_PATH}" target="_blank">{PAGE_PATH}</a>. Left, the page as the app wrote it;
+right, the same request through the filters, as your browser gets it.</p>
+<div class="panes">
+<section class="pane"><h2>Before: what the app sends</h2>
+<iframe id="before" title="before the filters" srcdoc="{before}"></iframe></section>
+<section class="pane"><h2>After: what the client gets</h2>
+<iframe id="after" title="after the filters" src="{PAGE_PATH}"></iframe></section>
+</div>
+<h2>The filters</h2>
+<p>Two built-in filters, configured in <code>dualfilter/demo.py</code>; the first one filters first.
+Wrapping any WSGI or ASGI app in them is <code>Inject(Replace(app, ...), html=...)</code>,
+and a filter of your own is a <code>Filter</code> subclass with a <code>filter()</code> method.</p>
+<pre><code>{source}</code></pre>
+</body>
+</html>
+"""
+
+
+#: path -> (status, Content-Type, body); ``/``, the comparison page, is built per request.
 ROUTES: dict[str, tuple[int, str, bytes]] = {
-    "/": (200, "text/html; charset=utf-8", PAGE.encode()),
+    PAGE_PATH: (200, "text/html; charset=utf-8", PAGE.encode()),
     "/api/status.json": (200, "application/json", _status()),
     "/notes.txt": (200, "text/plain; charset=utf-8", NOTES.encode()),
     "/logo.png": (200, "image/png", LOGO),
@@ -115,7 +172,7 @@ ROUTES: dict[str, tuple[int, str, bytes]] = {
 
 
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
-    """The demo site, a plain ASGI 3 app: GET and HEAD on the paths of ``ROUTES``, 404 elsewhere."""
+    """The demo site, a plain ASGI 3 app: GET and HEAD on ``/`` and the paths of ``ROUTES``, 404 elsewhere."""
     if scope["type"] == "lifespan":
         await receive()  # lifespan.startup
         await send({"type": "lifespan.startup.complete"})
@@ -124,7 +181,10 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         return
     if scope["type"] != "http":
         return
-    status, content_type, body = ROUTES.get(scope["path"], (404, "text/html; charset=utf-8", NOT_FOUND.encode()))
+    if scope["path"] == "/":
+        status, content_type, body = 200, "text/html; charset=utf-8", compare_page().encode()
+    else:
+        status, content_type, body = ROUTES.get(scope["path"], (404, "text/html; charset=utf-8", NOT_FOUND.encode()))
     headers = [(b"content-type", content_type.encode()), (b"content-length", str(len(body)).encode())]
     if scope["method"] not in ("GET", "HEAD"):
         status, body = 405, b"Method Not Allowed\n"
@@ -136,6 +196,6 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
 def filters() -> list[tuple[str, Filter]]:
     """The demo's filters, ``(label, filter)``, innermost first: ``replace`` then ``inject``."""
     return [
-        ("replace", Replace(pattern=MARK, repl="FILTERED", filter_content_types=("text/html", "application/json"))),
-        ("inject", Inject(html=BANNER)),
+        ("replace", Replace(pattern="UNFILTERED", repl="FILTERED", filter_content_types=("text/html", "application/json"))),
+        ("inject", Inject(html=BANNER)),  # BANNER: the green bar at the foot of the page
     ]

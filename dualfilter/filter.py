@@ -5,15 +5,26 @@ from __future__ import annotations
 import hashlib
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, cast, overload
 
 from . import formats, hosts, mediatypes, streaming
+from .apps import ASGIApplication, ISAPIExtension, WSGIApplication, WSGIMiddleware
 from .headers import Headers, get_all
 from .options import check_options, convert_options, option_names
 from .request_policy import RequestPolicy
 
+App = TypeVar("App", contravariant=True)
+Wrapped = TypeVar("Wrapped", covariant=True)
+_F = TypeVar("_F", bound="Filter")
 
-class HostWrapper:
+
+class Wrap(Protocol[App, Wrapped]):
+    """What ``Filter.wsgi`` / ``.asgi`` / ``.isapi`` are: an app in, an app of the same host out."""
+
+    def __call__(self, app: App, /, **options: Any) -> Wrapped: ...
+
+
+class HostWrapper(Generic[App, Wrapped]):
     """``Filter.wsgi`` / ``.asgi`` / ``.isapi``: on the class, build a filter from
     keyword options and wrap ``app``; on a configured instance, wrap ``app`` in
     that very instance (so ``Replace(pattern="a").wsgi(app)`` keeps its options)."""
@@ -22,7 +33,7 @@ class HostWrapper:
         self.host = host
         self.__doc__ = doc
 
-    def __get__(self, instance: Filter | None, owner: type[Filter]) -> Callable[..., Any]:
+    def __get__(self, instance: Filter | None, owner: type[Filter]) -> Wrap[App, Wrapped]:
         host = self.host
 
         def wrap(app: Any, **options: Any) -> Any:
@@ -33,7 +44,7 @@ class HostWrapper:
             return hosts.wrap(instance, app, host)
 
         wrap.__doc__ = self.__doc__
-        return wrap
+        return cast("Wrap[App, Wrapped]", wrap)
 
 
 class ISAPIFilterMaker:
@@ -52,7 +63,23 @@ class ISAPIFilterMaker:
         return isapi_filter
 
 
-class Filter:
+class _Configured:
+    """Where ``Filter.__init__`` is defined: one class above ``Filter.__new__``, so
+    type checkers read the constructor's type from ``__new__`` (``MyFilter(app)``
+    is a middleware of the app's host, not a ``MyFilter``)."""
+
+    def __init__(self, app: Any = None, **options: Any) -> None:
+        check_options(type(self), options)
+        for name, value in options.items():
+            setattr(self, name, value)
+        self.app = app
+        self._configure()
+
+    def _configure(self) -> None:
+        """Check the options once and precompute what every response needs (``Filter`` defines it)."""
+
+
+class Filter(_Configured):
     """An output filter: subclass it, write ``filter()``, wrap any app with it.
 
     ``MyFilter(app, **options)`` returns a middleware for the app's host (WSGI,
@@ -92,7 +119,19 @@ class Filter:
     #: The filters a chain runs, outermost first; empty for a plain filter.
     _stages: tuple[Filter, ...] = ()
 
-    def __new__(cls, app: Any = None, **options: Any) -> Any:
+    # What ``MyFilter(...)`` gives, for type checkers: no app, the filter itself;
+    # an app, a middleware of the app's host (hence the ignores: not a Filter).
+    # The app is positional there, so ``add_middleware(MyFilter, **options)`` checks.
+    @overload
+    def __new__(cls: type[_F], app: None = None, **options: Any) -> _F: ...
+    @overload
+    def __new__(cls, app: ISAPIExtension, /, **options: Any) -> ISAPIExtension: ...  # type: ignore[misc]
+    @overload
+    def __new__(cls, app: ASGIApplication, /, **options: Any) -> ASGIApplication: ...  # type: ignore[misc]
+    @overload
+    def __new__(cls, app: WSGIApplication, /, **options: Any) -> WSGIMiddleware: ...  # type: ignore[misc]
+
+    def __new__(cls, app: Any = None, **options: Any) -> Any:  # type: ignore[misc]  # app= by keyword too: older Starlettes pass it so
         instance = super().__new__(cls)
         if app is None:
             return instance
@@ -100,12 +139,11 @@ class Filter:
         instance.__init__(app, **options)  # type: ignore[misc]
         return hosts.wrap(instance, app)
 
-    def __init__(self, app: Any = None, **options: Any) -> None:
-        check_options(type(self), options)
-        for name, value in options.items():
-            setattr(self, name, value)
-        self.app = app
-        self._configure()
+    if not TYPE_CHECKING:  # hidden from checkers, so that they flag the mistake too
+
+        def __call__(self, *args: Any, **kwargs: Any) -> NoReturn:
+            """A configured filter is not a middleware: say how to use it instead."""
+            raise TypeError(hosts.misuse_message(self))
 
     def _configure(self) -> None:
         """Check the options once and precompute what every response needs."""
@@ -117,8 +155,7 @@ class Filter:
             self.filter_content_types = (self.filter_content_types,)
         self._format = formats.get(self.format) if self.format is not None else None
         if self._format is None and self.format_output is not None:
-            if self.format_output not in formats.output_types():
-                raise ValueError(f"no format gives format_output={self.format_output!r}")
+            formats.check_output(self.format_output)
         types = self.filter_content_types
         if types is Filter.filter_content_types:  # not set: the format's types
             if self._format is not None:
@@ -216,9 +253,9 @@ class Filter:
 
     # -- wrapping apps ------------------------------------------------------------
 
-    wsgi = HostWrapper("wsgi", "Wrap a WSGI application.")
-    asgi = HostWrapper("asgi", "Wrap an ASGI 3 application.")
-    isapi = HostWrapper("isapi", "Wrap a pywin32 ISAPI extension object.")
+    wsgi: HostWrapper[WSGIApplication, WSGIMiddleware] = HostWrapper("wsgi", "Wrap a WSGI application.")
+    asgi: HostWrapper[ASGIApplication, ASGIApplication] = HostWrapper("asgi", "Wrap an ASGI 3 application.")
+    isapi: HostWrapper[ISAPIExtension, ISAPIExtension] = HostWrapper("isapi", "Wrap a pywin32 ISAPI extension object.")
 
     isapi_filter = ISAPIFilterMaker()
 

@@ -23,8 +23,33 @@ def is_asgi(app: Any) -> bool:
     return inspect.iscoroutinefunction(call) or asyncio.iscoroutinefunction(call)
 
 
+def _is_filter(obj: Any) -> bool:
+    """Whether ``obj`` is a Filter class or instance (imported late: filter.py imports this module)."""
+    from .filter import Filter
+
+    return isinstance(obj, Filter) or (isinstance(obj, type) and issubclass(obj, Filter))
+
+
+def misuse_message(obj: Any) -> str:
+    """Why a Filter class or instance cannot stand where an app or a middleware is expected."""
+    if isinstance(obj, type):
+        name = obj.__name__
+        return (
+            f"{name} is a Filter class, not an app: wrap an app with it ({name}(app)), "
+            f"or run several filters as one with dualfilter.chain(OtherFilter, {name})"
+        )
+    name = type(obj).__name__
+    return (
+        f"{name}(...) is a configured filter, not an app or a middleware class: "
+        f"wrap an app with it ({name.lower()}.wsgi(app) / .asgi(app)), "
+        f"or give add_middleware / Middleware the class and its options: add_middleware({name}, option=...)"
+    )
+
+
 def detect(app: Any) -> str:
     """``'isapi'``, ``'asgi'`` or ``'wsgi'`` for an application object."""
+    if _is_filter(app):
+        raise TypeError(f"cannot wrap {app!r}: " + misuse_message(app))
     if hasattr(app, "HttpExtensionProc"):
         return "isapi"
     if is_asgi(app):
@@ -41,7 +66,10 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     result is one middleware running ``chain(filter, app.filter)`` around
     ``inner``: it answers as the two stacked would, parsing once.
     """
-    host = host or detect(app)
+    if not host:
+        host = detect(app)
+    elif _is_filter(app):
+        raise TypeError(f"cannot wrap {app!r}: " + misuse_message(app))
     if host not in HOSTS:
         raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
     middleware = importlib.import_module(f"dualfilter.{host}").FilterMiddleware

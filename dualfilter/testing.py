@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import threading
 import wsgiref.util
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .drivers import drive
+from .errors import FilterError, StreamError
 from .events import Body, Event, ResponseStart
 from .filter import Filter
 from .machine import ResponseMachine
@@ -40,6 +43,29 @@ def _split(body: bytes, chunks: int) -> list[bytes]:
     return [body[i : i + size] for i in range(0, len(body), size)] or [b""]
 
 
+class _Failures(logging.Handler):
+    """The error records the ``dualfilter`` logger emits on this thread while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.thread = threading.get_ident()
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread:
+            self.records.append(record)
+
+    def raise_first(self, status: int) -> None:
+        """Re-raise the exception of the first failure, with its own traceback; a failure
+        logged without one (a FilterError's message) is raised as a FilterError when it
+        cost the response a 500."""
+        for record in self.records:
+            if record.exc_info and record.exc_info[1] is not None:
+                raise record.exc_info[1]
+        if status == 500 and self.records:
+            raise FilterError(self.records[0].getMessage())
+
+
 def run_filter(
     filter: type[Filter] | Filter,
     body: bytes,
@@ -50,6 +76,7 @@ def run_filter(
     chunks: int = 1,
     method: str = "GET",
     environ: Mapping[str, Any] | None = None,
+    raise_errors: bool = False,
 ) -> tuple[int, list[tuple[str, str]], bytes]:
     """Run ``filter`` over one response and return ``(status, headers, body)``.
 
@@ -57,7 +84,34 @@ def run_filter(
     ``body`` is split into ``chunks`` pieces the way a streaming app would send
     it; the response carries ``content_type`` (None for none), ``headers`` and
     a Content-Length. An ``async def`` filter is run to completion.
+
+    A failing filter gives the 500 a client would get; with ``raise_errors``
+    its exception is raised instead, with its traceback, so a unit test shows
+    where the filter failed (a failure the core reports without an exception,
+    such as a wrong return type, is raised as a :class:`~dualfilter.FilterError`).
     """
+    if raise_errors:
+        logger = logging.getLogger("dualfilter")
+        failures = _Failures()
+        logger.addHandler(failures)
+        try:
+            result = run_filter(
+                filter,
+                body,
+                content_type=content_type,
+                status=status,
+                headers=headers,
+                chunks=chunks,
+                method=method,
+                environ=environ,
+            )
+        except StreamError:  # a stream failed after its first output: the response was cut short
+            failures.raise_first(500)
+            raise
+        finally:
+            logger.removeHandler(failures)
+        failures.raise_first(result[0])
+        return result
     flt = filter() if isinstance(filter, type) else filter
     response_headers = [] if content_type is None else [("Content-Type", content_type)]
     response_headers += list(headers)

@@ -33,8 +33,11 @@ class Replace(Filter):
     expression and ``repl`` may refer to groups (``\\1``, ``\\g<name>``). The
     body is decoded by its charset (header, BOM or in-document declaration)
     and written back in it, so non-ASCII patterns work in any charset.
+    By default it filters ``text/*``, JSON (``application/json``, ``*/*+json``),
+    XML (``application/xml``, ``*/*+xml``) and ``application/javascript``.
     """
 
+    #: Every ``text/*`` type, JSON, XML and JavaScript (as docs/filters.md says).
     filter_content_types = ("text/*", "application/json", "*/*+json", "application/xml", "*/*+xml", "application/javascript")
     decode_unicode = True
     #: The text (or, with ``regex``, the regular expression) to find.

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import FilterError
+from ..extras import require
 from ..filter import Filter
 from ..headers import Headers
 from ..mediatypes import format_content_type, parse_content_type
@@ -25,6 +26,7 @@ class XSLT(Filter):
     The result is serialized as ``xsl:output`` says; the Content-Type follows
     its ``media-type`` (else ``method``: ``html`` gives text/html, ``text``
     text/plain, ``xml`` keeps the response's type) and ``encoding`` (UTF-8).
+    It needs lxml (``pip install 'dualfilter[lxml]'``).
     """
 
     format_output = "lxml.etree"
@@ -32,6 +34,7 @@ class XSLT(Filter):
     stylesheet: Any = None
 
     def _configure(self) -> None:
+        require("lxml", "lxml.etree", purpose="XSLT")  # before the format's own check, to name XSLT
         super()._configure()
         import lxml.etree
 

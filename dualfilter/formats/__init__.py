@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from ..charsets import Charset
+from ..extras import require
 from ..mediatypes import matches
 
 log = logging.getLogger("dualfilter")
@@ -36,6 +37,8 @@ class Format:
     output_type: str = ""
     #: What ``serialize`` takes, for error messages (``'an lxml element or tree'``).
     expects: str = "an object it can write"
+    #: ``(extra, module)``: the optional package this format needs, if any.
+    requires: tuple[str, str] | None = None
 
     def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
         raise NotImplementedError
@@ -48,6 +51,11 @@ class Format:
     def accepts(self, value: Any) -> bool:
         """Whether ``value`` is something ``serialize`` can write."""
         return True
+
+    def check_available(self) -> None:
+        """Raise :class:`~dualfilter.extras.MissingExtra` if the package this format needs is missing."""
+        if self.requires is not None:
+            require(*self.requires, purpose=f"the {self.name} format")
 
     def __repr__(self) -> str:
         return f"<format {self.name}>"
@@ -87,15 +95,17 @@ def registered() -> dict[str, Format]:
 
 
 def get(fmt: str | Format) -> Format:
-    """The format called ``fmt`` (a name or a Format, returned as is)."""
-    if isinstance(fmt, Format):
-        return fmt
-    if fmt not in _registry:
-        _load_entry_points()
-    try:
-        return _registry[fmt]
-    except KeyError:
-        raise LookupError(f"no format named {fmt!r}; known: {', '.join(sorted(_registry))}") from None
+    """The format called ``fmt`` (a name or a Format, returned as is), ready to use:
+    MissingExtra if it needs a package that is not installed."""
+    if not isinstance(fmt, Format):
+        if fmt not in _registry:
+            _load_entry_points()
+        try:
+            fmt = _registry[fmt]
+        except KeyError:
+            raise LookupError(f"no format named {fmt!r}; known: {', '.join(sorted(_registry))}") from None
+    fmt.check_available()
+    return fmt
 
 
 def for_output(output_type: str, media_type: str) -> Format | None:
@@ -119,6 +129,16 @@ def output_types() -> set[str]:
     return {fmt.output_type for fmt in _registry.values()}
 
 
+def check_output(output_type: str) -> None:
+    """Check that ``format_output=output_type`` can work: ValueError if no format gives
+    it, MissingExtra if the formats giving it need a package that is not installed."""
+    if output_type not in output_types():
+        raise ValueError(f"no format gives format_output={output_type!r}")
+    for fmt in list(_registry.values()):
+        if fmt.output_type == output_type:
+            fmt.check_available()
+
+
 from .json_data import JSONFormat  # noqa: E402
 from .lxml_trees import LxmlHTMLFormat, LxmlXMLFormat  # noqa: E402
 
@@ -126,4 +146,14 @@ register(LxmlHTMLFormat)
 register(LxmlXMLFormat)
 register(JSONFormat)
 
-__all__ = ["Format", "register", "get", "for_output", "registered", "output_types", "media_types_for", "ENTRY_POINT_GROUP"]
+__all__ = [
+    "Format",
+    "register",
+    "get",
+    "for_output",
+    "registered",
+    "output_types",
+    "check_output",
+    "media_types_for",
+    "ENTRY_POINT_GROUP",
+]

@@ -1,6 +1,7 @@
 """The ``lxml_html`` and ``lxml_xml`` formats: markup as lxml element trees.
 
-lxml is imported on first use, so the rest of dualfilter works without it.
+lxml is imported on first use, so the rest of dualfilter works without it; a
+filter using these formats checks for it when it is built (the ``lxml`` extra).
 XML is parsed safely: no entity expansion, no DTD or external entity loading,
 no network access, and libxml2's limits on tree depth and text size kept.
 """
@@ -16,7 +17,9 @@ from . import Format
 
 
 class LxmlFormat(Format):
-    """What the lxml formats share: they take an element or a tree back."""
+    """What the lxml formats share: they need lxml, and take an element or a tree back."""
+
+    requires = ("lxml", "lxml.etree")
 
     expects = "an lxml element or tree"
 

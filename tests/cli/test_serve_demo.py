@@ -21,7 +21,7 @@ def test_it_says_where_it_listens(site):
 
 
 def test_the_html_page_gets_the_banner_and_the_replacement(site):
-    response = site[1].get("/")
+    response = site[1].get(demo.PAGE_PATH)
     assert response.headers["content-type"] == "text/html; charset=utf-8"
     assert response.content == demo.PAGE.replace("UNFILTERED", "FILTERED").replace("</body>", demo.BANNER + "</body>").encode()
     assert response.headers.get("content-length", str(len(response.content))) == str(
@@ -55,7 +55,7 @@ def test_the_404_page_is_left_alone(site):
 
 def test_extra_filters_run_after_the_demos():
     with command("serve", "--demo", "--filter", "replace?pattern=FILTERED&repl=filtered twice") as server:
-        response = httpx.get(server.url + "/", timeout=10)
+        response = httpx.get(server.url + demo.PAGE_PATH, timeout=10)
     assert server.line.startswith("dualfilter: serving the demo site with replace, inject, replace on ")
     assert '<p class="status">This page is filtered twice.</p>' in response.text
     assert 'id="dualfilter-banner"' in response.text

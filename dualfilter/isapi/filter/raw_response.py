@@ -21,12 +21,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import h11
+from typing import TYPE_CHECKING, Any
 
 from ...events import Body, End, HeaderList
+from ...extras import require
 from ..wire import parse_header_lines
+
+if TYPE_CHECKING:
+    import h11
+else:
+    h11 = require("isapi", "h11", purpose="IIS filter mode")
 
 #: What ends a head: an empty line, CRLF or bare LF (as h11 reads it).
 _BLANK_LINE = re.compile(rb"\n\r?\n")

@@ -11,9 +11,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import h11
+from ...extras import require
+
+if TYPE_CHECKING:
+    import h11
+else:
+    h11 = require("isapi", "h11", purpose="dualfilter.isapi.testing")
 
 from ..constants import (
     ERROR_INVALID_PARAMETER,
