@@ -241,6 +241,16 @@ def failing_stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(["<p>one</p>", "<p>two</p>", "<p>BOOM</p>", "<p>four</p>"], content_type="text/html")
 
 
+def afailing_stream(request: HttpRequest) -> StreamingHttpResponse:
+    """``failing_stream`` from an async generator."""
+
+    async def pieces():
+        for piece in ["<p>one</p>", "<p>two</p>", "<p>BOOM</p>", "<p>four</p>"]:
+            yield piece
+
+    return StreamingHttpResponse(pieces(), content_type="text/html")
+
+
 def html_file(request: HttpRequest) -> FileResponse:
     return FileResponse(io.BytesIO(PAGE.encode()), content_type="text/html; charset=utf-8")
 
@@ -263,6 +273,7 @@ urlpatterns = [
     path("gated/", gated),
     path("agated/", agated),
     path("failing-stream/", failing_stream),
+    path("afailing-stream/", afailing_stream),
     path("file/", html_file),
     path("binary/", binary_file),
 ]
