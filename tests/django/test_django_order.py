@@ -26,7 +26,10 @@ def progress():
     return project_module.PROGRESS
 
 
-def get_gzipped(middleware, path, filters=(spec("Upper"),)):
+UPPER_SPEC = spec("Upper")
+
+
+def get_gzipped(middleware, path, filters=(UPPER_SPEC,)):
     with project(list(filters), middleware=middleware):
         return Client().get(path, HTTP_ACCEPT_ENCODING="gzip")
 
