@@ -98,7 +98,7 @@ class FilterMiddleware:
                 events += drive(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:  # a streaming filter failed on a body still held here
             events = error_response(machine.error, self.filter.debug)
-        return _respond(response, headers, machine, events, chunks)
+        return _respond(response, headers, machine, events, chunks, False)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         machine = ResponseMachine(self.filter, request.META)
@@ -113,7 +113,7 @@ class FilterMiddleware:
                 events += await drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:
             events = error_response(machine.error, self.filter.debug)
-        return _respond(response, headers, machine, events, chunks)
+        return _respond(response, headers, machine, events, chunks, True)
 
     def _show(self, request: HttpRequest) -> dict[str, Any]:
         """Apply the request policy to ``request.META`` in place, for the views and
@@ -152,24 +152,31 @@ def _settled(events: list[Event], response: HttpResponseBase) -> bool:
 
 
 def _respond(
-    response: HttpResponseBase, headers: list[tuple[str, str]], machine: ResponseMachine, events: list[Event], rest: Any
+    response: HttpResponseBase,
+    headers: list[tuple[str, str]],
+    machine: ResponseMachine,
+    events: list[Event],
+    rest: Any,
+    is_async: bool,
 ) -> HttpResponseBase:
-    """``response`` made what ``events`` say; ``rest`` is the app's body not yet read, if reading began."""
+    """``response`` made what ``events`` say. ``rest`` is the iterator the body was
+    being read from (``is_async``: an async one), if reading began; a body read here
+    is handed on in the middleware's mode, a body not read yet in the view's own."""
     start = next(event for event in events if type(event) is ResponseStart)
     assert isinstance(start, ResponseStart)
-    body = [event.data for event in events if type(event) is Body]  # type: ignore[union-attr]
+    body = _data(events)
     if start.headers is not headers or start.status != response.status_code:
-        _set_start(response, start, machine.error is not None)
+        _set_start(response, start, headers, machine.error is not None)
     last = events[-1]
     if last is PASSTHROUGH:
         if response.streaming and rest is not None:
-            response.streaming_content = _chunks(body, rest, hasattr(rest, "__anext__"))
+            response.streaming_content = _chunks(body, rest, is_async)
     elif type(last) is End and not response.streaming:
         response.content = b"".join(body)
         if "Content-Length" not in response and machine.decision is not None and machine.decision.action != "bodiless":
             response["Content-Length"] = str(len(response.content))
     elif type(last) is End:
-        response.streaming_content = _chunks(body, None, response.is_async)
+        response.streaming_content = _chunks(body, None, is_async)
     elif response.is_async:  # started: the machine filters the rest as it streams
         response.streaming_content = _feed_async(machine, response.streaming_content)
     else:
@@ -177,10 +184,10 @@ def _respond(
     return response
 
 
-def _set_start(response: HttpResponseBase, start: ResponseStart, answered: bool) -> None:
-    """The machine's status and headers on ``response``. Several field lines of
-    one name are joined with ``", "`` (Set-Cookie lines go to ``response.cookies``);
-    the machine's own answer (an error page) drops the view's cookies."""
+def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[tuple[str, str]], answered: bool) -> None:
+    """The machine's status and headers on ``response``. Several field lines of one
+    name are joined with ``", "``; a Set-Cookie line the view did not send goes to
+    ``response.cookies``. The machine's own answer (an error page) drops the view's cookies."""
     if start.status != response.status_code:
         response.status_code = start.status
         response.reason_phrase = start.reason or reason_phrase(start.status)
@@ -188,10 +195,10 @@ def _set_start(response: HttpResponseBase, start: ResponseStart, answered: bool)
         response.cookies = SimpleCookie()
     fields = response.headers = ResponseHeaders({})
     for name, value in start.headers:
-        if name not in fields:
-            fields[name] = value
-        elif name.lower() == "set-cookie":
+        if name.lower() == "set-cookie" and (name, value) not in original:
             response.cookies.load(value)
+        elif name not in fields:
+            fields[name] = value
         else:
             fields[name] = f"{fields[name]}, {value}"
 
@@ -216,23 +223,21 @@ async def _async_chunks(response: HttpResponseBase) -> AsyncIterator[bytes]:
         yield chunk
 
 
+def _data(events: list[Event]) -> list[bytes]:
+    return [event.data for event in events if type(event) is Body]  # type: ignore[union-attr]
+
+
 def _feed(machine: ResponseMachine, chunks: Iterable[bytes]) -> Iterator[bytes]:
     """The rest of a streaming response through the machine; StreamError cuts it short."""
     for chunk in chunks:
-        for event in drive(machine, machine.body(chunk)):
-            if type(event) is Body:
-                yield event.data  # type: ignore[union-attr]
-    for event in drive(machine, machine.end()):
-        if type(event) is Body:
-            yield event.data  # type: ignore[union-attr]
+        yield from _data(drive(machine, machine.body(chunk)))
+    yield from _data(drive(machine, machine.end()))
 
 
 async def _feed_async(machine: ResponseMachine, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """``_feed`` for an async iterator (ASGI); an ``async def`` filter is awaited."""
     async for chunk in chunks:
-        for event in await drive_async(machine, machine.body(chunk)):
-            if type(event) is Body:
-                yield event.data  # type: ignore[union-attr]
-    for event in await drive_async(machine, machine.end()):
-        if type(event) is Body:
-            yield event.data  # type: ignore[union-attr]
+        for data in _data(await drive_async(machine, machine.body(chunk))):
+            yield data
+    for data in _data(await drive_async(machine, machine.end())):
+        yield data

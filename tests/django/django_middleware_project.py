@@ -117,6 +117,18 @@ class ShowUser(Filter):
         return data.replace(b"</body>", f"<i>{environ.get('app.user', 'nobody')}</i></body>".encode())
 
 
+class RecordEnviron(Filter):
+    """Keeps the environ each call was given."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.environs: list = []
+
+    def filter(self, environ, headers, data):
+        self.environs.append(environ)
+        return data
+
+
 class AddCookieHeader(Filter):
     """Adds a second Set-Cookie field line and a second Link field line."""
 
@@ -251,6 +263,16 @@ def afailing_stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(pieces(), content_type="text/html")
 
 
+def broken_view_stream(request: HttpRequest) -> StreamingHttpResponse:
+    """A stream whose own iterator raises after a first piece."""
+
+    def pieces():
+        yield "<p>one</p>"
+        raise RuntimeError("the view's stream broke")
+
+    return StreamingHttpResponse(pieces(), content_type="text/html")
+
+
 def html_file(request: HttpRequest) -> FileResponse:
     return FileResponse(io.BytesIO(PAGE.encode()), content_type="text/html; charset=utf-8")
 
@@ -274,6 +296,7 @@ urlpatterns = [
     path("agated/", agated),
     path("failing-stream/", failing_stream),
     path("afailing-stream/", afailing_stream),
+    path("broken-view-stream/", broken_view_stream),
     path("file/", html_file),
     path("binary/", binary_file),
 ]

@@ -79,3 +79,10 @@ def test_a_page_larger_than_max_buffer_size_gets_a_502(query):
     with project([spec("Upper", query)]):
         response = Client().get("/html/")
     assert (response.status_code, response.content) == (502, b"Bad Gateway\nThe response was too large to filter.\n")
+
+
+def test_a_view_stream_that_raises_while_the_filter_reads_it_goes_to_djangos_error_handling():
+    with project([spec("Upper")]):
+        response = Client(raise_request_exception=False).get("/broken-view-stream/")
+    assert response.status_code == 500 and b"<h1>Server Error (500)</h1>" in response.content
+    assert b"<p>one</p>" not in response.content and b"broke" not in response.content

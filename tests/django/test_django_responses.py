@@ -7,7 +7,7 @@ import io
 import pytest
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.test import Client, RequestFactory
-from django_middleware_project import PAGE, AddCookieHeader, project, spec
+from django_middleware_project import PAGE, AddCookieHeader, RecordEnviron, project, spec
 
 from dualfilter.django import FilterMiddleware
 
@@ -77,6 +77,14 @@ def test_a_second_field_line_a_filter_adds_is_kept():
 def test_the_filter_sees_what_the_view_put_in_request_meta():
     with project([spec("ShowUser")]):
         assert b"<i>alice</i></body>" in Client().get("/user/").content
+
+
+def test_the_environ_a_filter_gets_is_request_meta_itself():
+    flt = RecordEnviron()
+    request = RequestFactory().get("/")
+    with project([flt]):
+        FilterMiddleware(lambda request: HttpResponse(PAGE, content_type="text/html"))(request)
+    assert flt.environs[0] is request.META
 
 
 # -- the middleware called directly: what it returns ------------------------------------------
