@@ -63,3 +63,10 @@ async def test_a_response_of_another_type_passes_unchanged_under_the_async_clien
     with project([spec("Upper")]):
         response = await AsyncClient().get("/text/")
     assert response.content == b"<p>plain</p>"
+
+
+def test_an_async_def_filter_runs_to_completion_under_the_sync_client():
+    from django.test import Client
+
+    with project([spec("AsyncUpper")]):
+        assert Client().get("/html/").content == UPPER
