@@ -251,3 +251,56 @@ def run_isapi(flt: type[Filter], inner: Inner, style: str = "isapi-sync") -> Rec
     response = call_extension(flt.isapi(ISAPI_STYLES[style](inner)), ecb)
     assert response.status is not None
     return received(response.status, response.headers, response.body)
+
+
+# -- Django middleware -------------------------------------------------------------------
+
+
+def django_response(inner: Inner, request: Any, is_async: bool) -> Any:
+    """The inner response as a Django view gives it: a StreamingHttpResponse (of the
+    handler's kind of iterator) for several chunks, else an HttpResponse."""
+    from django.http import HttpResponse, StreamingHttpResponse
+
+    headers = dict(inner.headers_for(request.META.get("HTTP_RANGE")))
+    if len(inner.chunks) < 2:
+        return HttpResponse(b"".join(inner.chunks), status=inner.status, reason=inner.reason, headers=headers)
+
+    async def chunks():
+        for chunk in inner.chunks:
+            yield chunk
+
+    content = chunks() if is_async else list(inner.chunks)
+    return StreamingHttpResponse(content, status=inner.status, reason=inner.reason, headers=headers)
+
+
+async def run_django(flt: type[Filter], inner: Inner, mode: str = "django-sync") -> Received:
+    """``inner`` through ``dualfilter.django.FilterMiddleware`` (``DUALFILTER_FILTERS = [flt()]``),
+    called as Django's handler calls it in sync or async mode."""
+    from django.test import RequestFactory
+    from django.test.utils import override_settings
+
+    from dualfilter.django import FilterMiddleware
+    from tests.django_project import setup_django
+
+    setup_django()
+    is_async = mode == "django-async"
+    extra = {"HTTP_" + name.upper().replace("-", "_"): value for name, value in inner.request_headers}
+    request = RequestFactory().generic(inner.method, "/", **extra)
+
+    def view(request):
+        return django_response(inner, request, False)
+
+    async def async_view(request):
+        return django_response(inner, request, True)
+
+    with override_settings(DUALFILTER_FILTERS=[flt()]):
+        middleware = FilterMiddleware(async_view if is_async else view)
+    response = await middleware(request) if is_async else middleware(request)
+    if response.streaming and response.is_async:
+        body = b"".join([chunk async for chunk in response])
+    else:
+        body = b"".join(response)
+    return received(response.status_code, list(response.items()), body)
+
+
+DJANGO_MODES = ("django-sync", "django-async")

@@ -1,0 +1,243 @@
+"""``FilterMiddleware``: the filters named in ``DUALFILTER_FILTERS`` over every Django response.
+
+Each response goes through a ResponseMachine, and what the machine answers is
+set on the response object the view gave: its status, headers and content, or
+streaming content. A response the filters leave alone is returned untouched.
+A streaming response keeps streaming: its new ``streaming_content`` runs each
+chunk through the machine, and is of the view's kind (sync or async).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from http.cookies import SimpleCookie
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase, ResponseHeaders
+
+from ..chain import chain
+from ..drivers import drive, drive_async
+from ..errors import StreamError
+from ..events import PASSTHROUGH, Body, End, Event, ResponseStart
+from ..filter import Filter
+from ..machine import ResponseMachine
+from ..responses import error_response, reason_phrase
+from ..specs import SpecError, load
+
+#: The setting that names the filters.
+SETTING = "DUALFILTER_FILTERS"
+
+
+def filter_from_settings() -> Filter:
+    """The filter ``DUALFILTER_FILTERS`` names: its entries (SPECs or Filter
+    instances) chained so that the first filters first, as repeated ``--filter``."""
+    entries = getattr(settings, SETTING, None)
+    if not entries:
+        raise MiddlewareNotUsed(f"{SETTING} is empty or not set")
+    if not isinstance(entries, (list, tuple)):
+        raise ImproperlyConfigured(f"{SETTING} must be a list of filter SPECs or Filter instances, not {entries!r}")
+    filters: list[Filter] = []
+    for entry in entries:
+        if isinstance(entry, str):
+            try:
+                filters.append(load(entry))
+            except SpecError as exc:
+                raise ImproperlyConfigured(f"{SETTING}: {exc}") from exc
+        elif isinstance(entry, Filter):
+            filters.append(entry)
+        else:
+            raise ImproperlyConfigured(f"{SETTING}: {entry!r} is neither a filter SPEC nor a Filter instance")
+    return filters[0] if len(filters) == 1 else chain(*reversed(filters))()
+
+
+class FilterMiddleware:
+    """Django middleware, sync and async: filters every response of the views
+    (and middleware) below it; the request they see is what the filter allows."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.filter = filter_from_settings()
+        self.async_mode = iscoroutinefunction(get_response)
+        if self.async_mode:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.async_mode:
+            return self.__acall__(request)
+        hidden = self._show(request)
+        try:
+            return self._filter(request, self.get_response(request))
+        finally:
+            _restore(request, hidden)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        hidden = self._show(request)
+        try:
+            return await self._filter_async(request, await self.get_response(request))
+        finally:
+            _restore(request, hidden)
+
+    def _filter(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        machine = ResponseMachine(self.filter, request.META)
+        headers = list(response.items())
+        events = drive(machine, machine.start(response.status_code, headers))
+        chunks: Iterator[bytes] | None = None
+        try:
+            while not _settled(events, response):
+                if chunks is None:
+                    chunks = iter(response)
+                chunk = next(chunks, None)
+                events += drive(machine, machine.end() if chunk is None else machine.body(chunk))
+        except StreamError:  # a streaming filter failed on a body still held here
+            events = error_response(machine.error, self.filter.debug)
+        return _respond(response, headers, machine, events, chunks, False)
+
+    async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        machine = ResponseMachine(self.filter, request.META)
+        headers = list(response.items())
+        events = await drive_async(machine, machine.start(response.status_code, headers))
+        chunks: AsyncIterator[bytes] | None = None
+        try:
+            while not _settled(events, response):
+                if chunks is None:
+                    chunks = aiter(response) if response.streaming else _async_chunks(response)
+                chunk = await anext(chunks, None)
+                events += await drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
+        except StreamError:
+            events = error_response(machine.error, self.filter.debug)
+        return _respond(response, headers, machine, events, chunks, True)
+
+    def _show(self, request: HttpRequest) -> dict[str, Any]:
+        """Apply the request policy to ``request.META`` in place, for the views and
+        middleware below (``request.headers`` follows); returns what it changed."""
+        meta = request.META
+        shown = self.filter.request_policy.environ(meta)
+        if shown is meta:
+            return {}
+        hidden = {key: value for key, value in meta.items() if shown.get(key, _GONE) is not value}
+        for key in hidden:
+            if key in shown:
+                meta[key] = shown[key]
+            else:
+                del meta[key]
+        request.__dict__.pop("headers", None)  # a cached HttpHeaders, rebuilt from META when read
+        return hidden
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.filter!r}>"
+
+
+_GONE = object()
+
+
+def _restore(request: HttpRequest, hidden: dict[str, Any]) -> None:
+    """Give ``request.META`` back what ``_show`` changed: the middleware above sees the request as it came."""
+    if hidden:
+        request.META.update(hidden)
+        request.__dict__.pop("headers", None)
+
+
+def _settled(events: list[Event], response: HttpResponseBase) -> bool:
+    """Whether the machine's answer so far settles the response: it passes, it is
+    complete, or (a streaming response) its start is out and the rest streams."""
+    return bool(events) and (response.streaming or events[-1] is PASSTHROUGH or type(events[-1]) is End)
+
+
+def _respond(
+    response: HttpResponseBase,
+    headers: list[tuple[str, str]],
+    machine: ResponseMachine,
+    events: list[Event],
+    rest: Any,
+    is_async: bool,
+) -> HttpResponseBase:
+    """``response`` made what ``events`` say. ``rest`` is the iterator the body was
+    being read from (``is_async``: an async one), if reading began; a body read here
+    is handed on in the middleware's mode, a body not read yet in the view's own."""
+    start = next(event for event in events if type(event) is ResponseStart)
+    assert isinstance(start, ResponseStart)
+    body = _data(events)
+    if start.headers is not headers or start.status != response.status_code:
+        _set_start(response, start, headers, machine.error is not None)
+    last = events[-1]
+    if last is PASSTHROUGH:
+        if response.streaming and rest is not None:
+            response.streaming_content = _chunks(body, rest, is_async)
+    elif type(last) is End and not response.streaming:
+        response.content = b"".join(body)
+        if "Content-Length" not in response and machine.decision is not None and machine.decision.action != "bodiless":
+            response["Content-Length"] = str(len(response.content))
+    elif type(last) is End:
+        response.streaming_content = _chunks(body, None, is_async)
+    elif response.is_async:  # started: the machine filters the rest as it streams
+        response.streaming_content = _feed_async(machine, response.streaming_content)
+    else:
+        response.streaming_content = _feed(machine, response.streaming_content)
+    return response
+
+
+def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[tuple[str, str]], answered: bool) -> None:
+    """The machine's status and headers on ``response``. Several field lines of one
+    name are joined with ``", "``; a Set-Cookie line the view did not send goes to
+    ``response.cookies``. The machine's own answer (an error page) drops the view's cookies."""
+    if start.status != response.status_code:
+        response.status_code = start.status
+        response.reason_phrase = start.reason or reason_phrase(start.status)
+    if answered:
+        response.cookies = SimpleCookie()
+    fields = response.headers = ResponseHeaders({})
+    for name, value in start.headers:
+        if name.lower() == "set-cookie" and (name, value) not in original:
+            response.cookies.load(value)
+        elif name not in fields:
+            fields[name] = value
+        else:
+            fields[name] = f"{fields[name]}, {value}"
+
+
+def _chunks(body: list[bytes], rest: Any, is_async: bool) -> Iterable[bytes] | AsyncIterator[bytes]:
+    """``body``, then ``rest`` if given: a sync iterable, or an async one for async servers."""
+    if not is_async:
+        return itertools.chain(body, rest or ())
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for chunk in body:
+            yield chunk
+        if rest is not None:
+            async for chunk in rest:
+                yield chunk
+
+    return chunks()
+
+
+async def _async_chunks(response: HttpResponseBase) -> AsyncIterator[bytes]:
+    for chunk in response:
+        yield chunk
+
+
+def _data(events: list[Event]) -> list[bytes]:
+    return [event.data for event in events if type(event) is Body]  # type: ignore[union-attr]
+
+
+def _feed(machine: ResponseMachine, chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The rest of a streaming response through the machine; StreamError cuts it short."""
+    for chunk in chunks:
+        yield from _data(drive(machine, machine.body(chunk)))
+    yield from _data(drive(machine, machine.end()))
+
+
+async def _feed_async(machine: ResponseMachine, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``_feed`` for an async iterator (ASGI); an ``async def`` filter is awaited."""
+    async for chunk in chunks:
+        for data in _data(await drive_async(machine, machine.body(chunk))):
+            yield data
+    for data in _data(await drive_async(machine, machine.end())):
+        yield data

@@ -1,0 +1,302 @@
+"""Views, filters and settings for the ``dualfilter.django.FilterMiddleware`` tests.
+
+Django's settings are process-wide (``tests/django_project.py`` configures
+them once), so each test runs inside :func:`project`, which overrides
+``MIDDLEWARE``, ``DUALFILTER_FILTERS`` and ``ROOT_URLCONF`` (this module) for
+as long as it is active; Django builds the middleware chain under it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.test.utils import override_settings
+from django.urls import path
+from django.views.decorators.http import condition
+
+from dualfilter import Filter
+
+FILTER_MIDDLEWARE = "dualfilter.django.FilterMiddleware"
+PAGE = "<html><head><title>T</title></head><body><p>hello from django</p></body></html>"
+PIECES = [PAGE[i : i + 10] for i in range(0, len(PAGE), 10)]
+#: A page long enough for GZipMiddleware to compress (it skips bodies under 200 bytes).
+LONG_PAGE = "<html><body>" + "<p>hello from django</p>" * 20 + "</body></html>"
+HERE = __name__
+
+
+def project(filters: Any, middleware: Iterable[str] = (FILTER_MIDDLEWARE,), **settings: Any) -> override_settings:
+    """Settings with ``middleware`` (outermost first) and ``filters`` as ``DUALFILTER_FILTERS``."""
+    if filters is not None:
+        settings["DUALFILTER_FILTERS"] = filters
+    return override_settings(ROOT_URLCONF=HERE, MIDDLEWARE=list(middleware), **settings)
+
+
+def spec(name: str, query: str = "") -> str:
+    """The SPEC of a filter class in this module."""
+    return f"{HERE}:{name}" + (f"?{query}" if query else "")
+
+
+# -- filters -----------------------------------------------------------------------------
+
+
+class Upper(Filter):
+    """Upper-cases the bytes (buffered)."""
+
+    def filter(self, environ, headers, data):
+        return data.upper()
+
+
+class Append(Filter):
+    """Appends ``text`` to the page and to the ``X-Order`` header (buffered)."""
+
+    text: str = ""
+
+    def filter(self, environ, headers, data):
+        headers["X-Order"] = (headers["X-Order"] or "") + self.text
+        return data + self.text.encode()
+
+
+class AsyncUpper(Filter):
+    """Upper-cases the bytes in an ``async def`` filter."""
+
+    async def filter(self, environ, headers, data):
+        await asyncio.sleep(0)
+        return data.upper()
+
+
+class UpperStream:
+    def __init__(self, fail_on: bytes | None = None) -> None:
+        self.fail_on = fail_on
+
+    def feed(self, data):
+        if self.fail_on is not None and self.fail_on in data:
+            raise RuntimeError("stream failed on purpose")
+        return data.upper()
+
+    def finish(self):
+        return b""
+
+
+class StreamUpper(Filter):
+    """Upper-cases each chunk as it comes (a streaming filter); ``fail_on``: raise on a chunk holding it."""
+
+    fail_on: str = ""
+
+    def stream(self, environ, headers):
+        return UpperStream(self.fail_on.encode() or None)
+
+
+class OpenFails(Filter):
+    """A streaming filter whose ``stream()`` raises."""
+
+    def stream(self, environ, headers):
+        raise RuntimeError("cannot open the stream")
+
+
+class Broken(Filter):
+    """Raises on every page."""
+
+    def filter(self, environ, headers, data):
+        raise RuntimeError("secret detail of a broken filter")
+
+
+class AsyncBroken(Filter):
+    async def filter(self, environ, headers, data):
+        raise RuntimeError("secret detail of a broken async filter")
+
+
+class ShowUser(Filter):
+    """Writes ``environ['app.user']`` (set by the view on request.META) into the page."""
+
+    def filter(self, environ, headers, data):
+        return data.replace(b"</body>", f"<i>{environ.get('app.user', 'nobody')}</i></body>".encode())
+
+
+class RecordEnviron(Filter):
+    """Keeps the environ each call was given."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.environs: list = []
+
+    def filter(self, environ, headers, data):
+        self.environs.append(environ)
+        return data
+
+
+class AddCookieHeader(Filter):
+    """Adds a second Set-Cookie field line and a second Link field line."""
+
+    def filter(self, environ, headers, data):
+        headers.add_header("Set-Cookie", "added=1; Path=/")
+        headers.add_header("Link", "</b.css>; rel=preload")
+        return data
+
+
+# -- views ----------------------------------------------------------------------------------
+
+
+def html(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(PAGE, content_type="text/html; charset=utf-8")
+
+
+def long_html(request: HttpRequest) -> HttpResponse:
+    return HttpResponse(LONG_PAGE, content_type="text/html; charset=utf-8")
+
+
+def text(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<p>plain</p>", content_type="text/plain")
+
+
+def missing(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("<p>missing</p>", status=404, content_type="text/html")
+
+
+def cookie(request: HttpRequest) -> HttpResponse:
+    response = HttpResponse(PAGE, content_type="text/html; charset=utf-8")
+    response.set_cookie("session", "abc")
+    response["Link"] = "</a.css>; rel=preload"
+    return response
+
+
+def user(request: HttpRequest) -> HttpResponse:
+    request.META["app.user"] = "alice"
+    return HttpResponse(PAGE, content_type="text/html; charset=utf-8")
+
+
+def seen(request: HttpRequest) -> JsonResponse:
+    """What the view was shown of the request's conditional and range headers."""
+    names = ("Range", "If-Range", "If-None-Match", "If-Modified-Since")
+    return JsonResponse(
+        {
+            "meta": {name: request.META.get("HTTP_" + name.upper().replace("-", "_")) for name in names},
+            "headers": {name: request.headers.get(name) for name in names},
+        }
+    )
+
+
+@condition(etag_func=lambda request: "v1")
+def tagged(request: HttpRequest) -> HttpResponse:
+    """HTML with ETag "v1": a matching If-None-Match gets a 304."""
+    return HttpResponse(PAGE, content_type="text/html; charset=utf-8")
+
+
+class Progress:
+    """What a streaming view has produced, and a gate it can wait at (bounded)."""
+
+    def __init__(self) -> None:
+        self.produced = 0
+        self.gate = threading.Event()
+        self.gate_was_open = False
+
+
+PROGRESS = Progress()
+
+
+def streamed(request: HttpRequest) -> StreamingHttpResponse:
+    """The page in pieces from a sync generator; counts what it has produced."""
+    progress = PROGRESS
+
+    def pieces():
+        for piece in PIECES:
+            progress.produced += 1
+            yield piece
+
+    return StreamingHttpResponse(pieces(), content_type="text/html; charset=utf-8")
+
+
+def astreamed(request: HttpRequest) -> StreamingHttpResponse:
+    """The page in pieces from an async generator; counts what it has produced."""
+    progress = PROGRESS
+
+    async def pieces():
+        for piece in PIECES:
+            progress.produced += 1
+            await asyncio.sleep(0)
+            yield piece
+
+    return StreamingHttpResponse(pieces(), content_type="text/html; charset=utf-8")
+
+
+def gated(request: HttpRequest) -> StreamingHttpResponse:
+    """The first piece, then a wait (5 s at most) for the client to say it has it, then the rest."""
+    progress = PROGRESS
+
+    def pieces():
+        yield PIECES[0]
+        progress.gate_was_open = progress.gate.wait(5)
+        yield from PIECES[1:]
+
+    return StreamingHttpResponse(pieces(), content_type="text/html; charset=utf-8")
+
+
+def agated(request: HttpRequest) -> StreamingHttpResponse:
+    """``gated`` from an async generator (the wait runs in a thread)."""
+    progress = PROGRESS
+
+    async def pieces():
+        yield PIECES[0]
+        progress.gate_was_open = await asyncio.to_thread(progress.gate.wait, 5)
+        for piece in PIECES[1:]:
+            yield piece
+
+    return StreamingHttpResponse(pieces(), content_type="text/html; charset=utf-8")
+
+
+def failing_stream(request: HttpRequest) -> StreamingHttpResponse:
+    """Pieces, the third of which holds ``BOOM`` (StreamUpper(fail_on='BOOM') fails there)."""
+    return StreamingHttpResponse(["<p>one</p>", "<p>two</p>", "<p>BOOM</p>", "<p>four</p>"], content_type="text/html")
+
+
+def afailing_stream(request: HttpRequest) -> StreamingHttpResponse:
+    """``failing_stream`` from an async generator."""
+
+    async def pieces():
+        for piece in ["<p>one</p>", "<p>two</p>", "<p>BOOM</p>", "<p>four</p>"]:
+            yield piece
+
+    return StreamingHttpResponse(pieces(), content_type="text/html")
+
+
+def broken_view_stream(request: HttpRequest) -> StreamingHttpResponse:
+    """A stream whose own iterator raises after a first piece."""
+
+    def pieces():
+        yield "<p>one</p>"
+        raise RuntimeError("the view's stream broke")
+
+    return StreamingHttpResponse(pieces(), content_type="text/html")
+
+
+def html_file(request: HttpRequest) -> FileResponse:
+    return FileResponse(io.BytesIO(PAGE.encode()), content_type="text/html; charset=utf-8")
+
+
+def binary_file(request: HttpRequest) -> FileResponse:
+    return FileResponse(io.BytesIO(b"\x00<body>binary</body>" * 100), content_type="application/octet-stream")
+
+
+urlpatterns = [
+    path("html/", html),
+    path("long/", long_html),
+    path("text/", text),
+    path("missing/", missing),
+    path("cookie/", cookie),
+    path("user/", user),
+    path("seen/", seen),
+    path("tagged/", tagged),
+    path("streamed/", streamed),
+    path("astreamed/", astreamed),
+    path("gated/", gated),
+    path("agated/", agated),
+    path("failing-stream/", failing_stream),
+    path("afailing-stream/", afailing_stream),
+    path("broken-view-stream/", broken_view_stream),
+    path("file/", html_file),
+    path("binary/", binary_file),
+]

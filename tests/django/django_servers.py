@@ -1,0 +1,89 @@
+"""Real servers on 127.0.0.1 port 0 for the Django middleware tests: waitress (WSGI) and uvicorn (ASGI)."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+#: Seconds any one socket operation may take before a test fails.
+TIMEOUT = 10
+
+
+@contextlib.contextmanager
+def waitress_serving(app: Any) -> Iterator[int]:
+    """The port of a waitress server running the WSGI ``app``; stopped on exit."""
+    from webtest.http import StopableWSGIServer
+
+    server = StopableWSGIServer.create(app, host="127.0.0.1", port=0, threads=2)
+    try:
+        yield server.effective_port
+    finally:
+        server.shutdown()
+        server.runner.join(5)
+    assert not server.runner.is_alive()
+
+
+@contextlib.contextmanager
+def uvicorn_serving(app: Any) -> Iterator[int]:
+    """The port of a uvicorn server running the ASGI ``app``; stopped on exit."""
+    import uvicorn
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(16)
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="critical"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn")
+    thread.start()
+    try:
+        yield sock.getsockname()[1]
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        sock.close()
+    assert not thread.is_alive()
+
+
+class Wire:
+    """One ``GET`` with ``Connection: close`` on a raw socket, read as it arrives."""
+
+    def __init__(self, port: int, path: str) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        self.sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        self.received = bytearray()
+
+    def read_until(self, marker: bytes, limit: int = 1000) -> bool:
+        """Read until ``marker`` has arrived (True) or the server closed (False)."""
+        for _ in range(limit):
+            if marker in self.received:
+                return True
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return False
+            self.received += chunk
+        raise AssertionError(f"{marker!r} did not arrive in {limit} reads")
+
+    def read_all(self) -> tuple[int, dict[str, str], bytes]:
+        """Everything until the server closes: status, headers (lower-case names), raw body."""
+        while chunk := self.sock.recv(65536):
+            self.received += chunk
+        self.sock.close()
+        head, _, body = bytes(self.received).partition(b"\r\n\r\n")
+        status, *lines = head.decode("latin-1").split("\r\n")
+        headers = {name.lower(): value for name, value in (line.split(": ", 1) for line in lines)}
+        return int(status.split(" ")[1]), headers, body
+
+
+def dechunk(data: bytes) -> tuple[bytes, bool]:
+    """The payload of a chunked body, and whether it ended with the last (zero) chunk."""
+    payload = []
+    while data:
+        size_line, _, data = data.partition(b"\r\n")
+        size = int(size_line.split(b";")[0], 16)
+        if size == 0:
+            return b"".join(payload), True
+        payload.append(data[:size])
+        data = data[size + 2 :]
+    return b"".join(payload), False

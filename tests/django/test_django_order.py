@@ -1,0 +1,121 @@
+"""Django's GZipMiddleware and ConditionalGetMiddleware on either side of the filter: what each order gives.
+
+Right: both above (outside) the filter in MIDDLEWARE, so the filter sees the
+view's uncompressed body and ETags are computed on the filtered one.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+
+import django_middleware_project as project_module
+import pytest
+from django.test import Client
+from django_middleware_project import FILTER_MIDDLEWARE, LONG_PAGE, PAGE, PIECES, Progress, Upper, project, spec
+
+GZIP = "django.middleware.gzip.GZipMiddleware"
+CONDITIONAL = "django.middleware.http.ConditionalGetMiddleware"
+GZIP_OUTSIDE = [GZIP, FILTER_MIDDLEWARE]
+GZIP_INSIDE = [FILTER_MIDDLEWARE, GZIP]
+
+
+@pytest.fixture(autouse=True)
+def progress():
+    project_module.PROGRESS = Progress()
+    return project_module.PROGRESS
+
+
+UPPER_SPEC = spec("Upper")
+
+
+def get_gzipped(middleware, path, filters=(UPPER_SPEC,)):
+    with project(list(filters), middleware=middleware):
+        return Client().get(path, HTTP_ACCEPT_ENCODING="gzip")
+
+
+def has_django_breach_padding(body: bytes) -> bool:
+    """Django's GZipMiddleware sets FNAME in the gzip header (random-length padding against BREACH)."""
+    return bool(body[3] & gzip.FNAME)
+
+
+# -- GZip outside: the filter sees plain HTML, GZip compresses the filtered page -----------------
+
+
+def test_gzip_outside_compresses_the_filtered_page():
+    response = get_gzipped(GZIP_OUTSIDE, "/long/")
+    assert response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.content) == LONG_PAGE.upper().encode()
+    assert response["Content-Length"] == str(len(response.content))
+
+
+def test_gzip_outside_keeps_djangos_breach_padding():
+    assert has_django_breach_padding(get_gzipped(GZIP_OUTSIDE, "/long/").content)
+
+
+def test_gzip_outside_leaves_a_filtered_stream_streaming(progress):
+    response = get_gzipped(GZIP_OUTSIDE, "/streamed/", [spec("StreamUpper")])
+    assert progress.produced == 0  # nothing of the view read before Django sends the response
+    assert gzip.decompress(b"".join(response)) == PAGE.upper().encode()
+
+
+# -- GZip inside: the filter gets a compressed page; the core must undo and redo the compression --
+
+
+def test_gzip_inside_still_filters_by_decompressing_and_recompressing():
+    response = get_gzipped(GZIP_INSIDE, "/long/")
+    assert response["Content-Encoding"] == "gzip"
+    assert gzip.decompress(response.content) == LONG_PAGE.upper().encode()
+
+
+def test_gzip_inside_loses_djangos_breach_padding():
+    assert not has_django_breach_padding(get_gzipped(GZIP_INSIDE, "/long/").content)
+
+
+def test_gzip_inside_turns_a_streamed_page_into_a_buffered_one(progress):
+    response = get_gzipped(GZIP_INSIDE, "/streamed/", [spec("StreamUpper")])
+    assert progress.produced == len(PIECES)  # all read before the response is returned
+    assert response["Content-Length"] == str(len(b"".join(response)))
+
+
+# -- ConditionalGet outside: ETags of the filtered body, 304s that are true ------------------------
+
+
+def etag_of(body: bytes) -> str:
+    return f'"{hashlib.md5(body).hexdigest()}"'
+
+
+def test_conditional_get_outside_tags_the_filtered_body():
+    with project([spec("Upper")], middleware=[CONDITIONAL, FILTER_MIDDLEWARE]):
+        response = Client().get("/html/")
+    assert response["ETag"] == etag_of(PAGE.upper().encode())
+
+
+def test_conditional_get_outside_answers_the_filtered_bodys_tag_with_a_304():
+    with project([spec("Upper")], middleware=[CONDITIONAL, FILTER_MIDDLEWARE]):
+        response = Client().get("/html/", HTTP_IF_NONE_MATCH=etag_of(PAGE.upper().encode()))
+    assert (response.status_code, response.content) == (304, b"")
+
+
+def test_conditional_get_outside_never_answers_the_unfiltered_bodys_tag_with_a_304():
+    with project([spec("Upper")], middleware=[CONDITIONAL, FILTER_MIDDLEWARE]):
+        response = Client().get("/html/", HTTP_IF_NONE_MATCH=etag_of(PAGE.encode()))
+    assert (response.status_code, response.content) == (200, PAGE.upper().encode())
+
+
+# -- ConditionalGet inside: it tags the unfiltered body, so the filter drops the tag -----------------
+
+
+def test_conditional_get_inside_leaves_the_filtered_page_without_an_etag():
+    with project([spec("Upper")], middleware=[FILTER_MIDDLEWARE, CONDITIONAL]):
+        response = Client().get("/html/", HTTP_IF_NONE_MATCH=etag_of(PAGE.encode()))
+    assert (response.status_code, response.content, response.get("ETag")) == (200, PAGE.upper().encode(), None)
+
+
+def test_conditional_get_inside_revalidates_through_derived_tags_without_force_no_conditional():
+    with project([Upper(force_no_conditional=False)], middleware=[FILTER_MIDDLEWARE, CONDITIONAL]):
+        client = Client()
+        first = client.get("/html/")
+        again = client.get("/html/", HTTP_IF_NONE_MATCH=first["ETag"])
+    assert first["ETag"].startswith(f'W/"{hashlib.md5(PAGE.encode()).hexdigest()}-df')
+    assert (again.status_code, again["ETag"]) == (304, first["ETag"])

@@ -1,0 +1,89 @@
+"""The middleware in a Django project served by real servers: waitress (WSGI) and uvicorn (ASGI)."""
+
+from __future__ import annotations
+
+import logging
+
+import django_middleware_project as project_module
+import pytest
+from django.core.asgi import get_asgi_application
+from django.core.wsgi import get_wsgi_application
+from django_middleware_project import PAGE, PIECES, Progress, UpperStream, project
+from django_servers import Wire, dechunk, uvicorn_serving, waitress_serving
+
+from dualfilter import Filter
+
+UPPER = PAGE.upper().encode()
+# Django's own warning for a file (a sync iterator) served under ASGI; not the filter's doing.
+pytestmark = pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+
+
+class ServerFilter(Filter):
+    """Upper-cases HTML as it streams; fails on a chunk holding BOOM, and at the start for ``?broken``."""
+
+    def stream(self, environ, headers):
+        if environ.get("QUERY_STRING") == "broken":
+            raise RuntimeError("secret detail of a broken filter")
+        return UpperStream(b"BOOM")
+
+
+@pytest.fixture(scope="module", params=["waitress", "uvicorn"])
+def served(request):
+    """``(host name, port)`` of a real server running the project with the middleware."""
+    with project([ServerFilter()]):
+        if request.param == "waitress":
+            with waitress_serving(get_wsgi_application()) as port:
+                yield request.param, port
+        else:
+            with uvicorn_serving(get_asgi_application()) as port:
+                yield request.param, port
+
+
+@pytest.fixture
+def progress():
+    project_module.PROGRESS = Progress()
+    return project_module.PROGRESS
+
+
+def body_of(headers: dict[str, str], raw: bytes) -> bytes:
+    if headers.get("transfer-encoding") == "chunked":
+        payload, complete = dechunk(raw)
+        assert complete
+        return payload
+    return raw
+
+
+def test_a_filtered_page_arrives_with_the_content_length_of_its_body_on_the_wire(served):
+    status, headers, body = Wire(served[1], "/html/").read_all()
+    assert (status, body, headers["content-length"]) == (200, UPPER, str(len(UPPER)))
+
+
+def test_a_binary_file_passes_through_intact(served):
+    status, headers, body = Wire(served[1], "/binary/").read_all()
+    assert (status, body_of(headers, body)) == (200, b"\x00<body>binary</body>" * 100)
+
+
+def test_a_streamed_page_sends_its_first_chunk_before_the_view_goes_on(served, progress):
+    path = "/gated/" if served[0] == "waitress" else "/agated/"  # Django under ASGI streams async iterators only
+    wire = Wire(served[1], path)
+    first = wire.read_until(PIECES[0].upper().encode())
+    progress.gate.set()
+    status, headers, body = wire.read_all()
+    assert first and progress.gate_was_open
+    assert (status, body_of(headers, body)) == (200, UPPER)
+
+
+def test_a_filter_failing_at_the_start_gives_the_clean_500_on_the_wire(served, caplog):
+    with caplog.at_level(logging.CRITICAL, "dualfilter"):
+        status, headers, body = Wire(served[1], "/streamed/?broken").read_all()
+    assert (status, body, headers["content-type"]) == (500, b"Internal Server Error\n", "text/plain; charset=utf-8")
+
+
+def test_a_stream_failing_midway_leaves_the_response_visibly_cut_short(served, caplog):
+    path = "/failing-stream/" if served[0] == "waitress" else "/afailing-stream/"
+    with caplog.at_level(logging.CRITICAL):
+        status, headers, body = Wire(served[1], path).read_all()
+    assert status == 200 and b"BOOM" not in body
+    assert headers.get("transfer-encoding") == "chunked"
+    payload, complete = dechunk(body)
+    assert payload.startswith(b"<P>ONE</P>") and not complete

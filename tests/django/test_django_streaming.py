@@ -1,0 +1,102 @@
+"""A streaming filter keeps a streaming response streaming, sync and async; a buffered one holds it."""
+
+from __future__ import annotations
+
+import warnings
+
+import django_middleware_project as project_module
+import pytest
+from django.test import AsyncClient, Client
+from django_middleware_project import PAGE, PIECES, Progress, project, spec
+
+from dualfilter import StreamError
+
+UPPER = PAGE.upper().encode()
+
+
+@pytest.fixture(autouse=True)
+def progress():
+    project_module.PROGRESS = Progress()
+    return project_module.PROGRESS
+
+
+def test_a_streaming_filter_sends_its_first_chunk_before_the_view_made_its_last(progress):
+    with project([spec("StreamUpper")]):
+        response = Client().get("/streamed/")
+        chunks = iter(response.streaming_content)
+        first = next(chunks)
+        assert (first, progress.produced) == (PIECES[0].upper().encode(), 1)
+        assert first + b"".join(chunks) == UPPER
+
+
+async def test_a_streaming_filter_streams_an_async_iterator_under_the_async_client(progress):
+    with project([spec("StreamUpper")]):
+        response = await AsyncClient().get("/astreamed/")
+        assert response.is_async
+        chunks = aiter(response.streaming_content)
+        first = await anext(chunks)
+        assert (first, progress.produced) == (PIECES[0].upper().encode(), 1)
+        assert first + b"".join([chunk async for chunk in chunks]) == UPPER
+
+
+async def test_an_async_iterator_stays_async_so_django_serves_it_without_a_warning():
+    with project([spec("StreamUpper")]):
+        response = await AsyncClient().get("/astreamed/")
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            assert b"".join([chunk async for chunk in response]) == UPPER
+
+
+def test_a_sync_iterator_stays_sync():
+    with project([spec("StreamUpper")]):
+        response = Client().get("/streamed/")
+        assert not response.is_async and b"".join(response) == UPPER
+
+
+def test_a_streamed_response_leaves_without_a_content_length():
+    with project([spec("StreamUpper")]):
+        response = Client().get("/streamed/")
+        assert response.get("Content-Length") is None and b"".join(response) == UPPER
+
+
+def test_a_streaming_filter_over_a_whole_response_gives_a_whole_response_with_its_length():
+    with project([spec("StreamUpper")]):
+        response = Client().get("/html/")
+    assert (response.streaming, response.content, response["Content-Length"]) == (False, UPPER, str(len(UPPER)))
+
+
+def test_a_buffered_filter_reads_the_whole_stream_before_the_response_is_returned(progress):
+    with project([spec("Upper")]):
+        response = Client().get("/streamed/")
+        assert progress.produced == len(PIECES)
+        assert (b"".join(response), response["Content-Length"]) == (UPPER, str(len(UPPER)))
+
+
+def test_streamed_and_buffered_filtering_give_the_same_bytes():
+    with project([spec("StreamUpper")]):
+        streamed = b"".join(Client().get("/streamed/"))
+    with project([spec("Upper")]):
+        buffered = b"".join(Client().get("/streamed/"))
+    assert streamed == buffered == UPPER
+
+
+def test_a_stream_that_fails_midway_cuts_the_response_short():
+    with project([spec("StreamUpper", "fail_on=BOOM")]):
+        chunks = iter(Client().get("/failing-stream/").streaming_content)
+        assert [next(chunks), next(chunks)] == [b"<P>ONE</P>", b"<P>TWO</P>"]
+        with pytest.raises(StreamError, match="stream failed on purpose"):
+            next(chunks)
+
+
+async def test_a_stream_that_fails_midway_cuts_an_async_response_short():
+    with project([spec("StreamUpper", "fail_on=hello")]):
+        response = await AsyncClient().get("/astreamed/")
+        with pytest.raises(StreamError):
+            [chunk async for chunk in response.streaming_content]
+
+
+def test_an_oversized_stream_under_oversize_pass_goes_on_unfiltered_and_unbuffered(progress):
+    with project([project_module.Upper(max_buffer_size=25, oversize="pass")]):
+        response = Client().get("/streamed/")
+        assert progress.produced < len(PIECES)  # the rest is read as it is sent
+        assert b"".join(response) == PAGE.encode()
