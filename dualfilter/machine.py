@@ -38,10 +38,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("dualfilter")
 
-_START, _PASSTHROUGH, _BUFFERING, _OPENING, _FILTERING, _STREAMING, _FEEDING, _FINISHING, _BODILESS, _ANSWERED, _DONE, _FAILED = (
-    State
+_START, _PASSTHROUGH, _BUFFERING, _OPENING, _FILTERING = (
+    State.START,
+    State.PASSTHROUGH,
+    State.BUFFERING,
+    State.OPENING,
+    State.FILTERING,
 )
-_PENDING = frozenset({_OPENING, _FILTERING, _FEEDING, _FINISHING})
+_HOLDING, _HOLDING_FEED, _HOLDING_FINISH = State.HOLDING, State.HOLDING_FEED, State.HOLDING_FINISH
+_STREAMING, _FEEDING, _FINISHING = State.STREAMING, State.FEEDING, State.FINISHING
+_BODILESS, _ANSWERED, _DONE, _FAILED = State.BODILESS, State.ANSWERED, State.DONE, State.FAILED
+#: States in which a FilterCall is out.
+_PENDING = frozenset({_OPENING, _FILTERING, _HOLDING_FEED, _HOLDING_FINISH, _FEEDING, _FINISHING})
 
 
 class ResponseMachine:
@@ -58,6 +66,7 @@ class ResponseMachine:
     _trailers: HeaderList | None = None
     _stream: Stream | None = None
     _stream_headers: Headers | None = None
+    _held_start: ResponseStart | None = None  # a stream's start, until its first output byte
     # A filtered body on its way through the stages (state FILTERING).
     _value: BodyValue | None = None
     _headers: HeaderList = []  # the headers as the stages so far left them; never mutated
@@ -132,7 +141,7 @@ class ResponseMachine:
             return []
         if state is _PASSTHROUGH:
             return [Body(data)] if data else []
-        if state is _STREAMING:
+        if state is _STREAMING or state is _HOLDING:
             if not data:
                 return []
             self._to("feed")
@@ -152,7 +161,7 @@ class ResponseMachine:
             self._to("end")
             self._trailers = trailers
             return self._begin_stages()
-        if state is _STREAMING:
+        if state is _STREAMING or state is _HOLDING:
             self._to("end")
             self._trailers = trailers
             assert self._stream is not None
@@ -169,18 +178,31 @@ class ResponseMachine:
         state = self.state
         if state is _FILTERING:
             return self._took(result)
-        if state is _FEEDING:
-            out = self._stream_bytes(result)
-            self._to("fed")
-            return [Body(out)] if out else []
-        if state is _FINISHING:
-            out = self._stream_bytes(result)
-            self._to("finished")
-            self._stream = None
-            return [Body(out), End(self._trailers)] if out else [End(self._trailers)]
         if state is _OPENING:
             return self._opened(result)
-        raise ProtocolError(f"filtered() with no FilterCall out (state {state.name})")
+        if state not in _PENDING:
+            raise ProtocolError(f"filtered() with no FilterCall out (state {state.name})")
+        # A stream's output for a chunk (FEEDING) or for the end (FINISHING),
+        # with the start still held (HOLDING_*) when nothing went out yet.
+        if type(result) is not bytes:
+            if not isinstance(result, (bytearray, memoryview)):
+                kind = type(result).__name__
+                return self.failed(FilterError(f"a stream returned {kind}; expected bytes (or str under decode_unicode)"))
+            result = bytes(result)
+        if state is _FEEDING:
+            self._to("fed")
+            return [Body(result)] if result else []
+        if state is _HOLDING_FEED:
+            if not result:
+                self._to("held")
+                return []
+            self._to("fed")
+            return [self._release(), Body(result)]
+        self._to("finished")  # FINISHING or HOLDING_FINISH
+        self._stream = None
+        end = End(self._trailers)
+        events: list[Event] = [self._release()] if state is _HOLDING_FINISH else []
+        return [*events, Body(result), end] if result else [*events, end]
 
     def failed(self, exc: BaseException) -> list[Event]:
         """The last FilterCall's work raised ``exc``. Before the start went out
@@ -198,6 +220,11 @@ class ResponseMachine:
         if state is _OPENING:
             self._to("failed")
             return self._fail(exc.__cause__ or exc, getattr(exc, "stage", None))
+        if state is _HOLDING_FEED or state is _HOLDING_FINISH:
+            # Nothing of the response went out yet: the clean 500 can replace it.
+            self._to("failed")
+            self._held_start = None
+            return self._fail(exc, getattr(self._stream, "failed", None))
         if state is _FEEDING or state is _FINISHING:
             self._to("failed")
             self.error = exc
@@ -343,16 +370,14 @@ class ResponseMachine:
             return self._fail(exc)
         self._to("opened")
         self._stream = stream
-        return [ResponseStart(start.status, fixed, start.reason)]
+        self._held_start = ResponseStart(start.status, fixed, start.reason)
+        return []
 
-    def _stream_bytes(self, out: Any) -> bytes:
-        if type(out) is bytes:
-            return out
-        if isinstance(out, (bytearray, memoryview)):
-            return bytes(out)
-        return self.failed(  # type: ignore[return-value]  # failed() raises StreamError here
-            FilterError(f"a stream returned {type(out).__name__}; expected bytes (or str under decode_unicode)")
-        )
+    def _release(self) -> ResponseStart:
+        """The held start of a streamed response, at its first output byte."""
+        start, self._held_start = self._held_start, None
+        assert start is not None
+        return start
 
     # -- answers of the machine's own ------------------------------------------------------
 

@@ -9,7 +9,7 @@ test checks that they agree)::
     START --buffer--> BUFFERING
     START --open--> OPENING
     START --bodiless--> BODILESS
-    OPENING --opened--> STREAMING
+    OPENING --opened--> HOLDING
     OPENING --declined--> BUFFERING
     OPENING --failed--> ANSWERED
     PASSTHROUGH --end--> DONE
@@ -23,9 +23,16 @@ test checks that they agree)::
     FILTERING --failed--> DONE
     FILTERING --oversize_pass--> DONE
     FILTERING --oversize_error--> DONE
+    HOLDING --feed--> HOLDING_FEED
+    HOLDING --end--> HOLDING_FINISH
+    HOLDING --restart--> START
+    HOLDING_FEED --held--> HOLDING
+    HOLDING_FEED --fed--> STREAMING
+    HOLDING_FEED --failed--> ANSWERED
+    HOLDING_FINISH --finished--> DONE
+    HOLDING_FINISH --failed--> DONE
     STREAMING --feed--> FEEDING
     STREAMING --end--> FINISHING
-    STREAMING --restart--> START
     FEEDING --fed--> STREAMING
     FEEDING --failed--> FAILED
     FINISHING --finished--> DONE
@@ -34,8 +41,10 @@ test checks that they agree)::
     BODILESS --restart--> START
     ANSWERED --end--> DONE
 
-``restart`` is WSGI's ``exc_info`` second start; the host allows it only
-while no body byte has gone out (it knows what it sent).
+A stream's start is held (HOLDING) until its first output byte, so a stream
+that fails before it gives a clean 500. ``restart`` is WSGI's ``exc_info``
+second start; the host allows it only while no body byte has gone out (it
+knows what it sent).
 """
 
 from __future__ import annotations
@@ -59,7 +68,10 @@ class State(enum.Enum):
     BUFFERING = "buffering", "To be filtered: the start and every body chunk are held until the end."
     OPENING = "opening", "A streaming filter's ``stream()`` is being asked for (a FilterCall is out)."
     FILTERING = "filtering", "The app's body is complete and with the filters (one FilterCall a stage)."
-    STREAMING = "streaming", "Filtered chunk by chunk: the start went out, each chunk goes through the stream."
+    HOLDING = "holding", "Filtered chunk by chunk: the stream is open, its start held until its first output byte."
+    HOLDING_FEED = "holding_feed", "A chunk is with the stream, no output yet: the start is still held."
+    HOLDING_FINISH = "holding_finish", "The app ended a streamed response with no output yet: the stream's last is asked for."
+    STREAMING = "streaming", "Filtered chunk by chunk: the start and output went out, each chunk goes through the stream."
     FEEDING = "feeding", "A chunk is with the stream (a FilterCall is out); the next waits for its output."
     FINISHING = "finishing", "The app ended a streamed response; the stream's last output is being asked for."
     BODILESS = "bodiless", "No body may follow (HEAD of a filtered type): the start went out, body is dropped, the end goes on."
@@ -77,7 +89,7 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.START, "buffer"): State.BUFFERING,
     (State.START, "open"): State.OPENING,
     (State.START, "bodiless"): State.BODILESS,
-    (State.OPENING, "opened"): State.STREAMING,
+    (State.OPENING, "opened"): State.HOLDING,
     (State.OPENING, "declined"): State.BUFFERING,
     (State.OPENING, "failed"): State.ANSWERED,
     (State.PASSTHROUGH, "end"): State.DONE,
@@ -91,9 +103,16 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.FILTERING, "failed"): State.DONE,
     (State.FILTERING, "oversize_pass"): State.DONE,
     (State.FILTERING, "oversize_error"): State.DONE,
+    (State.HOLDING, "feed"): State.HOLDING_FEED,
+    (State.HOLDING, "end"): State.HOLDING_FINISH,
+    (State.HOLDING, "restart"): State.START,
+    (State.HOLDING_FEED, "held"): State.HOLDING,
+    (State.HOLDING_FEED, "fed"): State.STREAMING,
+    (State.HOLDING_FEED, "failed"): State.ANSWERED,
+    (State.HOLDING_FINISH, "finished"): State.DONE,
+    (State.HOLDING_FINISH, "failed"): State.DONE,
     (State.STREAMING, "feed"): State.FEEDING,
     (State.STREAMING, "end"): State.FINISHING,
-    (State.STREAMING, "restart"): State.START,
     (State.FEEDING, "fed"): State.STREAMING,
     (State.FEEDING, "failed"): State.FAILED,
     (State.FINISHING, "finished"): State.DONE,

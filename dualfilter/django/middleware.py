@@ -147,7 +147,8 @@ def _restore(request: HttpRequest, hidden: dict[str, Any]) -> None:
 
 def _settled(events: list[Event], response: HttpResponseBase) -> bool:
     """Whether the machine's answer so far settles the response: it passes, it is
-    complete, or (a streaming response) its start is out and the rest streams."""
+    complete, or (a streaming response) its start and first output are out and
+    the rest streams."""
     return bool(events) and (response.streaming or events[-1] is PASSTHROUGH or type(events[-1]) is End)
 
 
@@ -178,9 +179,9 @@ def _respond(
     elif type(last) is End:
         response.streaming_content = _chunks(body, None, is_async)
     elif response.is_async:  # started: the machine filters the rest as it streams
-        response.streaming_content = _feed_async(machine, response.streaming_content)
+        response.streaming_content = _feed_async(machine, body, response.streaming_content)
     else:
-        response.streaming_content = _feed(machine, response.streaming_content)
+        response.streaming_content = _feed(machine, body, response.streaming_content)
     return response
 
 
@@ -227,15 +228,19 @@ def _data(events: list[Event]) -> list[bytes]:
     return [event.data for event in events if type(event) is Body]  # type: ignore[union-attr]
 
 
-def _feed(machine: ResponseMachine, chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """The rest of a streaming response through the machine; StreamError cuts it short."""
+def _feed(machine: ResponseMachine, first: list[bytes], chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The output so far, then the rest of a streaming response through the
+    machine; StreamError cuts it short."""
+    yield from first
     for chunk in chunks:
         yield from _data(drive(machine, machine.body(chunk)))
     yield from _data(drive(machine, machine.end()))
 
 
-async def _feed_async(machine: ResponseMachine, chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+async def _feed_async(machine: ResponseMachine, first: list[bytes], chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """``_feed`` for an async iterator (ASGI); an ``async def`` filter is awaited."""
+    for data in first:
+        yield data
     async for chunk in chunks:
         for data in _data(await drive_async(machine, machine.body(chunk))):
             yield data

@@ -92,13 +92,31 @@ async def test_a_streamed_response_keeps_its_trailers():
 async def test_a_stream_failing_mid_body_raises_out_of_the_app():
     async def app(scope, receive, send):
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html; charset=latin-1")]})
+        await send({"type": "http.response.body", "body": b"<p>first</p>", "more_body": True})
         await send({"type": "http.response.body", "body": b"a cat", "more_body": False})
 
+    sent = []
+
     async def send(message):
-        pass
+        sent.append(message)
 
     with pytest.raises(StreamError):
         await Replace(app, new="\u2603")(scope(), receive, send)
+    assert sent[0]["status"] == 200 and sent[-1]["more_body"] is True  # started, then cut short
+
+
+async def test_a_stream_failing_before_its_first_output_gives_the_clean_500():
+    async def app(scope, receive, send):
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html; charset=latin-1")]})
+        await send({"type": "http.response.body", "body": b"a cat", "more_body": False})
+
+    sent = []
+
+    async def send(message):
+        sent.append(message)
+
+    await Replace(app, new="\u2603")(scope(), receive, send)
+    assert sent[0]["status"] == 500 and sent[-1]["more_body"] is False
 
 
 def test_a_streaming_chain_streams_on_uvicorn():

@@ -17,7 +17,7 @@ TOTAL = 50 * 1024 * 1024
 def test_fifty_megabytes_stream_through_in_under_a_megabyte():
     machine = driven_machine(Footer(), make_environ())
     machine.start(200, [("Content-Type", "text/html; charset=utf-8")])
-    assert machine.state is State.STREAMING
+    assert machine.state is State.HOLDING  # streamed: the start waits for the first output byte
     sent = out = 0
     tracemalloc.start()
     try:
@@ -25,7 +25,7 @@ def test_fifty_megabytes_stream_through_in_under_a_megabyte():
         tracemalloc.reset_peak()
         while sent < TOTAL:
             for event in machine.body(CHUNK):
-                out += len(event.data)
+                out += len(getattr(event, "data", b""))  # the first output comes after the held start
             sent += len(CHUNK)
         for event in machine.end():
             out += len(getattr(event, "data", b""))

@@ -33,10 +33,16 @@ def started(flt, headers=None, method="GET"):
     return machine, events
 
 
+def first_output(flt, headers=None, chunk=b"<p>x</p>"):
+    """The machine and its events once a stream has had one chunk: the start, then its output."""
+    machine, events = started(flt, headers)
+    return machine, events + machine.body(chunk)
+
+
 def streamed(flt, chunks, content_type=HTML):
     """Run chunks through a streaming machine: the output, checking it streamed."""
     machine, events = started(flt, [("Content-Type", content_type)])
-    assert machine.state is State.STREAMING
+    assert machine.state is State.HOLDING
     for chunk in chunks:
         events += machine.body(chunk)
     return collect(events + machine.end())
@@ -50,41 +56,53 @@ def buffered(flt, body, content_type=HTML):
     return gzip.decompress(collect(events + machine.end())[2])
 
 
-def test_the_start_goes_out_at_once():
-    _, events = started(Replace())
-    assert len(events) == 1 and isinstance(events[0], ResponseStart)
+def test_the_start_is_held_until_the_streams_first_output_byte():
+    machine, events = started(Replace())
+    assert events == [] and machine.state is State.HOLDING
+    assert machine.body(b"ca") == [] and machine.state is State.HOLDING  # held back by the stream: no output yet
+
+
+def test_the_start_goes_out_with_the_first_output_byte():
+    machine, events = first_output(Replace())
+    assert [type(event) for event in events] == [ResponseStart, Body] and machine.state is State.STREAMING
 
 
 def test_the_streamed_start_has_no_content_length():
-    _, events = started(Replace())
+    _, events = first_output(Replace(), [("Content-Type", HTML), ("Content-Length", "99")])
     assert [name for name, _ in events[0].headers] == ["Content-Type"]
 
 
 def test_headers_bound_to_the_old_body_are_dropped():
     headers = [("Content-Type", HTML), ("ETag", '"v1"'), ("Content-MD5", "x"), ("Accept-Ranges", "bytes"), ("X-Kept", "1")]
-    _, events = started(Replace(), headers)
+    _, events = first_output(Replace(), headers)
     assert events[0].headers == [("Content-Type", HTML), ("X-Kept", "1")]
 
 
 def test_a_derived_etag_is_sent_when_conditional_requests_are_allowed():
-    _, events = started(Replace(force_no_conditional=False), [("Content-Type", HTML), ("ETag", '"v1"')])
+    _, events = first_output(Replace(force_no_conditional=False), [("Content-Type", HTML), ("ETag", '"v1"')])
     etag = dict(events[0].headers)["ETag"]
     assert etag.startswith('W/"v1-dfs')
 
 
 def test_headers_the_stream_sets_go_out_with_the_start():
-    _, events = started(Footer())
+    _, events = first_output(Footer())
     assert ("X-Footer", "yes") in events[0].headers
 
 
 def test_a_streaming_machine_is_not_in_passthrough():
-    machine, events = started(Replace())
+    machine, events = first_output(Replace())
     assert machine.state is State.STREAMING and PASSTHROUGH not in events
+
+
+def test_a_stream_with_no_output_before_the_end_sends_its_start_with_the_end():
+    machine, _ = started(Footer())
+    start, body, end = machine.end()
+    assert type(start) is ResponseStart and body == Body(b"<!-- footer -->") and end == End(None)
 
 
 def test_each_chunk_comes_out_as_soon_as_it_is_fed():
     machine, _ = started(UpperStream())
-    assert machine.body(b"<p>one") == [Body(b"<P>ONE")]
+    assert machine.body(b"<p>one")[1:] == [Body(b"<P>ONE")]
     assert machine.body(b"two</p>") == [Body(b"TWO</P>")]
 
 
@@ -97,7 +115,7 @@ def test_the_end_gives_the_streams_last_output_and_the_trailers():
 
 def test_held_back_text_waits_for_the_next_chunk():
     machine, _ = started(Replace())
-    assert machine.body(b"a ca") == [Body(b"a ")]
+    assert machine.body(b"a ca")[1:] == [Body(b"a ")]
     assert machine.body(b"t!") == [Body(b"dog!")]
 
 
@@ -173,18 +191,45 @@ def test_a_stream_that_cannot_open_gives_the_clean_500():
     assert machine.body(b"more") == [] and machine.end() == []
 
 
-def test_a_stream_that_fails_mid_body_raises_stream_error(caplog):
-    class FailsLater(Filter):
-        def stream(self, environ, headers):
-            return self
+class FailsLater(Filter):
+    """Streams its first chunk as it came, then fails."""
 
-        def feed(self, data):
+    def stream(self, environ, headers):
+        return FailingStream()
+
+
+class FailingStream:
+    def __init__(self):
+        self.fed = 0
+
+    def feed(self, data):
+        self.fed += 1
+        if self.fed > 1:
             raise ValueError("bad chunk")
+        return data
 
-        def finish(self):
-            return b""
+    def finish(self):
+        return b""
 
-    machine, _ = started(FailsLater())
+
+def test_a_stream_that_fails_before_its_first_output_gives_the_clean_500(caplog):
+    class FailsAtOnce(Filter):
+        def stream(self, environ, headers):
+            stream = FailingStream()
+            stream.fed = 1
+            return stream
+
+    machine, _ = started(FailsAtOnce())
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        start, body, end = machine.body(b"x")
+    assert start.status == 500 and b"bad chunk" not in body.data and end == End(None)
+    assert machine.state is State.ANSWERED and isinstance(machine.error, ValueError)
+    assert machine.body(b"more") == [] and machine.end() == []
+    assert "FailsAtOnce raised on GET /" in caplog.text
+
+
+def test_a_stream_that_fails_mid_body_raises_stream_error(caplog):
+    machine, _ = first_output(FailsLater())
     with caplog.at_level(logging.ERROR, logger="dualfilter"), pytest.raises(StreamError) as raised:
         machine.body(b"x")
     assert isinstance(raised.value.__cause__, ValueError)
@@ -210,12 +255,12 @@ def test_a_stream_that_fails_at_the_end_raises_stream_error():
 
 
 def test_output_the_declared_charset_cannot_hold_raises_stream_error():
-    machine, _ = started(Replace(new="\u2603"), [("Content-Type", "text/html; charset=iso-8859-1")])
+    machine, _ = first_output(Replace(new="\u2603"), [("Content-Type", "text/html; charset=iso-8859-1")])
     with pytest.raises(StreamError):
         machine.body(b"a cat!")
 
 
-def test_a_bytes_stream_returning_text_raises_stream_error():
+def test_a_bytes_stream_returning_text_is_refused():
     class Texty(Filter):
         def stream(self, environ, headers):
             return self
@@ -227,8 +272,24 @@ def test_a_bytes_stream_returning_text_raises_stream_error():
             return b""
 
     machine, _ = started(Texty())
+    assert machine.body(b"x")[0].status == 500  # before any output: the clean 500
+    assert "a stream returned str" in str(machine.error)
+
+
+def test_a_bytes_stream_returning_text_after_output_raises_stream_error():
+    class TextyLater(Filter):
+        def stream(self, environ, headers):
+            return self
+
+        def feed(self, data):
+            return data.decode() if data == b"late" else data
+
+        def finish(self):
+            return b""
+
+    machine, _ = first_output(TextyLater())
     with pytest.raises(StreamError):
-        machine.body(b"x")
+        machine.body(b"late")
 
 
 def test_a_restart_before_any_body_replaces_the_streamed_start():
@@ -238,7 +299,7 @@ def test_a_restart_before_any_body_replaces_the_streamed_start():
 
 
 def test_invalid_bytes_under_strict_decoding_raise_stream_error():
-    machine, _ = started(Replace())
+    machine, _ = first_output(Replace())
     with pytest.raises(StreamError):
         machine.body(b"\xff\xfe cat")
 
@@ -248,8 +309,8 @@ def test_invalid_bytes_under_strict_decoding_raise_stream_error():
 
 def test_a_chain_of_streaming_stages_streams():
     machine, events = started(chain(Replace(old="dog", new="cow"), Replace)())
-    assert machine.state is State.STREAMING and len(events) == 1
-    assert machine.body(b"a cat") == [Body(b"a cow")]
+    assert machine.state is State.HOLDING and events == []
+    assert machine.body(b"a cat")[1:] == [Body(b"a cow")]
 
 
 @settings(max_examples=100, deadline=None)
@@ -271,11 +332,11 @@ def test_a_stage_that_cannot_stream_makes_the_chain_buffer():
 
 def test_a_stage_that_does_not_want_the_response_does_not_stop_streaming():
     machine, _ = started(chain(MarkBody(filter_content_types=("application/xhtml+xml",)), Replace)())
-    assert machine.state is State.STREAMING
+    assert machine.state is State.HOLDING
 
 
 def test_a_failing_stream_in_a_chain_is_named(caplog):
-    machine, _ = started(
+    machine, _ = first_output(
         chain(Replace(old="CAT", new="\u2603"), UpperStream)(), [("Content-Type", "text/html; charset=iso-8859-1")]
     )
     with caplog.at_level(logging.ERROR, logger="dualfilter"), pytest.raises(StreamError):

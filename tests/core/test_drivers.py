@@ -103,15 +103,18 @@ def test_a_stream_failing_after_the_start_raises_stream_error_from_the_driver():
             return self
 
         def feed(self, data):
-            raise ValueError("bad")
+            if data == b"bad":
+                raise ValueError("bad")
+            return data
 
         def finish(self):
             return b""
 
     machine = ResponseMachine(Fails(), make_environ())
-    (start,) = drive(machine, machine.start(200, list(HTML)))
+    assert drive(machine, machine.start(200, list(HTML))) == []
+    start, body = drive(machine, machine.body(b"ok"))
     with pytest.raises(StreamError):
-        drive(machine, machine.body(b"x"))
+        drive(machine, machine.body(b"bad"))
     assert machine.state is State.FAILED
 
 

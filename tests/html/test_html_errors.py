@@ -70,11 +70,6 @@ def test_a_handler_error_before_any_output_gives_a_wsgi_client_a_500():
     assert raw.startswith(b"HTTP/1.0 500 ") and b"<p" not in raw
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the response machine sends a stream's start before the first output byte (dualfilter.machine._start_stream), "
-    "so an ASGI server has sent 200 when the first feed fails",
-)
 def test_a_handler_error_before_any_output_gives_an_asgi_client_a_500():
     with uvicorn_serving(Boom.asgi(asgi_app(FAILING))) as address:
         raw = RawClient(address).read_all()
