@@ -3,8 +3,9 @@
 ``decide(filter, method, status, headers)`` reads only the request method, the
 status and the headers (plus ``should_filter`` when a filter overrides it) and
 says what the machine does with the response: pass it on, buffer it, stream
-it, or send a start with no body (HEAD). ``reason`` is a sentence for logs and
-``dualfilter apply``.
+it, send a start with no body (HEAD, 1xx, 204, 205, 304), or ask the app again
+for the full response (a 206 or 304 that may stand for a filtered page).
+``reason`` is a sentence for logs and ``dualfilter apply``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ DECISION_CACHE_SIZE = 512
 NO_BODY_STATUS = frozenset({204, 205, 304})
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
-Action = Literal["pass", "buffer", "stream", "bodiless"]
+Action = Literal["pass", "buffer", "stream", "bodiless", "redispatch"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +37,9 @@ class Decision:
 
     #: Whether the filter wants this response (a HEAD's start is still fixed up).
     wanted: bool
-    #: ``'pass'``, ``'buffer'``, ``'stream'`` (the filter has ``stream()``) or
-    #: ``'bodiless'`` (a filtered type that may carry no body: HEAD).
+    #: ``'pass'``, ``'buffer'``, ``'stream'`` (the filter has ``stream()``),
+    #: ``'bodiless'`` (no body may follow: HEAD, 1xx, 204, 205, 304) or
+    #: ``'redispatch'`` (a 206 or 304 that may stand for a filtered page).
     action: Action
     #: Why, in a sentence: printed by ``dualfilter apply`` and in logs.
     reason: str
@@ -107,27 +109,42 @@ def _decide(
     headers: Headers | None,
     environ: Mapping[str, Any] | None,
 ) -> Decision:
-    if status < 200:
-        return Decision(False, "pass", f"status {status} is informational: it has no body")
-    if status in NO_BODY_STATUS:
-        return Decision(False, "pass", f"status {status} has no body")
+    if status < 200 or status in NO_BODY_STATUS and status != 304:
+        return Decision(False, "bodiless", f"status {status} has no body")
     media_type, params = _content_type(flt, status, content_type) if content_type else ("", _NO_PARAMS)
+    if status == 304 or status == 206:
+        # A 304 or a partial stands for the full 200, which this filter may filter:
+        # then it cannot reach the client as the app made it (the machine asks again).
+        if status == 206 and media_type == "multipart/byteranges":
+            whole = True  # the parts' types are inside the body: assume the worst
+        elif not media_type:
+            whole = status == 304  # a 304 need not say its type: assume the worst
+        elif headers is not None and environ is not None:
+            whole = flt.should_filter(environ, 200, headers)
+        else:
+            whole = flt.accepts(200, media_type)
+        if whole:
+            what = "a 304" if status == 304 else "a partial (206)"
+            return Decision(False, "redispatch", f"{what} of what may be a filtered page", media_type, params)
+        kept: Action = "bodiless" if status == 304 or head else "pass"
+        return Decision(False, kept, f"status {status} of a type not filtered", media_type, params)
+    unwanted: Action = "bodiless" if head else "pass"  # a HEAD response never carries a body
     if headers is not None and environ is not None:
         if not flt.should_filter(environ, status, headers):
-            return Decision(False, "pass", f"{flt.name}.should_filter() returned False", media_type, params)
+            return Decision(False, unwanted, f"{flt.name}.should_filter() returned False", media_type, params)
     elif status != 200 and not flt.filter_all_status:
-        return Decision(False, "pass", f"status {status} is not filtered (set filter_all_status=true)")
+        return Decision(False, unwanted, f"status {status} is not filtered (set filter_all_status=true)")
     elif not media_type:
-        return Decision(False, "pass", "the response has no Content-Type")
+        return Decision(False, unwanted, "the response has no Content-Type")
     elif not flt.accepts(status, media_type):
         patterns = ", ".join(flt._content_types) or "nothing"
         reason = f"it does not filter Content-Type {media_type} (filter_content_types: {patterns})"
-        return Decision(False, "pass", reason, media_type, params)
+        return Decision(False, unwanted, reason, media_type, params)
     content_codings = tuple(codings.parse(content_encoding))
     unsupported = ", ".join(c for c in content_codings if not codings.supported(c))
     if unsupported:
         reason = f"unsupported Content-Encoding {unsupported}"
-        return Decision(False, "pass", reason, media_type, params, content_codings)
+        return Decision(False, unwanted, reason, media_type, params, content_codings)
     if head:
         return Decision(True, "bodiless", "a HEAD request: the start is fixed, no body", media_type, params, content_codings)
     if flt.is_streaming and not content_codings:

@@ -2,8 +2,9 @@
 
 Hosts translate their calls into ``ResponseStart``, ``Body`` and ``End``; the
 machine answers with the same kinds, plus two of its own: ``FilterCall`` (run
-the user's code, then hand the machine the result) and ``PASSTHROUGH`` (the
-rest of this response goes on as the app sends it). Events are frozen values —
+the user's code, then hand the machine the result), ``PASSTHROUGH`` (the
+rest of this response goes on as the app sends it) and ``REDISPATCH`` (ask
+the app again for the full response). Events are frozen values —
 named tuples, the cheapest immutable records Python makes, several per
 response — equal only to events of their own kind; the data they carry is
 never copied.
@@ -83,7 +84,16 @@ class Passthrough(NamedTuple):
     without the machine (feeding it on still works and costs one event a chunk)."""
 
 
-for _kind in (ResponseStart, Body, End, FilterCall, Passthrough):
+class Redispatch(NamedTuple):
+    """Out only, instead of a start: the app answered a safe request with a
+    partial or a 304 that may stand for a filtered page, which cannot reach the
+    client. The host asks the app the same request again, without its range
+    and conditional headers (``RequestPolicy.redispatch_environ``), drops what
+    is left of the first answer, and feeds the second one to the same machine,
+    from its ``start``."""
+
+
+for _kind in (ResponseStart, Body, End, FilterCall, Passthrough, Redispatch):
     _kind.__eq__ = _Event.__eq__  # type: ignore[method-assign,assignment]
     _kind.__ne__ = _Event.__ne__  # type: ignore[method-assign,assignment]
     _kind.__hash__ = _Event.__hash__  # type: ignore[method-assign,assignment]
@@ -91,4 +101,7 @@ for _kind in (ResponseStart, Body, End, FilterCall, Passthrough):
 #: The one ``Passthrough`` event.
 PASSTHROUGH = Passthrough()
 
-Event = ResponseStart | Body | End | FilterCall | Passthrough
+#: The one ``Redispatch`` event.
+REDISPATCH = Redispatch()
+
+Event = ResponseStart | Body | End | FilterCall | Passthrough | Redispatch

@@ -170,6 +170,8 @@ class Filter(_Configured):
         self._run_order: tuple[Filter, ...] = (self._stages or (self,))[::-1]
         # When should_filter is not overridden the machine asks accepts() directly.
         self.default_decision = type(self).should_filter is Filter.should_filter
+        #: Whether should_filter_request is overridden: hosts ask it only then.
+        self.asks_requests = type(self).should_filter_request is not Filter.should_filter_request
         #: The memo of default decisions (see dualfilter.decision).
         self._decisions: dict[tuple[bool, int, str | None, str | None], Any] = {}
         # A filter with stream() filters bytes or text chunk by chunk (not a format's objects).
@@ -210,6 +212,13 @@ class Filter(_Configured):
     def _open_stream(self, environ: Mapping[str, Any], status: int, headers: Headers) -> streaming.Stream | None:
         """The bytes stream the response machine drives for this response, or None to buffer."""
         return streaming.open_stream(self, environ, headers)
+
+    def should_filter_request(self, environ: Mapping[str, Any]) -> bool:
+        """Whether this request's response may be filtered at all, asked before
+        the app runs. False lets the request reach the app untouched and its
+        response pass as it comes, at no cost (its 206 and 304 answers too):
+        static files, downloads, APIs. By default every request may be."""
+        return True
 
     def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
         """Whether this response is filtered: status 200 (or any, with

@@ -22,14 +22,15 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import codings, responses, validators
+from . import codings, ranges, responses, validators
 from .body import BodyValue, NothingToParse, View, settle, view
 from .charsets import Charset
 from .codings import TooLarge
 from .decision import Decision, decide, wants
 from .errors import FilterError, ProtocolError, StreamError
-from .events import PASSTHROUGH, Body, End, Event, FilterCall, HeaderList, ResponseStart
+from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart
 from .headers import Headers, get_header, without
+from .request_policy import SAFE_METHODS
 from .state import TRANSITIONS, State, transition
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ _START, _PASSTHROUGH, _BUFFERING, _OPENING, _FILTERING = (
 _HOLDING, _HOLDING_FEED, _HOLDING_FINISH = State.HOLDING, State.HOLDING_FEED, State.HOLDING_FINISH
 _STREAMING, _FEEDING, _FINISHING = State.STREAMING, State.FEEDING, State.FINISHING
 _BODILESS, _ANSWERED, _DONE, _FAILED = State.BODILESS, State.ANSWERED, State.DONE, State.FAILED
+_REDISPATCHING = State.REDISPATCHING
 #: States in which a FilterCall is out.
 _PENDING = frozenset({_OPENING, _FILTERING, _HOLDING_FEED, _HOLDING_FINISH, _FEEDING, _FINISHING})
 
@@ -67,6 +69,7 @@ class ResponseMachine:
     _stream: Stream | None = None
     _stream_headers: Headers | None = None
     _held_start: ResponseStart | None = None  # a stream's start, until its first output byte
+    _answer: ResponseStart | None = None  # the app's 304, while it is asked again (REDISPATCHING)
     # A filtered body on its way through the stages (state FILTERING).
     _value: BodyValue | None = None
     _headers: HeaderList = []  # the headers as the stages so far left them; never mutated
@@ -77,9 +80,11 @@ class ResponseMachine:
     _stage_headers: Headers | None = None
     _changed = False  # whether any stage filtered the body
 
-    def __init__(self, flt: Filter, environ: Mapping[str, Any]) -> None:
+    def __init__(self, flt: Filter, environ: Mapping[str, Any], *, can_redispatch: bool = False) -> None:
         self.filter = flt
         self.environ = environ
+        #: Whether the host can ask the app again for this request (see ``REDISPATCH``).
+        self.can_redispatch = can_redispatch
         self.state = _START
         self._chunks: list[bytes] = []
 
@@ -92,7 +97,7 @@ class ResponseMachine:
     def start(self, status: int | str, headers: HeaderList, reason: str = "", *, restart: bool = False) -> list[Event]:
         """The response's status and headers (a WSGI status string is parsed).
         ``restart`` replaces an earlier start (WSGI's ``exc_info``)."""
-        if self.state is not _START:
+        if self.state is not _START and self.state is not _REDISPATCHING:
             if not restart:
                 raise ProtocolError("response already started")
             self._to("restart")
@@ -103,24 +108,40 @@ class ResponseMachine:
         assert isinstance(status, int)
         environ = self.environ
         flt = self.filter
-        decision = self.decision = decide(flt, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
+        method = environ.get("REQUEST_METHOD", "GET")
+        decision = self.decision = decide(flt, method, status, headers, environ)
         action = decision.action
+        if action == "redispatch":
+            if status == 304 and validators.mentions_derived(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
+                # The client holds the filtered body, and the app's own is unchanged:
+                # confirm the tag the client holds.
+                self._to("bodiless")
+                return [ResponseStart(304, self._derive_etag(without(headers, frozenset({"etag"})), headers), reason)]
+            if self.can_redispatch and self.state is _START and method in SAFE_METHODS:
+                self._answer = ResponseStart(status, headers, reason) if status == 304 else None
+                self._to("redispatch")
+                return [REDISPATCH]
+            action = "bodiless" if status == 304 or method == "HEAD" else "pass"  # as it came: the host cannot ask again
+        elif self._answer is not None and not decision.wanted:
+            # Asked again after a 304 for a page that is not filtered after all: the 304 stands.
+            answer, self._answer = self._answer, None
+            self._to("bodiless")
+            return [answer]
         if action == "pass":
             if decision.codings:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
-            elif status == 304 and flt.etag_token is not None:
-                if validators.mentions_derived(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
-                    # The client holds the filtered body: confirm the tag it holds.
-                    headers = self._derive_etag(without(headers, frozenset({"etag"})), headers)
             self._to("pass")
             return [ResponseStart(status, headers, reason), PASSTHROUGH]
         if action == "bodiless":
-            # A HEAD has no body to filter; what the app says of its length and
-            # validator would not describe the filtered GET, so it stays behind.
-            # Nor does it get a body: one the app sends anyway is unfiltered, and dropped.
+            # No body may follow; one the app sends anyway is dropped. For a HEAD of a
+            # filtered type, what the app says of its length and validators would not
+            # describe the filtered GET, so it stays behind.
             self._to("bodiless")
+            if not decision.wanted:
+                return [ResponseStart(status, headers, reason)]
             kept = without(headers, responses.HEAD_DROPPED)
             return [ResponseStart(status, self._derive_etag(kept, headers), reason)]
+        self._answer = None
         self._start = ResponseStart(status, headers, reason)
         if action == "stream":
             self._to("open")
@@ -147,7 +168,7 @@ class ResponseMachine:
             self._to("feed")
             assert self._stream is not None
             return [FilterCall(self.filter, self._stream.feed, (data,))]
-        if state is _BODILESS or state is _ANSWERED:
+        if state is _BODILESS or state is _ANSWERED or state is _REDISPATCHING:
             return []
         raise self._misuse("response body")
 
@@ -169,6 +190,8 @@ class ResponseMachine:
         if state is _ANSWERED:
             self._to("end")
             return []
+        if state is _REDISPATCHING:
+            return []  # the end of the first answer: the second is on its way
         raise self._misuse("response end")
 
     # -- results of FilterCalls in -------------------------------------------------
@@ -340,16 +363,39 @@ class ResponseMachine:
         """The filtered response: ``body`` with ``headers`` made true to it."""
         start = self._start
         assert start is not None
+        trailers = self._trailers
         try:
-            fixed = responses.fixed_headers(headers, start.headers, len(body), charset)
+            # With trailers the response goes out chunked: no Content-Length, its Trailer field kept.
+            fixed = responses.fixed_headers(headers, start.headers, None if trailers else len(body), charset)
+            if trailers:
+                fixed += [(name, value) for name, value in start.headers if name.lower() == "trailer"]
             if self.filter.etag_token is not None:
                 fixed = self._derive_etag(fixed, start.headers)
         except Exception as exc:
             self._to("failed")
             return self._fail(exc, producer)
         self._to("finished")
-        out = ResponseStart(start.status, fixed, start.reason)
-        return [out, Body(body), End(self._trailers)] if body else [out, End(self._trailers)]
+        status, reason = start.status, start.reason
+        if status == 200 and not trailers:
+            # The filtered body is whole here: a range of it is served when asked
+            # (not announced: Accept-Ranges stays behind with the app's other validators).
+            wanted = ranges.requested(self.environ, len(body))
+            if wanted is not None:
+                status, reason, fixed, body = self._partial(wanted, fixed, body)
+        out = ResponseStart(status, fixed, reason)
+        return [out, Body(body), End(trailers)] if body else [out, End(trailers)]
+
+    @staticmethod
+    def _partial(wanted: tuple[int, int] | str, headers: HeaderList, body: bytes) -> tuple[int, str, HeaderList, bytes]:
+        """The 206 (or 416) for the range ``wanted`` of a filtered ``body``."""
+        size = len(body)
+        kept = [(name, value) for name, value in headers if name.lower() != "content-length"]
+        if isinstance(wanted, str):  # ranges.UNSATISFIABLE
+            return 416, "Range Not Satisfiable", [*kept, ("Content-Range", f"bytes */{size}"), ("Content-Length", "0")], b""
+        first, last = wanted
+        part = body[first : last + 1]
+        headers = [*kept, ("Content-Range", ranges.content_range(first, last, size)), ("Content-Length", str(len(part)))]
+        return 206, "Partial Content", headers, part
 
     # -- streamed ---------------------------------------------------------------------
 
@@ -363,6 +409,7 @@ class ResponseMachine:
             return []
         try:
             fixed = responses.fixed_headers(headers.list, start.headers, None, getattr(stream, "charset", None))
+            fixed += [(name, value) for name, value in start.headers if name.lower() == "trailer"]  # streamed: chunked
             if self.filter.etag_token is not None:
                 fixed = self._derive_etag(fixed, start.headers)
         except Exception as exc:

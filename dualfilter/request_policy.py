@@ -1,12 +1,21 @@
 """What the app is shown of the request: one policy object per filter, used by every host.
 
-Range and If-Range always go, so a filtered type can never come back as a 206
-that holds only part of the body and skips the filter. If-Modified-Since and
-If-None-Match go under ``force_no_conditional``, so the app sends a full body
-to filter instead of a 304 for a body the client holds only in filtered form;
-without it, If-None-Match is translated (``dualfilter.validators``). Each host
-asks the same policy about its own request structure: a WSGI environ, ASGI
-header pairs, ISAPI server variables and raw header blocks.
+A response that is not filtered must get the app's own 206 and 304 answers, so
+a host that can ask the app again (WSGI, ASGI) shows it a safe request (GET,
+HEAD) as the client sent it — with derived entity tags translated back to the
+app's own (``dualfilter.validators``) — and the response machine asks for a
+*redispatch* when the app answers a filtered type with a partial or a 304 that
+cannot stand for the filtered page: the same request again, :meth:`stripped`
+of its range and conditional headers, whose full 200 is then filtered (and
+its ranges served from the filtered body).
+
+A host that cannot ask twice (the ISAPI filter, which sees only what IIS
+sends; the ISAPI extension) shows every request :meth:`stripped` of Range and
+If-Range, and, under ``force_no_conditional``, of the conditional headers: a
+filtered type then never comes back as a 206 or a 304 of the unfiltered body,
+at the cost of those answers for every response. Each host asks this one
+policy about its own request structure: a WSGI environ, ASGI header pairs,
+ISAPI server variables and raw header blocks.
 """
 
 from __future__ import annotations
@@ -21,11 +30,19 @@ if TYPE_CHECKING:
 
 RANGE_HEADERS = frozenset({"range", "if-range"})
 CONDITIONAL_HEADERS = frozenset({"if-modified-since", "if-none-match"})
+#: What a redispatch leaves out: every header that can make the app answer other than a full 200.
+VALIDATOR_HEADERS = RANGE_HEADERS | CONDITIONAL_HEADERS | {"if-match", "if-unmodified-since"}
+#: The methods the app may be asked twice (RFC 9110 section 9.2.1).
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 def environ_key(name: str) -> str:
     """``'if-none-match'`` -> ``'HTTP_IF_NONE_MATCH'``."""
     return "HTTP_" + name.upper().replace("-", "_")
+
+
+_VALIDATOR_KEYS = tuple(environ_key(name) for name in sorted(VALIDATOR_HEADERS))
+_VALIDATOR_NAMES = frozenset(name.encode("latin-1") for name in VALIDATOR_HEADERS)
 
 
 class RequestPolicy:
@@ -34,7 +51,7 @@ class RequestPolicy:
     __slots__ = ("removed", "keys", "token", "_raw_names")
 
     def __init__(self, flt: Filter) -> None:
-        #: Lower-case names of the request headers the app never sees.
+        #: Lower-case names of the request headers a host that cannot redispatch hides.
         self.removed = RANGE_HEADERS | CONDITIONAL_HEADERS if flt.force_no_conditional else RANGE_HEADERS
         #: Their CGI / WSGI environ keys (``HTTP_RANGE``), in a fixed order.
         self.keys = tuple(environ_key(name) for name in sorted(self.removed))
@@ -48,8 +65,51 @@ class RequestPolicy:
         assert self.token is not None
         return translate_if_none_match(value, self.token)
 
+    # -- hosts that can ask the app again: the request as the client sent it ------------
+
     def environ(self, environ: Mapping[str, Any]) -> Mapping[str, Any]:
-        """A WSGI environ as the app should see it (a copy only if anything changes)."""
+        """A WSGI environ as the app should first see it: unchanged, but for
+        derived tags in If-None-Match (a copy only then)."""
+        if self.token is None or "HTTP_IF_NONE_MATCH" not in environ:
+            return environ
+        shown = dict(environ)
+        shown["HTTP_IF_NONE_MATCH"] = self.translate(shown["HTTP_IF_NONE_MATCH"])
+        return shown
+
+    def pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] | None:
+        """ASGI ``(name, value)`` byte pairs as the app should first see them, or
+        None when the policy changes nothing in them."""
+        if self.token is None:
+            return None
+        for name, _ in pairs:
+            if name.lower() == b"if-none-match":
+                break
+        else:
+            return None
+        return [
+            (name, self.translate(value.decode("latin-1")).encode("latin-1"))
+            if name.lower() == b"if-none-match"
+            else (name, value)
+            for name, value in pairs
+        ]
+
+    # -- a redispatch: the same request, asking for the full 200 -----------------------
+
+    @staticmethod
+    def redispatch_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
+        """``environ`` without any range or conditional header: what a redispatch asks."""
+        return {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS}
+
+    @staticmethod
+    def redispatch_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+        """ASGI header pairs without any range or conditional header."""
+        return [(name, value) for name, value in pairs if name.lower() not in _VALIDATOR_NAMES]
+
+    # -- hosts that cannot ask twice: the headers hidden up front -----------------------
+
+    def stripped(self, environ: Mapping[str, Any]) -> Mapping[str, Any]:
+        """A WSGI environ without the headers :attr:`removed` (If-None-Match
+        translated when kept); a copy only if anything changes."""
         translate = self.token is not None and "HTTP_IF_NONE_MATCH" in environ
         if not translate:
             for key in self.keys:
@@ -64,9 +124,8 @@ class RequestPolicy:
             stripped["HTTP_IF_NONE_MATCH"] = self.translate(stripped["HTTP_IF_NONE_MATCH"])
         return stripped
 
-    def pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] | None:
-        """Raw ``(name, value)`` byte pairs (ASGI) as the app should see them,
-        or None when the policy changes nothing in them."""
+    def stripped_pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] | None:
+        """ASGI pairs without the headers :attr:`removed`, or None when nothing changes."""
         touched = self._raw_names
         for name, _ in pairs:
             if name.lower() in touched:

@@ -12,10 +12,18 @@ from .mediatypes import format_content_type, parse_content_type
 
 #: Headers that describe the body as the app sent it and so cannot survive a
 #: change of body: its length, its framing, its digest, its validator, its ranges.
-BODY_BOUND = HOP_BY_HOP | {"content-length", "content-md5", "etag", "accept-ranges", "content-range", "digest"}
+BODY_BOUND = HOP_BY_HOP | {
+    "content-length",
+    "content-md5",
+    "etag",
+    "last-modified",
+    "accept-ranges",
+    "content-range",
+    "digest",
+}
 #: Headers a HEAD response to a filtered type drops, since the filtered GET
 #: body would differ from the one they describe.
-HEAD_DROPPED = frozenset({"content-length", "content-md5", "etag", "accept-ranges", "digest"})
+HEAD_DROPPED = frozenset({"content-length", "content-md5", "etag", "last-modified", "accept-ranges", "digest"})
 
 
 def reason_phrase(status: int) -> str:

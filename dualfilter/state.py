@@ -9,6 +9,11 @@ test checks that they agree)::
     START --buffer--> BUFFERING
     START --open--> OPENING
     START --bodiless--> BODILESS
+    START --redispatch--> REDISPATCHING
+    REDISPATCHING --pass--> PASSTHROUGH
+    REDISPATCHING --buffer--> BUFFERING
+    REDISPATCHING --open--> OPENING
+    REDISPATCHING --bodiless--> BODILESS
     OPENING --opened--> HOLDING
     OPENING --declined--> BUFFERING
     OPENING --failed--> ANSWERED
@@ -64,6 +69,10 @@ class State(enum.Enum):
         return member
 
     START = "start", "No response start yet: the machine waits for the status and headers."
+    REDISPATCHING = (
+        "redispatching",
+        "The app's 206 or 304 may stand for a filtered page: its rest is dropped, the app asked again.",
+    )
     PASSTHROUGH = "passthrough", "Not filtered: the start went out, body chunks and the end go on as they come."
     BUFFERING = "buffering", "To be filtered: the start and every body chunk are held until the end."
     OPENING = "opening", "A streaming filter's ``stream()`` is being asked for (a FilterCall is out)."
@@ -89,6 +98,11 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.START, "buffer"): State.BUFFERING,
     (State.START, "open"): State.OPENING,
     (State.START, "bodiless"): State.BODILESS,
+    (State.START, "redispatch"): State.REDISPATCHING,
+    (State.REDISPATCHING, "pass"): State.PASSTHROUGH,
+    (State.REDISPATCHING, "buffer"): State.BUFFERING,
+    (State.REDISPATCHING, "open"): State.OPENING,
+    (State.REDISPATCHING, "bodiless"): State.BODILESS,
     (State.OPENING, "opened"): State.HOLDING,
     (State.OPENING, "declined"): State.BUFFERING,
     (State.OPENING, "failed"): State.ANSWERED,

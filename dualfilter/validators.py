@@ -57,6 +57,6 @@ def translate_if_none_match(value: str, token: str) -> str:
     return ", ".join(tags)
 
 
-def mentions_derived(value: str | None, token: str) -> bool:
-    """Whether an If-None-Match value holds a tag derived with ``token``."""
-    return bool(value) and any(original(opaque, token) for _, opaque in parse_tags(value or ""))
+def mentions_derived(value: str | None, token: str | None) -> bool:
+    """Whether an If-None-Match value holds a tag derived with ``token`` (never, without one)."""
+    return bool(value and token) and any(original(opaque, token) for _, opaque in parse_tags(value or ""))  # type: ignore[arg-type]

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ..request_policy import RequestPolicy
 from .environ import ScopeEnviron
 from .responder import Responder
-from .types import ASGIApp, Receive, Scope, Send
+from .types import ASGIApp, Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from ..filter import Filter
@@ -17,7 +18,9 @@ class FilterMiddleware:
 
     Only ``http`` scopes are filtered; ``websocket`` and ``lifespan`` go to the
     app untouched, and so does ``receive`` (request bodies and disconnects).
-    The request headers are shown to the app as the filter's request policy says.
+    The request headers are shown to the app as the filter's request policy
+    says; the machine may have the app asked again for a safe request (a
+    redispatch). A request ``should_filter_request`` refuses goes to the app untouched.
     """
 
     __slots__ = ("filter", "app", "_policy")
@@ -31,13 +34,40 @@ class FilterMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        flt = self.filter
+        environ = ScopeEnviron(scope)
+        if flt.asks_requests and not flt.should_filter_request(environ):
+            await self.app(scope, receive, send)
+            return
         headers = self._policy.pairs(scope.get("headers", ()))
         if headers is not None:
             scope = {**scope, "headers": headers}
-        responder = Responder(self.filter, ScopeEnviron(scope), send)
+            environ = ScopeEnviron(scope)
+        responder = Responder(flt, environ, send)
         # If the app raises, the exception goes to the server as it is: anything
         # held back was never sent, so the server answers with its own 500.
-        await self.app(scope, receive, responder.send)
+        # (The app gets a copy of the scope: routers rewrite theirs, and a
+        # redispatch asks the request as it came.)
+        await self.app({**scope}, receive, responder.send)
+        if responder.asked_again:  # a redispatch: the same request for the full response
+            responder.asked_again = False
+            again = {**scope, "headers": RequestPolicy.redispatch_pairs(scope.get("headers", ()))}
+            await self.app(again, _no_body(receive), responder.send)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.filter!r} over {self.app!r}>"
+
+
+def _no_body(receive: Receive) -> Receive:
+    """``receive`` for a redispatch of a safe request: an empty body, then the
+    server's own messages (a disconnect)."""
+    given = False
+
+    async def again() -> Message:
+        nonlocal given
+        if not given:
+            given = True
+            return {"type": "http.request", "body": b"", "more_body": False}
+        return await receive()
+
+    return again

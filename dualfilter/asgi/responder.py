@@ -17,7 +17,7 @@ import anyio
 
 from ..drivers import drive_async
 from ..errors import ProtocolError
-from ..events import Body, End, Event, Passthrough, ResponseStart
+from ..events import Body, End, Event, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from .headers import RawHeaders, to_bytes, to_str
 from .types import Message, Send
@@ -37,6 +37,7 @@ class Responder:
         "send_out",
         "passing",
         "ended",
+        "asked_again",
         "app_start",
         "app_headers",
         "trailers_in",
@@ -45,12 +46,14 @@ class Responder:
     )
 
     def __init__(self, flt: Filter, environ: Mapping[str, Any], send: Send) -> None:
-        self.machine = ResponseMachine(flt, environ)
+        self.machine = ResponseMachine(flt, environ, can_redispatch=True)
         self.send_out = send
         #: True once the machine said PASSTHROUGH: every message is forwarded as it comes.
         self.passing = False
         #: True once the machine's End went out: the rest of the app's response is dropped.
         self.ended = False
+        #: True once the machine said REDISPATCH: the app is to be asked again.
+        self.asked_again = False
         self.app_start: Message | None = None
         self.app_headers: list[tuple[str, str]] | None = None
         self.trailers_in = False
@@ -85,6 +88,7 @@ class Responder:
             headers = self.app_headers = to_str(raw)
             self.app_start = message
             self.trailers_in = bool(message.get("trailers", False))
+            self.trailer_pairs = []
             events = machine.start(message["status"], headers)
             if events:
                 await self._emit(events)
@@ -103,6 +107,8 @@ class Responder:
         """A file to filter: read it as the body (a passthrough one never gets here)."""
         if self.app_start is None:
             raise ProtocolError("http.response.pathsend before http.response.start")
+        if self.asked_again:
+            return  # an answer being dropped: no need to read it
         async with await anyio.open_file(path, "rb") as file:
             while not self.ended and (chunk := await file.read(FILE_CHUNK)):
                 if self.passing:
@@ -155,3 +161,5 @@ class Responder:
                     await send({"type": "http.response.trailers", "headers": to_bytes(fields), "more_trailers": False})
             elif kind is Passthrough:
                 self.passing = True
+            elif kind is Redispatch:
+                self.asked_again = True

@@ -72,18 +72,27 @@ class FilterMiddleware:
     def __call__(self, request: HttpRequest) -> Any:
         if self.async_mode:
             return self.__acall__(request)
+        flt = self.filter
+        if flt.asks_requests and not flt.should_filter_request(request.META):
+            return self.get_response(request)
         hidden = self._show(request)
         try:
-            return self._filter(request, self.get_response(request))
+            response = self.get_response(request)
         finally:
             _restore(request, hidden)
+        # The filter reads the request as the client sent it (its ranges are served from the filtered body).
+        return self._filter(request, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        flt = self.filter
+        if flt.asks_requests and not flt.should_filter_request(request.META):
+            return await self.get_response(request)  # type: ignore[no-any-return]
         hidden = self._show(request)
         try:
-            return await self._filter_async(request, await self.get_response(request))
+            response = await self.get_response(request)
         finally:
             _restore(request, hidden)
+        return await self._filter_async(request, response)
 
     def _filter(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         machine = ResponseMachine(self.filter, request.META)
@@ -119,7 +128,7 @@ class FilterMiddleware:
         """Apply the request policy to ``request.META`` in place, for the views and
         middleware below (``request.headers`` follows); returns what it changed."""
         meta = request.META
-        shown = self.filter.request_policy.environ(meta)
+        shown = self.filter.request_policy.stripped(meta)
         if shown is meta:
             return {}
         hidden = {key: value for key, value in meta.items() if shown.get(key, _GONE) is not value}

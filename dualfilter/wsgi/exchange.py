@@ -16,13 +16,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..drivers import drive
 from ..errors import ProtocolError
-from ..events import Body, End, Event, Passthrough, ResponseStart
+from ..events import Body, End, Event, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
+from ..request_policy import RequestPolicy
 from ..responses import status_line
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
-    from _typeshed.wsgi import StartResponse, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
     from ..filter import Filter
 
@@ -51,10 +52,14 @@ class Exchange:
     _ended = False  # the machine's End came out: nothing more to read
     _closed = False
     _fast = False  # passing and sent: the rest is the app's, as is
+    _asked_again = False  # the machine said REDISPATCH: the app's answer is dropped, the app asked again
 
-    def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse) -> None:
-        self.machine = ResponseMachine(flt, environ)
+    def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
+        self.machine = ResponseMachine(flt, environ, can_redispatch=True)
         self._server_start = start_response
+        self._app = app
+        # The request as it came, for a redispatch: apps rewrite their environ as they route.
+        self._request = dict(environ)
         self._pending: deque[bytes] = deque()
 
     # -- what the app calls ------------------------------------------------------
@@ -111,7 +116,10 @@ class Exchange:
             return app_iter
         self._inner = app_iter
         try:
-            self._iterator = iter(app_iter)
+            if self._asked_again:
+                self._ask_again()
+            else:
+                self._iterator = iter(app_iter)
         except BaseException:
             self._close_inner()
             raise
@@ -155,26 +163,43 @@ class Exchange:
         machine = self.machine
         if not self._ended:
             try:
-                for chunk in self._iterator:  # type: ignore[union-attr]
+                while True:
+                    if self._asked_again:  # start_response said so while the app was read
+                        self._ask_again()
+                    try:
+                        chunk = next(self._iterator)  # type: ignore[arg-type]
+                    except StopIteration:
+                        if self._asked_again:
+                            continue
+                        self._close_inner()
+                        self._take(drive(machine, machine.end()))
+                        break
                     if self._passing:
                         if chunk:
                             self._pending.append(chunk)
                             return
                         continue
-                    events = drive(machine, machine.body(chunk))
+                    events = machine.body(chunk)
                     if events:
-                        self._take(events)
+                        self._take(drive(machine, events))
                         if self._ended:
                             break
                         if self._pending:
                             return
-                else:
-                    self._close_inner()
-                    self._take(drive(machine, machine.end()))
             except BaseException:
                 self._close_inner()
                 raise
         self._close_inner()
+
+    def _ask_again(self) -> None:
+        """Drop the app's first answer, unread, and ask it the same request
+        without its range and conditional headers (a redispatch)."""
+        self._asked_again = False
+        self._close_inner()
+        environ = RequestPolicy.redispatch_environ(self._request)
+        self._inner = self._app(environ, self.start_response)  # type: ignore[arg-type]
+        self._closed = False
+        self._iterator = iter(self._inner)
 
     def _take(self, events: list[Event]) -> None:
         """Events met while reading the app: a start goes to the server now, body
@@ -189,6 +214,8 @@ class Exchange:
                 self._ended = True
             elif kind is Passthrough:
                 self._passing = True
+            elif kind is Redispatch:
+                self._asked_again = True
 
     def _send(self, events: list[Event]) -> None:
         """Events met in ``start_response`` or ``write()``: they go to the server at once."""
@@ -204,6 +231,8 @@ class Exchange:
                 self._ended = True
             elif kind is Passthrough:
                 self._passing = True
+            elif kind is Redispatch:
+                self._asked_again = True
 
     def _forward(self, start: ResponseStart) -> None:
         exc_info, self._exc_info = self._exc_info, None

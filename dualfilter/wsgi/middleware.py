@@ -18,7 +18,9 @@ class FilterMiddleware:
 
     The request is shown to the app as the filter's request policy says
     (``dualfilter.request_policy``); each response goes through its own
-    :class:`~dualfilter.machine.ResponseMachine`.
+    :class:`~dualfilter.machine.ResponseMachine`, which may have the app asked
+    again for a safe request (a redispatch). A request ``should_filter_request``
+    refuses goes to the app untouched.
     """
 
     __slots__ = ("filter", "app", "_policy")
@@ -29,8 +31,11 @@ class FilterMiddleware:
         self._policy = filter.request_policy
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        flt = self.filter
+        if flt.asks_requests and not flt.should_filter_request(environ):
+            return self.app(environ, start_response)
         environ = self._policy.environ(environ)  # type: ignore[assignment]
-        exchange = Exchange(self.filter, environ, start_response)
+        exchange = Exchange(flt, environ, start_response, self.app)
         return exchange.respond(self.app(environ, exchange.start_response))
 
     def __repr__(self) -> str:

@@ -244,7 +244,7 @@ async def test_receive_reaches_the_app_untouched():
 
 
 @pytest.mark.parametrize("header", [b"range", b"if-range", b"if-none-match", b"if-modified-since"])
-async def test_request_headers_the_filter_removes_never_reach_the_app(header):
+async def test_range_and_conditional_headers_of_a_safe_request_reach_the_app(header):
     seen = {}
 
     async def app(scope, receive, send):
@@ -255,8 +255,27 @@ async def test_request_headers_the_filter_removes_never_reach_the_app(header):
     original = [(b"host", b"example.com"), (header, b"x"), (b"accept", b"*/*")]
     scope = make_scope(headers=original)
     await call(UpperFilter.asgi(app), scope)
-    assert seen["names"] == [b"host", b"accept"]
+    assert seen["names"] == [b"host", header, b"accept"]
     assert scope["headers"] == original  # the server's scope is not modified
+
+
+async def test_a_304_of_a_filtered_type_makes_the_app_asked_again_without_conditionals():
+    asked = []
+
+    async def app(scope, receive, send):
+        names = [name for name, _ in scope["headers"]]
+        asked.append(names)
+        if b"if-none-match" in names:
+            await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", b'"v1"')]})
+            await send(body(b""))
+            return
+        await send(start())
+        await send(body(b"<p>x</p>"))
+
+    scope = make_scope(headers=[(b"host", b"example.com"), (b"if-none-match", b'"v1"')])
+    exchange = await call(UpperFilter.asgi(app), scope)
+    assert asked == [[b"host", b"if-none-match"], [b"host"]]
+    assert (exchange.status, exchange.body) == (200, b"<P>X</P>")
 
 
 async def test_conditional_request_headers_stay_without_force_no_conditional():
@@ -269,20 +288,22 @@ async def test_conditional_request_headers_stay_without_force_no_conditional():
 
     scope = make_scope(headers=[(b"if-none-match", b'"v1"'), (b"range", b"bytes=0-1")])
     await call(UpperFilter.asgi(app, force_no_conditional=False), scope)
-    assert seen["names"] == [b"if-none-match"]
+    assert seen["names"] == [b"if-none-match", b"range"]
 
 
-async def test_a_scope_without_removed_headers_reaches_the_app_as_the_same_object():
+async def test_the_app_gets_a_copy_of_the_scope_so_a_redispatch_asks_the_request_as_it_came():
     seen = {}
 
     async def app(scope, receive, send):
-        seen["scope"] = scope
+        seen["scope"] = dict(scope)
+        scope["path"] = "/rewritten-by-a-router"
         await send(start())
         await send(body(b"<p>x</p>"))
 
     scope = make_scope()
+    original = dict(scope)
     await call(UpperFilter.asgi(app), scope)
-    assert seen["scope"] is scope
+    assert seen["scope"] == original and scope == original
 
 
 @pytest.mark.parametrize("kind", ["websocket", "lifespan"])

@@ -20,24 +20,52 @@ def test_without_force_no_conditional_only_ranges_go():
     assert RequestPolicy(Plain(force_no_conditional=False)).removed == {"range", "if-range"}
 
 
-def test_an_environ_without_those_headers_is_handed_on_as_it_is():
-    environ = {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": "*/*"}
+def test_a_host_that_can_ask_twice_shows_the_app_a_request_as_the_client_sent_it():
+    environ = {"REQUEST_METHOD": "GET", "HTTP_RANGE": "bytes=0-1", "HTTP_IF_NONE_MATCH": '"a"'}
     assert RequestPolicy(Plain()).environ(environ) is environ
 
 
-def test_an_environ_with_them_is_copied_without_them():
+def test_a_derived_tag_is_translated_for_the_app_on_first_asking():
+    derived = 'W/"v1-dfs' + Plain(force_no_conditional=False).etag_token + '"'
+    shown = RequestPolicy(Plain(force_no_conditional=False)).environ({"HTTP_IF_NONE_MATCH": derived})
+    assert shown["HTTP_IF_NONE_MATCH"] == f'{derived}, "v1"'
+
+
+def test_a_redispatch_asks_without_any_range_or_conditional_header():
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "HTTP_RANGE": "bytes=0-1",
+        "HTTP_IF_RANGE": "x",
+        "HTTP_IF_MATCH": "*",
+        "HTTP_IF_NONE_MATCH": '"a"',
+        "HTTP_IF_MODIFIED_SINCE": "x",
+        "HTTP_IF_UNMODIFIED_SINCE": "x",
+        "HTTP_ACCEPT": "*/*",
+    }
+    assert RequestPolicy.redispatch_environ(environ) == {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": "*/*"}
+    pairs = [(b"Range", b"bytes=0-1"), (b"if-none-match", b'"a"'), (b"accept", b"*/*")]
+    assert RequestPolicy.redispatch_pairs(pairs) == [(b"accept", b"*/*")]
+
+
+def test_a_host_that_cannot_ask_twice_hands_on_an_environ_without_those_headers_as_it_is():
+    environ = {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": "*/*"}
+    assert RequestPolicy(Plain()).stripped(environ) is environ
+
+
+def test_a_host_that_cannot_ask_twice_copies_an_environ_without_them():
     environ = {"REQUEST_METHOD": "GET", "HTTP_RANGE": "bytes=0-1", "HTTP_IF_NONE_MATCH": '"a"'}
-    shown = RequestPolicy(Plain()).environ(environ)
+    shown = RequestPolicy(Plain()).stripped(environ)
     assert shown == {"REQUEST_METHOD": "GET"} and "HTTP_RANGE" in environ
 
 
 def test_asgi_pairs_without_those_headers_need_no_copy():
-    assert RequestPolicy(Plain()).pairs([(b"accept", b"*/*")]) is None
+    assert RequestPolicy(Plain()).stripped_pairs([(b"accept", b"*/*")]) is None
+    assert RequestPolicy(Plain()).pairs([(b"range", b"bytes=0-1")]) is None
 
 
 def test_asgi_pairs_lose_the_removed_headers_whatever_their_case():
     pairs = [(b"Range", b"bytes=0-1"), (b"accept", b"*/*")]
-    assert RequestPolicy(Plain()).pairs(pairs) == [(b"accept", b"*/*")]
+    assert RequestPolicy(Plain()).stripped_pairs(pairs) == [(b"accept", b"*/*")]
 
 
 def test_every_filter_carries_its_policy():

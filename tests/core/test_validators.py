@@ -12,11 +12,12 @@ from .filters import Upper
 
 
 def strip_environ(environ, flt):
-    return RequestPolicy(flt).environ(environ)
+    """What a host that cannot ask twice shows the app."""
+    return RequestPolicy(flt).stripped(environ)
 
 
 def strip_pairs(pairs, flt):
-    return RequestPolicy(flt).pairs(pairs)
+    return RequestPolicy(flt).stripped_pairs(pairs)
 
 
 HTML = [("Content-Type", "text/html"), ("ETag", '"v1"')]

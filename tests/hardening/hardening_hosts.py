@@ -143,22 +143,22 @@ def wsgi_app_for(inner: Inner, mode: str = "generator") -> Callable[..., Iterabl
         raise ValueError(mode)
 
     def app(environ, start_response):
-        headers = inner.headers_for(environ.get("HTTP_RANGE"))
+        answer = inner.seen(environ.get("HTTP_RANGE"))
         if mode == "lazy-start":
-            return _lazy(inner, lambda: start_response(inner.status_line, headers))
-        write = start_response(inner.status_line, headers)
+            return _lazy(answer, lambda: start_response(answer.status_line, answer.headers))
+        write = start_response(answer.status_line, answer.headers)
         if mode == "list":
-            return list(inner.chunks)
+            return list(answer.chunks)
         if mode == "generator":
-            return iter(list(inner.chunks))
+            return iter(list(answer.chunks))
         if mode == "write":
-            for chunk in inner.chunks:
+            for chunk in answer.chunks:
                 write(chunk)
             return []
-        half = len(inner.chunks) // 2
-        for chunk in inner.chunks[:half]:
+        half = len(answer.chunks) // 2
+        for chunk in answer.chunks[:half]:
             write(chunk)
-        return iter(inner.chunks[half:])
+        return iter(answer.chunks[half:])
 
     return app
 

@@ -68,11 +68,20 @@ def test_without_the_filter_the_webob_app_answers_partial_or_not_modified(asked)
     assert request("wsgi", webob_page, headers=CLIENT_HEADERS[asked]).status == WITHOUT_FILTER[asked]
 
 
-@pytest.mark.parametrize("asked", list(CLIENT_HEADERS))
+@pytest.mark.parametrize("asked", ["if-range", "if-none-match", "if-modified-since"])
 @pytest.mark.parametrize("host", HOSTS)
-def test_range_and_conditional_requests_get_the_whole_filtered_page(host, asked):
+def test_conditional_requests_made_before_the_filter_get_the_whole_filtered_page(host, asked):
+    # The app's validators describe its unfiltered page: none of them may revalidate
+    # or select a range of the filtered one (an If-Range never matches it).
     response = fetch_wsgi_app(host, Redact(), webob_page, headers=CLIENT_HEADERS[asked])
     assert (response.status, response.body) == (200, FILTERED)
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_range_request_gets_that_range_of_the_filtered_page(host):
+    response = fetch_wsgi_app(host, Redact(), webob_page, headers=CLIENT_HEADERS["range"])
+    assert (response.status, response.body) == (206, FILTERED[:10])
+    assert header(response, "content-range") == f"bytes 0-9/{len(FILTERED)}"
 
 
 @pytest.fixture
@@ -89,11 +98,28 @@ def test_without_the_filter_starlette_answers_a_range_with_206(starlette_files):
     assert request("asgi", starlette_files, path="/page.html", headers=CLIENT_HEADERS["range"]).status == 206
 
 
-@pytest.mark.parametrize("asked", ["range", "if-range"])
-def test_a_range_request_to_a_starlette_file_gets_the_whole_filtered_page(starlette_files, asked):
+def test_a_range_request_to_a_starlette_file_gets_that_range_of_the_filtered_page(starlette_files):
     app = wrap("asgi", Redact(), starlette_files)
-    response = request("asgi", app, path="/page.html", headers=CLIENT_HEADERS[asked])
+    response = request("asgi", app, path="/page.html", headers=CLIENT_HEADERS["range"])
+    assert (response.status, response.body) == (206, FILTERED[:10])
+    assert header(response, "content-range") == f"bytes 0-9/{len(FILTERED)}"
+
+
+def test_an_if_range_request_to_a_starlette_file_gets_the_whole_filtered_page(starlette_files):
+    app = wrap("asgi", Redact(), starlette_files)
+    response = request("asgi", app, path="/page.html", headers=CLIENT_HEADERS["if-range"])
     assert (response.status, response.body, header(response, "content-range")) == (200, FILTERED, None)
+
+
+def test_a_range_request_to_a_starlette_file_the_filter_leaves_alone_gets_starlettes_own_206(tmp_path):
+    (tmp_path / "data.bin").write_bytes(bytes(range(256)))
+
+    async def file(request):
+        return FileResponse(tmp_path / "data.bin", media_type="application/octet-stream")
+
+    app = wrap("asgi", Redact(), Starlette(routes=[Route("/data.bin", file)]))
+    response = request("asgi", app, path="/data.bin", headers=CLIENT_HEADERS["range"])
+    assert (response.status, response.body) == (206, bytes(range(10)))
 
 
 # -- HEAD ----------------------------------------------------------------------------------

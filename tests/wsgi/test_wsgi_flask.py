@@ -105,10 +105,11 @@ def test_flask_sends_the_full_filtered_page_to_a_client_with_a_matching_etag(cli
     assert b"<script>ok()</script>" in response.get_data()
 
 
-def test_flask_sends_the_full_filtered_page_to_a_range_request(client):
+def test_flask_sends_a_range_request_that_range_of_the_filtered_page(client):
+    whole = client.get("/conditional").get_data()
     response = client.get("/conditional", headers={"Range": "bytes=0-5"})
-    assert response.status_code == 200
-    assert b"<script>ok()</script>" in response.get_data()
+    assert (response.status_code, response.get_data()) == (206, whole[:6])
+    assert response.headers["Content-Range"] == f"bytes 0-5/{len(whole)}" and b"ok()" in whole
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-"""The request side: headers that could let a response skip the filter never reach the app."""
+"""The request side: a safe request reaches the app as sent; a redispatch asks it for the full 200."""
 
 from __future__ import annotations
 
@@ -22,19 +22,40 @@ def seen_environ(**options):
     return seen
 
 
-def test_range_and_if_range_never_reach_the_app():
+def test_range_and_conditional_headers_of_a_safe_request_reach_the_app():
     seen = seen_environ()
-    assert not set(RANGES) & set(seen)
+    assert {key: seen[key] for key in {**RANGES, **CONDITIONAL}} == {**RANGES, **CONDITIONAL}
 
 
-def test_range_headers_are_removed_even_without_force_no_conditional():
-    seen = seen_environ(force_no_conditional=False)
-    assert not set(RANGES) & set(seen)
+def test_a_partial_of_a_filtered_type_makes_the_app_asked_again_without_ranges_or_conditionals():
+    asked = []
+
+    def app(environ, start_response):
+        asked.append({key for key in environ if key in {**RANGES, **CONDITIONAL}})
+        if "HTTP_RANGE" in environ:
+            start_response("206 Partial Content", [("Content-Type", "text/html"), ("Content-Range", "bytes 0-9/20")])
+            return [b"<p>abcdef>"]
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<p>abcdefghijklmn</p>"]
+
+    environ = make_environ(HTTP_ACCEPT="text/html", HTTP_RANGE="bytes=0-6", **CONDITIONAL)
+    recorder, result = call(UpperFilter(app), environ)
+    assert b"".join(result) == b"<P>ABCD"  # bytes 0-6 of the filtered page
+    assert recorder.starts[0][0] == "206 Partial Content"
+    assert asked == [{"HTTP_RANGE"} | set(CONDITIONAL), set()]
 
 
-def test_conditional_headers_are_removed_under_force_no_conditional():
-    seen = seen_environ()
-    assert not set(CONDITIONAL) & set(seen)
+def test_an_unsafe_request_reaches_the_app_untouched_and_is_never_asked_twice():
+    asked = []
+
+    def app(environ, start_response):
+        asked.append(environ.get("HTTP_IF_NONE_MATCH"))
+        start_response("304 Not Modified", [])
+        return []
+
+    environ = make_environ(REQUEST_METHOD="POST", **CONDITIONAL)
+    read(call(UpperFilter(app), environ)[1])
+    assert asked == ['"v1"']
 
 
 def test_conditional_headers_reach_the_app_without_force_no_conditional():

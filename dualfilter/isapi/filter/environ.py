@@ -58,16 +58,17 @@ class FilterRequest:
 class FilterEnviron(ServerEnviron):
     """A mutable mapping that turns into the request's WSGI-style environ when first read.
 
-    The ``hidden`` keys (the request headers the filter removes, such as
-    ``HTTP_RANGE``) are left out, as the WSGI and ASGI hosts leave them out of
-    the environ a filter sees, even where IIS still reports them.
+    It shows the request as the client sent it, as the WSGI and ASGI hosts
+    do: the headers the filter took away from the site at PREPROC_HEADERS
+    (``restored``, such as ``HTTP_RANGE``) are put back, so a filtered page's
+    ranges are served from the filtered body.
     """
 
-    __slots__ = ("hidden",)
+    __slots__ = ("restored",)
 
-    def __init__(self, request: FilterRequest, hidden: tuple[str, ...] = ()) -> None:
+    def __init__(self, request: FilterRequest, restored: dict[str, str] | None = None) -> None:
         super().__init__(request)
-        self.hidden = hidden
+        self.restored = restored or {}
 
     @property
     def data(self) -> dict[str, Any]:
@@ -76,8 +77,7 @@ class FilterEnviron(ServerEnviron):
         if data is None:
             data = server_environ(self.ecb)
             del data["isapi.ecb"]
-            for key in self.hidden:
-                data.pop(key, None)
+            data.update(self.restored)
             data["isapi.filter_context"] = self.ecb.fc
             self._data = data
         return data

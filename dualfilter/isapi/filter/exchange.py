@@ -83,7 +83,7 @@ class Exchange:
         self.connection = connection
         request = FilterRequest(fc)
         self.method = request.Method.decode("latin-1")
-        self.environ = FilterEnviron(request, owner.hidden)
+        self.environ = FilterEnviron(request, connection.request_headers)
         self.machine = ResponseMachine(owner.filter, self.environ)
         self.writer: ResponseWriter | None = None
         self.http_version = "1.1"

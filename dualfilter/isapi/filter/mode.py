@@ -58,11 +58,13 @@ ISAPI_OPTIONS = ("notify_order", "description", "strip_request_headers", "max_he
 class Connection:
     """What the filter keeps for one client connection (in ``fc.FilterContext``)."""
 
-    __slots__ = ("exchange", "writing")
+    __slots__ = ("exchange", "writing", "request_headers")
 
     def __init__(self) -> None:
         #: The response under way, if any.
         self.exchange: Exchange | None = None
+        #: The request headers taken away from the site for the current request, by environ key.
+        self.request_headers: dict[str, str] = {}
         #: True while the filter's own WriteClient runs: IIS shows those bytes to the filter too.
         self.writing = False
 
@@ -133,8 +135,6 @@ class ISAPIFilter:
         #: The request headers removed, as IIS names them (``'Range:'``).
         removed = filter.request_policy.removed
         self.removed = tuple(sorted(name.title() + ":" for name in removed)) if strip_request_headers else ()
-        #: The environ keys of those headers, kept out of the filter's environ in any case.
-        self.hidden = tuple(sorted(environ_key(name) for name in removed))
         self.max_head_size = max_head_size
 
     def GetFilterVersion(self, fv: Any) -> None:
@@ -158,7 +158,10 @@ class ISAPIFilter:
                 connection = fc.FilterContext
                 return connection.end_of_request(fc) if type(connection) is Connection else NEXT
             if kind == SF_NOTIFY_PREPROC_HEADERS:
-                self._strip_request_headers(fc.GetData())
+                connection = fc.FilterContext
+                if type(connection) is not Connection:
+                    connection = fc.FilterContext = Connection()
+                connection.request_headers = self._strip_request_headers(fc.GetData())
             elif kind == SF_NOTIFY_END_OF_NET_SESSION:
                 fc.FilterContext = None
         except Exception:
@@ -168,10 +171,14 @@ class ISAPIFilter:
     def TerminateFilter(self, status: int) -> None:
         """Called as IIS unloads the filter: nothing is held outside the connections."""
 
-    def _strip_request_headers(self, headers: Any) -> None:
-        """PREPROC_HEADERS: take away the request headers the filter removes on every host."""
+    def _strip_request_headers(self, headers: Any) -> dict[str, str]:
+        """PREPROC_HEADERS: take away the request headers the site must not see
+        (IIS cannot be asked twice); returns them, by environ key, for the filter's environ."""
+        taken = {}
         for name in self.removed:
-            if headers.GetHeader(name, None) is not None:
+            value = headers.GetHeader(name, None)
+            if value is not None:
+                taken[environ_key(name[:-1])] = value.decode("latin-1") if isinstance(value, bytes) else value
                 headers.SetHeader(name, "")  # an empty value deletes the header
         token = self.filter.etag_token
         if token is not None:
@@ -181,6 +188,7 @@ class ISAPIFilter:
                 translated = translate_if_none_match(text, token)
                 if translated != text:
                     headers.SetHeader("If-None-Match:", translated)
+        return taken
 
     def __repr__(self) -> str:
         return f"<{self.filter.name} ISAPI filter>"
