@@ -155,6 +155,9 @@ def run_processes(command: str, args: argparse.Namespace, describe: str, **confi
     options = {name: value for name, value in vars(args).items() if not callable(value)}
     os.environ[CONFIG_ENV] = json.dumps({"command": command, "args": options})
     sock = listen(args.host, args.port)
+    # uvicorn takes the socket back from its descriptor as an AF_UNIX one, so asyncio does not set
+    # TCP_NODELAY on the connections it accepts; they inherit it from the listening socket instead.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     how = "reloading on changes" if reload else f"{args.workers} worker processes"
     print(f"dualfilter: {describe} on {url_of(sock)} ({how}; press Ctrl+C to stop)", flush=True)
     try:
