@@ -140,8 +140,8 @@ def run_server(app: Any, host: str, port: int, describe: str, *, log_level: str 
 
 
 def run_processes(command: str, args: argparse.Namespace, describe: str, **config: Any) -> int:
-    """Serve the app ``command``'s ``build(args)`` makes with uvicorn's process manager
-    (``args.workers`` processes) or its reloader (``args.reload``), until interrupted.
+    """Serve the app that ``command``'s ``build_app(args)`` makes with uvicorn's process
+    manager (``args.workers`` processes) or its reloader (``args.reload``), until interrupted.
 
     Each process builds the app again from ``args`` (see ``app_from_environment``);
     the listening socket is bound here first, so the line printed says where,
@@ -180,7 +180,7 @@ _worker_logging = contextlib.ExitStack()
 
 
 def app_from_environment() -> Any:
-    """The ASGI app of one worker process: what the command's ``build`` makes of
+    """The ASGI app of one worker process: what the command's ``build_app`` makes of
     the options the parent process stored in ``DUALFILTER_SERVE_CONFIG``."""
     from . import _log_warnings_to_stderr, proxy
 
@@ -206,7 +206,7 @@ def multiprocess(args: argparse.Namespace) -> bool:
 
 
 def add_server_options(parser: argparse.ArgumentParser) -> None:
-    """``--host``, ``--port`` and ``--log-level``, shared by ``serve`` and ``proxy``."""
+    """``--host``, ``--port``, ``--log-level`` and ``--workers``, shared by ``serve`` and ``proxy``."""
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 picks a free one)"
