@@ -350,7 +350,7 @@ def report(rows: list[tuple[Server, str, dict[str, list[float]]]]) -> bool:
         "WebOb / BaseHTTPMiddleware > 1x dualfilter"
     )
     header = (
-        f"{'server':<17} {'body':<17} {'bare us':>8} {'hand us':>8}  {'dualfilter / hand':<22} {'met':<4}"
+        f"{'server':<22} {'body':<17} {'bare us':>8} {'hand us':>8}  {'dualfilter / hand':<22} {'met':<4}"
         f"{'context':<19} {'context / dualfilter':<22} {'met':<4}"
     )
     print(header)
@@ -365,7 +365,7 @@ def report(rows: list[tuple[Server, str, dict[str, list[float]]]]) -> bool:
         all_met &= met_target and met_context
         label = "HTML, filtered" if body == "html" else "PNG, passthrough"
         print(
-            f"{server.name + ' ' + server.interface.upper():<17} {label:<17} "
+            f"{server.name + ' ' + server.interface.upper():<22} {label:<17} "
             f"{statistics.median(per_request['none']) * 1e6:>8.1f} {statistics.median(hand) * 1e6:>8.1f}  "
             f"{spread(ratio):<22} {'yes' if met_target else 'NO':<4}"
             f"{CONTEXT[server.interface]:<19} {spread(slower):<22} {'yes' if met_context else 'NO':<4}"
