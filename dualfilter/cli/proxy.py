@@ -20,7 +20,7 @@ import anyio
 
 from .. import hosts
 from .common import USAGE, CommandError, add_filter_option, load_filters
-from .serve import add_server_options, require, run_server
+from .serve import add_server_options, check_processes, multiprocess, require, run_processes, run_server
 
 if TYPE_CHECKING:
     import httpx
@@ -340,6 +340,32 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
+#: How uvicorn serves the proxy.
+SERVER_CONFIG: dict[str, Any] = {
+    "lifespan": "on",
+    # The upstream's Server and Date headers go through; uvicorn adds none of its own.
+    "server_header": False,
+    "date_header": False,
+    # X-Forwarded-* from clients are passed on, not taken as the client's address.
+    "proxy_headers": False,
+}
+
+
+def build_app(args: argparse.Namespace) -> tuple[Any, str]:
+    """The filtered reverse proxy for ``args``, and what to call it in the line ``proxy`` prints."""
+    try:
+        upstream = Upstream(args.url)
+    except ValueError as exc:
+        raise CommandError(str(exc), USAGE) from None
+    filters = load_filters(args.filters)
+    require("httpx", "proxy")
+    app: Any = ReverseProxy(upstream, timeout=args.timeout)
+    for _, flt in filters:
+        app = hosts.wrap(flt, app, "asgi")
+    labels = ", ".join(label for label, _ in filters)
+    return app, f"proxying {upstream.url} with {labels}"
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``dualfilter proxy``."""
     try:
@@ -350,26 +376,12 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError(f"--port {args.port} is not a port number", USAGE)
     if not args.timeout > 0:
         raise CommandError(f"--timeout {args.timeout:g} is not a positive number of seconds", USAGE)
-    filters = load_filters(args.filters)
-    require("httpx", "proxy")
+    check_processes(args)
+    app, describe = build_app(args)
     if not args.no_check:
         reason = unreachable(upstream)
         if reason is not None:
             raise CommandError(f"cannot reach {upstream.url}: {reason} (start it first, or pass --no-check)")
-    app: Any = ReverseProxy(upstream, timeout=args.timeout)
-    for _, flt in filters:
-        app = hosts.wrap(flt, app, "asgi")
-    labels = ", ".join(label for label, _ in filters)
-    return run_server(
-        app,
-        args.host,
-        args.port,
-        f"proxying {upstream.url} with {labels}",
-        log_level=args.log_level,
-        lifespan="on",
-        # The upstream's Server and Date headers go through; uvicorn adds none of its own.
-        server_header=False,
-        date_header=False,
-        # X-Forwarded-* from clients are passed on, not taken as the client's address.
-        proxy_headers=False,
-    )
+    if multiprocess(args):
+        return run_processes("proxy", args, describe, **SERVER_CONFIG)
+    return run_server(app, args.host, args.port, describe, log_level=args.log_level, **SERVER_CONFIG)

@@ -3,6 +3,12 @@
 WSGI apps are wrapped with the WSGI adapter and then bridged to ASGI with
 a2wsgi; ASGI apps are wrapped with the ASGI adapter. The first ``--filter``
 is the innermost middleware, so it filters first, as in ``dualfilter apply``.
+
+With ``--workers N`` (and ``--reload``) uvicorn's own process manager (and
+reloader) runs the server: the command binds the socket, stores its parsed
+options in the ``DUALFILTER_SERVE_CONFIG`` environment variable and hands
+uvicorn the import string of ``app_from_environment``, a factory that builds
+the same app again in each worker process.
 """
 
 from __future__ import annotations
@@ -11,7 +17,9 @@ import argparse
 import contextlib
 import errno
 import importlib
+import json
 import logging
+import os
 import socket
 import sys
 from collections.abc import Iterator, Sequence
@@ -26,6 +34,10 @@ from .common import USAGE, CommandError, add_filter_option, load_filters
 #: What ``pip install`` adds the packages ``serve`` and ``proxy`` need.
 SERVE_EXTRA = "pip install 'dualfilter[serve]'"
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
+#: The environment variable that hands a command's options to its worker processes.
+CONFIG_ENV = "DUALFILTER_SERVE_CONFIG"
+#: The factory uvicorn imports in each worker process.
+FACTORY = f"{__name__}:app_from_environment"
 
 
 def require(module: str, purpose: str) -> ModuleType:
@@ -127,8 +139,74 @@ def run_server(app: Any, host: str, port: int, describe: str, *, log_level: str 
     return 0
 
 
+def run_processes(command: str, args: argparse.Namespace, describe: str, **config: Any) -> int:
+    """Serve the app that ``command``'s ``build_app(args)`` makes with uvicorn's process
+    manager (``args.workers`` processes) or its reloader (``args.reload``), until interrupted.
+
+    Each process builds the app again from ``args`` (see ``app_from_environment``);
+    the listening socket is bound here first, so the line printed says where,
+    and requests wait in its backlog until a worker takes them."""
+    require("uvicorn", "serving")
+    import uvicorn
+
+    if sys.platform == "win32":
+        raise CommandError("--workers and --reload need a POSIX system (uvicorn shares the socket by file descriptor)")
+    reload = bool(getattr(args, "reload", False))
+    options = {name: value for name, value in vars(args).items() if not callable(value)}
+    os.environ[CONFIG_ENV] = json.dumps({"command": command, "args": options})
+    sock = listen(args.host, args.port)
+    # uvicorn takes the socket back from its descriptor as an AF_UNIX one, so asyncio does not set
+    # TCP_NODELAY on the connections it accepts; they inherit it from the listening socket instead.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    how = "reloading on changes" if reload else f"{args.workers} worker processes"
+    print(f"dualfilter: {describe} on {url_of(sock)} ({how}; press Ctrl+C to stop)", flush=True)
+    try:
+        uvicorn.run(
+            FACTORY,
+            factory=True,
+            fd=sock.fileno(),
+            workers=None if reload else args.workers,
+            reload=reload,
+            interface="asgi3",
+            log_level=args.log_level,
+            **config,
+        )
+    finally:
+        sock.close()
+    return 0
+
+
+_worker_logging = contextlib.ExitStack()
+
+
+def app_from_environment() -> Any:
+    """The ASGI app of one worker process: what the command's ``build_app`` makes of
+    the options the parent process stored in ``DUALFILTER_SERVE_CONFIG``."""
+    from . import _log_warnings_to_stderr, proxy
+
+    saved = json.loads(os.environ[CONFIG_ENV])
+    build = {"serve": build_app, "proxy": proxy.build_app}[saved["command"]]
+    app, _ = build(argparse.Namespace(**saved["args"]))
+    _worker_logging.enter_context(_log_warnings_to_stderr())
+    _worker_logging.enter_context(_log_errors_to_stderr())
+    return app
+
+
+def check_processes(args: argparse.Namespace) -> None:
+    """A CommandError for ``--workers`` below 1, or with ``--reload``."""
+    if args.workers < 1:
+        raise CommandError(f"--workers {args.workers} is not a number of processes (1 or more)", USAGE)
+    if getattr(args, "reload", False) and args.workers != 1:
+        raise CommandError("give --workers or --reload, not both", USAGE)
+
+
+def multiprocess(args: argparse.Namespace) -> bool:
+    """Whether the server runs in worker processes rather than in this one."""
+    return args.workers > 1 or bool(getattr(args, "reload", False))
+
+
 def add_server_options(parser: argparse.ArgumentParser) -> None:
-    """``--host``, ``--port`` and ``--log-level``, shared by ``serve`` and ``proxy``."""
+    """``--host``, ``--port``, ``--log-level`` and ``--workers``, shared by ``serve`` and ``proxy``."""
     parser.add_argument("--host", default="127.0.0.1", help="the address to listen on (default: 127.0.0.1)")
     parser.add_argument(
         "--port", type=int, default=8000, metavar="N", help="the port to listen on (default: 8000; 0 picks a free one)"
@@ -138,6 +216,13 @@ def add_server_options(parser: argparse.ArgumentParser) -> None:
         choices=LOG_LEVELS,
         default="warning",
         help="uvicorn's log level (default: warning; info adds a line per request)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="serve from N worker processes, run by uvicorn's process manager (default: 1, this process)",
     )
 
 
@@ -155,7 +240,27 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.add_argument("--demo", action="store_true", help="serve the built-in demo site (its filters run first)")
     add_filter_option(parser)
     add_server_options(parser)
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="for development: restart the server when a .py file under the current directory changes (uvicorn's reloader)",
+    )
     parser.set_defaults(run=run)
+
+
+def build_app(args: argparse.Namespace) -> tuple[Any, str]:
+    """The ASGI app ``serve`` serves for ``args``, and what to call it in the line it prints."""
+    filters = load_filters(args.filters or ())
+    if args.demo:
+        from .. import demo
+
+        filters = [*demo.filters(), *filters]
+        app, host, what = demo.app, "asgi", "the demo site"
+    else:
+        app, host = load_app(args.app)
+        what = f"{args.app} ({host.upper()})"
+    labels = ", ".join(label for label, _ in filters)
+    return wrap(app, host, filters), f"serving {what} with {labels}"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -168,15 +273,9 @@ def run(args: argparse.Namespace) -> int:
         raise CommandError("give at least one --filter SPEC", USAGE)
     if not 0 <= args.port <= 65535:
         raise CommandError(f"--port {args.port} is not a port number", USAGE)
-    filters = load_filters(args.filters or ())
-    if args.demo:
-        from .. import demo
-
-        filters = [*demo.filters(), *filters]
-        app, host, what = demo.app, "asgi", "the demo site"
-    else:
-        app, host = load_app(args.app)
-        what = f"{args.app} ({host.upper()})"
-    labels = ", ".join(label for label, _ in filters)
-    describe = f"serving {what} with {labels}"
-    return run_server(wrap(app, host, filters), args.host, args.port, describe, log_level=args.log_level)
+    check_processes(args)
+    # Built here even when worker processes build their own: mistakes are one line, before anything starts.
+    app, describe = build_app(args)
+    if multiprocess(args):
+        return run_processes("serve", args, describe)
+    return run_server(app, args.host, args.port, describe, log_level=args.log_level)
