@@ -160,6 +160,10 @@ _NAME_OF_CODEC.update({"web-iso-8859-1": "iso-8859-1", "web-us-ascii": "us-ascii
 #: narrower one to other clients: they decode as browsers do and encode only
 #: characters every client reads alike (iso-8859-1 without 0x80-0x9F; ASCII).
 _NARROW = {"iso-8859-1": "web-iso-8859-1", "us-ascii": "web-us-ascii"}
+#: The windows-1252 labels that name it as such, and those that name ASCII;
+#: its other labels name iso-8859-1.
+_WINDOWS_1252_LABELS = frozenset({"cp1252", "windows-1252", "x-cp1252"})
+_ASCII_LABELS = frozenset({"ascii", "us-ascii", "ansi_x3.4-1968"})
 #: What a stream writes a narrow codec's text in: the header it streams under
 #: cannot change once sent, so everything the page held must stay writable.
 STREAM_CODEC = {"web-iso-8859-1": "web-windows-1252", "web-us-ascii": "web-windows-1252"}
@@ -228,7 +232,7 @@ class Charset:
     source: str
     #: The label the response used, kept when writing it back.
     label: str = ""
-    #: The media type of the body (whether an in-document declaration still holds).
+    #: The media type of the body (an event stream is UTF-8, whatever happens).
     media_type: str = field(default="", compare=False)
     #: The text decoded and the bytes it came from: that text is written back as those bytes.
     original: tuple[str, bytes] | None = field(default=None, compare=False, repr=False)
@@ -250,8 +254,8 @@ def _resolve(label: str) -> str | None:
         python = ""
     if encoding is None:
         return python or None
-    if encoding == "windows-1252" and python in ("iso8859-1", "ascii"):
-        return _NARROW["iso-8859-1" if python == "iso8859-1" else "us-ascii"]
+    if encoding == "windows-1252" and key not in _WINDOWS_1252_LABELS:
+        return _NARROW["us-ascii" if key in _ASCII_LABELS else "iso-8859-1"]
     return _CODEC_OF_ENCODING[encoding]
 
 

@@ -153,15 +153,19 @@ def test_a_label_nobody_knows_gives_the_500():
 # -- writing back -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("label", ["iso-8859-1", "latin1", "us-ascii"])
+ISO_8859_1_LABELS = ["iso-8859-1", "latin1", "l1", "cp819", "ibm819", "csisolatin1", "iso-ir-100", "iso_8859-1:1987"]
+
+
+@pytest.mark.parametrize("label", ISO_8859_1_LABELS + ["us-ascii", "windows-1252"])
 def test_unchanged_text_keeps_bytes_0x80_to_0x9f_and_the_label(label):
     body = b"<p>\x80\x93caf\xe9\x94\x81</p>"
     status, headers, out = run_filter(Same(), body, content_type=f"text/html; charset={label}")
     assert (status, out, content_type(headers)) == (200, body, f"text/html; charset={label}")
 
 
-def test_changed_text_under_a_latin1_label_with_windows_1252_characters_leaves_as_declared_utf8():
-    status, headers, out = run_filter(Upper(), b"<p>\x80 caf\xe9</p>", content_type="text/html; charset=iso-8859-1")
+@pytest.mark.parametrize("label", ISO_8859_1_LABELS)
+def test_changed_text_under_a_latin1_label_with_windows_1252_characters_leaves_as_declared_utf8(label):
+    status, headers, out = run_filter(Upper(), b"<p>\x80 caf\xe9</p>", content_type=f"text/html; charset={label}")
     assert out == "<P>\u20ac CAF\u00c9</P>".encode()
     assert content_type(headers) == "text/html; charset=utf-8"
 
@@ -171,8 +175,9 @@ def test_changed_text_a_latin1_label_holds_alike_for_every_client_keeps_the_labe
     assert (out, content_type(headers)) == (b"<P>CAF\xc9</P>", "text/html; charset=iso-8859-1")
 
 
-def test_changed_text_under_an_ascii_label_with_non_ascii_leaves_as_declared_utf8():
-    status, headers, out = run_filter(Upper(), b"<p>caf\xe9</p>", content_type="text/html; charset=us-ascii")
+@pytest.mark.parametrize("label", ["us-ascii", "ascii", "ANSI_X3.4-1968"])
+def test_changed_text_under_an_ascii_label_with_non_ascii_leaves_as_declared_utf8(label):
+    status, headers, out = run_filter(Upper(), b"<p>caf\xe9</p>", content_type=f"text/html; charset={label}")
     assert (out, content_type(headers)) == ("<P>CAF\u00c9</P>".encode(), "text/html; charset=utf-8")
 
 
