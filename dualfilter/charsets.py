@@ -1,39 +1,226 @@
-"""Turning a response body into text and back, with the charset kept right.
+"""Turning a response body into text and back, as browsers read it.
 
-Decoding looks, in order, at the Content-Type ``charset`` parameter, a byte
-order mark, and (for HTML and XML) an in-document declaration; with none of
-them it tries UTF-8 and falls back to ISO-8859-1, which maps every byte and so
-loses nothing. Encoding keeps the charset the body came in when it can hold the
-result, else uses the filter's ``output_encoding``.
+Which charset a body is in is decided as the WHATWG Encoding and HTML
+standards have browsers decide it, first match wins:
+
+1. a byte order mark (UTF-8, UTF-16LE or UTF-16BE), whatever the header says;
+2. the Content-Type ``charset`` parameter;
+3. for HTML, a ``<meta>`` charset in the first 1024 bytes (comments skipped),
+   else an XML declaration; for XML types, the XML declaration;
+4. the default: UTF-8 when the bytes are valid UTF-8, else windows-1252 as
+   browsers decode it, where every byte is a character (so nothing is lost).
+
+``text/event-stream`` is always UTF-8 (the EventSource standard).
+
+Labels are read through the Encoding standard's table: ``iso-8859-1``,
+``latin1``, ``us-ascii`` and ``ascii`` all name windows-1252, as they do in
+browsers, and decode with its browser mapping (bytes 0x80-0x9F are ``€``,
+``“`` and so on; the five bytes windows-1252 leaves unassigned are the C1
+controls of the same number). A label the table lacks but Python knows
+(``latin-1``, ``utf-32``, ``cp437``) decodes with Python's codec of that name;
+a label neither knows is an error.
+
+Writing back: text equal to the text decoded is written as the very bytes it
+came from, and the Content-Type is left as it was — a filter that returns the
+text unchanged never changes what a client shows. Other text is written in the
+charset it came in when that can hold it, else in the filter's
+``output_encoding``, which the Content-Type then declares. Under an iso-8859-1
+or ASCII label "can hold" is narrower: only bytes every client reads alike
+(no 0x80-0x9F; nothing above 0x7F for ASCII), so the label stays true for
+browsers and for clients that read it literally. After a byte order mark the
+mark is written again and the header left alone (the mark decides). Text that
+came with no declaration at all is declared only when it was valid UTF-8 and
+the output is not plain ASCII; bytes that were not UTF-8 stay undeclared, for
+the browser to read as it read them before.
 """
 
 from __future__ import annotations
 
 import codecs
+import importlib
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cache, lru_cache
 
 from .errors import FilterError
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8-sig"),
-    (codecs.BOM_UTF32_LE, "utf-32"),
-    (codecs.BOM_UTF32_BE, "utf-32"),
-    (codecs.BOM_UTF16_LE, "utf-16"),
-    (codecs.BOM_UTF16_BE, "utf-16"),
-)
-_META = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:()-]+)""", re.I)
-_XML_DECL = re.compile(rb"""^\s*<\?xml\b[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
 #: How many leading bytes are searched for an in-document declaration.
 SNIFF_BYTES = 1024
-#: The IANA name a Content-Type should carry for codecs whose Python name differs.
-_HEADER_NAME = {
-    "utf-8-sig": "utf-8",
-    "iso8859-1": "iso-8859-1",
-    "iso8859-15": "iso-8859-15",
-    "cp1252": "windows-1252",
-    "euc_jp": "euc-jp",
+
+#: The byte order marks browsers honour (WHATWG "BOM sniff"); UTF-32 marks are not among them.
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"))
+#: The byte order marks browsers honour, and the mark of each codec.
+BOMS_READ = tuple(mark for mark, _ in _BOMS)
+BOM_OF = {codec: mark for mark, codec in _BOMS}
+
+#: The WHATWG Encoding standard's labels (https://encoding.spec.whatwg.org/#names-and-labels),
+#: by encoding name; the ``replacement`` encoding's labels are left to Python's codecs.
+_LABELS: dict[str, tuple[str, ...]] = {
+    "utf-8": ("unicode-1-1-utf-8", "unicode11utf8", "unicode20utf8", "utf-8", "utf8", "x-unicode20utf8"),
+    "ibm866": ("866", "cp866", "csibm866", "ibm866"),
+    "iso-8859-2": (
+        "csisolatin2", "iso-8859-2", "iso-ir-101", "iso8859-2", "iso88592",
+        "iso_8859-2", "iso_8859-2:1987", "l2", "latin2",
+    ),
+    "iso-8859-3": (
+        "csisolatin3", "iso-8859-3", "iso-ir-109", "iso8859-3", "iso88593",
+        "iso_8859-3", "iso_8859-3:1988", "l3", "latin3",
+    ),
+    "iso-8859-4": (
+        "csisolatin4", "iso-8859-4", "iso-ir-110", "iso8859-4", "iso88594",
+        "iso_8859-4", "iso_8859-4:1988", "l4", "latin4",
+    ),
+    "iso-8859-5": (
+        "csisolatincyrillic", "cyrillic", "iso-8859-5", "iso-ir-144", "iso8859-5", "iso88595", "iso_8859-5", "iso_8859-5:1988",
+    ),
+    "iso-8859-6": (
+        "arabic", "asmo-708", "csiso88596e", "csiso88596i", "csisolatinarabic", "ecma-114", "iso-8859-6", "iso-8859-6-e",
+        "iso-8859-6-i", "iso-ir-127", "iso8859-6", "iso88596", "iso_8859-6", "iso_8859-6:1987",
+    ),
+    "iso-8859-7": (
+        "csisolatingreek", "ecma-118", "elot_928", "greek", "greek8", "iso-8859-7", "iso-ir-126", "iso8859-7", "iso88597",
+        "iso_8859-7", "iso_8859-7:1987", "sun_eu_greek",
+    ),
+    "iso-8859-8": (
+        "csiso88598e", "csisolatinhebrew", "hebrew", "iso-8859-8", "iso-8859-8-e", "iso-ir-138", "iso8859-8", "iso88598",
+        "iso_8859-8", "iso_8859-8:1988", "visual",
+    ),
+    "iso-8859-8-i": ("csiso88598i", "iso-8859-8-i", "logical"),
+    "iso-8859-10": ("csisolatin6", "iso-8859-10", "iso-ir-157", "iso8859-10", "iso885910", "l6", "latin6"),
+    "iso-8859-13": ("iso-8859-13", "iso8859-13", "iso885913"),
+    "iso-8859-14": ("iso-8859-14", "iso8859-14", "iso885914"),
+    "iso-8859-15": ("csisolatin9", "iso-8859-15", "iso8859-15", "iso885915", "iso_8859-15", "l9"),
+    "iso-8859-16": ("iso-8859-16",),
+    "koi8-r": ("cskoi8r", "koi", "koi8", "koi8-r", "koi8_r"),
+    "koi8-u": ("koi8-ru", "koi8-u"),
+    "macintosh": ("csmacintosh", "mac", "macintosh", "x-mac-roman"),
+    "windows-874": ("dos-874", "iso-8859-11", "iso8859-11", "iso885911", "tis-620", "windows-874"),
+    "windows-1250": ("cp1250", "windows-1250", "x-cp1250"),
+    "windows-1251": ("cp1251", "windows-1251", "x-cp1251"),
+    "windows-1252": (
+        "ansi_x3.4-1968", "ascii", "cp1252", "cp819", "csisolatin1", "ibm819", "iso-8859-1", "iso-ir-100", "iso8859-1",
+        "iso88591", "iso_8859-1", "iso_8859-1:1987", "l1", "latin1", "us-ascii", "windows-1252", "x-cp1252",
+    ),
+    "windows-1253": ("cp1253", "windows-1253", "x-cp1253"),
+    "windows-1254": (
+        "cp1254", "csisolatin5", "iso-8859-9", "iso-ir-148", "iso8859-9", "iso88599", "iso_8859-9", "iso_8859-9:1989", "l5",
+        "latin5", "windows-1254", "x-cp1254",
+    ),
+    "windows-1255": ("cp1255", "windows-1255", "x-cp1255"),
+    "windows-1256": ("cp1256", "windows-1256", "x-cp1256"),
+    "windows-1257": ("cp1257", "windows-1257", "x-cp1257"),
+    "windows-1258": ("cp1258", "windows-1258", "x-cp1258"),
+    "x-mac-cyrillic": ("x-mac-cyrillic", "x-mac-ukrainian"),
+    "gbk": ("chinese", "csgb2312", "csiso58gb231280", "gb2312", "gb_2312", "gb_2312-80", "gbk", "iso-ir-58", "x-gbk"),
+    "gb18030": ("gb18030",),
+    "big5": ("big5", "big5-hkscs", "cn-big5", "csbig5", "x-x-big5"),
+    "euc-jp": ("cseucpkdfmtjapanese", "euc-jp", "x-euc-jp"),
+    "iso-2022-jp": ("csiso2022jp", "iso-2022-jp"),
+    "shift_jis": ("csshiftjis", "ms932", "ms_kanji", "shift-jis", "shift_jis", "sjis", "windows-31j", "x-sjis"),
+    "euc-kr": (
+        "cseuckr", "csksc56011987", "euc-kr", "iso-ir-149", "korean", "ks_c_5601-1987", "ks_c_5601-1989", "ksc5601",
+        "ksc_5601", "windows-949",
+    ),
+    "utf-16be": ("unicodefffe", "utf-16be"),
+    "utf-16le": ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff", "utf-16", "utf-16le"),
+    "x-user-defined": ("x-user-defined",),
+}  # fmt: skip
+_ENCODING_OF_LABEL = {label: name for name, labels in _LABELS.items() for label in labels}
+
+#: The Python codec closest to each encoding's browser decoder. The windows-*
+#: encodings get web-* codecs: Python's code page with the bytes 0x80-0x9F it
+#: leaves unassigned mapped to the C1 controls, as browsers map them.
+_CODEC_OF_ENCODING = {
+    "utf-8": "utf-8",
+    "ibm866": "cp866",
+    "iso-8859-8-i": "iso8859-8",
+    "koi8-r": "koi8-r",
+    "koi8-u": "koi8-u",
+    "macintosh": "mac-roman",
+    "x-mac-cyrillic": "mac-cyrillic",
+    "gbk": "gb18030",  # the Encoding standard decodes GBK with the gb18030 decoder
+    "gb18030": "gb18030",
+    "big5": "big5hkscs",
+    "euc-jp": "euc_jp",
+    "iso-2022-jp": "iso2022_jp",
+    "shift_jis": "cp932",
+    "euc-kr": "cp949",
+    "utf-16be": "utf-16-be",
+    "utf-16le": "utf-16-le",
+    "x-user-defined": "web-x-user-defined",
+    **{f"iso-8859-{n}": f"iso8859-{n}" for n in (2, 3, 4, 5, 6, 7, 8, 10, 13, 14, 15, 16)},
+    **{f"windows-{n}": f"web-windows-{n}" for n in (874, 1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258)},
 }
+#: The encoding name to declare for a codec, where it differs from the codec's own name.
+_NAME_OF_CODEC = {codec: name for name, codec in _CODEC_OF_ENCODING.items() if name != "gbk"}
+_NAME_OF_CODEC.update({"utf-8-sig": "utf-8", "iso8859-1": "iso-8859-1", "euc_jp": "euc-jp"})
+_NAME_OF_CODEC.update({"web-iso-8859-1": "iso-8859-1", "web-us-ascii": "us-ascii"})
+
+#: The codecs of labels that mean one thing to browsers (windows-1252) and a
+#: narrower one to other clients: they decode as browsers do and encode only
+#: characters every client reads alike (iso-8859-1 without 0x80-0x9F; ASCII).
+_NARROW = {"iso-8859-1": "web-iso-8859-1", "us-ascii": "web-us-ascii"}
+#: The windows-1252 labels that name it as such, and those that name ASCII;
+#: its other labels name iso-8859-1.
+_WINDOWS_1252_LABELS = frozenset({"cp1252", "windows-1252", "x-cp1252"})
+_ASCII_LABELS = frozenset({"ascii", "us-ascii", "ansi_x3.4-1968"})
+#: What a stream writes a narrow codec's text in: the header it streams under
+#: cannot change once sent, so everything the page held must stay writable.
+STREAM_CODEC = {"web-iso-8859-1": "web-windows-1252", "web-us-ascii": "web-windows-1252"}
+
+
+def _web_tables(name: str) -> tuple[str, str]:
+    """The decoding table of a ``web-*`` codec, and the table its encoder is built from."""
+    if name == "x-user-defined":
+        table = "".join(map(chr, range(0x80))) + "".join(chr(0xF780 + b) for b in range(0x80))
+        return table, table
+    if name in _NARROW:
+        decoding = _web_tables("windows-1252")[0]
+        high = "".join(map(chr, range(0xA0, 0x100))) if name == "iso-8859-1" else "\ufffe" * 0x60
+        return decoding, "".join(map(chr, range(0x80))) + "\ufffe" * 0x20 + high
+    page = importlib.import_module(f"encodings.cp{name.removeprefix('windows-')}").decoding_table
+    table = "".join(chr(b) if 0x80 <= b <= 0x9F and char == "\ufffe" else char for b, char in enumerate(page))
+    return table, table
+
+
+@cache
+def _web_codec(normalized: str) -> codecs.CodecInfo | None:
+    """The CodecInfo of a ``web-*`` codec: a windows code page as browsers
+    decode it (the bytes 0x80-0x9F Python leaves unassigned are the C1
+    controls), x-user-defined, or a narrow codec. ``codecs`` hands search
+    functions names lower-cased, with hyphens as underscores."""
+    if not normalized.startswith("web_"):
+        return None
+    name = normalized[4:].replace("_", "-")
+    if f"web-{name}" not in _NAME_OF_CODEC:
+        return None
+    decoding, encodable = _web_tables(name)
+    encoding = codecs.charmap_build(encodable)
+
+    def encode(text: str, errors: str = "strict") -> tuple[bytes, int]:
+        return codecs.charmap_encode(text, errors, encoding)
+
+    def decode(data: bytes, errors: str = "strict") -> tuple[str, int]:
+        return codecs.charmap_decode(data, errors, decoding)
+
+    class IncrementalEncoder(codecs.IncrementalEncoder):
+        def encode(self, text: str, final: bool = False) -> bytes:
+            return codecs.charmap_encode(text, self.errors, encoding)[0]
+
+    class IncrementalDecoder(codecs.IncrementalDecoder):
+        def decode(self, data: bytes, final: bool = False) -> str:  # type: ignore[override]
+            return codecs.charmap_decode(data, self.errors, decoding)[0]
+
+    return codecs.CodecInfo(
+        encode,
+        decode,  # type: ignore[arg-type]
+        incrementalencoder=IncrementalEncoder,
+        incrementaldecoder=IncrementalDecoder,
+        name=f"web-{name}",
+    )
+
+
+codecs.register(_web_codec)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,79 +228,159 @@ class Charset:
     """The codec a body was decoded with, and where that knowledge came from."""
 
     codec: str
-    source: str  # 'header', 'bom', 'document', 'default', 'fallback' or 'output'
-    label: str = ""  # the name the response used, kept when writing it back
+    #: 'bom', 'header', 'document', 'default', 'fallback', 'event-stream' or 'output'.
+    source: str
+    #: The label the response used, kept when writing it back.
+    label: str = ""
+    #: The media type of the body (an event stream is UTF-8, whatever happens).
+    media_type: str = field(default="", compare=False)
+    #: The text decoded and the bytes it came from: that text is written back as those bytes.
+    original: tuple[str, bytes] | None = field(default=None, compare=False, repr=False)
 
     @property
     def header_name(self) -> str:
         """The name to declare in a Content-Type ``charset`` parameter."""
-        return self.label or _HEADER_NAME.get(self.codec, self.codec)
+        return self.label or _NAME_OF_CODEC.get(self.codec, self.codec)
+
+
+@lru_cache(maxsize=256)
+def _resolve(label: str) -> str | None:
+    """The codec for a label, or None when neither the Encoding standard nor Python knows it."""
+    key = label.strip(" \t\n\f\r").lower()
+    encoding = _ENCODING_OF_LABEL.get(key)
+    try:
+        python = codecs.lookup(key).name
+    except LookupError:
+        python = ""
+    if encoding is None:
+        return python or None
+    if encoding == "windows-1252" and key not in _WINDOWS_1252_LABELS:
+        return _NARROW["us-ascii" if key in _ASCII_LABELS else "iso-8859-1"]
+    return _CODEC_OF_ENCODING[encoding]
 
 
 def lookup(name: str) -> str:
-    """The canonical codec name for a charset label; FilterError if unknown."""
+    """The codec a browser decodes a charset label with; FilterError if unknown."""
+    codec = _resolve(name)
+    if codec is None:
+        raise FilterError(f"unknown charset {name!r}")
+    return codec
+
+
+def python_lookup(name: str) -> str:
+    """Python's own canonical codec name for a label (for libraries that take
+    Python or iconv names, such as libxml2); FilterError if unknown."""
     try:
         return codecs.lookup(name.strip()).name
     except LookupError:
         raise FilterError(f"unknown charset {name!r}") from None
 
 
-def _bom(data: bytes) -> str | None:
+def bom(data: bytes) -> str | None:
+    """The codec a byte order mark at the start of ``data`` names, if any."""
     for mark, codec in _BOMS:
         if data.startswith(mark):
             return codec
     return None
 
 
-def _document_charset(data: bytes, media_type: str) -> str | None:
+_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
+_META = re.compile(rb"""<meta[\s/][^>]*?charset\s*=\s*["']?\s*([^\s"';>]+)""", re.I)
+_XML_DECL = re.compile(rb"""^<\?xml\b[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def _document_label(data: bytes, media_type: str) -> tuple[str, str] | None:
+    """``(codec, label)`` of an in-document declaration in the first SNIFF_BYTES, if a known one."""
     head = data[:SNIFF_BYTES]
-    if media_type.endswith("xml"):
+    labels: list[bytes] = []
+    if media_type in _HTML_TYPES:
+        labels += _META.findall(_COMMENT.sub(b"", head) if b"<!--" in head else head)[:1]
+    if media_type in _HTML_TYPES or media_type.endswith("xml"):
         found = _XML_DECL.match(head)
-    elif media_type == "text/html" or media_type == "application/xhtml+xml":
-        found = _XML_DECL.match(head) or _META.search(head)
-    else:
-        found = None
-    return found.group(1).decode("ascii") if found else None
+        if found:
+            labels.append(found.group(1))
+    for raw in labels:
+        label = raw.decode("latin-1")
+        codec = _resolve(label)
+        if codec is None:
+            continue  # an unknown label is ignored, as browsers ignore it
+        if codec in ("utf-16-le", "utf-16-be"):
+            return "utf-8", "utf-8"  # a document that declares itself in ASCII is not UTF-16 (WHATWG)
+        if codec == "web-x-user-defined":
+            return "web-windows-1252", "windows-1252"
+        return codec, label
+    return None
 
 
 def detect(data: bytes, declared: str | None, media_type: str) -> Charset:
-    """Which charset ``data`` is in, by header, BOM, document, then default."""
+    """Which charset ``data`` is in: BOM, header, document, then default."""
+    if media_type == "text/event-stream":
+        source = "bom" if data.startswith(codecs.BOM_UTF8) else "event-stream"
+        return Charset("utf-8", source, "", media_type)
+    marked = bom(data)
+    if marked:
+        return Charset(marked, "bom", "", media_type)
     if declared:
-        codec = lookup(declared)
-        if codec == "utf-8" and data.startswith(codecs.BOM_UTF8):
-            codec = "utf-8-sig"  # keeps the mark out of the text and puts it back
-        return Charset(codec, "header", declared.strip())
-    bom = _bom(data)
-    if bom:
-        return Charset(bom, "bom")
-    in_document = _document_charset(data, media_type)
+        return Charset(lookup(declared), "header", declared.strip(), media_type)
+    in_document = _document_label(data, media_type)
     if in_document:
-        return Charset(lookup(in_document), "document")
-    return Charset("utf-8", "default")
+        return Charset(in_document[0], "document", in_document[1], media_type)
+    return Charset("utf-8", "default", "", media_type)
 
 
 def decode(data: bytes, declared: str | None, media_type: str, errors: str = "strict") -> tuple[str, Charset]:
     """Decode a body to text; FilterError if it is not in the charset it claims."""
     charset = detect(data, declared, media_type)
+    skip = len(BOM_OF[charset.codec]) if charset.source == "bom" else 0
     try:
-        return data.decode(charset.codec, errors), charset
+        text = str(memoryview(data)[skip:], charset.codec, errors)
     except UnicodeDecodeError as exc:
-        if charset.source == "default":
-            # Undeclared and not UTF-8: ISO-8859-1 maps every byte, so the
-            # body round-trips unchanged through a filter that leaves it be.
-            return data.decode("latin-1"), Charset("iso8859-1", "fallback")
-        raise FilterError(f"body is not valid {charset.codec}: {exc.reason} at byte {exc.start}") from None
+        if charset.source != "default":
+            raise FilterError(f"body is not valid {charset.header_name}: {exc.reason} at byte {exc.start + skip}") from None
+        # Undeclared and not UTF-8: windows-1252 as browsers read it maps every
+        # byte to a character, so nothing is lost.
+        charset = Charset("web-windows-1252", "fallback", "", media_type)
+        text = data.decode(charset.codec)
+    return text, Charset(charset.codec, charset.source, charset.label, media_type, (text, data))
 
 
-def encode(text: str, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset]:
-    """Encode text in ``charset`` if it can hold it, else in ``output_encoding``."""
+def _declaration(charset: Charset, data: bytes) -> Charset | None:
+    """What the Content-Type says of changed text written in ``charset``: the
+    charset to declare, or None to leave the header as it is."""
+    source = charset.source
+    if source == "default":
+        # Text that was valid UTF-8: said to be UTF-8, unless it is ASCII,
+        # which every charset a browser may guess reads alike.
+        return None if data.isascii() else charset
+    if source in ("bom", "fallback", "event-stream"):
+        # A byte order mark decides for browsers, whatever the header says;
+        # undeclared bytes that are not UTF-8 stay the browser's to guess, as
+        # they were; an event stream is UTF-8 and declares nothing.
+        return None
+    return charset  # 'header', 'document' (the header says it too) or 'output'
+
+
+def encode(text: str, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset | None]:
+    """Encode text as the body's charset says (see the module docstring), and
+    the charset the Content-Type must declare (None: leave it as it is)."""
     if charset is not None:
+        original = charset.original
+        if original is not None and (text is original[0] or text == original[0]):
+            return original[1], None
         try:
-            return text.encode(charset.codec), charset
+            data = text.encode(charset.codec)
         except UnicodeEncodeError:
-            pass
-    fallback = Charset(lookup(output_encoding), "output")
+            if charset.media_type == "text/event-stream":
+                raise FilterError("an event stream is UTF-8, which cannot hold the filtered text") from None
+        else:
+            if charset.source == "bom":
+                data = BOM_OF[charset.codec] + data
+            return data, _declaration(charset, data)
+    codec = lookup(output_encoding)
+    label = output_encoding.strip() if output_encoding.strip().lower() in _ENCODING_OF_LABEL else ""
+    fallback = Charset(codec, "output", label)
     try:
-        return text.encode(fallback.codec), fallback
+        return text.encode(codec), fallback
     except UnicodeEncodeError as exc:
         raise FilterError(f"output_encoding {output_encoding!r} cannot encode the filtered text: {exc.reason}") from None

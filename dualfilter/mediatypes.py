@@ -49,15 +49,24 @@ def format_content_type(media_type: str, params: Mapping[str, str]) -> str:
     return "; ".join(parts)
 
 
+#: Media types of responses that may never end: a pattern captures them only by
+#: naming them exactly, never through a wildcard (``text/*``, ``*/*``), so that
+#: a filter does not hold an event stream or a camera feed waiting for its end.
+UNBOUNDED = frozenset({"text/event-stream", "multipart/x-mixed-replace"})
+
+
 @lru_cache(maxsize=1024)
 def matches(media_type: str, patterns: tuple[str, ...]) -> bool:
     """Whether ``media_type`` (lower-case, no parameters) matches any pattern.
 
     Patterns are case-insensitive: ``text/html``, ``text/*``, ``*/*``, and
     structured-syntax suffixes such as ``*/*+xml`` or ``application/*+json``.
+    A type in :data:`UNBOUNDED` matches only a pattern that names it exactly.
     """
     if "/" not in media_type:
         return False
+    if media_type in UNBOUNDED:
+        return any(pattern.strip().lower() == media_type for pattern in patterns)
     main, sub = media_type.split("/", 1)
     for pattern in patterns:
         p_main, _, p_sub = pattern.strip().lower().partition("/")

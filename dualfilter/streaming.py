@@ -53,14 +53,21 @@ def run_whole(stream: Stream, data: Any) -> Any:
 def open_stream(flt: Filter, environ: Mapping[str, Any], headers: Headers) -> Stream | None:
     """``flt``'s stream for this response, taking and giving bytes, or None to
     buffer it instead (``stream()`` declined, or text whose charset the
-    Content-Type does not declare: only the whole body could tell it)."""
+    Content-Type does not declare: only the whole body could tell it).
+
+    An event stream (``text/event-stream``) is UTF-8 whatever its header says,
+    and streams with no charset declared: it may never end."""
     if not flt.decode_unicode:
         return flt.stream(environ, headers)
     content_type = get_header(headers.list, "content-type")
-    declared = parse_content_type(content_type)[1].get("charset") if content_type else None
-    if not declared:
-        return None
-    charset = Charset(charsets.lookup(declared), "header", declared.strip())
+    media_type, params = parse_content_type(content_type) if content_type else ("", {})
+    if media_type == "text/event-stream":
+        charset: Charset | None = None
+    else:
+        declared = params.get("charset")
+        if not declared:
+            return None
+        charset = Charset(charsets.lookup(declared), "header", declared.strip(), media_type)
     inner = flt.stream(environ, headers)
     if inner is None:
         return None
@@ -71,53 +78,61 @@ class TextStream:
     """A ``str`` stream behind a bytes one: decodes each chunk and encodes the
     output incrementally, so a character split across chunks comes out whole.
 
-    For UTF-8 the first three bytes are held to see a byte order mark, which
-    is kept out of the text and written back, as a buffered filter does.
+    The first bytes are held until they show whether the body starts with a
+    byte order mark; one that does is read in the charset the mark names,
+    whatever the header says (as browsers read it), and the mark is written
+    back. The text is read and written in the codec a browser decodes the
+    declared label with, and the Content-Type is left as it is. With
+    ``charset`` None the body is an event stream: UTF-8, nothing declared.
     """
 
-    __slots__ = ("inner", "charset", "errors", "_decoder", "_encoder", "_head")
+    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark")
 
-    def __init__(self, inner: Stream, charset: Charset, errors: str = "strict") -> None:
+    def __init__(self, inner: Stream, charset: Charset | None, errors: str = "strict") -> None:
         self.inner = inner
-        #: The charset the body is read and written in (the declared one).
+        #: The charset the Content-Type declares (None: it declares none).
         self.charset = charset
         self.errors = errors
+        self._codec = charset.codec if charset is not None else "utf-8"
         self._decoder: codecs.IncrementalDecoder | None = None
         self._encoder: codecs.IncrementalEncoder | None = None
         self._head = b""
-        if charset.codec != "utf-8":
-            self._open(charset.codec)
-
-    def _open(self, codec: str) -> None:
-        self._decoder = codecs.getincrementaldecoder(codec)(self.errors)
-        self._encoder = codecs.getincrementalencoder(codec)()
+        self._mark = b""  # a byte order mark still to be written back
 
     def _decode(self, data: bytes, final: bool = False) -> str:
         if self._decoder is None:
-            self._head += data
-            if len(self._head) < len(codecs.BOM_UTF8) and not final:
+            head = self._head = self._head + data
+            if len(head) < len(codecs.BOM_UTF8) and not final and any(mark.startswith(head) for mark in charsets.BOMS_READ):
                 return ""
-            data, self._head = self._head, b""
-            self._open("utf-8-sig" if data.startswith(codecs.BOM_UTF8) else "utf-8")
-        assert self._decoder is not None
+            data, self._head = head, b""
+            marked = charsets.bom(data) if self.charset is not None else ("utf-8" if data.startswith(codecs.BOM_UTF8) else None)
+            codec = marked or self._codec
+            if marked:
+                self._mark = data[: len(charsets.BOM_OF[marked])]
+                data = data[len(self._mark) :]
+            self._decoder = codecs.getincrementaldecoder(codec)(self.errors)
+            self._encoder = codecs.getincrementalencoder(charsets.STREAM_CODEC.get(codec, codec))()
         return self._decoder.decode(data, final)
+
+    def _encode(self, text: str, final: bool = False) -> bytes:
+        assert self._encoder is not None
+        out = self._encoder.encode(text, final) if text or final else b""
+        if self._mark and (out or final):
+            out, self._mark = self._mark + out, b""
+        return out
 
     def feed(self, data: bytes) -> bytes:
         """Decode ``data``, filter what is complete, encode the output."""
         text = self._decode(data)
         out = self.inner.feed(text) if text else ""
-        if not out:
-            return b""
-        assert self._encoder is not None
-        return self._encoder.encode(out)
+        return self._encode(out) if out else b""
 
     def finish(self) -> bytes:
         """The end of the body: the decoder's and the filter's last output."""
         text = self._decode(b"", final=True)
         out = self.inner.feed(text) if text else ""
         out += self.inner.finish()
-        assert self._encoder is not None
-        return self._encoder.encode(out, final=True)
+        return self._encode(out, final=True)
 
 
 class StageFailed(Exception):

@@ -86,7 +86,7 @@ class LxmlXMLFormat(LxmlFormat):
             load_dtd=False,
             dtd_validation=False,
             huge_tree=False,
-            encoding=charsets.lookup(declared) if declared else None,
+            encoding=charsets.python_lookup(declared) if declared else None,
         )
         try:
             return lxml.etree.fromstring(data, parser=parser), None
@@ -105,4 +105,4 @@ class LxmlXMLFormat(LxmlFormat):
         except LookupError as exc:
             raise FilterError(str(exc)) from None
         assert isinstance(data, bytes)
-        return data, Charset(charsets.lookup(encoding), "document")
+        return data, Charset(charsets.python_lookup(encoding), "document")
