@@ -9,9 +9,18 @@ after the blank line is the start of the body.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from ..http1 import header_block, parse_header_lines
 
-HeaderList = list[tuple[str, str]]
+__all__ = [
+    "buffer_arg",
+    "str_arg",
+    "int_arg",
+    "split_header_block",
+    "parse_header_lines",
+    "header_block",
+    "status_text",
+    "fit_description",
+]
 
 
 def buffer_arg(value: object, call: str) -> bytes:
@@ -55,33 +64,6 @@ def split_header_block(block: bytes) -> tuple[bytes, bytes]:
     if lf >= 0:
         return block[: lf + 1], block[lf + 2 :]
     return block, b""
-
-
-def parse_header_lines(lines: bytes) -> HeaderList:
-    """``Name: value`` lines (latin-1, CRLF or LF, folded lines joined) as ``str`` pairs.
-
-    Raises ValueError for a line that is not a header.
-    """
-    pairs: HeaderList = []
-    for raw in lines.decode("latin-1").replace("\r\n", "\n").split("\n"):
-        if not raw:
-            continue
-        if raw[0] in " \t":
-            if not pairs:
-                raise ValueError(f"continuation line before any header: {raw!r}")
-            name, value = pairs[-1]
-            pairs[-1] = (name, f"{value} {raw.strip()}")
-            continue
-        name, colon, value = raw.partition(":")
-        if not colon or not name or name != name.strip():
-            raise ValueError(f"not a header line: {raw!r}")
-        pairs.append((name, value.strip(" \t")))
-    return pairs
-
-
-def header_block(headers: Iterable[tuple[str, str]]) -> bytes:
-    """The header string for ``SendResponseHeaders``: latin-1 lines and the closing blank line."""
-    return "".join(f"{name}: {value}\r\n" for name, value in headers).encode("latin-1") + b"\r\n"
 
 
 def status_text(status: bytes) -> str:

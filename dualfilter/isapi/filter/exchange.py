@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from ...drivers import drive
 from ...errors import StreamError
 from ...events import PASSTHROUGH, Body, Event, ResponseStart
+from ...http1 import BodyReader, Head, HeadReader, LengthReader, RawResponseError, ResponseWriter, body_reader, head_bytes
 from ...machine import ResponseMachine
 from ...responses import error_response, simple_response
 from ..constants import (
@@ -37,8 +38,6 @@ from ..constants import (
 )
 from ..errors import FilterError
 from .environ import FilterEnviron, FilterRequest
-from .raw_output import ResponseWriter, head_bytes
-from .raw_response import BodyReader, Head, HeadReader, LengthReader, RawResponseError, body_reader
 
 if TYPE_CHECKING:
     from .mode import Connection, ISAPIFilter

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from ...extras import require
 from ...filter import Filter
 from ...request_policy import environ_key
 from ...validators import translate_if_none_match
@@ -43,6 +44,9 @@ from ..constants import (
 )
 from ..wire import fit_description
 from .exchange import DONE, PASS, Exchange
+
+# Filter mode reads raw responses with h11: without it, fail when the filter is built, once.
+require("isapi", "h11", purpose="IIS filter mode")
 
 log = logging.getLogger("dualfilter")
 

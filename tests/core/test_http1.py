@@ -1,12 +1,11 @@
-"""The raw response parser and writer the filter uses, on their own."""
+"""HTTP/1.x on the wire (dualfilter.http1): raw responses read from pieces split anywhere, and written."""
 
 from __future__ import annotations
 
 import pytest
 
 from dualfilter.events import Body, End, ResponseStart
-from dualfilter.isapi.filter.raw_output import ResponseWriter
-from dualfilter.isapi.filter.raw_response import BodyReader, HeadReader, LengthReader, RawResponseError, body_reader, parse_head
+from dualfilter.http1 import BodyReader, HeadReader, LengthReader, RawResponseError, ResponseWriter, body_reader, parse_head
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: 5\r\n\r\n"
 

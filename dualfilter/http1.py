@@ -1,7 +1,10 @@
-"""Reading a raw HTTP/1.x response as IIS hands it to a SEND_RAW_DATA filter: in pieces split anywhere.
+"""HTTP/1.x on the wire, sans-IO: raw responses read from pieces split anywhere, and written.
 
-Two readers, because every response of a site goes past the head reader and
-only the filtered ones need more:
+Used where a response is only bytes: the ISAPI filter, which sees what IIS
+sends (SEND_RAW_DATA), and the server that runs a WSGI app inside IIS.
+
+Reading — two readers, because every response of a site goes past the head
+reader and only the filtered ones need more:
 
 - :class:`HeadReader` finds where a head (status line and headers, an interim
   1xx head included) ends, across pieces, and parses it: a small strict
@@ -14,23 +17,59 @@ only the filtered ones need more:
   is over. A plain Content-Length body is counted off as it comes
   (:class:`LengthReader`, no copies); any other framing goes to a client-role
   h11 connection given the head (:class:`BodyReader`), which checks it
-  strictly and de-chunks.
+  strictly and de-chunks. h11 comes with the ``dualfilter[isapi]`` extra, and
+  is imported only by what reads such bodies (hosts that do check for it when
+  they are built).
+
+Writing — :class:`ResponseWriter` frames the core's response events: a
+Content-Length is kept as it is, a ``Transfer-Encoding: chunked`` gets chunks;
+with neither, HTTP/1.1 gets chunks and HTTP/1.0 a Content-Length (the body is
+held to the end for it). The connection headers (Connection, Keep-Alive)
+describe the connection, not the body, so the response's own go out with any
+rewritten head that lost them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...events import Body, End, HeaderList
-from ...extras import require
-from ..wire import parse_header_lines
+from .events import Body, End, Event, HeaderList, ResponseStart
+from .extras import require
+from .responses import status_line
 
 if TYPE_CHECKING:
-    import h11
-else:
-    h11 = require("isapi", "h11", purpose="IIS filter mode")
+    pass
+
+
+def parse_header_lines(lines: bytes) -> HeaderList:
+    """``Name: value`` lines (latin-1, CRLF or LF, folded lines joined) as ``str`` pairs.
+
+    Raises ValueError for a line that is not a header.
+    """
+    pairs: HeaderList = []
+    for raw in lines.decode("latin-1").replace("\r\n", "\n").split("\n"):
+        if not raw:
+            continue
+        if raw[0] in " \t":
+            if not pairs:
+                raise ValueError(f"continuation line before any header: {raw!r}")
+            name, value = pairs[-1]
+            pairs[-1] = (name, f"{value} {raw.strip()}")
+            continue
+        name, colon, value = raw.partition(":")
+        if not colon or not name or name != name.strip():
+            raise ValueError(f"not a header line: {raw!r}")
+        pairs.append((name, value.strip(" \t")))
+    return pairs
+
+
+def header_block(headers: Iterable[tuple[str, str]]) -> bytes:
+    """Header lines as bytes (latin-1), with the blank line that closes a head."""
+    return "".join(f"{name}: {value}\r\n" for name, value in headers).encode("latin-1") + b"\r\n"
+
 
 #: What ends a head: an empty line, CRLF or bare LF (as h11 reads it).
 _BLANK_LINE = re.compile(rb"\n\r?\n")
@@ -169,10 +208,11 @@ class LengthReader:
 class BodyReader:
     """The body that follows ``head`` in the response to a ``method`` request, de-chunked, read by h11."""
 
-    __slots__ = ("_conn", "complete")
+    __slots__ = ("_h11", "_conn", "complete")
 
     def __init__(self, method: str, head: Head) -> None:
         limit = max(len(head.raw) + 1, _H11_BUFFER)
+        h11 = self._h11 = require("isapi", "h11", purpose="reading raw HTTP/1 responses")
         self._conn = conn = h11.Connection(h11.CLIENT, max_incomplete_event_size=limit)
         try:
             conn.send(h11.Request(method=method, target="/", headers=[("Host", "iis")]))
@@ -210,9 +250,9 @@ class BodyReader:
         while not self.complete:
             event = self._next()
             kind = type(event)
-            if kind is h11.Data:
+            if kind is self._h11.Data:
                 events.append(Body(bytes(event.data)))
-            elif kind is h11.EndOfMessage:
+            elif kind is self._h11.EndOfMessage:
                 trailers = [(name.decode("latin-1"), value.decode("latin-1")) for name, value in event.headers.raw_items()]
                 events.append(End(trailers))
                 self.complete = True
@@ -223,5 +263,98 @@ class BodyReader:
     def _next(self) -> Any:
         try:
             return self._conn.next_event()
-        except h11.RemoteProtocolError as exc:
+        except self._h11.RemoteProtocolError as exc:
             raise RawResponseError(str(exc)) from None
+
+
+# -- writing ----------------------------------------------------------------------------
+
+#: Statuses that never carry a body.
+_BODILESS = frozenset({204, 304})
+_NONE, _IDENTITY, _CHUNKED, _HELD = range(4)
+
+
+def head_bytes(http_version: str, status: int, reason: str, headers: HeaderList) -> bytes:
+    """``HTTP/1.1 200 OK``, the header lines and the blank line, as latin-1 bytes."""
+    return f"HTTP/{http_version} {status_line(status, reason)}\r\n".encode("latin-1") + header_block(headers)
+
+
+class ResponseWriter:
+    """Encodes one response's events for the wire.
+
+    ``http_version`` is the response's own; ``bodiless`` is set for the
+    response to a HEAD request; ``connection`` holds the response's original
+    connection headers.
+    """
+
+    __slots__ = ("http_version", "bodiless", "connection", "started", "_framing", "_start", "_held")
+
+    def __init__(self, http_version: str = "1.1", *, bodiless: bool = False, connection: HeaderList | None = None) -> None:
+        self.http_version = http_version
+        self.bodiless = bodiless
+        self.connection = connection or []
+        #: Whether any byte of the response has been encoded.
+        self.started = False
+        self._framing = _NONE
+        self._start: ResponseStart | None = None
+        self._held: list[bytes] = []
+
+    def encode(self, events: Iterable[Event]) -> list[bytes]:
+        """The bytes for ``events``, in order (possibly none yet: an HTTP/1.0 body is held)."""
+        out: list[bytes] = []
+        for event in events:
+            kind = type(event)
+            if kind is Body:
+                self._body(event.data, out)  # type: ignore[union-attr]
+            elif kind is ResponseStart:
+                self._head(event, out)  # type: ignore[arg-type]
+            elif kind is End:
+                self._end(event.trailers, out)  # type: ignore[union-attr]
+        return out
+
+    def _head(self, start: ResponseStart, out: list[bytes]) -> None:
+        headers = start.headers
+        names = {name.lower() for name, _ in headers}
+        if self.connection and "connection" not in names:
+            headers = [*headers, *self.connection]
+        status = start.status
+        if self.bodiless or status < 200 or status in _BODILESS:
+            self._framing = _NONE
+        elif "content-length" in names:
+            self._framing = _IDENTITY
+        elif any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in headers):
+            self._framing = _CHUNKED
+        elif self.http_version != "1.0":
+            self._framing = _CHUNKED
+            headers = [*headers, ("Transfer-Encoding", "chunked")]
+        else:
+            self._framing = _HELD
+            self._start = ResponseStart(status, headers, start.reason)
+            return
+        self.started = True
+        out.append(head_bytes(self.http_version, status, start.reason, headers))
+
+    def _body(self, data: bytes, out: list[bytes]) -> None:
+        framing = self._framing
+        if not data or framing == _NONE:
+            return
+        if framing == _IDENTITY:
+            out.append(data)
+        elif framing == _CHUNKED:
+            out += (b"%x\r\n" % len(data), data, b"\r\n")
+        else:
+            self._held.append(data)
+
+    def _end(self, trailers: HeaderList | None, out: list[bytes]) -> None:
+        if self._framing == _CHUNKED:
+            out.append(b"0\r\n" + header_block(trailers or []))
+        elif self._framing == _HELD:
+            start = self._start
+            assert start is not None
+            body = b"".join(self._held)
+            self._held = []
+            self.started = True
+            headers = [*start.headers, ("Content-Length", str(len(body)))]
+            out.append(head_bytes(self.http_version, start.status, start.reason, headers))
+            if body:
+                out.append(body)
