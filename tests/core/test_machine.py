@@ -1,4 +1,4 @@
-"""Misuse of the response machine raises ProtocolError."""
+"""The response machine (dualfilter.machine): its protocol, and misuse of it raising ProtocolError."""
 
 from __future__ import annotations
 

@@ -1,0 +1,72 @@
+"""A body in flight (dualfilter.body): each filter's view of it, and its result settled back."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter import Filter, FilterError, Headers
+from dualfilter.body import BodyValue, NothingToParse, settle, view
+
+HTML = [("Content-Type", "text/html; charset=iso-8859-1")]
+
+
+class Bytes(Filter):
+    def filter(self, environ, headers, data):
+        return data
+
+
+class Text(Filter):
+    decode_unicode = True
+
+    def filter(self, environ, headers, data):
+        return data
+
+
+class Tree(Filter):
+    format = "lxml_html"
+
+    def filter(self, environ, headers, data):
+        return data
+
+
+def test_a_bytes_filter_sees_the_bytes_as_they_are():
+    body = b"caf\xe9"
+    seen = view(BodyValue(body), Bytes(), Headers(list(HTML)))
+    assert seen.data is body
+
+
+def test_a_text_filter_sees_the_body_decoded_by_the_declared_charset():
+    assert view(BodyValue(b"caf\xe9"), Text(), Headers(list(HTML))).data == "café"
+
+
+def test_text_left_by_one_stage_is_taken_as_it_is_by_the_next_text_stage():
+    value = settle(Text(), view(BodyValue(b"caf\xe9"), Text(), Headers(list(HTML))), "café!")
+    assert view(value, Text(), Headers(list(HTML))).data == "café!"
+
+
+def test_a_bytes_stage_after_a_text_stage_gets_it_serialized_in_the_charset_it_came_in():
+    value = settle(Text(), view(BodyValue(b"caf\xe9"), Text(), Headers(list(HTML))), "café!")
+    assert view(value, Bytes(), Headers(list(HTML))).data == b"caf\xe9!"
+
+
+def test_content_codings_are_undone_before_a_filter_sees_the_body():
+    import gzip
+
+    value = BodyValue(gzip.compress(b"<p>x</p>"), codings=("gzip",), limit=1000)
+    assert view(value, Bytes(), Headers(list(HTML))).data == b"<p>x</p>"
+
+
+def test_an_empty_body_is_no_document_for_a_format():
+    with pytest.raises(NothingToParse):
+        view(BodyValue(b""), Tree(), Headers([("Content-Type", "text/html")]))
+
+
+def test_a_result_of_the_wrong_kind_is_refused_naming_the_filter():
+    seen = view(BodyValue(b"<p>x</p>"), Tree(), Headers([("Content-Type", "text/html")]))
+    with pytest.raises(FilterError, match="Tree.filter.. returned int, which format lxml_html cannot write"):
+        settle(Tree(), seen, 42)
+
+
+def test_chunks_of_text_are_joined():
+    seen = view(BodyValue(b"x"), Text(), Headers(list(HTML)))
+    assert settle(Text(), seen, iter(["a", "b"])).value == "ab"

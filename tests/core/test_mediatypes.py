@@ -1,0 +1,37 @@
+"""Content-Type parsing and matching (dualfilter.mediatypes)."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter.mediatypes import content_type_items, format_content_type, matches, parse_content_type
+
+
+def test_a_content_type_is_lower_cased_and_its_parameters_unquoted():
+    media_type, params = parse_content_type('Text/HTML; Charset="UTF-8"')
+    assert (media_type, dict(params)) == ("text/html", {"charset": "UTF-8"})
+
+
+def test_a_value_without_a_slash_is_no_media_type():
+    assert parse_content_type("garbage")[0] == ""
+
+
+@pytest.mark.parametrize(
+    ("media_type", "patterns", "expected"),
+    [
+        ("text/html", ("text/html",), True),
+        ("text/html", ("text/*",), True),
+        ("application/atom+xml", ("*/*+xml",), True),
+        ("application/json", ("text/*",), False),
+    ],
+)
+def test_patterns_match_types_and_suffixes(media_type, patterns, expected):
+    assert matches(media_type, patterns) is expected
+
+
+def test_a_comma_inside_a_quoted_parameter_does_not_split_a_list():
+    assert content_type_items('text/html; a="x,y", text/plain') == ['text/html; a="x,y"', " text/plain"]
+
+
+def test_a_value_needing_quotes_is_quoted_when_written():
+    assert format_content_type("text/html", {"charset": "utf-8", "x": "a b"}) == 'text/html; charset=utf-8; x="a b"'
