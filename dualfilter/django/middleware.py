@@ -86,7 +86,7 @@ class FilterMiddleware:
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         flt = self.filter
         if flt.asks_requests and not flt.should_filter_request(request.META):
-            return await self.get_response(request)  # type: ignore[no-any-return]
+            return await self.get_response(request)
         hidden = self._show(request)
         try:
             response = await self.get_response(request)
@@ -234,7 +234,7 @@ async def _async_chunks(response: HttpResponseBase) -> AsyncIterator[bytes]:
 
 
 def _data(events: list[Event]) -> list[bytes]:
-    return [event.data for event in events if type(event) is Body]  # type: ignore[union-attr]
+    return [event.data for event in events if type(event) is Body]
 
 
 def _feed(machine: ResponseMachine, first: list[bytes], chunks: Iterable[bytes]) -> Iterator[bytes]:

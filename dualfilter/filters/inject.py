@@ -183,4 +183,5 @@ class InjectStream:
         if self.done:
             return ""
         held, self.held = self.held, ""
-        return self.inject.filter({}, Headers(), held)
+        out: str = self.inject.filter({}, Headers(), held)
+        return out

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from typing import Any
 
 try:
-    import lolhtml
+    import lolhtml as lolhtml  # re-exported: None says the html extra is not installed
 except ImportError:  # the html extra is not installed
     lolhtml = None  # type: ignore[assignment]
 

@@ -42,7 +42,7 @@ def _path_variable(ecb: Any, name: str) -> str:
     value = ecb.GetServerVariable("UNICODE_" + name, None)
     if value is None:  # IIS 5 has no UNICODE_ variables
         return _variable(ecb, name)
-    return value.encode("utf-8", "surrogateescape").decode("latin-1")
+    return str(value).encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def application_root(appl_md_path: str) -> str:

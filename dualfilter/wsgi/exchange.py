@@ -197,7 +197,7 @@ class Exchange:
         self._asked_again = False
         self._close_inner()
         environ = RequestPolicy.redispatch_environ(self._request)
-        self._inner = self._app(environ, self.start_response)  # type: ignore[arg-type]
+        self._inner = self._app(environ, self.start_response)
         self._closed = False
         self._iterator = iter(self._inner)
 
