@@ -31,6 +31,13 @@ class Command:
     url: str
 
 
+def interruptible() -> None:
+    """In the child before it runs: Ctrl+C (SIGINT) as a terminal gives it. A shell
+    runs background jobs with SIGINT ignored, and a child inherits that; then
+    Python would ignore the interrupt these tests send."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def read_line(process: subprocess.Popen[bytes]) -> bytes:
     """The first line of the process's stdout; b'' if it exits or stays silent too long."""
     lines: queue.Queue[bytes] = queue.Queue()
@@ -62,6 +69,7 @@ def command(*args: str, cwd: Any = None) -> Iterator[Command]:
         cwd=cwd,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
+        preexec_fn=interruptible,
     )
     try:
         line = read_line(process)

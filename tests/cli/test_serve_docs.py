@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.servers import read_line, stop
+from tests.cli.servers import interruptible, read_line, stop
 from tests.cli.test_cli_docs import FENCE, PAGE
 
 LOCAL_URL = re.compile(r"(?<=127\.0\.0\.1:)(\d+)")
@@ -60,7 +60,9 @@ class Session:
         """Start a server in the background; its first line, where ``listens`` finds its port, with ports as documented."""
         if documented_port in self.servers:
             stop(self.servers.pop(documented_port))
-        process = subprocess.Popen(argv, cwd=self.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            argv, cwd=self.cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, preexec_fn=interruptible
+        )
         self.servers[documented_port] = process
         line = read_line(process).decode()
         real = re.search(listens, line)
