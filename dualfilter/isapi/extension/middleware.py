@@ -41,8 +41,13 @@ class FilterMiddleware:
         return self.extension.GetExtensionVersion(vi)
 
     def HttpExtensionProc(self, ecb: Any) -> Any:
-        """Run one request through the inner extension, with a proxy ECB that filters its response."""
-        machine = ResponseMachine(self.filter, ServerEnviron(ecb))
+        """Run one request through the inner extension, with a proxy ECB that filters its response
+        (a request ``should_filter_request`` refuses gets the real ECB: no filter at all)."""
+        flt = self.filter
+        environ = ServerEnviron(ecb)
+        if flt.asks_requests and not flt.should_filter_request(environ):
+            return self.extension.HttpExtensionProc(ecb)
+        machine = ResponseMachine(flt, environ)
         proxy = ProxyECB(ecb, self, machine)
         try:
             result = self.extension.HttpExtensionProc(proxy)

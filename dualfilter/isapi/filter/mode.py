@@ -43,6 +43,7 @@ from ..constants import (
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
 from ..wire import fit_description
+from .environ import FilterEnviron, FilterRequest
 from .exchange import DONE, PASS, Exchange
 
 # Filter mode reads raw responses with h11: without it, fail when the filter is built, once.
@@ -62,11 +63,13 @@ ISAPI_OPTIONS = ("notify_order", "description", "strip_request_headers", "max_he
 class Connection:
     """What the filter keeps for one client connection (in ``fc.FilterContext``)."""
 
-    __slots__ = ("exchange", "writing", "request_headers")
+    __slots__ = ("exchange", "writing", "request_headers", "asked", "skipped")
 
     def __init__(self) -> None:
         #: The response under way, if any.
         self.exchange: Exchange | None = None
+        #: Whether ``should_filter_request`` was asked about the current request, and refused it.
+        self.asked = self.skipped = False
         #: The request headers taken away from the site for the current request, by environ key.
         self.request_headers: dict[str, str] = {}
         #: True while the filter's own WriteClient runs: IIS shows those bytes to the filter too.
@@ -74,13 +77,17 @@ class Connection:
 
     def send_raw_data(self, owner: ISAPIFilter, fc: Any) -> int:
         exchange = self.exchange
-        if exchange is not None and exchange.phase is PASS:
+        if self.skipped or exchange is not None and exchange.phase is PASS:
             return NEXT
         raw = fc.GetData()
         data = raw.InData
         if not data:
             return NEXT
         if exchange is None or exchange.phase is DONE:
+            if not self.asked:  # asked here when PREPROC_HEADERS was not
+                self.asked, self.skipped = True, owner.refuses(fc)
+                if self.skipped:
+                    return NEXT
             exchange = self.exchange = Exchange(owner, self, fc)
         try:
             return exchange.send_raw_data(fc, raw, data)
@@ -88,6 +95,8 @@ class Connection:
             return exchange.failed(fc, raw, exc)
 
     def end_of_request(self, fc: Any) -> int:
+        self.asked = self.skipped = False
+        self.request_headers = {}
         exchange, self.exchange = self.exchange, None
         if exchange is None:
             return NEXT
@@ -165,12 +174,20 @@ class ISAPIFilter:
                 connection = fc.FilterContext
                 if type(connection) is not Connection:
                     connection = fc.FilterContext = Connection()
-                connection.request_headers = self._strip_request_headers(fc.GetData())
+                connection.asked, connection.skipped = True, self.refuses(fc)
+                connection.request_headers = {} if connection.skipped else self._strip_request_headers(fc.GetData())
             elif kind == SF_NOTIFY_END_OF_NET_SESSION:
                 fc.FilterContext = None
         except Exception:
             log.exception("%s: ISAPI filter notification failed; the data goes on as it came", self.filter.name)
         return NEXT
+
+    def refuses(self, fc: Any) -> bool:
+        """Whether ``should_filter_request`` refuses the request ``fc`` is about
+        (asked only when a filter overrides it): then the site sees the request
+        as sent and its response passes untouched."""
+        flt = self.filter
+        return flt.asks_requests and not flt.should_filter_request(FilterEnviron(FilterRequest(fc)))
 
     def TerminateFilter(self, status: int) -> None:
         """Called as IIS unloads the filter: nothing is held outside the connections."""
