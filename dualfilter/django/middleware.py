@@ -23,9 +23,10 @@ from django.http.response import HttpResponseBase, ResponseHeaders
 from ..chain import chain
 from ..drivers import drive, drive_async
 from ..errors import StreamError
-from ..events import PASSTHROUGH, Body, End, Event, ResponseStart
+from ..events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ..filter import Filter
 from ..machine import ResponseMachine
+from ..request_policy import RequestPolicy
 from ..responses import error_response, reason_phrase
 from ..specs import SpecError, load
 
@@ -75,29 +76,39 @@ class FilterMiddleware:
         flt = self.filter
         if flt.asks_requests and not flt.should_filter_request(request.META):
             return self.get_response(request)
-        hidden = self._show(request)
+        return self._filter(request, self._ask(request, flt.request_policy.environ))
+
+    def _ask(self, request: HttpRequest, shown: Callable[[Any], Any]) -> Any:
+        """The response below to ``request`` shown as ``shown`` makes its META; the
+        filter then reads the request as the client sent it."""
+        hidden = self._show(request, shown)
         try:
-            response = self.get_response(request)
+            return self.get_response(request)
         finally:
             _restore(request, hidden)
-        # The filter reads the request as the client sent it (its ranges are served from the filtered body).
-        return self._filter(request, response)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         flt = self.filter
         if flt.asks_requests and not flt.should_filter_request(request.META):
             return await self.get_response(request)
-        hidden = self._show(request)
+        return await self._filter_async(request, await self._ask_async(request, flt.request_policy.environ))
+
+    async def _ask_async(self, request: HttpRequest, shown: Callable[[Any], Any]) -> Any:
+        hidden = self._show(request, shown)
         try:
-            response = await self.get_response(request)
+            return await self.get_response(request)
         finally:
             _restore(request, hidden)
-        return await self._filter_async(request, response)
 
     def _filter(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        machine = ResponseMachine(self.filter, request.META)
+        machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
         headers = list(response.items())
         events = drive(machine, machine.start(response.status_code, headers))
+        if events and events[-1] is REDISPATCH:  # a 206 or 304 that may stand for a filtered page
+            _drop(response)
+            response = self._ask(request, RequestPolicy.redispatch_environ)
+            headers = list(response.items())
+            events = drive(machine, machine.start(response.status_code, headers))
         chunks: Iterator[bytes] | None = None
         try:
             while not _settled(events, response):
@@ -110,9 +121,14 @@ class FilterMiddleware:
         return _respond(response, headers, machine, events, chunks, False)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        machine = ResponseMachine(self.filter, request.META)
+        machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
         headers = list(response.items())
         events = await drive_async(machine, machine.start(response.status_code, headers))
+        if events and events[-1] is REDISPATCH:
+            _drop(response)
+            response = await self._ask_async(request, RequestPolicy.redispatch_environ)
+            headers = list(response.items())
+            events = await drive_async(machine, machine.start(response.status_code, headers))
         chunks: AsyncIterator[bytes] | None = None
         try:
             while not _settled(events, response):
@@ -124,11 +140,11 @@ class FilterMiddleware:
             events = error_response(machine.error, self.filter.debug)
         return _respond(response, headers, machine, events, chunks, True)
 
-    def _show(self, request: HttpRequest) -> dict[str, Any]:
-        """Apply the request policy to ``request.META`` in place, for the views and
-        middleware below (``request.headers`` follows); returns what it changed."""
+    def _show(self, request: HttpRequest, policy: Callable[[Any], Any]) -> dict[str, Any]:
+        """Make ``request.META`` what ``policy`` shows the views and middleware below,
+        in place (``request.headers`` follows); returns what it changed."""
         meta = request.META
-        shown = self.filter.request_policy.stripped(meta)
+        shown = policy(meta)
         if shown is meta:
             return {}
         hidden = {key: value for key, value in meta.items() if shown.get(key, _GONE) is not value}
@@ -145,6 +161,16 @@ class FilterMiddleware:
 
 
 _GONE = object()
+
+
+def _drop(response: HttpResponseBase) -> None:
+    """Let go of an answer that is asked again: its files closed, without
+    ``close()``, which would tell Django the request is over."""
+    for closer in getattr(response, "_resource_closers", ()):
+        try:
+            closer()
+        except Exception:  # as Django's own close() does: freeing is best effort
+            pass
 
 
 def _restore(request: HttpRequest, hidden: dict[str, Any]) -> None:

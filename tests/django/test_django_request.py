@@ -1,4 +1,5 @@
-"""The request policy: the middleware and views below see the request the filter allows; those above, the request as it came."""
+"""The request policy: views see a safe request as sent, and are asked again without its ranges and
+conditionals when their 206 or 304 may stand for a filtered page; those above see the request as it came."""
 
 from __future__ import annotations
 
@@ -21,24 +22,47 @@ def seen(response) -> dict[str, dict[str, str | None]]:
     return json.loads(response.content)
 
 
-def test_the_view_never_sees_range_headers_in_meta_or_in_request_headers():
+def test_a_safe_request_reaches_the_view_with_its_range_headers_in_meta_and_request_headers():
     with project([spec("Upper")]):
         shown = seen(Client().get("/seen/", **RANGE))
-    assert shown["meta"]["Range"] is shown["headers"]["Range"] is None
-    assert shown["meta"]["If-Range"] is shown["headers"]["If-Range"] is None
+    assert shown["meta"]["Range"] == shown["headers"]["Range"] == "bytes=0-5"
+    assert shown["meta"]["If-Range"] == shown["headers"]["If-Range"] == '"v1"'
 
 
-async def test_the_async_view_never_sees_range_headers():
+async def test_a_safe_request_reaches_the_async_view_with_its_range_headers():
     with project([spec("Upper")]):
-        shown = seen(await AsyncClient().get("/seen/", **RANGE))
-    assert shown["meta"]["Range"] is shown["headers"]["Range"] is None
+        # AsyncClient takes request headers by name in ``headers`` (HTTP_* keywords go to the scope).
+        shown = seen(await AsyncClient().get("/seen/", headers={"Range": "bytes=0-5"}))
+    assert shown["meta"]["Range"] == shown["headers"]["Range"] == "bytes=0-5"
 
 
-def test_conditional_headers_are_hidden_under_force_no_conditional():
+def test_conditional_headers_reach_the_view():
     with project([spec("Upper")]):
         shown = seen(Client().get("/seen/", **CONDITIONAL))
-    assert shown["meta"]["If-None-Match"] is shown["headers"]["If-None-Match"] is None
-    assert shown["meta"]["If-Modified-Since"] is shown["headers"]["If-Modified-Since"] is None
+    assert shown["meta"]["If-None-Match"] == shown["headers"]["If-None-Match"] == '"v1"'
+
+
+def ranged_view(asked):
+    """A view that answers a Range with a 206 of its page, as a range-aware view does."""
+
+    def view(request):
+        asked.append(request.headers.get("Range"))
+        if "Range" in request.headers:
+            response = HttpResponse(PAGE.encode()[:6], status=206, content_type="text/html")
+            response["Content-Range"] = f"bytes 0-5/{len(PAGE.encode())}"
+            return response
+        return HttpResponse(PAGE, content_type="text/html")
+
+    return view
+
+
+def test_a_partial_of_a_filtered_page_makes_the_view_asked_again_without_its_range():
+    asked: list[str | None] = []
+    with project([spec("Upper")]):
+        response = FilterMiddleware(ranged_view(asked))(RequestFactory().get("/", HTTP_RANGE="bytes=0-5"))
+    assert asked == ["bytes=0-5", None]
+    assert (response.status_code, response.content) == (206, PAGE.upper().encode()[:6])
+    assert response["Content-Range"] == f"bytes 0-5/{len(PAGE.upper().encode())}"
 
 
 def test_if_none_match_is_translated_without_force_no_conditional():
@@ -76,15 +100,15 @@ def test_a_middleware_above_sees_the_request_as_it_came_before_and_after():
     RECORDED.clear()
     with project([spec("Upper")], middleware=[f"{HERE}.RecordRequest", "dualfilter.django.FilterMiddleware"]):
         shown = seen(Client().get("/seen/", **RANGE))
-    assert shown["headers"]["Range"] is None
+    assert shown["headers"]["Range"] == "bytes=0-5"
     assert RECORDED == [{"before": "bytes=0-5", "after": "bytes=0-5", "meta": "bytes=0-5"}]
 
 
-def test_a_middleware_below_sees_the_request_the_filter_allows():
+def test_a_middleware_below_sees_a_safe_request_as_sent():
     RECORDED.clear()
     with project([spec("Upper")], middleware=["dualfilter.django.FilterMiddleware", f"{HERE}.RecordRequest"]):
         Client().get("/html/", **RANGE)
-    assert RECORDED == [{"before": None, "after": None, "meta": None}]
+    assert RECORDED == [{"before": "bytes=0-5", "after": "bytes=0-5", "meta": "bytes=0-5"}]
 
 
 def test_a_request_the_policy_leaves_alone_keeps_its_meta_dict():
