@@ -128,7 +128,7 @@ def without_range(inner: Inner) -> Inner:
 
 
 def stripping_host_expects(flt: type[Filter], inner: Inner) -> Received:
-    """What a host that cannot ask the app twice (ISAPI, Django) gives: WSGI's
+    """What a host that cannot ask the app twice (the ISAPI filter) gives: WSGI's
     answer, except that the app never sees a Range, so a page the filter leaves
     alone comes whole instead of as the app's own 206."""
     expected = run_wsgi(flt, inner)

@@ -6,7 +6,10 @@ in place of the real ECB. Both ways an extension can end a request work:
 returning from ``HttpExtensionProc`` (the response is complete then), or
 returning ``HSE_STATUS_PENDING`` and calling ``DoneWithSession`` later from any
 thread (ThreadPoolExtension), where the filtered response is written before
-the real session ends.
+the real session ends. An extension is shown a request as the client sent it;
+when its 206 or 304 may stand for a filtered page, that answer is dropped and
+the extension is asked again (a new proxy over the same real ECB, showing no
+range or conditional header), in either way.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ from typing import Any
 
 from ...filter import Filter
 from ...machine import ResponseMachine
-from ..constants import HSE_STATUS_PENDING
+from ...request_policy import VALIDATOR_HEADERS
+from ..constants import HSE_STATUS_ERROR, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
 from ..environ import ServerEnviron
 from .completion import CompletionPort
 from .proxy import ProxyECB
@@ -33,7 +37,10 @@ class FilterMiddleware:
     def __init__(self, filter: Filter, extension: Any, *, io_threads: int = 4) -> None:
         self.filter = filter
         self.extension = extension
-        self.request_headers = RequestHeaders(filter.request_policy.removed, filter.etag_token)
+        #: What an extension is first shown of a request: all of it, derived tags translated.
+        self.request_headers = RequestHeaders((), filter.etag_token)
+        #: What it is shown when asked again (a redispatch): no range or conditional header.
+        self.redispatch_headers = RequestHeaders(VALIDATOR_HEADERS)
         self.completions = CompletionPort(io_threads)
 
     def GetExtensionVersion(self, vi: Any) -> Any:
@@ -47,8 +54,12 @@ class FilterMiddleware:
         environ = ServerEnviron(ecb)
         if flt.asks_requests and not flt.should_filter_request(environ):
             return self.extension.HttpExtensionProc(ecb)
-        machine = ResponseMachine(flt, environ)
-        proxy = ProxyECB(ecb, self, machine)
+        return self._dispatch(ecb, ResponseMachine(flt, environ, can_redispatch=True), self.request_headers)
+
+    def _dispatch(self, ecb: Any, machine: ResponseMachine, headers: RequestHeaders) -> Any:
+        """One call of the inner extension for ``ecb``'s request, through a proxy
+        that shows it the request ``headers`` allow; asked again when the machine says so."""
+        proxy = ProxyECB(ecb, self, machine, headers)
         try:
             result = self.extension.HttpExtensionProc(proxy)
         except BaseException:
@@ -56,7 +67,16 @@ class FilterMiddleware:
             raise
         if result != HSE_STATUS_PENDING:
             proxy._returned()
+            if proxy.asked_again:
+                return self._dispatch(ecb, machine, self.redispatch_headers)
         return result
+
+    def ask_again(self, ecb: Any, machine: ResponseMachine) -> None:
+        """A pending answer the machine asked again for has ended (DoneWithSession):
+        the extension is asked again, and the real session ends with that answer."""
+        result = self._dispatch(ecb, machine, self.redispatch_headers)
+        if result != HSE_STATUS_PENDING:
+            ecb.DoneWithSession(HSE_STATUS_SUCCESS if result != HSE_STATUS_ERROR else HSE_STATUS_ERROR)
 
     def TerminateExtension(self, status: int) -> Any:
         """Called once as IIS unloads the extension."""

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...decision import decide
 from ...drivers import drive
-from ...events import PASSTHROUGH, Body, Event, ResponseStart
+from ...events import PASSTHROUGH, REDISPATCH, Body, Event, ResponseStart
 from ...machine import ResponseMachine
 from ...responses import status_line
 from ..constants import (
@@ -44,7 +44,7 @@ from ..constants import (
 )
 from ..errors import ExtensionError
 from ..wire import buffer_arg, header_block, int_arg, parse_header_lines, split_header_block, status_text, str_arg
-from .request_headers import HEADER_LIST, HIDDEN, TRANSLATED
+from .request_headers import HEADER_LIST, HIDDEN, TRANSLATED, RequestHeaders
 
 if TYPE_CHECKING:
     from .middleware import FilterMiddleware
@@ -59,12 +59,27 @@ _NO_DEFAULT: Any = object()
 class ProxyECB:
     """One request's EXTENSION_CONTROL_BLOCK as the wrapped extension sees it."""
 
-    __slots__ = ("_real", "_owner", "_machine", "_lock", "_done", "_started", "_ended", "_raw", "_direct", "_keep_alive", "_io")
+    __slots__ = (
+        "_real",
+        "_owner",
+        "_machine",
+        "_headers",
+        "_lock",
+        "_done",
+        "_started",
+        "_ended",
+        "_raw",
+        "_direct",
+        "_keep_alive",
+        "_io",
+        "asked_again",
+    )
 
-    def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine) -> None:
+    def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine, headers: RequestHeaders) -> None:
         self._real = real
         self._owner = owner
         self._machine = machine
+        self._headers = headers  # what GetServerVariable shows of the request headers
         self._lock = threading.RLock()
         self._done = False  # the session is over: the proxy is dead
         self._started = False  # the machine has had its start()
@@ -73,6 +88,8 @@ class ProxyECB:
         self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
         self._keep_alive = False
         self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
+        #: The machine said REDISPATCH: this answer is dropped, the extension is asked again.
+        self.asked_again = False
 
     # -- the response ------------------------------------------------------------
 
@@ -218,7 +235,7 @@ class ProxyECB:
         """The real server variable, with the request headers the filter removes hidden."""
         str_arg(name, "GetServerVariable")
         self._check()
-        headers = self._owner.request_headers
+        headers = self._headers
         kind = headers.kind(name)
         if kind is HIDDEN:
             if default is _NO_DEFAULT:
@@ -274,6 +291,8 @@ class ProxyECB:
                 real.WriteClient(event.data, HSE_IO_SYNC)
             elif event is PASSTHROUGH:
                 self._direct = True  # the rest of the body goes straight to the real ECB
+            elif event is REDISPATCH:
+                self.asked_again = True  # what follows of this answer goes nowhere
             elif type(event) is ResponseStart:
                 status = status_line(event.status, event.reason).encode("latin-1")
                 real.SendResponseHeaders(status, header_block(event.headers), self._keep_alive)
@@ -297,7 +316,10 @@ class ProxyECB:
                 if not failed:
                     self._finish()
             finally:
-                self._real.DoneWithSession(status)
+                if self.asked_again and not failed:
+                    self._owner.ask_again(self._real, self._machine)  # the real session goes on
+                else:
+                    self._real.DoneWithSession(status)
 
     def _returned(self) -> None:
         """HttpExtensionProc returned without HSE_STATUS_PENDING: the response is complete."""
@@ -322,7 +344,7 @@ class ProxyECB:
         with self._lock:
             if not self._done:
                 return self
-            proxy = ProxyECB(real, self._owner, self._machine)
+            proxy = ProxyECB(real, self._owner, self._machine, self._headers)
             proxy._ended = proxy._raw = proxy._direct = True
             proxy._keep_alive = self._keep_alive
             return proxy
