@@ -322,3 +322,23 @@ async def test_non_http_scopes_go_to_the_app_with_the_same_scope_receive_and_sen
     scope = {"type": kind, "asgi": {"version": "3.0"}}
     await UpperFilter.asgi(app)(scope, receive, send)
     assert seen == {"scope": scope, "receive": receive, "send": send}
+
+
+async def test_headers_given_as_a_generator_all_reach_the_client_when_passing_through():
+    async def app(scope, receive, send):
+        pairs = [(b"content-type", b"image/png"), (b"x-one", b"1"), (b"x-two", b"2")]
+        await send({"type": "http.response.start", "status": 200, "headers": (pair for pair in pairs)})
+        await send(body(b"png"))
+
+    exchange = await call(UpperFilter.asgi(app))
+    assert list(exchange.start["headers"]) == [(b"content-type", b"image/png"), (b"x-one", b"1"), (b"x-two", b"2")]
+
+
+async def test_headers_given_as_a_generator_are_read_once_for_a_filtered_response():
+    async def app(scope, receive, send):
+        pairs = [(b"content-type", b"text/html"), (b"x-one", b"1")]
+        await send({"type": "http.response.start", "status": 200, "headers": (pair for pair in pairs)})
+        await send(body(b"<p>x</p>"))
+
+    exchange = await call(UpperFilter.asgi(app))
+    assert exchange.headers[b"x-one"] == b"1" and exchange.body == b"<P>X</P>"

@@ -220,3 +220,16 @@ def test_trailers_reach_the_test_client_after_the_filtered_body():
     response = TestClient(UpperFilter(app)).get("/")
     assert response.text == "<P>T</P>"
     assert response.extensions["http.response.trailers"] == [(b"x-checksum", b"42")]
+
+
+async def test_a_file_sent_by_pathsend_streams_through_a_streaming_filter(tmp_path):
+    from dualfilter.filters import Inject
+
+    page = "<html><body>" + "<p>a line</p>" * 10_000 + "</body></html>"
+    (tmp_path / "story.html").write_text(page)
+    app = Starlette(routes=routes(tmp_path), middleware=[Middleware(Inject, html="<b>X</b>")])
+    server = PathsendServer(app)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(server), base_url="http://testserver") as client:
+        response = await client.get("/files/story.html")
+    assert response.text == page.replace("</body>", "<b>X</b></body>")
+    assert "content-length" not in response.headers and server.paths == []  # streamed, read by the filter
