@@ -6,16 +6,9 @@ from typing import Any
 
 import anyio
 
-from dualfilter import Filter
+from tests.support.filters import Upper as UpperFilter  # noqa: F401 - the folder's tests import it from here
 
 HTML = "text/html; charset=utf-8"
-
-
-class UpperFilter(Filter):
-    """Upper-cases the body: easy to see whether a response was filtered."""
-
-    def filter(self, environ, headers, data):
-        return data.upper()
 
 
 def make_scope(

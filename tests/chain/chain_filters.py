@@ -7,13 +7,7 @@ import re
 
 from dualfilter import Filter
 from dualfilter.formats.lxml_trees import LxmlHTMLFormat
-
-
-class Upper(Filter):
-    """Upper-cases the bytes of HTML responses."""
-
-    def filter(self, environ, headers, data):
-        return data.upper()
+from tests.support.filters import AsyncUpper, Upper  # noqa: F401 - the folder's tests import them from here
 
 
 class Rot13Text(Filter):
@@ -133,13 +127,6 @@ class Boom(Filter):
 
     def filter(self, environ, headers, data):
         raise RuntimeError("boom")
-
-
-class AsyncUpper(Filter):
-    """An ``async def`` bytes filter."""
-
-    async def filter(self, environ, headers, data):
-        return data.upper()
 
 
 class CountingHTML(LxmlHTMLFormat):

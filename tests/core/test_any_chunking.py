@@ -8,8 +8,9 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.support.filters import Rot13, Upper
+
 from .conftest import drive
-from .filters import Rot13, Upper
 
 
 def split(data: bytes, cuts: list[int]) -> list[bytes]:

@@ -8,9 +8,9 @@ from dualfilter import Filter
 from dualfilter.drivers import drive_async
 from dualfilter.machine import ResponseMachine
 from dualfilter.testing import collect, make_environ
+from tests.support.filters import Upper
 
 from .conftest import drive
-from .filters import Upper
 
 HTML = [("Content-Type", "text/html")]
 

@@ -7,9 +7,9 @@ import codecs
 import pytest
 
 from dualfilter import Filter
+from tests.support.filters import Identity, Rot13
 
 from .conftest import drive
-from .filters import Identity, Rot13
 
 
 class Seen(Filter):
@@ -125,7 +125,7 @@ def test_an_unknown_charset_name_gives_a_500(caplog):
 
 
 def test_a_bytes_filter_leaves_the_content_type_alone():
-    from .filters import Upper
+    from tests.support.filters import Upper
 
     headers = drive(Upper(), [b"a"], headers=[("Content-Type", "text/html")])[2]
     assert ("Content-Type", "text/html") in headers

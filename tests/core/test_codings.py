@@ -9,8 +9,9 @@ import brotli
 import pytest
 import zstandard
 
+from tests.support.filters import Upper
+
 from .conftest import drive
-from .filters import Upper
 
 CODERS = {
     "gzip": (gzip.compress, gzip.decompress),

@@ -6,10 +6,10 @@ import logging
 
 from dualfilter import Filter
 from dualfilter.state import State
+from tests.support.filters import Upper
 from tests.support.machines import driven_machine
 
 from .conftest import drive
-from .filters import Upper
 
 
 class Broken(Filter):

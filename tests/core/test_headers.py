@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from dualfilter import Filter
+from tests.support.filters import Upper
 
 from .conftest import drive
-from .filters import Upper
 
 
 def test_content_length_is_recomputed():

@@ -6,9 +6,8 @@ import pytest
 
 from dualfilter import ProtocolError
 from dualfilter.testing import make_environ
+from tests.support.filters import Upper
 from tests.support.machines import driven_machine
-
-from .filters import Upper
 
 HTML = [("Content-Type", "text/html")]
 

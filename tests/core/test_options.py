@@ -6,8 +6,7 @@ import pytest
 
 from dualfilter import Filter
 from dualfilter.options import convert, option_names
-
-from .filters import Upper
+from tests.support.filters import Upper
 
 
 class Tagged(Filter):

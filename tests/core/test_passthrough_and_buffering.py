@@ -5,10 +5,10 @@ from __future__ import annotations
 from dualfilter.events import PASSTHROUGH, Body
 from dualfilter.state import State
 from dualfilter.testing import make_environ
+from tests.support.filters import Upper
 from tests.support.machines import driven_machine
 
 from .conftest import drive
-from .filters import Upper
 
 PNG = [("Content-Type", "image/png"), ("Content-Length", "8")]
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dualfilter.testing import run_filter
-
-from .filters import Upper
+from tests.support.filters import Upper
 
 
 def test_run_filter_takes_a_class_and_returns_status_headers_body():

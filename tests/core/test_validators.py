@@ -5,10 +5,10 @@ from __future__ import annotations
 from dualfilter.request_policy import RequestPolicy
 from dualfilter.testing import collect, make_environ
 from dualfilter.validators import derive, translate_if_none_match
+from tests.support.filters import Upper
 from tests.support.machines import driven_machine
 
 from .conftest import drive
-from .filters import Upper
 
 
 def strip_environ(environ, flt):

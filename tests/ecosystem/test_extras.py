@@ -20,6 +20,7 @@ import zstandard
 from dualfilter import Filter
 from dualfilter.extras import MissingExtra, install_command, require
 from dualfilter.testing import run_filter
+from tests.support.filters import Upper
 
 ROOT = Path(__file__).resolve().parents[2]
 LXML = ("lxml", "lxml.etree", "lxml.html")
@@ -37,11 +38,6 @@ def run_without(modules: tuple[str, ...], code: str) -> subprocess.CompletedProc
     return subprocess.run(
         [sys.executable, "-c", prelude + textwrap.dedent(code)], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
-
-
-class Upper(Filter):
-    def filter(self, environ, headers, data):
-        return data.upper()
 
 
 class NoFollow(Filter):

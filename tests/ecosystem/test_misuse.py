@@ -9,11 +9,7 @@ from starlette.middleware import Middleware
 from dualfilter import Filter, chain
 from dualfilter.cli import main
 from dualfilter.testing import run_filter
-
-
-class Upper(Filter):
-    def filter(self, environ, headers, data):
-        return data.upper()
+from tests.support.filters import Upper
 
 
 class Lower(Filter):

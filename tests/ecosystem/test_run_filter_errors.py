@@ -8,6 +8,7 @@ import pytest
 
 from dualfilter import Filter, FilterError
 from dualfilter.testing import run_filter
+from tests.support.filters import Upper
 
 
 class Broken(Filter):
@@ -36,11 +37,6 @@ class BrokenStream(Filter):
 
     def finish(self):
         return ""
-
-
-class Upper(Filter):
-    def filter(self, environ, headers, data):
-        return data.upper()
 
 
 def test_by_default_a_failing_filter_gives_the_clients_500():

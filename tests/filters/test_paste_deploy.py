@@ -11,11 +11,9 @@ from paste.deploy import loadapp
 
 APP_MODULE = """
 from dualfilter import Filter
+from tests.support.filters import Upper as UpperFilter
 
 
-class UpperFilter(Filter):
-    def filter(self, environ, headers, data):
-        return data.upper()
 
 
 def make_app(global_conf, text="<html><body><p>hello</p></body></html>", content_type="text/html; charset=utf-8"):

@@ -14,18 +14,11 @@ import traceback
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from dualfilter import Filter
 from dualfilter.isapi import ExtensionError
 from dualfilter.isapi.constants import HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
+from tests.support.filters import Upper as UpperFilter  # noqa: F401 - the folder's tests import it from here
 
 HTML = "text/html; charset=utf-8"
-
-
-class UpperFilter(Filter):
-    """Upper-cases the body: easy to see whether a response was filtered."""
-
-    def filter(self, environ, headers, data):
-        return data.upper()
 
 
 def header_string(headers: Iterable[tuple[str, str]]) -> str:

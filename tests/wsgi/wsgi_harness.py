@@ -17,16 +17,10 @@ from typing import Any
 from wsgiref.validate import validator
 
 from dualfilter import Filter
+from tests.support.filters import Upper as UpperFilter  # noqa: F401 - the folder's tests import it from here
 
 HTML = "text/html; charset=utf-8"
 TEXT = "text/plain; charset=utf-8"
-
-
-class UpperFilter(Filter):
-    """Upper-cases the body: easy to see whether a response was filtered."""
-
-    def filter(self, environ, headers, data):
-        return data.upper()
 
 
 def wrap(filter_class: type[Filter], app: Any, **options: Any) -> Any:

@@ -1,7 +1,8 @@
-"""Example filters shared by the core tests."""
+"""The example filters the test folders share: each defined once, here."""
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import re
 
@@ -12,6 +13,14 @@ class Upper(Filter):
     """Upper-cases the bytes of HTML responses."""
 
     def filter(self, environ, headers, data):
+        return data.upper()
+
+
+class AsyncUpper(Filter):
+    """Upper-cases the bytes in an ``async def`` filter."""
+
+    async def filter(self, environ, headers, data):
+        await asyncio.sleep(0)
         return data.upper()
 
 
