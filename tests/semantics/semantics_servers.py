@@ -141,7 +141,8 @@ def gunicorn_serving(static: pathlib.Path) -> Iterator[int]:
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     sock.set_inheritable(True)
-    env = {**os.environ, "SEMANTICS_STATIC": str(static), "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "SEMANTICS_STATIC": str(static), "PYTHONPATH": path}
     process = subprocess.Popen(
         [
             sys.executable,

@@ -26,7 +26,7 @@ ASGI = ("uvicorn", "hypercorn", "hypercorn-h2")
 WSGI = ("waitress", "gunicorn")
 WHOLE_VALUE_MATCH = (
     "dualfilter/validators.py translate_if_none_match: the app is shown If-None-Match as the derived tag FOLLOWED by "
-    "its own ('W/\"x-dfs<token>\", \"x\"'); whitenoise (responders.py is_not_modified) compares the whole "
+    'its own (\'W/"x-dfs<token>", "x"\'); whitenoise (responders.py is_not_modified) compares the whole '
     "header value to its ETag, so it never answers 304 and the derived tag never revalidates a whitenoise page"
 )
 WAITRESS_HEAD = (
