@@ -86,6 +86,15 @@ def http1(port: int, method: str = "GET", path: str = "/", headers: Iterable[tup
     return Reply(int(status_line.split()[1]), fields, body, wire, chunked, trailers)
 
 
+def _text(headers: Any) -> list[tuple[str, str]]:
+    """h2's header pairs (text, with a ``header_encoding``) as ``str`` pairs."""
+
+    def text(item: str | bytes) -> str:
+        return item if isinstance(item, str) else item.decode("latin-1")
+
+    return [(text(name), text(value)) for name, value in headers]
+
+
 def http2(port: int, method: str = "GET", path: str = "/", headers: Iterable[tuple[str, str]] = ()) -> Reply:
     """One HTTP/2 request with prior knowledge (h2c), read until its stream ends."""
     import h2.config
@@ -108,16 +117,16 @@ def http2(port: int, method: str = "GET", path: str = "/", headers: Iterable[tup
                 break
             for event in connection.receive_data(data):
                 if isinstance(event, h2.events.ResponseReceived):
-                    pseudo = dict(event.headers)
-                    status = int(pseudo[":status"])
-                    fields = _fields((k, v) for k, v in event.headers if not k.startswith(":"))
+                    received = _text(event.headers)
+                    status = int(dict(received)[":status"])
+                    fields = _fields((k, v) for k, v in received if not k.startswith(":"))
                 elif isinstance(event, h2.events.DataReceived):
                     if event.data:
                         frames += 1
                         body += event.data
                     connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
                 elif isinstance(event, h2.events.TrailersReceived):
-                    trailers = _fields(event.headers)
+                    trailers = _fields(_text(event.headers))
                 elif isinstance(event, h2.events.StreamEnded):
                     ended = True
                 elif isinstance(event, h2.events.StreamReset):
