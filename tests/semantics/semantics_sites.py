@@ -38,8 +38,6 @@ PAGE = b"<html><head><title>page</title></head><body>%s</body></html>" % b"".joi
 )
 STYLE = b"".join(b"p.line%d { color: black }\n" % n for n in range(20))
 MTIME = 1_700_000_000  # 2023-11-14: the files' Last-Modified
-#: The paths every site serves under each prefix.
-PREFIXES = ("raw", "f", "c", "skip")
 
 
 class RedactPages(Redact):
