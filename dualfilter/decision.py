@@ -112,6 +112,10 @@ def _decide(
     if status < 200 or status in NO_BODY_STATUS and status != 304:
         return Decision(False, "bodiless", f"status {status} has no body")
     media_type, params = _content_type(flt, status, content_type) if content_type else ("", _NO_PARAMS)
+    if status == 416:
+        # A 416 says the range is past the end of what the app has: for a filtered
+        # page, past the unfiltered length; its type says nothing of the page's.
+        return Decision(False, "redispatch", "a 416 of what may be a filtered page", media_type, params)
     if status == 304 or status == 206:
         # A 304 or a partial stands for the full 200, which this filter may filter:
         # then it cannot reach the client as the app made it (the machine asks again).

@@ -118,7 +118,7 @@ class ResponseMachine:
                 self._to("bodiless")
                 return [ResponseStart(304, self._derive_etag(without(headers, frozenset({"etag"})), headers), reason)]
             if self.can_redispatch and self.state is _START and method in SAFE_METHODS:
-                self._answer = ResponseStart(status, headers, reason) if status == 304 else None
+                self._answer = self._held_answer(status, headers, reason)
                 self._to("redispatch")
                 return [REDISPATCH]
             action = "bodiless" if status == 304 or method == "HEAD" else "pass"  # as it came: the host cannot ask again
@@ -467,6 +467,18 @@ class ResponseMachine:
         etag = get_header(original, "etag")
         derived = validators.derive(etag, token) if etag and token else None
         return [*headers, ("ETag", derived)] if derived else headers
+
+    @staticmethod
+    def _held_answer(status: int, headers: HeaderList, reason: str) -> ResponseStart | None:
+        """The app's answer to keep while it is asked again, should its page turn out
+        not to be filtered: a 304, or a 416 (which then goes out without its body)."""
+        if status == 304:
+            return ResponseStart(status, headers, reason)
+        if status == 416:
+            kept = [(name, value) for name, value in headers if name.lower() not in responses.BODY_BOUND | {"content-type"}]
+            kept += [(name, value) for name, value in headers if name.lower() == "content-range"]
+            return ResponseStart(status, [*kept, ("Content-Length", "0")], reason)
+        return None
 
     def _misuse(self, what: str) -> ProtocolError:
         state = self.state

@@ -51,8 +51,9 @@ class RequestPolicy:
     __slots__ = ("removed", "keys", "token", "_raw_names")
 
     def __init__(self, flt: Filter) -> None:
-        #: Lower-case names of the request headers a host that cannot redispatch hides.
-        self.removed = RANGE_HEADERS | CONDITIONAL_HEADERS if flt.force_no_conditional else RANGE_HEADERS
+        #: Lower-case names of the request headers a host that cannot redispatch hides
+        #: (If-Modified-Since always: a date cannot tell a filtered page from the app's).
+        self.removed = RANGE_HEADERS | CONDITIONAL_HEADERS if flt.force_no_conditional else RANGE_HEADERS | {"if-modified-since"}
         #: Their CGI / WSGI environ keys (``HTTP_RANGE``), in a fixed order.
         self.keys = tuple(environ_key(name) for name in sorted(self.removed))
         #: The filter's validator token when If-None-Match is translated, else None.
@@ -61,9 +62,15 @@ class RequestPolicy:
         self._raw_names = frozenset(name.encode("latin-1") for name in touched)
 
     def translate(self, value: str) -> str:
-        """An If-None-Match value as the app sees it: its own tag after each derived one."""
+        """An If-None-Match value as the app sees it: its own tag for each derived one."""
         assert self.token is not None
         return translate_if_none_match(value, self.token)
+
+    def translate_derived(self, value: str) -> str:
+        """An If-None-Match value with only the app's own tags for the derived
+        ones (empty when it holds none), for a host that cannot ask twice."""
+        assert self.token is not None
+        return translate_if_none_match(value, self.token, only_derived=True)
 
     # -- hosts that can ask the app again: the request as the client sent it ------------
 
@@ -108,8 +115,10 @@ class RequestPolicy:
     # -- hosts that cannot ask twice: the headers hidden up front -----------------------
 
     def stripped(self, environ: Mapping[str, Any]) -> Mapping[str, Any]:
-        """A WSGI environ without the headers :attr:`removed` (If-None-Match
-        translated when kept); a copy only if anything changes."""
+        """A WSGI environ without the headers :attr:`removed` (If-None-Match,
+        when kept, holding only the app's own tags for the derived ones the
+        client sent: its own tags may be from before the filter existed); a copy
+        only if anything changes."""
         translate = self.token is not None and "HTTP_IF_NONE_MATCH" in environ
         if not translate:
             for key in self.keys:
@@ -121,7 +130,11 @@ class RequestPolicy:
         for key in self.keys:
             stripped.pop(key, None)
         if translate:
-            stripped["HTTP_IF_NONE_MATCH"] = self.translate(stripped["HTTP_IF_NONE_MATCH"])
+            shown = self.translate_derived(stripped["HTTP_IF_NONE_MATCH"])
+            if shown:
+                stripped["HTTP_IF_NONE_MATCH"] = shown
+            else:
+                del stripped["HTTP_IF_NONE_MATCH"]
         return stripped
 
     def stripped_pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] | None:
@@ -138,6 +151,8 @@ class RequestPolicy:
             if lowered in touched:
                 if lowered.decode("latin-1") in self.removed:
                     continue
-                value = self.translate(value.decode("latin-1")).encode("latin-1")
+                value = self.translate_derived(value.decode("latin-1")).encode("latin-1")
+                if not value:
+                    continue
             kept.append((name, value))
         return kept

@@ -3,9 +3,10 @@
 With ``force_no_conditional=False`` a filtered response keeps an ETag, derived
 from the app's own and the filter's identity: ``"v1"`` becomes
 ``W/"v1-dfs<token>"`` (``dfw`` for a weak original). When a client sends such a
-tag back in If-None-Match, the app is also shown the tag it issued itself, so
-it answers 304 exactly when its own body is unchanged; the 304 then carries the
-derived tag again. This is only true to the client if the filter is
+tag back in If-None-Match, the app is shown the tag it issued itself, so it
+answers 304 exactly when its own body is unchanged; the 304 then carries the
+derived tag again. (The app is shown its own tag in place of the derived one; a
+host that cannot ask the app twice shows it no other.) This is only true to the client if the filter is
 deterministic: the same input body and request give the same output. A filter
 whose output varies (a timestamp, a per-user banner) must keep the default
 ``force_no_conditional=True``, or change ``validator_token()`` whenever its
@@ -44,16 +45,21 @@ def original(opaque: str, token: str) -> str | None:
     return f'W/"{inner}"' if found.group(2) == "w" else f'"{inner}"'
 
 
-def translate_if_none_match(value: str, token: str) -> str:
-    """If-None-Match with the app's own tag added after each derived one."""
+def translate_if_none_match(value: str, token: str, *, only_derived: bool = False) -> str:
+    """If-None-Match as the app should see it: each derived tag replaced by the
+    app's own (an app compares the header with its tag as it issued it; some
+    compare the whole value). With ``only_derived``, the app's own tags the
+    client sent are left out: on a host that cannot ask the app twice they may
+    be from before the filter existed, and must not revalidate a filtered page."""
     if value.strip() == "*":
-        return value
+        return "" if only_derived else value
     tags = []
     for weak, opaque in parse_tags(value):
-        tags.append(f'W/"{opaque}"' if weak else f'"{opaque}"')
         inner = original(opaque, token)
         if inner is not None:
             tags.append(inner)
+        elif not only_derived:
+            tags.append(f'W/"{opaque}"' if weak else f'"{opaque}"')
     return ", ".join(tags)
 
 

@@ -39,10 +39,10 @@ class FilterMiddleware:
         if flt.asks_requests and not flt.should_filter_request(environ):
             await self.app(scope, receive, send)
             return
+        # The filter reads the request as the client sent it; the app, as the policy shows it.
         headers = self._policy.pairs(scope.get("headers", ()))
         if headers is not None:
             scope = {**scope, "headers": headers}
-            environ = ScopeEnviron(scope)
         responder = Responder(flt, environ, send)
         # If the app raises, the exception goes to the server as it is: anything
         # held back was never sent, so the server answers with its own 500.

@@ -34,9 +34,10 @@ class FilterMiddleware:
         flt = self.filter
         if flt.asks_requests and not flt.should_filter_request(environ):
             return self.app(environ, start_response)
-        environ = self._policy.environ(environ)  # type: ignore[assignment]
+        # The filter reads the request as the client sent it; the app, as the policy shows it.
+        shown = self._policy.environ(environ)
         exchange = Exchange(flt, environ, start_response, self.app)
-        return exchange.respond(self.app(environ, exchange.start_response))
+        return exchange.respond(self.app(shown, exchange.start_response))  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.filter!r} around {self.app!r}>"

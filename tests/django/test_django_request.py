@@ -70,7 +70,7 @@ def test_if_none_match_is_translated_without_force_no_conditional():
     derived = validators.derive('"v1"', flt.validator_token())
     with project([flt]):
         shown = seen(Client().get("/seen/", HTTP_IF_NONE_MATCH=derived))
-    assert shown["meta"]["If-None-Match"] == shown["headers"]["If-None-Match"] == f'{derived}, "v1"'
+    assert shown["meta"]["If-None-Match"] == shown["headers"]["If-None-Match"] == '"v1"'
 
 
 def test_a_page_revalidates_with_the_derived_tag_it_was_sent():

@@ -34,16 +34,17 @@ def test_if_none_match_is_removed_by_default():
     assert "If-None-Match" not in seen_headers(UpperFilter.isapi_filter(), [("If-None-Match", '"v1"')])["headers"]
 
 
-def test_if_none_match_stays_without_force_no_conditional():
+def test_an_etag_from_before_the_filter_never_reaches_the_site_without_force_no_conditional():
+    # IIS cannot be asked twice: the site's 304 to it could revalidate an unfiltered page.
     flt = UpperFilter.isapi_filter(force_no_conditional=False)
-    assert seen_headers(flt, [("If-None-Match", '"v2"')])["headers"]["If-None-Match"] == '"v2"'
+    assert "If-None-Match" not in seen_headers(flt, [("If-None-Match", '"v2"')])["headers"]
 
 
-def test_derived_tag_is_shown_to_the_site_with_its_own():
+def test_a_derived_tag_is_shown_to_the_site_as_its_own():
     flt = UpperFilter.isapi_filter(force_no_conditional=False)
     derived = derive('"v1"', flt.filter.etag_token)
     seen = seen_headers(flt, [("If-None-Match", derived)])["headers"]["If-None-Match"]
-    assert seen == f'{derived}, "v1"'
+    assert seen == '"v1"'
 
 
 def test_other_headers_reach_the_site():

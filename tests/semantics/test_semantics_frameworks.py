@@ -239,15 +239,6 @@ def django_conditional_ports() -> Iterator[tuple[int, int]]:
         yield raw, inside
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "dualfilter/request_policy.py RequestPolicy.stripped, used by dualfilter/django (which cannot ask the view "
-        "twice): with force_no_conditional=False the view sees If-None-Match with the client's tags as sent, so its "
-        "304 to an ETag issued before the filter reaches the client (machine.start: 'redispatch' without "
-        "can_redispatch falls back to 'bodiless') and a cached unfiltered page is revalidated"
-    ),
-)
 def test_with_conditionals_allowed_a_django_etag_from_before_the_filter_gets_the_whole_filtered_page(django_conditional_ports):
     from tests.django_project import HTML_PAGE
 

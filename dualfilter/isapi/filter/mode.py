@@ -205,10 +205,13 @@ class ISAPIFilter:
         if token is not None:
             value = headers.GetHeader("If-None-Match:", None)
             if value:
-                text = value.decode("latin-1")
-                translated = translate_if_none_match(text, token)
+                text = value.decode("latin-1") if isinstance(value, bytes) else value
+                # Only the app's own tags for derived ones: the site cannot be asked twice,
+                # and its own tags may be from before the filter existed.
+                translated = translate_if_none_match(text, token, only_derived=True)
                 if translated != text:
-                    headers.SetHeader("If-None-Match:", translated)
+                    taken["HTTP_IF_NONE_MATCH"] = text  # the filter reads what the client sent
+                    headers.SetHeader("If-None-Match:", translated)  # an empty value deletes the header
         return taken
 
     def __repr__(self) -> str:
