@@ -61,14 +61,43 @@ def build_environ(scope: Mapping[str, Any]) -> dict[str, Any]:
     return environ
 
 
+#: The request headers the core itself reads from every filtered response's
+#: environ (ranges, validators), by key, with the name each is read from (lower
+#: case, ``-`` as ``_``). None holds "SS", so no non-ASCII name maps to them
+#: (only "ß".upper() turns latin-1 into ASCII): a byte comparison is exact.
+_READ_WITHOUT_BUILDING = {"HTTP_RANGE": b"range", "HTTP_IF_RANGE": b"if_range", "HTTP_IF_NONE_MATCH": b"if_none_match"}
+
+
 class ScopeEnviron(LazyEnviron):
-    """The environ of an ASGI request: :func:`build_environ` of ``scope``, built when first read."""
+    """The environ of an ASGI request: :func:`build_environ` of ``scope``, built when first read.
+
+    The few request headers the core reads on every filtered response are
+    answered from the scope's headers without building the rest.
+    """
 
     __slots__ = ("scope",)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
         super().__init__(scope.get("method", "GET"))
         self.scope = scope
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self._data is None:
+            if key == "REQUEST_METHOD":
+                return self.method
+            wanted = _READ_WITHOUT_BUILDING.get(key)
+            if wanted is not None:
+                return self._header(wanted, default)
+        return self.data.get(key, default)
+
+    def _header(self, wanted: bytes, default: Any) -> Any:
+        """What ``build_environ`` would put under the key of header ``wanted``."""
+        value = None
+        for raw_name, raw_value in self.scope.get("headers", ()):
+            if bytes(raw_name).lower().replace(b"-", b"_") == wanted:
+                text = bytes(raw_value).decode("latin-1")
+                value = text if value is None else value + "," + text
+        return default if value is None else value
 
     def build(self) -> dict[str, Any]:
         return build_environ(self.scope)

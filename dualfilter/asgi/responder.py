@@ -17,7 +17,7 @@ import anyio
 
 from ..drivers import drive_async
 from ..errors import ProtocolError
-from ..events import Body, End, Event, Passthrough, Redispatch, ResponseStart
+from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from .headers import RawHeaders, to_bytes, to_str
 from .types import Message, Send
@@ -136,7 +136,8 @@ class Responder:
 
     async def _emit(self, events: list[Event]) -> None:
         """Run the filter where the machine asks, then send what it answered."""
-        events = await drive_async(self.machine, events)
+        if events and type(events[-1]) is FilterCall:  # else there is nothing for the driver to run
+            events = await drive_async(self.machine, events)
         send = self.send_out
         last = len(events) - 1
         for index, event in enumerate(events):

@@ -80,15 +80,15 @@ class Exchange:
                     self._server_write = self._server_start(status, headers, exc_info)
                     return self.write
                 self._passing = False
-                events = drive(machine, machine.start(status, headers, restart=True))
+                events = machine.start(status, headers, restart=True)
                 if self._forwarded:
                     self._exc_info = exc_info  # the server must be told it is a restart
             finally:
                 exc_info = None
         else:
-            events = drive(machine, machine.start(status, headers))
-        if events:
-            self._send(events)
+            events = machine.start(status, headers)
+        if events:  # the driver only when there is something to run or send
+            self._send(drive(machine, events))
         return self.write
 
     def write(self, data: bytes) -> None:
@@ -102,9 +102,9 @@ class Exchange:
                 self._sent = True
             write(data)
             return
-        events = drive(self.machine, self.machine.body(data))
+        events = self.machine.body(data)
         if events:
-            self._send(events)
+            self._send(drive(self.machine, events))
 
     # -- what the middleware calls -------------------------------------------------
 
@@ -173,7 +173,7 @@ class Exchange:
                             continue
                         self._close_inner()
                         self._take(drive(machine, machine.end()))
-                        break
+                        return  # the app's iterable is closed already
                     if self._passing:
                         if chunk:
                             self._pending.append(chunk)
@@ -236,7 +236,7 @@ class Exchange:
 
     def _forward(self, start: ResponseStart) -> None:
         exc_info, self._exc_info = self._exc_info, None
-        status = status_line(start.status, start.reason)
+        status = f"{start.status} {start.reason}" if start.reason else status_line(start.status)
         if exc_info is None:
             self._server_write = self._server_start(status, start.headers)
         else:
