@@ -1,5 +1,8 @@
 """One response through the WSGI middleware: PEP 3333 calls in, machine events out.
 
+The driver is called only for a batch of events that ends with a FilterCall
+(the only kind it acts on); any other batch goes out as the machine gave it.
+
 The ``start_response`` and ``write`` the app is given feed a ResponseMachine
 (through the sync driver, which runs the filter); what the machine emits goes
 to the server's own ``start_response`` and ``write``, or out through this
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..drivers import drive
 from ..errors import ProtocolError
-from ..events import Body, End, Event, Passthrough, Redispatch, ResponseStart
+from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
 from ..responses import status_line
@@ -87,8 +90,13 @@ class Exchange:
                 exc_info = None
         else:
             events = machine.start(status, headers)
-        if events:  # the driver only when there is something to run or send
-            self._send(drive(machine, events))
+            if len(events) == 2 and events[1] is PASSTHROUGH:
+                # The most common answer, sent as _send() would send it: the start, then the app's own body.
+                self._forward(events[0])  # type: ignore[arg-type]
+                self._passing = True
+                return self.write
+        if events:
+            self._send(drive(machine, events) if type(events[-1]) is FilterCall else events)
         return self.write
 
     def write(self, data: bytes) -> None:
@@ -104,7 +112,7 @@ class Exchange:
             return
         events = self.machine.body(data)
         if events:
-            self._send(drive(self.machine, events))
+            self._send(drive(self.machine, events) if type(events[-1]) is FilterCall else events)
 
     # -- what the middleware calls -------------------------------------------------
 
@@ -181,7 +189,7 @@ class Exchange:
                         continue
                     events = machine.body(chunk)
                     if events:
-                        self._take(drive(machine, events))
+                        self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
                         if self._ended:
                             break
                         if self._pending:
