@@ -93,8 +93,10 @@ class ScopeEnviron(LazyEnviron):
     def _header(self, wanted: bytes, default: Any) -> Any:
         """What ``build_environ`` would put under the key of header ``wanted``."""
         value = None
+        size = len(wanted)
         for raw_name, raw_value in self.scope.get("headers", ()):
-            if bytes(raw_name).lower().replace(b"-", b"_") == wanted:
+            # Only a name of the same length can match: most are passed over by that test alone.
+            if len(raw_name) == size and bytes(raw_name).lower().replace(b"-", b"_") == wanted:
                 text = bytes(raw_value).decode("latin-1")
                 value = text if value is None else value + "," + text
         return default if value is None else value

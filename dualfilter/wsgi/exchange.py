@@ -174,26 +174,30 @@ class Exchange:
                 while True:
                     if self._asked_again:  # start_response said so while the app was read
                         self._ask_again()
-                    try:
-                        chunk = next(self._iterator)  # type: ignore[arg-type]
-                    except StopIteration:
+                    # A for loop, not next(): the end of the app's iterable raises no StopIteration here.
+                    for chunk in self._iterator:  # type: ignore[union-attr]
+                        if self._passing:
+                            if chunk:
+                                self._pending.append(chunk)
+                                return
+                        else:
+                            events = machine.body(chunk)
+                            if events:
+                                self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
+                                if self._ended:
+                                    break
+                                if self._pending:
+                                    return
+                        if self._asked_again:
+                            break  # to ask again, before reading on
+                    else:
                         if self._asked_again:
                             continue
                         self._close_inner()
                         self._take(drive(machine, machine.end()))
                         return  # the app's iterable is closed already
-                    if self._passing:
-                        if chunk:
-                            self._pending.append(chunk)
-                            return
-                        continue
-                    events = machine.body(chunk)
-                    if events:
-                        self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
-                        if self._ended:
-                            break
-                        if self._pending:
-                            return
+                    if self._ended or not self._asked_again:
+                        break
             except BaseException:
                 self._close_inner()
                 raise
