@@ -80,7 +80,7 @@ class ResponseMachine:
     _stage_headers: Headers | None = None
     _changed = False  # whether any stage filtered the body
 
-    def __init__(self, flt: Filter, environ: Mapping[str, Any], *, can_redispatch: bool = False) -> None:
+    def __init__(self, flt: Filter, environ: Mapping[str, Any], can_redispatch: bool = False) -> None:
         self.filter = flt
         self.environ = environ
         #: Whether the host can ask the app again for this request (see ``REDISPATCH``).

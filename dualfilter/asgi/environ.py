@@ -78,7 +78,9 @@ class ScopeEnviron(LazyEnviron):
     __slots__ = ("scope",)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__(scope.get("method", "GET"))
+        # LazyEnviron.__init__, inline (one per request): the method known up front, nothing built.
+        self.method = scope.get("method", "GET")
+        self._data = None
         self.scope = scope
 
     def get(self, key: str, default: Any = None) -> Any:

@@ -58,7 +58,7 @@ class Exchange:
     _asked_again = False  # the machine said REDISPATCH: the app's answer is dropped, the app asked again
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
-        self.machine = ResponseMachine(flt, environ, can_redispatch=True)
+        self.machine = ResponseMachine(flt, environ, True)  # True: can_redispatch (positional: cheaper)
         self._server_start = start_response
         self._app = app
         # The request as it came, for a redispatch: apps rewrite their environ as they route.
