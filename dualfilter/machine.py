@@ -339,6 +339,15 @@ class ResponseMachine:
         if not chained and type(result) is bytes and not decision.codings:
             self._value = self._seen = self._raw = None
             return self._respond(result, None, self._stage_headers._headers, stage)  # the common case, directly
+        if not chained and type(result) is str and seen is not None and seen.format is None and not decision.codings:
+            # A plain text filter's text, directly: what settle() then serialize() would write.
+            self._value = self._seen = self._raw = None
+            try:
+                body, charset = charsets.encode(result, seen.text_charset(), stage.output_encoding)
+            except Exception as exc:
+                self._to("failed")
+                return self._fail(exc, stage)
+            return self._respond(body, charset, self._stage_headers._headers, stage)
         if seen is None:  # the body went to the filter as it came (_begin_stages)
             seen = View(self._raw, None, None, decision.media_type, decision.params.get("charset"))
             self._value = BodyValue(self._raw)
