@@ -89,19 +89,16 @@ class ScopeEnviron(LazyEnviron):
                 return self.method
             wanted = _READ_WITHOUT_BUILDING.get(key)
             if wanted is not None:
-                return self._header(wanted, default)
+                # What build_environ would put under the key: the header's values, joined.
+                value = None
+                size = len(wanted)
+                for raw_name, raw_value in self.scope.get("headers", ()):
+                    # Only a name of the same length can match: most are passed over by that test alone.
+                    if len(raw_name) == size and bytes(raw_name).lower().replace(b"-", b"_") == wanted:
+                        text = bytes(raw_value).decode("latin-1")
+                        value = text if value is None else value + "," + text
+                return default if value is None else value
         return self.data.get(key, default)
-
-    def _header(self, wanted: bytes, default: Any) -> Any:
-        """What ``build_environ`` would put under the key of header ``wanted``."""
-        value = None
-        size = len(wanted)
-        for raw_name, raw_value in self.scope.get("headers", ()):
-            # Only a name of the same length can match: most are passed over by that test alone.
-            if len(raw_name) == size and bytes(raw_name).lower().replace(b"-", b"_") == wanted:
-                text = bytes(raw_value).decode("latin-1")
-                value = text if value is None else value + "," + text
-        return default if value is None else value
 
     def build(self) -> dict[str, Any]:
         return build_environ(self.scope)
