@@ -63,18 +63,6 @@ def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[st
     return parsed[0] if parsed else ("", _NO_PARAMS)
 
 
-def _fields(headers: Iterable[tuple[str, str]]) -> tuple[str | None, str | None]:
-    """Content-Type and Content-Encoding, several field lines combined as HTTP reads them."""
-    content_type = content_encoding = None
-    for name, value in headers:
-        lowered = name.lower()
-        if lowered == "content-type":
-            content_type = value if content_type is None else f"{content_type}, {value}"
-        elif lowered == "content-encoding":
-            content_encoding = value if content_encoding is None else f"{content_encoding}, {value}"
-    return content_type, content_encoding
-
-
 def decide(
     flt: Filter,
     method: str,
@@ -85,7 +73,14 @@ def decide(
     """What ``flt`` does with a response to ``method`` with ``status`` and
     ``headers``. ``environ`` goes to an overridden ``should_filter``; a filter
     that does not override it gets its decisions memoised."""
-    content_type, content_encoding = _fields(headers)
+    # Content-Type and Content-Encoding, several field lines combined as HTTP reads them.
+    content_type = content_encoding = None
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "content-type":
+            content_type = value if content_type is None else f"{content_type}, {value}"
+        elif lowered == "content-encoding":
+            content_encoding = value if content_encoding is None else f"{content_encoding}, {value}"
     head = method == "HEAD"
     if flt.default_decision:
         key = (head, status, content_type, content_encoding)

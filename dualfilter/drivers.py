@@ -61,12 +61,6 @@ def resolve(value: Any) -> Any:
     return outcome["value"]
 
 
-def _call(call: FilterCall) -> Any:
-    """The user's code of one FilterCall, called (its result may be awaitable)."""
-    prepare = call.prepare
-    return call.function(*(prepare() if prepare is not None else call.args))
-
-
 def _step(machine: ResponseMachine, call: FilterCall) -> list[Event]:
     """Run one FilterCall to completion and hand its outcome to the machine."""
     try:
@@ -84,7 +78,17 @@ def drive(machine: ResponseMachine, events: list[Event]) -> list[Event]:
     what the machine answered to its result (the list is the machine's answer,
     extended in place)."""
     while events and type(events[-1]) is FilterCall:
-        events += _step(machine, events.pop())  # type: ignore[arg-type]
+        call: FilterCall = events.pop()  # type: ignore[assignment]
+        # _step(machine, call), inline: one frame less per filtered response.
+        try:
+            prepare = call.prepare
+            result = call.function(*(prepare() if prepare is not None else call.args))
+            if type(result) not in _PLAIN and inspect.isawaitable(result):
+                result = resolve(result)
+        except Exception as exc:
+            events += machine.failed(exc)
+        else:
+            events += machine.filtered(result)
     return events
 
 
@@ -105,7 +109,8 @@ async def drive_async(machine: ResponseMachine, events: list[Event], run_sync: R
             more = await run_sync(functools.partial(_step, machine, call))
         else:
             try:
-                result = _call(call)
+                prepare = call.prepare  # as in _step, inline: one frame less per filtered response
+                result = call.function(*(prepare() if prepare is not None else call.args))
                 if type(result) not in _PLAIN and inspect.isawaitable(result):
                     result = await result
             except Exception as exc:

@@ -98,6 +98,12 @@ for _kind in (ResponseStart, Body, End, FilterCall, Passthrough, Redispatch):
     _kind.__ne__ = _Event.__ne__  # type: ignore[method-assign,assignment]
     _kind.__hash__ = _Event.__hash__  # type: ignore[method-assign,assignment]
 
+#: ``make(Kind, (field, ...))``: an event from all its fields, in order, made in
+#: C. A named tuple's own ``__new__`` is a generated Python function, one frame
+#: per event; the machine and the adapters make several events per response
+#: on their hot paths, so they make them this way (the result is the same event).
+make = tuple.__new__
+
 #: The one ``Passthrough`` event.
 PASSTHROUGH = Passthrough()
 

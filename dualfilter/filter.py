@@ -166,6 +166,13 @@ class Filter(_Configured):
         self.is_async = inspect.iscoroutinefunction(self.filter)
         #: Whether filter() takes the body's bytes as they are (no format, no decoding).
         self._plain_bytes = self._format is None and self.format_output is None and not self.decode_unicode
+        #: Whether filter() takes the body decoded to text, and nothing else (the machine's direct path).
+        self._plain_text = (
+            self._format is None
+            and self.format_output is None
+            and self.decode_unicode
+            and type(self).format_for is Filter.format_for
+        )
         #: The filters a response goes through, in the order they run (innermost first).
         self._run_order: tuple[Filter, ...] = (self._stages or (self,))[::-1]
         # When should_filter is not overridden the machine asks accepts() directly.

@@ -22,13 +22,13 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import codings, ranges, responses, validators
+from . import charsets, codings, ranges, responses, validators
 from .body import BodyValue, NothingToParse, View, settle, view
 from .charsets import Charset
 from .codings import TooLarge
 from .decision import Decision, decide, wants
 from .errors import FilterError, ProtocolError, StreamError
-from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart
+from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart, make
 from .headers import Headers, get_header, without
 from .request_policy import SAFE_METHODS
 from .state import TRANSITIONS, State, transition
@@ -80,7 +80,7 @@ class ResponseMachine:
     _stage_headers: Headers | None = None
     _changed = False  # whether any stage filtered the body
 
-    def __init__(self, flt: Filter, environ: Mapping[str, Any], *, can_redispatch: bool = False) -> None:
+    def __init__(self, flt: Filter, environ: Mapping[str, Any], can_redispatch: bool = False) -> None:
         self.filter = flt
         self.environ = environ
         #: Whether the host can ask the app again for this request (see ``REDISPATCH``).
@@ -131,7 +131,7 @@ class ResponseMachine:
             if decision.codings:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
             self._to("pass")
-            return [ResponseStart(status, headers, reason), PASSTHROUGH]
+            return [make(ResponseStart, (status, headers, reason)), PASSTHROUGH]
         if action == "bodiless":
             # No body may follow; one the app sends anyway is dropped. For a HEAD of a
             # filtered type, what the app says of its length and validators would not
@@ -142,7 +142,7 @@ class ResponseMachine:
             kept = without(headers, responses.HEAD_DROPPED)
             return [ResponseStart(status, self._derive_etag(kept, headers), reason)]
         self._answer = None
-        self._start = ResponseStart(status, headers, reason)
+        self._start = make(ResponseStart, (status, headers, reason))
         if action == "stream":
             self._to("open")
             stream_headers = self._stream_headers = Headers(headers.copy())
@@ -161,7 +161,7 @@ class ResponseMachine:
                     return self._oversize()
             return []
         if state is _PASSTHROUGH:
-            return [Body(data)] if data else []
+            return [make(Body, (data,))] if data else []
         if state is _STREAMING or state is _HOLDING:
             if not data:
                 return []
@@ -177,7 +177,7 @@ class ResponseMachine:
         state = self.state
         if state is _PASSTHROUGH or state is _BODILESS:
             self._to("end")
-            return [End(trailers)]
+            return [make(End, (trailers,))]
         if state is _BUFFERING:
             self._to("end")
             self._trailers = trailers
@@ -270,7 +270,12 @@ class ResponseMachine:
             # The common case, directly: a plain bytes filter takes the body as it came.
             headers = self._stage_headers = Headers(list(start.headers))
             self._stage, self._index, self._raw = flt, 1, body
-            return [FilterCall(flt, flt.filter, (self.environ, headers, body), offload=self._offload(flt))]
+            return [make(FilterCall, (flt, flt.filter, (self.environ, headers, body), None, self._offload(flt)))]
+        if not flt._stages and flt._plain_text and not decision.codings:
+            # The next most common, as directly: a plain text filter takes the body decoded (by _decoded).
+            self._stage_headers = Headers(list(start.headers))
+            self._stage, self._index, self._raw = flt, 1, body
+            return [make(FilterCall, (flt, flt.filter, (), self._decoded, self._offload(flt)))]
         self._value = BodyValue(body, codings=decision.codings, limit=self.filter.max_buffer_size)
         self._headers = start.headers
         return self._next_stage()
@@ -307,8 +312,9 @@ class ResponseMachine:
         return self._finish()
 
     def _offload(self, stage: Filter) -> bool:
+        """Whether a stage's work is big and synchronous (an async host runs it in a thread)."""
         threshold = self.filter.thread_threshold
-        return not stage.is_async and threshold is not None and self._size >= threshold
+        return threshold is not None and self._size >= threshold and not stage.is_async
 
     def _prepare(self, stage: Filter, headers: Headers, content_type: tuple[str, Mapping[str, str]] | None) -> tuple[Any, ...]:
         """A stage's arguments (the driver asks, just before its ``filter()``): its view of the body."""
@@ -316,13 +322,32 @@ class ResponseMachine:
         seen = self._seen = view(self._value, stage, headers, content_type)
         return self.environ, headers, seen.data
 
+    def _decoded(self) -> tuple[Any, ...]:
+        """A plain text filter's arguments (the driver asks, just before its
+        ``filter()``): the body as ``view`` decodes it for that filter."""
+        decision, stage, raw = self.decision, self._stage, self._raw
+        assert decision is not None and stage is not None and raw is not None
+        declared = decision.params.get("charset")
+        text, charset = charsets.decode(raw, declared, decision.media_type, stage.unicode_errors)
+        self._seen = View(text, None, charset, decision.media_type, declared)
+        return self.environ, self._stage_headers, text
+
     def _took(self, result: Any) -> list[Event]:
         stage, seen, decision = self._stage, self._seen, self.decision
         assert stage is not None and decision is not None and self._stage_headers is not None
         chained = self.filter._stages
         if not chained and type(result) is bytes and not decision.codings:
             self._value = self._seen = self._raw = None
-            return self._respond(result, None, self._stage_headers.list, stage)  # the common case, directly
+            return self._respond(result, None, self._stage_headers._headers, stage)  # the common case, directly
+        if not chained and type(result) is str and seen is not None and seen.format is None and not decision.codings:
+            # A plain text filter's text, directly: what settle() then serialize() would write.
+            self._value = self._seen = self._raw = None
+            try:
+                body, charset = charsets.encode(result, seen.text_charset(), stage.output_encoding)
+            except Exception as exc:
+                self._to("failed")
+                return self._fail(exc, stage)
+            return self._respond(body, charset, self._stage_headers._headers, stage)
         if seen is None:  # the body went to the filter as it came (_begin_stages)
             seen = View(self._raw, None, None, decision.media_type, decision.params.get("charset"))
             self._value = BodyValue(self._raw)
@@ -376,14 +401,15 @@ class ResponseMachine:
             return self._fail(exc, producer)
         self._to("finished")
         status, reason = start.status, start.reason
-        if status == 200 and not trailers:
+        if status == 200 and not trailers and self.environ.get("HTTP_RANGE"):
             # The filtered body is whole here: a range of it is served when asked
             # (not announced: Accept-Ranges stays behind with the app's other validators).
             wanted = ranges.requested(self.environ, len(body))
             if wanted is not None:
                 status, reason, fixed, body = self._partial(wanted, fixed, body)
-        out = ResponseStart(status, fixed, reason)
-        return [out, Body(body), End(trailers)] if body else [out, End(trailers)]
+        out = make(ResponseStart, (status, fixed, reason))
+        end = make(End, (trailers,))
+        return [out, make(Body, (body,)), end] if body else [out, end]
 
     @staticmethod
     def _partial(wanted: tuple[int, int] | str, headers: HeaderList, body: bytes) -> tuple[int, str, HeaderList, bytes]:

@@ -61,14 +61,44 @@ def build_environ(scope: Mapping[str, Any]) -> dict[str, Any]:
     return environ
 
 
+#: The request headers the core itself reads from every filtered response's
+#: environ (ranges, validators), by key, with the name each is read from (lower
+#: case, ``-`` as ``_``). None holds "SS", so no non-ASCII name maps to them
+#: (only "ß".upper() turns latin-1 into ASCII): a byte comparison is exact.
+_READ_WITHOUT_BUILDING = {"HTTP_RANGE": b"range", "HTTP_IF_RANGE": b"if_range", "HTTP_IF_NONE_MATCH": b"if_none_match"}
+
+
 class ScopeEnviron(LazyEnviron):
-    """The environ of an ASGI request: :func:`build_environ` of ``scope``, built when first read."""
+    """The environ of an ASGI request: :func:`build_environ` of ``scope``, built when first read.
+
+    The few request headers the core reads on every filtered response are
+    answered from the scope's headers without building the rest.
+    """
 
     __slots__ = ("scope",)
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
-        super().__init__(scope.get("method", "GET"))
+        # LazyEnviron.__init__, inline (one per request): the method known up front, nothing built.
+        self.method = scope.get("method", "GET")
+        self._data = None
         self.scope = scope
+
+    def get(self, key: str, default: Any = None) -> Any:
+        if self._data is None:
+            if key == "REQUEST_METHOD":
+                return self.method
+            wanted = _READ_WITHOUT_BUILDING.get(key)
+            if wanted is not None:
+                # What build_environ would put under the key: the header's values, joined.
+                value = None
+                size = len(wanted)
+                for raw_name, raw_value in self.scope.get("headers", ()):
+                    # Only a name of the same length can match: most are passed over by that test alone.
+                    if len(raw_name) == size and bytes(raw_name).lower().replace(b"-", b"_") == wanted:
+                        text = bytes(raw_value).decode("latin-1")
+                        value = text if value is None else value + "," + text
+                return default if value is None else value
+        return self.data.get(key, default)
 
     def build(self) -> dict[str, Any]:
         return build_environ(self.scope)

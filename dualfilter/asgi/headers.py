@@ -20,4 +20,8 @@ def to_str(pairs: Iterable[tuple[bytes, bytes]] | Iterable[list[bytes]]) -> Head
 
 def to_bytes(headers: HeaderList) -> RawHeaders:
     """Core ``str`` pairs as ASGI byte pairs, names lower-cased."""
-    return [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    pairs: RawHeaders = []
+    append = pairs.append
+    for name, value in headers:  # a loop, as in to_str
+        append((name.lower().encode("latin-1"), value.encode("latin-1")))
+    return pairs

@@ -23,12 +23,15 @@ class FilterMiddleware:
     redispatch). A request ``should_filter_request`` refuses goes to the app untouched.
     """
 
-    __slots__ = ("filter", "app", "_policy")
+    __slots__ = ("filter", "app", "_policy", "_shows")
 
     def __init__(self, filter: Filter, app: ASGIApp) -> None:
         self.filter = filter
         self.app = app
         self._policy = filter.request_policy
+        # Whether the policy may show the app anything but the request as it came
+        # (only a translated If-None-Match): if not, it is not asked per request.
+        self._shows = self._policy.token is not None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -40,9 +43,10 @@ class FilterMiddleware:
             await self.app(scope, receive, send)
             return
         # The filter reads the request as the client sent it; the app, as the policy shows it.
-        headers = self._policy.pairs(scope.get("headers", ()))
-        if headers is not None:
-            scope = {**scope, "headers": headers}
+        if self._shows:
+            headers = self._policy.pairs(scope.get("headers", ()))
+            if headers is not None:
+                scope = {**scope, "headers": headers}
         responder = Responder(flt, environ, send)
         # If the app raises, the exception goes to the server as it is: anything
         # held back was never sent, so the server answers with its own 500.

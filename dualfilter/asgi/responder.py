@@ -17,7 +17,7 @@ import anyio
 
 from ..drivers import drive_async
 from ..errors import ProtocolError
-from ..events import Body, End, Event, Passthrough, Redispatch, ResponseStart
+from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from .headers import RawHeaders, to_bytes, to_str
 from .types import Message, Send
@@ -46,7 +46,7 @@ class Responder:
     )
 
     def __init__(self, flt: Filter, environ: Mapping[str, Any], send: Send) -> None:
-        self.machine = ResponseMachine(flt, environ, can_redispatch=True)
+        self.machine = ResponseMachine(flt, environ, True)  # True: can_redispatch (positional: cheaper)
         self.send_out = send
         #: True once the machine said PASSTHROUGH: every message is forwarded as it comes.
         self.passing = False
@@ -90,7 +90,11 @@ class Responder:
             self.trailers_in = bool(message.get("trailers", False))
             self.trailer_pairs = []
             events = machine.start(message["status"], headers)
-            if events:
+            if len(events) == 2 and events[1] is PASSTHROUGH:
+                # The most common answer, sent as _emit() would send it: the app's start, then its own body.
+                await self.send_out(self._start_message(events[0], self.trailers_in))  # type: ignore[arg-type]
+                self.passing = True
+            elif events:
                 await self._emit(events)
         elif kind == "http.response.trailers":
             self.trailer_pairs += message.get("headers", ())
@@ -136,7 +140,8 @@ class Responder:
 
     async def _emit(self, events: list[Event]) -> None:
         """Run the filter where the machine asks, then send what it answered."""
-        events = await drive_async(self.machine, events)
+        if events and type(events[-1]) is FilterCall:  # else there is nothing for the driver to run
+            events = await drive_async(self.machine, events)
         send = self.send_out
         last = len(events) - 1
         for index, event in enumerate(events):

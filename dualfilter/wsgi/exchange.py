@@ -1,5 +1,8 @@
 """One response through the WSGI middleware: PEP 3333 calls in, machine events out.
 
+The driver is called only for a batch of events that ends with a FilterCall
+(the only kind it acts on); any other batch goes out as the machine gave it.
+
 The ``start_response`` and ``write`` the app is given feed a ResponseMachine
 (through the sync driver, which runs the filter); what the machine emits goes
 to the server's own ``start_response`` and ``write``, or out through this
@@ -16,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..drivers import drive
 from ..errors import ProtocolError
-from ..events import Body, End, Event, Passthrough, Redispatch, ResponseStart
+from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
 from ..responses import status_line
@@ -55,7 +58,7 @@ class Exchange:
     _asked_again = False  # the machine said REDISPATCH: the app's answer is dropped, the app asked again
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
-        self.machine = ResponseMachine(flt, environ, can_redispatch=True)
+        self.machine = ResponseMachine(flt, environ, True)  # True: can_redispatch (positional: cheaper)
         self._server_start = start_response
         self._app = app
         # The request as it came, for a redispatch: apps rewrite their environ as they route.
@@ -80,15 +83,20 @@ class Exchange:
                     self._server_write = self._server_start(status, headers, exc_info)
                     return self.write
                 self._passing = False
-                events = drive(machine, machine.start(status, headers, restart=True))
+                events = machine.start(status, headers, restart=True)
                 if self._forwarded:
                     self._exc_info = exc_info  # the server must be told it is a restart
             finally:
                 exc_info = None
         else:
-            events = drive(machine, machine.start(status, headers))
+            events = machine.start(status, headers)
+            if len(events) == 2 and events[1] is PASSTHROUGH:
+                # The most common answer, sent as _send() would send it: the start, then the app's own body.
+                self._forward(events[0])  # type: ignore[arg-type]
+                self._passing = True
+                return self.write
         if events:
-            self._send(events)
+            self._send(drive(machine, events) if type(events[-1]) is FilterCall else events)
         return self.write
 
     def write(self, data: bytes) -> None:
@@ -102,9 +110,9 @@ class Exchange:
                 self._sent = True
             write(data)
             return
-        events = drive(self.machine, self.machine.body(data))
+        events = self.machine.body(data)
         if events:
-            self._send(events)
+            self._send(drive(self.machine, events) if type(events[-1]) is FilterCall else events)
 
     # -- what the middleware calls -------------------------------------------------
 
@@ -166,26 +174,30 @@ class Exchange:
                 while True:
                     if self._asked_again:  # start_response said so while the app was read
                         self._ask_again()
-                    try:
-                        chunk = next(self._iterator)  # type: ignore[arg-type]
-                    except StopIteration:
+                    # A for loop, not next(): the end of the app's iterable raises no StopIteration here.
+                    for chunk in self._iterator:  # type: ignore[union-attr]
+                        if self._passing:
+                            if chunk:
+                                self._pending.append(chunk)
+                                return
+                        else:
+                            events = machine.body(chunk)
+                            if events:
+                                self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
+                                if self._ended:
+                                    break
+                                if self._pending:
+                                    return
+                        if self._asked_again:
+                            break  # to ask again, before reading on
+                    else:
                         if self._asked_again:
                             continue
                         self._close_inner()
                         self._take(drive(machine, machine.end()))
+                        return  # the app's iterable is closed already
+                    if self._ended or not self._asked_again:
                         break
-                    if self._passing:
-                        if chunk:
-                            self._pending.append(chunk)
-                            return
-                        continue
-                    events = machine.body(chunk)
-                    if events:
-                        self._take(drive(machine, events))
-                        if self._ended:
-                            break
-                        if self._pending:
-                            return
             except BaseException:
                 self._close_inner()
                 raise
@@ -236,7 +248,7 @@ class Exchange:
 
     def _forward(self, start: ResponseStart) -> None:
         exc_info, self._exc_info = self._exc_info, None
-        status = status_line(start.status, start.reason)
+        status = f"{start.status} {start.reason}" if start.reason else status_line(start.status)
         if exc_info is None:
             self._server_write = self._server_start(status, start.headers)
         else:

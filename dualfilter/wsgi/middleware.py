@@ -23,19 +23,22 @@ class FilterMiddleware:
     refuses goes to the app untouched.
     """
 
-    __slots__ = ("filter", "app", "_policy")
+    __slots__ = ("filter", "app", "_policy", "_shows")
 
     def __init__(self, filter: Filter, app: WSGIApplication) -> None:
         self.filter = filter
         self.app = app
         self._policy = filter.request_policy
+        # Whether the policy may show the app anything but the request as it came
+        # (only a translated If-None-Match): if not, it is not asked per request.
+        self._shows = self._policy.token is not None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         flt = self.filter
         if flt.asks_requests and not flt.should_filter_request(environ):
             return self.app(environ, start_response)
         # The filter reads the request as the client sent it; the app, as the policy shows it.
-        shown = self._policy.environ(environ)
+        shown = self._policy.environ(environ) if self._shows else environ
         exchange = Exchange(flt, environ, start_response, self.app)
         return exchange.respond(self.app(shown, exchange.start_response))  # type: ignore[arg-type]
 

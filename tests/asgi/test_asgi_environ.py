@@ -91,6 +91,23 @@ def test_the_scope_environ_is_not_built_until_read():
     assert environ._data is not None
 
 
+def test_range_and_validator_headers_read_before_building_are_what_the_built_environ_holds():
+    headers = [(b"Range", b"bytes=0-9"), (b"if_range", b'"a"'), (b"If-None-Match", b'"x"'), (b"if-none-match", b'"y"')]
+    scope = make_scope("/", headers=headers)
+    built = build_environ(scope)
+    environ = ScopeEnviron(scope)
+    assert [environ.get(key) for key in ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_ACCEPT")] == [
+        built.get(key) for key in ("HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_ACCEPT")
+    ]
+
+
+def test_range_and_validator_headers_are_read_without_building_the_environ():
+    environ = ScopeEnviron(make_scope("/", headers=[(b"range", b"bytes=0-9")]))
+    assert environ.get("HTTP_RANGE") == "bytes=0-9"
+    assert environ.get("HTTP_IF_RANGE") is None
+    assert environ._data is None
+
+
 def test_the_scope_environ_behaves_as_a_mutable_mapping():
     environ = ScopeEnviron(scope_for_environ())
     environ["myapp.note"] = "kept"
