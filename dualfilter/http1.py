@@ -269,7 +269,9 @@ class BodyReader:
 
 # -- writing ----------------------------------------------------------------------------
 
-#: Statuses that never carry a body.
+#: Statuses whose response ends with its head (RFC 9112 section 6.3, with 1xx and any
+#: answer to HEAD). A 205 has no content either (decision.NO_BODY_STATUS) but is
+#: framed like any response: the writer gives it a length of 0.
 _BODILESS = frozenset({204, 304})
 _NONE, _IDENTITY, _CHUNKED, _HELD = range(4)
 

@@ -60,7 +60,7 @@ class Phase(enum.Enum):
 HEAD, PASS, FILTER, DONE, DISCARD = Phase
 
 
-class Exchange:
+class RawExchange:
     """One response's raw bytes through the core's :class:`~dualfilter.ResponseMachine`."""
 
     __slots__ = (

@@ -6,7 +6,7 @@ bytes (SF_NOTIFY_SEND_RAW_DATA) and for the end of each request
 (SF_NOTIFY_END_OF_REQUEST), and, unless told not to, for the request headers
 (SF_NOTIFY_PREPROC_HEADERS) so Range and the conditional headers go before
 the site sees the request, as on every other host. Each response is one
-:class:`~dualfilter.isapi.filter.exchange.Exchange`; the per-connection state
+:class:`~dualfilter.isapi.filter.exchange.RawExchange`; the per-connection state
 lives in ``fc.FilterContext``, so keep-alive connections carry any number of
 requests in sequence. ``HttpFilterProc`` never raises: an error is logged and
 answered with a clean 500 while nothing of the response has gone out.
@@ -44,7 +44,7 @@ from ..constants import (
 )
 from ..wire import fit_description
 from .environ import FilterEnviron, FilterRequest
-from .exchange import DONE, PASS, Exchange
+from .exchange import DONE, PASS, RawExchange
 
 # Filter mode reads raw responses with h11: without it, fail when the filter is built, once.
 require("isapi", "h11", purpose="IIS filter mode")
@@ -67,7 +67,7 @@ class Connection:
 
     def __init__(self) -> None:
         #: The response under way, if any.
-        self.exchange: Exchange | None = None
+        self.exchange: RawExchange | None = None
         #: Whether ``should_filter_request`` was asked about the current request, and refused it.
         self.asked = self.skipped = False
         #: The request headers taken away from the site for the current request, by environ key.
@@ -88,7 +88,7 @@ class Connection:
                 self.asked, self.skipped = True, owner.refuses(fc)
                 if self.skipped:
                     return NEXT
-            exchange = self.exchange = Exchange(owner, self, fc)
+            exchange = self.exchange = RawExchange(owner, self, fc)
         try:
             return exchange.send_raw_data(fc, raw, data)
         except Exception as exc:
