@@ -271,7 +271,7 @@ class BodyReader:
 
 #: Statuses whose response ends with its head (RFC 9112 section 6.3, with 1xx and any
 #: answer to HEAD). A 205 has no content either (decision.NO_BODY_STATUS) but is
-#: framed like any response: the writer gives it a length of 0.
+#: framed like any response (an empty body, with its length or a last chunk).
 _BODILESS = frozenset({204, 304})
 _NONE, _IDENTITY, _CHUNKED, _HELD = range(4)
 
