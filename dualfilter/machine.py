@@ -330,6 +330,7 @@ class ResponseMachine:
         declared = decision.params.get("charset")
         text, charset = charsets.decode(raw, declared, decision.media_type, stage.unicode_errors)
         self._seen = View(text, None, charset, decision.media_type, declared)
+        self._raw = None  # the text stands for it from here (what the charset needs of it, it keeps)
         return self.environ, self._stage_headers, text
 
     def _took(self, result: Any) -> list[Event]:
