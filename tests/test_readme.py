@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from tests.django_project import setup_django
+from tests.support.django_project import setup_django
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 FENCE = re.compile(r"^```python\n(?P<code>.*?)^```\s*$", re.M | re.S)

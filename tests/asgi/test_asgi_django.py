@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from asgi_harness import UpperFilter
-from django_project import HTML_PAGE, setup_django
 
 from dualfilter.asgi import FilterMiddleware
+from tests.support.asgi_harness import UpperFilter
+from tests.support.django_project import HTML_PAGE, setup_django
 
 
 @pytest.fixture(scope="module")

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from django_project import HTML_PAGE, setup_django
 from starlette.applications import Starlette
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
+
+from tests.support.django_project import HTML_PAGE, setup_django
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "asgi.md"
 

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from asgi_harness import body, call, make_scope, raw_app, start
-
 from dualfilter import Filter
 from dualfilter.asgi import ScopeEnviron, build_environ
+from tests.support.asgi_harness import body, call, make_scope, raw_app, start
 
 
 def scope_for_environ():

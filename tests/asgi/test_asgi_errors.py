@@ -7,10 +7,10 @@ import logging
 
 import anyio
 import pytest
-from asgi_harness import Exchange, UpperFilter, body, call, make_scope, raw_app, start
 from starlette.responses import StreamingResponse
 
 from dualfilter import Filter
+from tests.support.asgi_harness import Exchange, UpperFilter, body, call, make_scope, raw_app, start
 
 
 class BrokenFilter(Filter):

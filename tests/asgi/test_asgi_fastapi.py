@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import httpx
-from asgi_harness import UpperFilter
 from fastapi import FastAPI
 from fastapi.responses import HTMLResponse
 from starlette.testclient import TestClient
 
 from dualfilter import Filter
+from tests.support.asgi_harness import UpperFilter
 
 
 class RedactEmail(Filter):

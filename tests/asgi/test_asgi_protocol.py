@@ -6,10 +6,10 @@ import asyncio
 import inspect
 
 import pytest
-from asgi_harness import HTML, UpperFilter, body, call, make_scope, raw_app, start
 
 from dualfilter import Filter, ProtocolError
 from dualfilter.asgi import FilterMiddleware
+from tests.support.asgi_harness import HTML, UpperFilter, body, call, make_scope, raw_app, start
 
 
 def test_the_middleware_call_is_a_coroutine_function():

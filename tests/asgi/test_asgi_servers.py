@@ -12,11 +12,12 @@ from collections.abc import Iterator
 import anyio
 import httpx
 import pytest
-from asgi_harness import UpperFilter
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
+
+from tests.support.asgi_harness import UpperFilter
 
 BINARY = bytes(range(256)) * 4096  # 1 MiB, not filtered
 STREAMED = "".join(f"<i>{i}</i>" for i in range(50))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import anyio
-from asgi_harness import UpperFilter, body, call, make_scope, raw_app, start
 
 from dualfilter import Filter
+from tests.support.asgi_harness import UpperFilter, body, call, make_scope, raw_app, start
 
 
 def thread_recording_filter():

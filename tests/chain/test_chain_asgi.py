@@ -13,9 +13,9 @@ from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
 from dualfilter import StreamError, chain
+from tests.support.chain_hosts import uvicorn_serving
 
 from .chain_filters import AddParagraph, Footer, MarkBody, Replace, Rot13Text, UpperStream
-from .chain_hosts import uvicorn_serving
 
 PAGE = "<!DOCTYPE html><html><head><title>t</title></head><body><p>the cat \u00e9</p></body></html>"
 

@@ -13,9 +13,9 @@ from starlette.routing import Route
 
 from dualfilter import chain
 from dualfilter.testing import run_filter
+from tests.support.chain_hosts import wsgi_get
 
 from .chain_filters import AddParagraph, CountingHTML, JSONOnly, MarkBody, UpperStream
-from .chain_hosts import wsgi_get
 
 PAGE = b"<!DOCTYPE html><html><head><title>t</title></head><body><p>caf\xc3\xa9</p></body></html>"
 HEADERS = [("Content-Type", "text/html; charset=utf-8")]

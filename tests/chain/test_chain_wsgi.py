@@ -10,9 +10,9 @@ import pytest
 
 from dualfilter import StreamError, chain
 from dualfilter.testing import make_environ
+from tests.support.chain_hosts import wsgi_get, wsgiref_serving
 
 from .chain_filters import AddParagraph, Footer, MarkBody, Replace, Rot13Text, UpperStream
-from .chain_hosts import wsgi_get, wsgiref_serving
 
 PAGE = "<!DOCTYPE html><html><head><title>t</title></head><body><p>the cat \u00e9</p></body></html>"
 

@@ -13,8 +13,8 @@ import pytest
 from dualfilter import hosts
 from dualfilter.cli.proxy import ReverseProxy, Upstream
 from dualfilter.filters.inject import Inject
-from tests.cli.servers import dead_port, uvicorn_thread
 from tests.cli.upstream import CHUNK, GZIPPED_PAGE, LARGE, make_app
+from tests.support.cli_servers import dead_port, uvicorn_thread
 
 FILTERED_PAGE = b"<html><body><p>upstream page</p><hr></body></html>"
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 
 from dualfilter.cli import main
-from tests.cli.servers import command, dead_port, uvicorn_thread
 from tests.cli.upstream import LARGE, make_app
+from tests.support.cli_servers import command, dead_port, uvicorn_thread
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 
 from dualfilter.cli.serve import load_app, wrap
 from dualfilter.filters.replace import Replace
-from tests.cli.servers import command
+from tests.support.cli_servers import command
 
 WSGI_SITE = """\
 def app(environ, start_response):

@@ -6,7 +6,7 @@ import httpx
 import pytest
 
 from dualfilter import demo
-from tests.cli.servers import command
+from tests.support.cli_servers import command
 
 
 @pytest.fixture(scope="module")

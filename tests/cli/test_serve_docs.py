@@ -20,8 +20,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.cli.servers import interruptible, read_line, stop
 from tests.cli.test_cli_docs import FENCE, PAGE
+from tests.support.cli_servers import interruptible, read_line, stop
 
 LOCAL_URL = re.compile(r"(?<=127\.0\.0\.1:)(\d+)")
 

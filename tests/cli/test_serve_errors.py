@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from dualfilter.cli import main
-from tests.cli.servers import listening_socket
+from tests.support.cli_servers import listening_socket
 
 INJECT = "inject?html=<hr>"
 

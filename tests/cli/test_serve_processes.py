@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from dualfilter.cli import main
-from tests.cli.servers import command, uvicorn_thread
+from tests.support.cli_servers import command, uvicorn_thread
 
 #: An ASGI app that says which process answered; it holds its process for a moment,
 #: so that requests sent together are taken by different workers.

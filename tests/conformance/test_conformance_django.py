@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from conformance_cases import DJANGO_MODES, FILTERS, INNER, run_django, run_wsgi
+
+from tests.support.hosts import DJANGO_MODES, FILTERS, INNER, run_django, run_wsgi
 
 CASES = [(f, i) for f in FILTERS for i in INNER]
 
@@ -17,7 +18,7 @@ async def test_django_matches_wsgi(filter_name, inner_name, mode):
 
 @pytest.mark.parametrize("mode", DJANGO_MODES)
 async def test_range_header_is_hidden_from_the_django_view(mode):
-    from conformance_cases import UpperBytes
+    from tests.support.hosts import UpperBytes
 
     result = await run_django(UpperBytes, INNER["range-request"], mode)
     assert "x-saw-range" not in dict(result.headers)

@@ -7,7 +7,8 @@ lower-cased and sorted.
 from __future__ import annotations
 
 import pytest
-from conformance_cases import FILTERS, INNER, ISAPI_STYLES, run_asgi, run_isapi, run_wsgi, without_range
+
+from tests.support.hosts import FILTERS, INNER, ISAPI_STYLES, run_asgi, run_isapi, run_wsgi, without_range
 
 CASES = [(f, i) for f in FILTERS for i in INNER]
 
@@ -33,7 +34,7 @@ def test_each_example_filter_changes_its_own_kind_of_body(filter_name):
 
 
 def test_a_range_of_a_filtered_page_is_served_from_the_filtered_body_on_every_host():
-    from conformance_cases import UpperBytes
+    from tests.support.hosts import UpperBytes
 
     inner = INNER["range-request"]
     whole = run_wsgi(UpperBytes, without_range(inner))
@@ -44,7 +45,7 @@ def test_a_range_of_a_filtered_page_is_served_from_the_filtered_body_on_every_ho
 
 
 def test_a_page_the_filter_leaves_alone_keeps_the_apps_own_partial_on_wsgi_and_asgi():
-    from conformance_cases import AddJsonField
+    from tests.support.hosts import AddJsonField
 
     inner = INNER["range-request"]
     result = run_wsgi(AddJsonField, inner)
@@ -53,7 +54,7 @@ def test_a_page_the_filter_leaves_alone_keeps_the_apps_own_partial_on_wsgi_and_a
 
 
 def test_a_range_aware_inner_app_answers_a_range_with_a_partial():
-    from conformance_cases import Inner
+    from tests.support.hosts import Inner
 
     answer = Inner(200, "OK", [("Content-Type", "text/plain")], [b"0123456789"]).seen("bytes=0-5")
     assert (answer.status, answer.chunks) == (206, [b"012345"]) and ("X-Saw-Range", "bytes=0-5") in answer.headers

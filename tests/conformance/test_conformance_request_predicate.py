@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from conformance_cases import (
+
+from dualfilter.isapi.testing import FilterHost, extension_site
+from tests.support.hosts import (
     DJANGO_MODES,
     HTML_PAGE,
     ISAPI_STYLES,
@@ -16,8 +18,6 @@ from conformance_cases import (
     run_isapi,
     run_wsgi,
 )
-
-from dualfilter.isapi.testing import FilterHost, extension_site
 
 
 class SkipsMarked(UpperBytes):

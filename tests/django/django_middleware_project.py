@@ -1,6 +1,6 @@
 """Views, filters and settings for the ``dualfilter.django.FilterMiddleware`` tests.
 
-Django's settings are process-wide (``tests/django_project.py`` configures
+Django's settings are process-wide (``tests/support/django_project.py`` configures
 them once), so each test runs inside :func:`project`, which overrides
 ``MIDDLEWARE``, ``DUALFILTER_FILTERS`` and ``ROOT_URLCONF`` (this module) for
 as long as it is active; Django builds the middleware chain under it.

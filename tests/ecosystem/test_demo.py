@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from dualfilter import demo
-from tests.cli.servers import command
+from tests.support.cli_servers import command
 
 
 class _Frames(HTMLParser):

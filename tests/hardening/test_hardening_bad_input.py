@@ -15,8 +15,7 @@ import logging
 import pytest
 
 from dualfilter import Filter
-
-from .hardening_hosts import HOSTS, HTML, Inner, fetch, header
+from tests.support.hardening_hosts import HOSTS, HTML, Inner, fetch, header
 
 CLEAN_500 = b"Internal Server Error\n"
 

@@ -17,9 +17,8 @@ from starlette.responses import FileResponse, HTMLResponse, StreamingResponse
 from starlette.routing import Route
 from webob import Response
 
-from tests.chain.chain_hosts import wsgiref_serving
-
-from .hardening_hosts import (
+from tests.support.chain_hosts import wsgiref_serving
+from tests.support.hardening_hosts import (
     HOSTS,
     HTML,
     Inner,

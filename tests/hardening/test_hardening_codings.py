@@ -22,9 +22,8 @@ from starlette.responses import HTMLResponse, StreamingResponse
 from starlette.routing import Route
 from webob import Request, Response
 
-from tests.django_project import HTML_PAGE
-
-from .hardening_hosts import (
+from tests.support.django_project import HTML_PAGE
+from tests.support.hardening_hosts import (
     HOSTS,
     HTML,
     Inner,

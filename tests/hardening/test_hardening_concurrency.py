@@ -20,8 +20,7 @@ from starlette.routing import Route
 from dualfilter import Filter
 from dualfilter.isapi import WSGIExtension
 from dualfilter.isapi.testing import FakeECB, call_extension
-
-from .hardening_hosts import HTML, uvicorn_serving, waitress_serving, wrap
+from tests.support.hardening_hosts import HTML, uvicorn_serving, waitress_serving, wrap
 
 REQUESTS = 500
 CONNECTIONS = 50

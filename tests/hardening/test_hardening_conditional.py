@@ -17,9 +17,8 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from webob import Response
 
-from tests.django_project import HTML_PAGE
-
-from .hardening_hosts import HOSTS, Redact, django_app, fetch_wsgi_app, header, redact, request, wrap
+from tests.support.django_project import HTML_PAGE
+from tests.support.hardening_hosts import HOSTS, Redact, django_app, fetch_wsgi_app, header, redact, request, wrap
 
 FIRST = b"<html><body><p>first secret</p></body></html>"
 SECOND = b"<html><body><p>second secret</p></body></html>"

@@ -31,9 +31,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dualfilter.responses import reason_phrase
-from tests.conformance.conformance_cases import SyncExtension, asgi_app
-
-from .hardening_hosts import (
+from tests.support.hardening_hosts import (
     HOSTS,
     HTML,
     WSGI_MODES,
@@ -47,6 +45,7 @@ from .hardening_hosts import (
     wrap,
     wsgi_app_for,
 )
+from tests.support.hosts import SyncExtension, asgi_app
 
 STATUSES = [200, 200, 200, 201, 204, 304, 404, 500]
 CONTENT_TYPES = [

@@ -20,9 +20,8 @@ import pytest
 
 from dualfilter.asgi import FilterMiddleware as ASGIMiddleware
 from dualfilter.wsgi import FilterMiddleware as WSGIMiddleware
-from tests.asgi.asgi_harness import make_scope
-
-from .hardening_hosts import HTML, Redact
+from tests.support.asgi_harness import make_scope
+from tests.support.hardening_hosts import HTML, Redact
 
 TOTAL = 200 * 1000 * 1000
 CHUNK = 64 * 1024

@@ -12,7 +12,7 @@ from dualfilter import chain
 from dualfilter.html import Rewriter, on
 from dualfilter.isapi.testing import FilterHost, extension_site
 from dualfilter.testing import make_environ, run_filter
-from tests.conformance.conformance_cases import Inner, SyncExtension, received, run_asgi, run_isapi, run_wsgi, wsgi_app
+from tests.support.hosts import Inner, SyncExtension, received, run_asgi, run_isapi, run_wsgi, wsgi_app
 
 
 def inner(chunks, content_type="text/html; charset=utf-8"):

@@ -81,7 +81,7 @@ def test_a_django_streaming_response_is_rewritten_as_it_streams():
     from django.core.wsgi import get_wsgi_application
 
     from dualfilter.testing import make_environ
-    from tests.django_project import setup_django
+    from tests.support.django_project import setup_django
 
     setup_django()
     app = Tidy.wsgi(get_wsgi_application())

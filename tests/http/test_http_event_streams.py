@@ -8,13 +8,13 @@ import threading
 import anyio
 import httpx
 import pytest
-from http_servers import uvicorn_serving
 
 from dualfilter import Filter
 from dualfilter.filters import Replace
 from dualfilter.headers import get_header
 from dualfilter.mediatypes import matches
 from dualfilter.testing import run_filter
+from tests.support.http_servers import uvicorn_serving
 
 EVENTS = b"event: greeting\ndata: caf\xc3\xa9 one\n\ndata: two\n\n"
 

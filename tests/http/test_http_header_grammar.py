@@ -7,11 +7,11 @@ import logging
 import string
 
 import pytest
-from http_servers import ASGI_SERVERS, SERVING, WSGI_SERVERS, wire_get
 
 from dualfilter import Filter, FilterError
 from dualfilter.headers import check_header
 from dualfilter.testing import run_filter
+from tests.support.http_servers import ASGI_SERVERS, SERVING, WSGI_SERVERS, wire_get
 
 TCHAR = "!#$%&'*+-.^_`|~" + string.digits + string.ascii_letters
 #: Every control character a value may not hold: all but HTAB, and DEL.

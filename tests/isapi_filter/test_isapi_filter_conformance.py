@@ -11,7 +11,7 @@ from __future__ import annotations
 import pytest
 
 from dualfilter.isapi.testing import FilterHost, extension_site
-from tests.conformance.conformance_cases import FILTERS, INNER, SyncExtension, received, run_wsgi, stripping_host_expects
+from tests.support.hosts import FILTERS, INNER, SyncExtension, received, run_wsgi, stripping_host_expects
 
 CASES = [(f, i) for f in FILTERS for i in INNER]
 

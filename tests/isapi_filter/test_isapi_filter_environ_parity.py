@@ -9,7 +9,7 @@ from filter_harness import html
 
 from dualfilter import Filter
 from dualfilter.isapi.testing import FilterHost
-from tests.hardening.hardening_hosts import request_asgi, request_wsgi
+from tests.support.hardening_hosts import request_asgi, request_wsgi
 
 PAGE = b"<html><body><p>page</p></body></html>"
 HEADERS = [

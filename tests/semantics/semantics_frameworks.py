@@ -202,7 +202,7 @@ def django(static: pathlib.Path) -> Any:
     """Django's WSGI handler over the shared test project (``/html/`` is its page)."""
     from django.core.wsgi import get_wsgi_application
 
-    from tests.django_project import setup_django
+    from tests.support.django_project import setup_django
 
     setup_django()
     return get_wsgi_application()

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.http.http_servers import hypercorn_serving, uvicorn_serving, waitress_serving
+from tests.support.http_servers import hypercorn_serving, uvicorn_serving, waitress_serving
 
 __all__ = ["Reply", "http1", "http2", "uvicorn_serving", "hypercorn_serving", "waitress_serving", "gunicorn_serving"]
 

@@ -29,7 +29,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from tests.hardening.hardening_hosts import Redact, redact
+from tests.support.hardening_hosts import Redact, redact
 
 __all__ = ["PAGE", "STYLE", "MTIME", "Redact", "RedactPages", "redact", "write_static", "asgi_site", "wsgi_site"]
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.http.http_servers import _listening, waitress_serving
+from tests.support.http_servers import listening, waitress_serving
 
 from .semantics_frameworks import COOKIES, FRAMEWORKS, Framework
 from .semantics_servers import Reply, http1
@@ -34,7 +34,7 @@ def uvicorn_with_lifespan(app: Any) -> Iterator[int]:
     """uvicorn (h11) serving ``app`` with its lifespan (Sanic and Litestar set up there); yields the port."""
     import uvicorn
 
-    sock = _listening()
+    sock = listening()
     config = uvicorn.Config(app, http="h11", lifespan="on", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn")
@@ -185,7 +185,7 @@ def django_ports() -> Iterator[tuple[int, int, int]]:
     from django.core.wsgi import get_wsgi_application
     from django.test import override_settings
 
-    from tests.django_project import setup_django
+    from tests.support.django_project import setup_django
 
     setup_django()
     alone = get_wsgi_application()
@@ -197,7 +197,7 @@ def django_ports() -> Iterator[tuple[int, int, int]]:
 
 @pytest.mark.parametrize("host", ["wrapped", "middleware"])
 def test_a_range_of_a_django_page_is_a_206_of_the_filtered_body(django_ports, host):
-    from tests.django_project import HTML_PAGE
+    from tests.support.django_project import HTML_PAGE
 
     filtered = redact(HTML_PAGE.encode())
     reply = http1(django_ports[1 if host == "wrapped" else 2], "GET", "/html/", [("Range", "bytes=6-15")])
@@ -207,7 +207,7 @@ def test_a_range_of_a_django_page_is_a_206_of_the_filtered_body(django_ports, ho
 
 @pytest.mark.parametrize("host", ["wrapped", "middleware"])
 def test_a_django_etag_issued_before_the_filter_gets_the_whole_filtered_page(django_ports, host):
-    from tests.django_project import HTML_PAGE
+    from tests.support.django_project import HTML_PAGE
 
     raw = django_ports[0]
     etag = http1(raw, "GET", "/conditional/").headers["etag"]
@@ -229,7 +229,7 @@ def django_conditional_ports() -> Iterator[tuple[int, int]]:
     from django.core.wsgi import get_wsgi_application
     from django.test import override_settings
 
-    from tests.django_project import setup_django
+    from tests.support.django_project import setup_django
 
     setup_django()
     flt = Redact(force_no_conditional=False)
@@ -240,7 +240,7 @@ def django_conditional_ports() -> Iterator[tuple[int, int]]:
 
 
 def test_with_conditionals_allowed_a_django_etag_from_before_the_filter_gets_the_whole_filtered_page(django_conditional_ports):
-    from tests.django_project import HTML_PAGE
+    from tests.support.django_project import HTML_PAGE
 
     raw, inside = django_conditional_ports
     etag = http1(raw, "GET", "/conditional/").headers["etag"]

@@ -6,8 +6,9 @@ import io
 from wsgiref.util import FileWrapper
 
 import pytest
-from django_project import HTML_PAGE, setup_django
 from wsgi_harness import UpperFilter, call, make_environ, read, serve, wrap
+
+from tests.support.django_project import HTML_PAGE, setup_django
 
 setup_django()  # settings are process-wide: configured once, shared with the ASGI tests
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from django_project import setup_django
 from wsgi_harness import make_environ, serve
+
+from tests.support.django_project import setup_django
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "wsgi.md"
 SCRIPT = b'<script src="/static/banner.js"></script></body>'

@@ -15,7 +15,7 @@ ASGI_SERVERS = ("uvicorn", "hypercorn")
 WSGI_SERVERS = ("waitress", "wsgiref")
 
 
-def _listening() -> socket.socket:
+def listening() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
@@ -27,7 +27,7 @@ def uvicorn_serving(app: Any) -> Iterator[int]:
     """uvicorn with its h11 protocol (not httptools), serving ``app``; yields the port."""
     import uvicorn
 
-    sock = _listening()
+    sock = listening()
     config = uvicorn.Config(app, http="h11", lifespan="off", log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn")
@@ -47,7 +47,7 @@ def hypercorn_serving(app: Any) -> Iterator[int]:
     from hypercorn.asyncio import serve
     from hypercorn.config import Config
 
-    sock = _listening()
+    sock = listening()
     config = Config()
     config.bind = [f"fd://{os.dup(sock.fileno())}"]  # hypercorn closes the fd it is given
     config.loglevel = "WARNING"

@@ -25,8 +25,8 @@ from dualfilter import Filter, hosts
 from dualfilter.isapi import WSGIExtension
 from dualfilter.isapi.testing import FakeECB, call_extension
 from dualfilter.testing import make_environ
-from tests.asgi.asgi_harness import Exchange, make_scope
-from tests.conformance.conformance_cases import Inner, Received, SyncExtension, asgi_app, received
+from tests.support.asgi_harness import Exchange, make_scope
+from tests.support.hosts import Inner, Received, SyncExtension, asgi_app, received
 
 __all__ = [
     "HOSTS",
@@ -206,11 +206,11 @@ def fetch_wsgi_app(host: str, flt: Filter, app: Any, **options: Any) -> Received
 
 
 def django_app(host: str, *middleware: str) -> Any:
-    """The test Django project (``tests/django_project.py``) with ``middleware``, native to ``host``:
+    """The test Django project (``tests/support/django_project.py``) with ``middleware``, native to ``host``:
     Django's own ASGI handler under ASGI, its WSGI handler on the other hosts."""
     from django.test import override_settings
 
-    from tests.django_project import setup_django
+    from tests.support.django_project import setup_django
 
     setup_django()
     with override_settings(MIDDLEWARE=list(middleware)):  # read once, as the handler is built

@@ -311,7 +311,7 @@ async def run_django(flt: type[Filter], inner: Inner, mode: str = "django-sync")
     from django.test.utils import override_settings
 
     from dualfilter.django import FilterMiddleware
-    from tests.django_project import setup_django
+    from tests.support.django_project import setup_django
 
     setup_django()
     is_async = mode == "django-async"
