@@ -31,7 +31,7 @@ def test_filter_mode_imports_with_pywin32_unavailable():
     out = run(
         BLOCK_PYWIN32
         + """
-from dualfilter.isapi import constants, filter_mode
+from dualfilter.isapi import constants, filter  # filter mode
 from dualfilter.isapi.errors import FilterError
 print(hex(constants.SF_NOTIFY_SEND_RAW_DATA), hex(constants.SF_STATUS_REQ_NEXT_NOTIFICATION), FilterError.__name__)
 """
