@@ -1,13 +1,17 @@
 """The ECB a wrapped extension sees: its response goes through the core, the rest is the real ECB.
 
 ``SendResponseHeaders`` and ``WriteClient`` feed the request's
-:class:`~dualfilter.ResponseMachine`; what the machine lets out goes to the
-real ECB. ``DoneWithSession`` ends the response (a filtered one is written
-then) before ending the real session. Every other attribute and method is the
-real ECB's, except that the request headers the filter removes (Range,
-conditionals) are hidden from ``GetServerVariable``. Once the session is over
-the proxy is dead, as a real ECB is: every call raises RuntimeError. As on
-pywin32's ECB, the methods are positional-only.
+:class:`~dualfilter.machine.ResponseMachine`; what the machine lets out goes
+to the real ECB. ``DoneWithSession`` ends the response (a filtered one is
+written then) before ending the real session — or, when the machine asked for
+the extension to be asked again (a redispatch), hands the real ECB to a new
+proxy instead. Every other attribute and method is the real ECB's, except that
+``GetServerVariable`` shows the request headers as the proxy's
+:class:`~dualfilter.isapi.extension.request_headers.RequestHeaders` says (all
+of them, derived tags translated, when first asked; no range or conditional
+header when asked again). Once the session is over the proxy is dead, as a
+real ECB is: every call raises RuntimeError. As on pywin32's ECB, the methods
+are positional-only.
 
 Host calls with no way through the filter have one fixed behaviour each:
 

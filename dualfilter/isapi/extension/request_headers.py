@@ -1,10 +1,11 @@
-"""Hiding the request headers a filter removes from the server variables an extension reads.
+"""The request policy over the server variables an extension reads.
 
-A filter takes Range, If-Range (and, under ``force_no_conditional``, the
-conditional headers) away before the app runs, so a filtered type is never
-answered with a 206 or 304. Under ISAPI the app reads headers through
-``GetServerVariable``: ``HTTP_RANGE``, ``HEADER_Range``, their ``UNICODE_``
-forms, and the ``ALL_HTTP`` / ``ALL_RAW`` lists.
+Under ISAPI an extension reads request headers through ``GetServerVariable``:
+``HTTP_RANGE``, ``HEADER_Range``, their ``UNICODE_`` forms, and the
+``ALL_HTTP`` / ``ALL_RAW`` lists. A :class:`RequestHeaders` hides some headers
+in every one of those forms and shows derived tags in If-None-Match as the
+extension's own: none hidden when it is first asked, every range and
+conditional header when it is asked again (``dualfilter.request_policy``).
 """
 
 from __future__ import annotations
