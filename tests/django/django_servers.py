@@ -1,49 +1,13 @@
-"""Real servers on 127.0.0.1 port 0 for the Django middleware tests: waitress (WSGI) and uvicorn (ASGI)."""
+"""A raw client for the Django middleware tests on real servers (waitress and uvicorn, from tests.support.http_servers)."""
 
 from __future__ import annotations
 
-import contextlib
 import socket
-import threading
-from collections.abc import Iterator
-from typing import Any
+
+from tests.support.http_servers import uvicorn_serving, waitress_serving  # noqa: F401 - the folder's tests import them from here
 
 #: Seconds any one socket operation may take before a test fails.
 TIMEOUT = 10
-
-
-@contextlib.contextmanager
-def waitress_serving(app: Any) -> Iterator[int]:
-    """The port of a waitress server running the WSGI ``app``; stopped on exit."""
-    from webtest.http import StopableWSGIServer
-
-    server = StopableWSGIServer.create(app, host="127.0.0.1", port=0, threads=2)
-    try:
-        yield server.effective_port
-    finally:
-        server.shutdown()
-        server.runner.join(5)
-    assert not server.runner.is_alive()
-
-
-@contextlib.contextmanager
-def uvicorn_serving(app: Any) -> Iterator[int]:
-    """The port of a uvicorn server running the ASGI ``app``; stopped on exit."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(16)
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="critical"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn")
-    thread.start()
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-    assert not thread.is_alive()
 
 
 class Wire:

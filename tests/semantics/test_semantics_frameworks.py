@@ -11,13 +11,12 @@ filtered body.
 from __future__ import annotations
 
 import contextlib
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from tests.support.http_servers import listening, waitress_serving
+from tests.support.http_servers import uvicorn_serving, waitress_serving
 
 from .semantics_frameworks import COOKIES, FRAMEWORKS, Framework
 from .semantics_servers import Reply, http1
@@ -29,23 +28,9 @@ ANSWER_HEAD = [name for name, framework in FRAMEWORKS.items() if framework.kind 
 STATIC_ANSWERS = [name for name, framework in FRAMEWORKS.items() if framework.static_answers]
 
 
-@contextlib.contextmanager
-def uvicorn_with_lifespan(app: Any) -> Iterator[int]:
+def uvicorn_with_lifespan(app: Any) -> contextlib.AbstractContextManager[int]:
     """uvicorn (h11) serving ``app`` with its lifespan (Sanic and Litestar set up there); yields the port."""
-    import uvicorn
-
-    sock = listening()
-    config = uvicorn.Config(app, http="h11", lifespan="on", log_level="warning", access_log=False)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn")
-    thread.start()
-    try:
-        yield sock.getsockname()[1]
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
-    assert not thread.is_alive()
+    return uvicorn_serving(app, lifespan="on")
 
 
 #: The request header that sends a request through the filter; without it the app answers alone.

@@ -23,12 +23,13 @@ def listening() -> socket.socket:
 
 
 @contextlib.contextmanager
-def uvicorn_serving(app: Any) -> Iterator[int]:
-    """uvicorn with its h11 protocol (not httptools), serving ``app``; yields the port."""
+def uvicorn_serving(app: Any, lifespan: str = "off") -> Iterator[int]:
+    """uvicorn with its h11 protocol (not httptools), serving ``app``; yields the port.
+    ``lifespan="on"`` runs the app's lifespan (Sanic and Litestar set up there)."""
     import uvicorn
 
     sock = listening()
-    config = uvicorn.Config(app, http="h11", lifespan="off", log_level="warning", access_log=False)
+    config = uvicorn.Config(app, http="h11", lifespan=lifespan, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="uvicorn")
     thread.start()
