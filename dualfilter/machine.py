@@ -5,8 +5,11 @@ it returns. It decides once, at the start (``dualfilter.decision``), what the
 response gets: a passthrough response goes on as it came (a ``PASSTHROUGH``
 event says the host may stop feeding it); a filtered one is held until the
 end, then goes to the filters, and leaves as one start, one body, one end with
-headers made true to the new body; a streaming filter's response leaves at
-once, each chunk through the filter's stream.
+headers made true to the new body (a range of it when one was asked); a
+streaming filter's response leaves with the stream's first output byte, then
+chunk by chunk. A 206, 304 or 416 that may stand for a filtered page cannot
+reach the client: the machine answers ``REDISPATCH``, and a host that can asks
+the app again for the full response (``dualfilter.request_policy``).
 
 The machine never runs user code, never awaits, never starts a thread: where
 the filter's code must run it returns a ``FilterCall`` as the last event, and
@@ -69,7 +72,7 @@ class ResponseMachine:
     _stream: Stream | None = None
     _stream_headers: Headers | None = None
     _held_start: ResponseStart | None = None  # a stream's start, until its first output byte
-    _answer: ResponseStart | None = None  # the app's 304, while it is asked again (REDISPATCHING)
+    _answer: ResponseStart | None = None  # the app's 304 or 416, while it is asked again (REDISPATCHING)
     # A filtered body on its way through the stages (state FILTERING).
     _value: BodyValue | None = None
     _headers: HeaderList = []  # the headers as the stages so far left them; never mutated
@@ -123,7 +126,7 @@ class ResponseMachine:
                 return [REDISPATCH]
             action = "bodiless" if status == 304 or method == "HEAD" else "pass"  # as it came: the host cannot ask again
         elif self._answer is not None and not decision.wanted:
-            # Asked again after a 304 for a page that is not filtered after all: the 304 stands.
+            # Asked again after a 304 or 416 for a page that is not filtered after all: that answer stands.
             answer, self._answer = self._answer, None
             self._to("bodiless")
             return [answer]
