@@ -1,21 +1,23 @@
 """What the app is shown of the request: one policy object per filter, used by every host.
 
 A response that is not filtered must get the app's own 206 and 304 answers, so
-a host that can ask the app again (WSGI, ASGI) shows it a safe request (GET,
-HEAD) as the client sent it — with derived entity tags translated back to the
-app's own (``dualfilter.validators``) — and the response machine asks for a
-*redispatch* when the app answers a filtered type with a partial or a 304 that
-cannot stand for the filtered page: the same request again, :meth:`stripped`
-of its range and conditional headers, whose full 200 is then filtered (and
-its ranges served from the filtered body).
+a host that can ask the app again (WSGI, ASGI, Django, the ISAPI extension)
+shows it a safe request (GET, HEAD) as the client sent it — derived entity
+tags in If-None-Match shown as the app's own (``dualfilter.validators``) — and
+the response machine asks for a *redispatch* when the app answers a filtered
+type with a partial, a 416, or a 304 that may not stand for the filtered page:
+the same request again, without its range and conditional headers
+(:meth:`redispatch_environ`, :meth:`redispatch_pairs`), whose full 200 is then
+filtered (and its ranges served from the filtered body).
 
-A host that cannot ask twice (the ISAPI filter, which sees only what IIS
-sends; the ISAPI extension) shows every request :meth:`stripped` of Range and
-If-Range, and, under ``force_no_conditional``, of the conditional headers: a
-filtered type then never comes back as a 206 or a 304 of the unfiltered body,
-at the cost of those answers for every response. Each host asks this one
-policy about its own request structure: a WSGI environ, ASGI header pairs,
-ISAPI server variables and raw header blocks.
+A host that cannot ask twice — the ISAPI filter, which sees only what IIS
+sends — shows every request :meth:`stripped` of Range, If-Range and
+If-Modified-Since, and either of If-None-Match (``force_no_conditional``) or of
+every tag in it but the app's own for derived ones: a filtered type then never
+comes back as a 206 or a 304 of the unfiltered body, at the cost of those
+answers for every response. Each host asks this one policy about its own
+request structure: a WSGI environ, ASGI header pairs, ISAPI server variables
+and raw header blocks.
 """
 
 from __future__ import annotations
