@@ -1,7 +1,7 @@
 """The events that flow into and out of the response machine.
 
 Hosts translate their calls into ``ResponseStart``, ``Body`` and ``End``; the
-machine answers with the same kinds, plus two of its own: ``FilterCall`` (run
+machine answers with the same kinds, plus three of its own: ``FilterCall`` (run
 the user's code, then hand the machine the result), ``PASSTHROUGH`` (the
 rest of this response goes on as the app sends it) and ``REDISPATCH`` (ask
 the app again for the full response). Events are frozen values —
