@@ -31,9 +31,9 @@ def gated_asgi_app(gate: threading.Event):
     return app
 
 
-def test_wsgi_first_filtered_bytes_arrive_before_the_app_sends_its_last():
-    gate = threading.Event()
-    with wsgiref_serving(Tidy.wsgi(gated_wsgi_app(gate))) as address:
+def first_bytes_before_the_last(serving, app, gate):
+    """Read a served page: its first filtered bytes, before the app is let send its last, then the rest."""
+    with serving(app) as address:
         client = RawClient(address)
         early = client.read_until(b"<p>first</p>")
         arrived_first = b"<p>first</p>" in early and not gate.is_set()
@@ -42,19 +42,16 @@ def test_wsgi_first_filtered_bytes_arrive_before_the_app_sends_its_last():
     assert arrived_first
     assert b'<div class="banner">staging</div><p>first</p>' in early
     assert body_of(whole).endswith(b"<p>last</p></body></html><!-- filtered -->")
+
+
+def test_wsgi_first_filtered_bytes_arrive_before_the_app_sends_its_last():
+    gate = threading.Event()
+    first_bytes_before_the_last(wsgiref_serving, Tidy.wsgi(gated_wsgi_app(gate)), gate)
 
 
 def test_asgi_first_filtered_bytes_arrive_before_the_app_sends_its_last():
     gate = threading.Event()
-    with uvicorn_serving(Tidy.asgi(gated_asgi_app(gate))) as address:
-        client = RawClient(address)
-        early = client.read_until(b"<p>first</p>")
-        arrived_first = b"<p>first</p>" in early and not gate.is_set()
-        gate.set()
-        whole = client.read_all()
-    assert arrived_first
-    assert b'<div class="banner">staging</div><p>first</p>' in early
-    assert body_of(whole).endswith(b"<p>last</p></body></html><!-- filtered -->")
+    first_bytes_before_the_last(uvicorn_serving, Tidy.asgi(gated_asgi_app(gate)), gate)
 
 
 def test_isapi_extension_writes_filtered_bytes_before_the_extension_writes_its_last():

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
-from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import httpx
 import pytest
-from webtest.http import StopableWSGIServer
 from wsgi_harness import HTML, wrap
 
 from dualfilter import Filter
+from tests.support.http_servers import waitress_serving, wsgiref_serving
 
 PAGE_CHUNKS = [b"<html><body>", b"<p>on the wire</p>" * 50, b"</body></html>"]
 BIG_CHUNK = bytes(range(256)) * 256  # 64 KiB
@@ -48,34 +46,16 @@ APP = wrap(WireFilter, site)
 FILTERED_PAGE = b"".join(PAGE_CHUNKS).upper()
 
 
-class QuietHandler(WSGIRequestHandler):
-    def log_message(self, format, *args):
-        pass
-
-
 @pytest.fixture(scope="module")
 def wsgiref_port():
-    server = make_server("127.0.0.1", 0, APP, handler_class=QuietHandler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
-    assert not thread.is_alive()
+    with wsgiref_serving(APP) as port:
+        yield port
 
 
 @pytest.fixture(scope="module")
 def waitress_port():
-    server = StopableWSGIServer.create(APP, host="127.0.0.1", port=0, threads=2)
-    try:
-        yield server.effective_port
-    finally:
-        server.shutdown()
-        server.runner.join(5)
-    assert not server.runner.is_alive()
+    with waitress_serving(APP) as port:
+        yield port
 
 
 def fetch_raw(port: int, path: str) -> tuple[str, dict[str, str], bytes]:
