@@ -2,21 +2,10 @@
 
 from __future__ import annotations
 
-import codecs
-import re
-
 from dualfilter import Filter
 from dualfilter.formats.lxml_trees import LxmlHTMLFormat
 from tests.support.filters import AsyncUpper, Upper  # noqa: F401 - the folder's tests import them from here
-
-
-class Rot13Text(Filter):
-    """ROT13 of the text between tags, on decoded text."""
-
-    decode_unicode = True
-
-    def filter(self, environ, headers, data):
-        return re.sub(r">([^<]+)<", lambda m: ">" + codecs.encode(m.group(1), "rot13") + "<", data)
+from tests.support.filters import Rot13 as Rot13Text  # noqa: F401 - the name the chain tests use
 
 
 class Snowman(Filter):

@@ -7,7 +7,6 @@ extension. Running them in one process keeps the comparison exact.
 
 from __future__ import annotations
 
-import codecs
 import json
 import re
 import threading
@@ -18,22 +17,8 @@ from typing import Any
 from dualfilter import Filter
 from dualfilter.isapi.constants import HSE_IO_ASYNC, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
 from dualfilter.isapi.testing import FakeECB, call_extension
-
-
-class UpperBytes(Filter):
-    """Upper-cases the raw bytes."""
-
-    def filter(self, environ, headers, data):
-        return data.upper()
-
-
-class Rot13Text(Filter):
-    """ROT13 of the text between tags, on decoded text."""
-
-    decode_unicode = True
-
-    def filter(self, environ, headers, data):
-        return re.sub(r">([^<]+)<", lambda m: ">" + codecs.encode(m.group(1), "rot13") + "<", data)
+from tests.support.filters import Rot13 as Rot13Text
+from tests.support.filters import Upper as UpperBytes
 
 
 class MarkParagraphs(Filter):
