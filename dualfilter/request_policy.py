@@ -11,9 +11,9 @@ the same request again, without its range and conditional headers
 filtered (and its ranges served from the filtered body).
 
 A host that cannot ask twice — the ISAPI filter, which sees only what IIS
-sends — shows every request :meth:`stripped` of Range, If-Range and
-If-Modified-Since, and either of If-None-Match (``force_no_conditional``) or of
-every tag in it but the app's own for derived ones: a filtered type then never
+sends — hides :attr:`removed` from every request — Range, If-Range and
+If-Modified-Since, and If-None-Match under ``force_no_conditional``, else every
+tag in it but the app's own for derived ones (:meth:`translate_derived`): a filtered type then never
 comes back as a 206 or a 304 of the unfiltered body, at the cost of those
 answers for every response. Each host asks this one policy about its own
 request structure: a WSGI environ, ASGI header pairs, ISAPI server variables
@@ -50,18 +50,14 @@ _VALIDATOR_NAMES = frozenset(name.encode("latin-1") for name in VALIDATOR_HEADER
 class RequestPolicy:
     """The request headers one filter removes or translates, for every host."""
 
-    __slots__ = ("removed", "keys", "token", "_raw_names")
+    __slots__ = ("removed", "token")
 
     def __init__(self, flt: Filter) -> None:
         #: Lower-case names of the request headers a host that cannot redispatch hides
         #: (If-Modified-Since always: a date cannot tell a filtered page from the app's).
         self.removed = RANGE_HEADERS | CONDITIONAL_HEADERS if flt.force_no_conditional else RANGE_HEADERS | {"if-modified-since"}
-        #: Their CGI / WSGI environ keys (``HTTP_RANGE``), in a fixed order.
-        self.keys = tuple(environ_key(name) for name in sorted(self.removed))
         #: The filter's validator token when If-None-Match is translated, else None.
         self.token = flt.etag_token
-        touched = self.removed | ({"if-none-match"} if self.token is not None else set())
-        self._raw_names = frozenset(name.encode("latin-1") for name in touched)
 
     def translate(self, value: str) -> str:
         """An If-None-Match value as the app sees it: its own tag for each derived one."""
@@ -113,48 +109,3 @@ class RequestPolicy:
     def redispatch_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """ASGI header pairs without any range or conditional header."""
         return [(name, value) for name, value in pairs if name.lower() not in _VALIDATOR_NAMES]
-
-    # -- hosts that cannot ask twice: the headers hidden up front -----------------------
-
-    def stripped(self, environ: Mapping[str, Any]) -> Mapping[str, Any]:
-        """A WSGI environ without the headers :attr:`removed` (If-None-Match,
-        when kept, holding only the app's own tags for the derived ones the
-        client sent: its own tags may be from before the filter existed); a copy
-        only if anything changes."""
-        translate = self.token is not None and "HTTP_IF_NONE_MATCH" in environ
-        if not translate:
-            for key in self.keys:
-                if key in environ:
-                    break
-            else:
-                return environ
-        stripped = dict(environ)
-        for key in self.keys:
-            stripped.pop(key, None)
-        if translate:
-            shown = self.translate_derived(stripped["HTTP_IF_NONE_MATCH"])
-            if shown:
-                stripped["HTTP_IF_NONE_MATCH"] = shown
-            else:
-                del stripped["HTTP_IF_NONE_MATCH"]
-        return stripped
-
-    def stripped_pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] | None:
-        """ASGI pairs without the headers :attr:`removed`, or None when nothing changes."""
-        touched = self._raw_names
-        for name, _ in pairs:
-            if name.lower() in touched:
-                break
-        else:
-            return None
-        kept = []
-        for name, value in pairs:
-            lowered = name.lower()
-            if lowered in touched:
-                if lowered.decode("latin-1") in self.removed:
-                    continue
-                value = self.translate_derived(value.decode("latin-1")).encode("latin-1")
-                if not value:
-                    continue
-            kept.append((name, value))
-        return kept

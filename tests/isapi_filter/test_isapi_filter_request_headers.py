@@ -30,6 +30,17 @@ def test_if_range_is_removed():
     assert "If-Range" not in seen_headers(UpperFilter.isapi_filter(), [("If-Range", '"v1"')])["headers"]
 
 
+def test_range_and_if_range_are_removed_when_conditionals_are_allowed_too():
+    seen = seen_headers(UpperFilter.isapi_filter(force_no_conditional=False), [("Range", "bytes=0-5"), ("If-Range", '"v1"')])
+    assert seen["range"] is None and "If-Range" not in seen["headers"]
+
+
+def test_if_modified_since_is_removed_by_default_and_when_conditionals_are_allowed():
+    # A date cannot tell a filtered page from the site's own.
+    for flt in (UpperFilter.isapi_filter(), UpperFilter.isapi_filter(force_no_conditional=False)):
+        assert "If-Modified-Since" not in seen_headers(flt, [("If-Modified-Since", "Wed, 15 Nov 2023 00:00:00 GMT")])["headers"]
+
+
 def test_if_none_match_is_removed_by_default():
     assert "If-None-Match" not in seen_headers(UpperFilter.isapi_filter(), [("If-None-Match", '"v1"')])["headers"]
 
