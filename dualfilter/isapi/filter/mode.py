@@ -30,7 +30,6 @@ from typing import Any
 from ...extras import require
 from ...filter import Filter
 from ...request_policy import environ_key
-from ...validators import translate_if_none_match
 from ..constants import (
     SF_NOTIFY_END_OF_NET_SESSION,
     SF_NOTIFY_END_OF_REQUEST,
@@ -201,14 +200,14 @@ class ISAPIFilter:
             if value is not None:
                 taken[environ_key(name[:-1])] = value.decode("latin-1") if isinstance(value, bytes) else value
                 headers.SetHeader(name, "")  # an empty value deletes the header
-        token = self.filter.etag_token
-        if token is not None:
+        policy = self.filter.request_policy
+        if policy.token is not None:
             value = headers.GetHeader("If-None-Match:", None)
             if value:
                 text = value.decode("latin-1") if isinstance(value, bytes) else value
                 # Only the app's own tags for derived ones: the site cannot be asked twice,
                 # and its own tags may be from before the filter existed.
-                translated = translate_if_none_match(text, token, only_derived=True)
+                translated = policy.translate_derived(text)
                 if translated != text:
                     taken["HTTP_IF_NONE_MATCH"] = text  # the filter reads what the client sent
                     headers.SetHeader("If-None-Match:", translated)  # an empty value deletes the header
