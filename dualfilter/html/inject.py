@@ -130,7 +130,7 @@ class Landmarks:
             self.places.append((match.start(), "explicit"))
             self.scan_from = match.end()
         if self.start_at is None:
-            tail = self.held.rfind(b"</", max(self.scan_from, end - 64), end)
+            tail = self.held.rfind(b"<", max(self.scan_from, end - 64), end)  # a "<" may become "</head>"
             self.scan_from = max(self.scan_from, tail if tail >= 0 else end)
         else:
             self.scan_from = end

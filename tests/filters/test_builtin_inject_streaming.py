@@ -5,7 +5,7 @@ from __future__ import annotations
 import gzip
 import itertools
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from dualfilter.filters import Inject
@@ -43,6 +43,7 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     st.sampled_from(["body", "head"]),
     st.sampled_from(["fallback", "skip"]),
 )
+@example(pieces=["<text<<< ", "</head>"], cuts=[10], where="head", missing="fallback")  # a chunk ending in the "<" of </head>
 def test_streaming_gives_the_buffered_bytes_for_any_page_and_chunking(pieces, cuts, where, missing):
     page = "".join(pieces).encode()
     flt = Inject(html="<b>X</b>", where=where, missing=missing)
