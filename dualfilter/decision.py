@@ -48,6 +48,12 @@ class Decision:
     params: Mapping[str, str] = field(default_factory=lambda: _NO_PARAMS)
     #: The response's content codings, in the order applied.
     codings: tuple[str, ...] = ()
+    #: Whether the response goes on exactly as the app made it, with nothing to
+    #: log: a host may then forward it without a machine (``pass``, no codings).
+    untouched: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "untouched", self.action == "pass" and not self.codings)
 
 
 def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[str, str]]:
@@ -87,12 +93,51 @@ def decide(
         memo = flt._decisions
         decision = memo.get(key)
         if decision is None:
-            decision = _decide(flt, head, status, content_type, content_encoding, None, None)
-            if len(memo) >= DECISION_CACHE_SIZE:
-                memo.clear()
-            memo[key] = decision
+            decision = _remember(memo, key, _decide(flt, head, status, content_type, content_encoding, None, None))
         return decision
     return _decide(flt, head, status, content_type, content_encoding, Headers(list(headers)), environ or {})
+
+
+def decide_raw(
+    flt: Filter,
+    method: str,
+    status: int,
+    pairs: Iterable[tuple[bytes, bytes]],
+    environ: Mapping[str, Any] | None = None,
+) -> Decision:
+    """:func:`decide` for header pairs in bytes (ASGI), decoding (latin-1) only
+    the two fields it reads, and those only when the memo does not know them."""
+    if not flt.default_decision:
+        headers = [(bytes(name).decode("latin-1"), bytes(value).decode("latin-1")) for name, value in pairs]
+        return decide(flt, method, status, headers, environ)
+    content_type = content_encoding = None
+    for name, value in pairs:
+        lowered = name.lower()
+        if lowered == b"content-type":
+            content_type = value if content_type is None else content_type + b", " + value
+        elif lowered == b"content-encoding":
+            content_encoding = value if content_encoding is None else content_encoding + b", " + value
+    if content_type is not None and type(content_type) is not bytes:
+        content_type = bytes(content_type)  # a bytearray: hashable as bytes
+    if content_encoding is not None and type(content_encoding) is not bytes:
+        content_encoding = bytes(content_encoding)
+    head = method == "HEAD"
+    # Keyed by the bytes themselves: they never equal the str keys decide() uses.
+    key = (head, status, content_type, content_encoding)
+    memo = flt._decisions
+    decision = memo.get(key)
+    if decision is None:
+        content_type_text = None if content_type is None else content_type.decode("latin-1")
+        encoding_text = None if content_encoding is None else content_encoding.decode("latin-1")
+        decision = _remember(memo, key, _decide(flt, head, status, content_type_text, encoding_text, None, None))
+    return decision
+
+
+def _remember(memo: dict[Any, Any], key: Any, decision: Decision) -> Decision:
+    if len(memo) >= DECISION_CACHE_SIZE:
+        memo.clear()
+    memo[key] = decision
+    return decision
 
 
 def _decide(

@@ -33,7 +33,7 @@ from .decision import Decision, decide, wants
 from .errors import FilterError, ProtocolError, StreamError
 from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart, make
 from .headers import Headers, get_header, without
-from .request_policy import SAFE_METHODS
+from .request_policy import RequestPolicy
 from .state import TRANSITIONS, State, transition
 
 if TYPE_CHECKING:
@@ -97,9 +97,18 @@ class ResponseMachine:
 
     # -- events in ---------------------------------------------------------------
 
-    def start(self, status: int | str, headers: HeaderList, reason: str = "", *, restart: bool = False) -> list[Event]:
+    def start(
+        self,
+        status: int | str,
+        headers: HeaderList,
+        reason: str = "",
+        *,
+        restart: bool = False,
+        decision: Decision | None = None,
+    ) -> list[Event]:
         """The response's status and headers (a WSGI status string is parsed).
-        ``restart`` replaces an earlier start (WSGI's ``exc_info``)."""
+        ``restart`` replaces an earlier start (WSGI's ``exc_info``); ``decision``
+        is what ``decide`` said of this start, when the host asked it already."""
         if self.state is not _START and self.state is not _REDISPATCHING:
             if not restart:
                 raise ProtocolError("response already started")
@@ -112,7 +121,9 @@ class ResponseMachine:
         environ = self.environ
         flt = self.filter
         method = environ.get("REQUEST_METHOD", "GET")
-        decision = self.decision = decide(flt, method, status, headers, environ)
+        if decision is None:
+            decision = decide(flt, method, status, headers, environ)
+        self.decision = decision
         action = decision.action
         if action == "redispatch":
             if status == 304 and validators.mentions_derived(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
@@ -120,7 +131,7 @@ class ResponseMachine:
                 # confirm the tag the client holds.
                 self._to("bodiless")
                 return [ResponseStart(304, self._derive_etag(without(headers, frozenset({"etag"})), headers), reason)]
-            if self.can_redispatch and self.state is _START and method in SAFE_METHODS:
+            if self.can_redispatch and self.state is _START and RequestPolicy.may_redispatch(environ):
                 self._answer = self._held_answer(status, headers, reason)
                 self._to("redispatch")
                 return [REDISPATCH]

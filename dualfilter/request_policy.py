@@ -101,6 +101,17 @@ class RequestPolicy:
     # -- a redispatch: the same request, asking for the full 200 -----------------------
 
     @staticmethod
+    def may_redispatch(environ: Mapping[str, Any]) -> bool:
+        """Whether asking the app this request again could get another answer:
+        a safe method with a range or conditional header (without one, the app
+        would be asked the very same request)."""
+        if environ.get("REQUEST_METHOD", "GET") not in SAFE_METHODS:
+            return False
+        if type(environ) is dict:
+            return not environ.keys().isdisjoint(_VALIDATOR_KEYS)  # in C, looking up the few keys
+        return any(key in environ for key in _VALIDATOR_KEYS)
+
+    @staticmethod
     def redispatch_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
         """``environ`` without any range or conditional header: what a redispatch asks."""
         return {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS}

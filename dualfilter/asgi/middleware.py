@@ -38,16 +38,18 @@ class FilterMiddleware:
             await self.app(scope, receive, send)
             return
         flt = self.filter
-        environ = ScopeEnviron(scope)
-        if flt.asks_requests and not flt.should_filter_request(environ):
-            await self.app(scope, receive, send)
-            return
+        environ = None  # built for the filter when first needed
+        if flt.asks_requests or not flt.default_decision:
+            environ = ScopeEnviron(scope)
+            if flt.asks_requests and not flt.should_filter_request(environ):
+                await self.app(scope, receive, send)
+                return
         # The filter reads the request as the client sent it; the app, as the policy shows it.
+        responder = Responder(flt, scope, environ, send)
         if self._shows:
             headers = self._policy.pairs(scope.get("headers", ()))
             if headers is not None:
                 scope = {**scope, "headers": headers}
-        responder = Responder(flt, environ, send)
         # If the app raises, the exception goes to the server as it is: anything
         # held back was never sent, so the server answers with its own 500.
         # (The app gets a copy of the scope: routers rewrite theirs, and a

@@ -15,12 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from ..decision import decide_raw
 from ..drivers import drive_async
 from ..errors import ProtocolError
 from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
+from .environ import ScopeEnviron
 from .headers import RawHeaders, to_bytes, to_str
-from .types import Message, Send
+from .types import Message, Scope, Send
 
 if TYPE_CHECKING:
     from ..filter import Filter
@@ -32,33 +34,28 @@ FILE_CHUNK = 64 * 1024
 class Responder:
     """The ``send`` callable for one filtered request."""
 
-    __slots__ = (
-        "machine",
-        "send_out",
-        "passing",
-        "ended",
-        "asked_again",
-        "app_start",
-        "app_headers",
-        "trailers_in",
-        "trailers_out",
-        "trailer_pairs",
-    )
+    # Per-response values start as these class defaults, so a responder (one per
+    # request, filtered or not) sets only what differs.
+    #: Made at the first start the decision does not leave untouched.
+    machine: ResponseMachine | None = None
+    #: True once the response passes through: every message is forwarded as it comes.
+    passing = False
+    #: True once the machine's End went out: the rest of the app's response is dropped.
+    ended = False
+    #: True once the machine said REDISPATCH: the app is to be asked again.
+    asked_again = False
+    app_start: Message | None = None
+    app_headers: list[tuple[str, str]] | None = None
+    trailers_in = False
+    trailers_out = False
+    trailer_pairs: RawHeaders = []
 
-    def __init__(self, flt: Filter, environ: Mapping[str, Any], send: Send) -> None:
-        self.machine = ResponseMachine(flt, environ, True)  # True: can_redispatch (positional: cheaper)
+    def __init__(self, flt: Filter, scope: Scope, environ: Mapping[str, Any] | None, send: Send) -> None:
+        self.filter = flt
+        self.scope = scope
+        #: The request's environ for the filter (built from ``scope`` when first needed).
+        self.environ = environ
         self.send_out = send
-        #: True once the machine said PASSTHROUGH: every message is forwarded as it comes.
-        self.passing = False
-        #: True once the machine's End went out: the rest of the app's response is dropped.
-        self.ended = False
-        #: True once the machine said REDISPATCH: the app is to be asked again.
-        self.asked_again = False
-        self.app_start: Message | None = None
-        self.app_headers: list[tuple[str, str]] | None = None
-        self.trailers_in = False
-        self.trailers_out = False
-        self.trailer_pairs: RawHeaders = []
 
     async def send(self, message: Message) -> None:
         """Take one message from the app."""
@@ -68,6 +65,8 @@ class Responder:
         kind = message["type"]
         machine = self.machine
         if kind == "http.response.body":
+            if machine is None:
+                raise ProtocolError("http.response.body before http.response.start")
             data = message.get("body", b"")
             if type(data) is not bytes:
                 data = bytes(data)
@@ -85,18 +84,32 @@ class Responder:
                 # Any iterable is allowed (a generator, say): read it once, forward what was read.
                 message = {**message, "headers": list(raw)}
                 raw = message["headers"]
+            status = message["status"]
+            decision = None
+            if machine is None:
+                flt = self.filter
+                if type(status) is int:
+                    decision = decide_raw(flt, self.scope.get("method", "GET"), status, raw, self.environ)
+                    if decision.untouched:
+                        # The most common answer: the app's start, then its own body, as they come.
+                        self.passing = True
+                        await self.send_out(message)
+                        return
+                machine = self.machine = ResponseMachine(flt, self._environ(), True)  # True: can_redispatch
             headers = self.app_headers = to_str(raw)
             self.app_start = message
             self.trailers_in = bool(message.get("trailers", False))
             self.trailer_pairs = []
-            events = machine.start(message["status"], headers)
+            events = machine.start(status, headers, decision=decision)
             if len(events) == 2 and events[1] is PASSTHROUGH:
-                # The most common answer, sent as _emit() would send it: the app's start, then its own body.
+                # As _emit() would send it: the app's start, then its own body.
                 await self.send_out(self._start_message(events[0], self.trailers_in))  # type: ignore[arg-type]
                 self.passing = True
             elif events:
                 await self._emit(events)
         elif kind == "http.response.trailers":
+            if machine is None:
+                raise ProtocolError("http.response.trailers before http.response.start")
             self.trailer_pairs += message.get("headers", ())
             if not message.get("more_trailers", False):
                 await self._emit(machine.end(to_str(self.trailer_pairs)))
@@ -106,6 +119,11 @@ class Responder:
             await self.send_out(message)  # an extension message before the start: not ours
         else:
             raise ProtocolError(f"cannot filter a response sent with {kind!r} messages")
+
+    def _environ(self) -> Mapping[str, Any]:
+        if self.environ is None:
+            self.environ = ScopeEnviron(self.scope)
+        return self.environ
 
     async def _pathsend(self, path: str) -> None:
         """A file to filter: read it as the body (a passthrough one never gets here)."""
@@ -118,12 +136,14 @@ class Responder:
                 if self.passing:
                     await self.send_out({"type": "http.response.body", "body": chunk, "more_body": True})
                     continue
+                assert self.machine is not None  # made at the start
                 events = self.machine.body(chunk)
                 if events:
                     await self._emit(events)
         if self.passing:
             await self.send_out({"type": "http.response.body", "body": b"", "more_body": False})
         elif not self.trailers_in:
+            assert self.machine is not None
             await self._emit(self.machine.end())
 
     # -- machine events out ------------------------------------------------------
@@ -141,6 +161,7 @@ class Responder:
     async def _emit(self, events: list[Event]) -> None:
         """Run the filter where the machine asks, then send what it answered."""
         if events and type(events[-1]) is FilterCall:  # else there is nothing for the driver to run
+            assert self.machine is not None  # a FilterCall comes from it
             events = await drive_async(self.machine, events)
         send = self.send_out
         last = len(events) - 1

@@ -17,9 +17,10 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..decision import decide
 from ..drivers import drive
 from ..errors import ProtocolError
-from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
+from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
 from ..responses import status_line
@@ -56,9 +57,11 @@ class Exchange:
     _closed = False
     _fast = False  # passing and sent: the rest is the app's, as is
     _asked_again = False  # the machine said REDISPATCH: the app's answer is dropped, the app asked again
+    machine: ResponseMachine | None = None  # made at the first start the decision does not leave untouched
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
-        self.machine = ResponseMachine(flt, environ, True)  # True: can_redispatch (positional: cheaper)
+        self.filter = flt
+        self.environ = environ
         self._server_start = start_response
         self._app = app
         # The request as it came, for a redispatch: apps rewrite their environ as they route.
@@ -71,7 +74,24 @@ class Exchange:
         """The app's ``start_response``; with ``exc_info``, a restart that
         re-raises the app's error once body has gone out (PEP 3333)."""
         machine = self.machine
-        if exc_info is not None and machine.decision is not None:
+        if machine is None and not self._forwarded:
+            # The first start: a response the decision leaves untouched goes to the
+            # server as the app made it, without a machine.
+            if type(status) is str:
+                text, _, reason = status.partition(" ")
+                code = int(text)
+                environ = self.environ
+                decision = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), code, headers, environ)
+                if decision.untouched:
+                    self._server_write = self._server_start(status, headers)
+                    self._forwarded = self._passing = True
+                    return self.write
+                machine = self.machine = ResponseMachine(self.filter, environ, True)  # True: can_redispatch
+                events = machine.start(code, headers, reason, decision=decision)
+            else:
+                machine = self.machine = ResponseMachine(self.filter, self.environ, True)
+                events = machine.start(status, headers)  # which says what is wrong with it
+        elif exc_info is not None:
             try:
                 if self._sent:
                     error = exc_info[1]
@@ -83,18 +103,17 @@ class Exchange:
                     self._server_write = self._server_start(status, headers, exc_info)
                     return self.write
                 self._passing = False
+                if machine is None:  # the first start went on untouched: this one is the machine's first
+                    machine = self.machine = ResponseMachine(self.filter, self.environ, True)
                 events = machine.start(status, headers, restart=True)
                 if self._forwarded:
                     self._exc_info = exc_info  # the server must be told it is a restart
             finally:
                 exc_info = None
+        elif machine is None:
+            raise ProtocolError("response already started")  # as the machine says of a second start
         else:
             events = machine.start(status, headers)
-            if len(events) == 2 and events[1] is PASSTHROUGH:
-                # The most common answer, sent as _send() would send it: the start, then the app's own body.
-                self._forward(events[0])  # type: ignore[arg-type]
-                self._passing = True
-                return self.write
         if events:
             self._send(drive(machine, events) if type(events[-1]) is FilterCall else events)
         return self.write
@@ -110,9 +129,12 @@ class Exchange:
                 self._sent = True
             write(data)
             return
-        events = self.machine.body(data)
+        machine = self.machine
+        if machine is None:
+            raise ProtocolError("write() before start_response")
+        events = machine.body(data)
         if events:
-            self._send(drive(self.machine, events) if type(events[-1]) is FilterCall else events)
+            self._send(drive(machine, events) if type(events[-1]) is FilterCall else events)
 
     # -- what the middleware calls -------------------------------------------------
 
@@ -131,7 +153,7 @@ class Exchange:
         except BaseException:
             self._close_inner()
             raise
-        if self.machine.decision is None:
+        if self.machine is None or self.machine.decision is None:
             return self  # start_response comes with the first chunk
         self._pull()
         if self._ended:
@@ -168,7 +190,6 @@ class Exchange:
 
     def _pull(self) -> None:
         """Read the app until there is output to hand on or the response is over."""
-        machine = self.machine
         if not self._ended:
             try:
                 while True:
@@ -181,6 +202,9 @@ class Exchange:
                                 self._pending.append(chunk)
                                 return
                         else:
+                            machine = self.machine  # made by start_response, which may come with the first chunk
+                            if machine is None:
+                                raise ProtocolError("the app's iterable gave body before it called start_response")
                             events = machine.body(chunk)
                             if events:
                                 self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
@@ -194,6 +218,9 @@ class Exchange:
                         if self._asked_again:
                             continue
                         self._close_inner()
+                        machine = self.machine
+                        if machine is None:
+                            raise ProtocolError("the app returned without calling start_response")
                         self._take(drive(machine, machine.end()))
                         return  # the app's iterable is closed already
                     if self._ended or not self._asked_again:

@@ -278,6 +278,18 @@ async def test_a_304_of_a_filtered_type_makes_the_app_asked_again_without_condit
     assert (exchange.status, exchange.body) == (200, b"<P>X</P>")
 
 
+async def test_a_304_the_client_never_asked_for_passes_without_a_body_and_the_app_is_asked_once():
+    asked = []
+
+    async def app(scope, receive, send):
+        asked.append(scope["path"])
+        await send({"type": "http.response.start", "status": 304, "headers": [(b"content-type", b"text/html")]})
+        await send(body(b"stray"))
+
+    exchange = await call(UpperFilter.asgi(app), make_scope())
+    assert (exchange.status, exchange.body) == (304, b"") and asked == ["/"]
+
+
 async def test_conditional_request_headers_stay_without_force_no_conditional():
     seen = {}
 

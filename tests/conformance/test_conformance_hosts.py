@@ -58,3 +58,16 @@ def test_a_range_aware_inner_app_answers_a_range_with_a_partial():
 
     answer = Inner(200, "OK", [("Content-Type", "text/plain")], [b"0123456789"]).seen("bytes=0-5")
     assert (answer.status, answer.chunks) == (206, [b"012345"]) and ("X-Saw-Range", "bytes=0-5") in answer.headers
+
+
+async def test_a_partial_the_client_never_asked_for_passes_as_it_came_on_every_host():
+    from tests.support.hosts import DJANGO_MODES, Inner, UpperBytes, received, run_django
+
+    inner = Inner(206, "Partial Content", [("Content-Type", "text/html"), ("Content-Range", "bytes 0-1/9")], [b"<p"])
+    expected = received(206, inner.headers, b"<p")
+    results = [run_wsgi(UpperBytes, inner), await run_asgi(UpperBytes, inner)]
+    results += [run_isapi(UpperBytes, inner, style) for style in ISAPI_STYLES]
+    results += [await run_django(UpperBytes, inner, mode) for mode in DJANGO_MODES]
+    for result in results:
+        assert (result.status, result.body) == (206, b"<p")
+        assert [(k, v) for k, v in result.headers if k in ("content-type", "content-range")] == expected.headers

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dualfilter import Filter
+from dualfilter.decision import decide, decide_raw
 from dualfilter.state import State
 from tests.support.filters import Upper
 from tests.support.machines import driven_machine
@@ -120,3 +121,57 @@ def test_an_unsupported_content_encoding_passes_through_with_a_warning(caplog):
     body = drive(Upper(), [b"raw"], headers=headers)[3]
     assert body == b"raw"
     assert "unsupported Content-Encoding compress" in caplog.text
+
+
+RAW_CASES = [
+    ("GET", 200, [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", "3")]),
+    ("GET", 200, [("content-type", "image/png")]),
+    ("GET", 200, [("Content-Type", "image/png"), ("Content-Type", "text/html")]),
+    ("GET", 200, [("Content-Type", "text/html"), ("Content-Encoding", "gzip")]),
+    ("GET", 200, [("Content-Type", "text/html"), ("Content-Encoding", "compress")]),
+    ("GET", 200, []),
+    ("HEAD", 200, [("Content-Type", "text/html")]),
+    ("GET", 404, [("Content-Type", "text/html")]),
+    ("GET", 304, []),
+    ("GET", 206, [("Content-Type", "text/html"), ("Content-Range", "bytes 0-1/9")]),
+    ("GET", 204, [("Content-Type", "text/html")]),
+]
+
+
+@pytest.mark.parametrize(("method", "status", "headers"), RAW_CASES)
+def test_a_decision_on_byte_headers_is_the_decision_on_their_text(method, status, headers):
+    raw = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in headers]
+    expected = decide(Upper(), method, status, headers)
+    flt = Upper()
+    assert decide_raw(flt, method, status, raw) == expected
+    assert decide_raw(flt, method, status, [(name, bytearray(value)) for name, value in raw]) == expected  # from the memo
+    assert decide(flt, method, status, headers) == expected  # str and bytes keys do not meet in the memo
+
+
+def test_a_decision_on_byte_headers_asks_an_overridden_should_filter_with_text_headers():
+    seen = []
+
+    class Picky(Filter):
+        def should_filter(self, environ, status, headers):
+            seen.append((environ["PATH_INFO"], headers["content-type"]))
+            return True
+
+        def filter(self, environ, headers, data):
+            return data
+
+    decision = decide_raw(Picky(), "GET", 200, [(b"content-type", b"image/png")], {"PATH_INFO": "/x"})
+    assert decision.action == "buffer" and seen == [("/x", "image/png")]
+
+
+@pytest.mark.parametrize(
+    ("headers", "untouched"),
+    [
+        ([("Content-Type", "image/png")], True),
+        ([("Content-Type", "text/html")], False),  # buffered
+        ([("Content-Type", "text/html"), ("Content-Encoding", "compress")], False),  # passed, with a warning to log
+    ],
+)
+def test_untouched_is_a_pass_with_nothing_to_say(headers, untouched):
+    decision = decide(Upper(), "GET", 200, headers)
+    assert decision.untouched is untouched
+    assert decision.untouched is (decision.action == "pass" and not decision.codings)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
+
+import pytest
+
 from dualfilter import Filter
 from dualfilter.request_policy import RequestPolicy
 
@@ -62,3 +66,16 @@ def test_where_the_app_cannot_be_asked_twice_only_its_own_tags_for_derived_ones_
 def test_every_filter_carries_its_policy():
     flt = Plain()
     assert isinstance(flt.request_policy, RequestPolicy)
+
+
+@pytest.mark.parametrize("key", ["HTTP_RANGE", "HTTP_IF_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "HTTP_IF_MATCH"])
+@pytest.mark.parametrize("mapping", [dict, MappingProxyType])
+def test_a_safe_request_with_a_range_or_conditional_header_may_be_asked_again(key, mapping):
+    assert RequestPolicy.may_redispatch(mapping({"REQUEST_METHOD": "GET", key: "x"}))
+    assert RequestPolicy.may_redispatch(mapping({"REQUEST_METHOD": "HEAD", key: "x"}))
+    assert not RequestPolicy.may_redispatch(mapping({"REQUEST_METHOD": "POST", key: "x"}))
+
+
+@pytest.mark.parametrize("mapping", [dict, MappingProxyType])
+def test_a_request_without_one_is_never_asked_again_it_would_be_the_same_request(mapping):
+    assert not RequestPolicy.may_redispatch(mapping({"REQUEST_METHOD": "GET", "HTTP_ACCEPT": "*/*", "HTTP_RANGES": "x"}))

@@ -45,6 +45,19 @@ def test_a_partial_of_a_filtered_type_makes_the_app_asked_again_without_ranges_o
     assert asked == [{"HTTP_RANGE"} | set(CONDITIONAL), set()]
 
 
+def test_a_partial_the_client_never_asked_for_passes_as_it_came_and_the_app_is_asked_once():
+    asked = []
+
+    def app(environ, start_response):
+        asked.append(environ["PATH_INFO"])
+        start_response("206 Partial Content", [("Content-Type", "text/html"), ("Content-Range", "bytes 0-1/20")])
+        return [b"<p"]
+
+    recorder, result = call(UpperFilter(app), make_environ(HTTP_ACCEPT="text/html"))
+    assert b"".join(result) == b"<p" and recorder.starts[0][0] == "206 Partial Content"
+    assert asked == ["/"]  # asking again without validators would ask the very same request
+
+
 def test_an_unsafe_request_reaches_the_app_untouched_and_is_never_asked_twice():
     asked = []
 
