@@ -34,7 +34,7 @@ from .errors import FilterError, ProtocolError, StreamError
 from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart, make
 from .headers import Headers, get_header, without
 from .request_policy import RequestPolicy
-from .state import TRANSITIONS, State, transition
+from .state import NEXT, State, transition
 
 if TYPE_CHECKING:
     from .filter import Filter
@@ -93,7 +93,10 @@ class ResponseMachine:
 
     def _to(self, cause: str) -> None:
         # The table's answer; transition() raises the ProtocolError for a pair it lacks.
-        self.state = TRANSITIONS.get((self.state, cause)) or transition(self.state, cause)
+        try:
+            self.state = NEXT[self.state][cause]
+        except KeyError:
+            transition(self.state, cause)
 
     # -- events in ---------------------------------------------------------------
 
@@ -136,11 +139,12 @@ class ResponseMachine:
                 self._to("redispatch")
                 return [REDISPATCH]
             action = "bodiless" if status == 304 or method == "HEAD" else "pass"  # as it came: the host cannot ask again
-        elif self._answer is not None and not decision.wanted:
-            # Asked again after a 304 or 416 for a page that is not filtered after all: that answer stands.
+        elif self._answer is not None:
             answer, self._answer = self._answer, None
-            self._to("bodiless")
-            return [answer]
+            if not decision.wanted:
+                # Asked again after a 304 or 416 for a page that is not filtered after all: that answer stands.
+                self._to("bodiless")
+                return [answer]
         if action == "pass":
             if decision.codings:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
@@ -155,7 +159,6 @@ class ResponseMachine:
                 return [ResponseStart(status, headers, reason)]
             kept = without(headers, responses.HEAD_DROPPED)
             return [ResponseStart(status, self._derive_etag(kept, headers), reason)]
-        self._answer = None
         self._start = make(ResponseStart, (status, headers, reason))
         if action == "stream":
             self._to("open")

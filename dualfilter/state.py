@@ -137,6 +137,13 @@ TRANSITIONS: dict[tuple[State, str], State] = {
 }
 
 
+#: The same table by state, as the machine looks it up: for each state, what each cause leads to.
+NEXT: dict[State, dict[str, State]] = {state: {} for state in State}
+for (_state, _cause), _target in TRANSITIONS.items():
+    NEXT[_state][_cause] = _target
+del _state, _cause, _target
+
+
 def transition(state: State, cause: str) -> State:
     """The state ``cause`` leads to from ``state``; ProtocolError if none."""
     try:

@@ -38,6 +38,11 @@ def test_every_state_can_be_reached_from_start():
     assert reached == set(State)
 
 
+def test_the_table_by_state_holds_the_same_transitions():
+    regrouped = {(source, cause): target for source, causes in state.NEXT.items() for cause, target in causes.items()}
+    assert regrouped == TRANSITIONS and set(state.NEXT) == set(State)
+
+
 def test_a_pair_the_table_does_not_hold_is_a_protocol_error():
     with pytest.raises(ProtocolError, match="cannot end in state START"):
         transition(State.START, "end")
@@ -50,3 +55,15 @@ def test_the_machine_assigns_its_state_in_one_place():
 
     assignments = re.findall(r"self\.state = ", inspect.getsource(machine))
     assert len(assignments) == 2  # the initial START, and _to(), which asks the table
+
+
+def test_the_machine_refuses_a_transition_the_table_lacks():
+    from dualfilter.machine import ResponseMachine
+    from tests.support.filters import Upper
+
+    machine = ResponseMachine(Upper(), {})
+    machine.start(200, [("Content-Type", "image/png")])
+    machine.end()
+    with pytest.raises(ProtocolError, match="cannot end in state DONE"):
+        machine._to("end")
+    assert machine.state is State.DONE
