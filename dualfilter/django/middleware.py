@@ -21,6 +21,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase, ResponseHeaders
 
 from ..chain import chain
+from ..decision import Decision, decide
 from ..drivers import drive, drive_async
 from ..errors import StreamError
 from ..events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
@@ -100,10 +101,18 @@ class FilterMiddleware:
         finally:
             _restore(request, hidden)
 
+    def _decide(self, request: HttpRequest, response: HttpResponseBase, headers: list[tuple[str, str]]) -> Decision:
+        """What the filter does with the view's first answer."""
+        meta = request.META
+        return decide(self.filter, meta.get("REQUEST_METHOD", "GET"), response.status_code, headers, meta)
+
     def _filter(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
         headers = list(response.items())
-        events = drive(machine, machine.start(response.status_code, headers))
+        decision = self._decide(request, response, headers)
+        if decision.untouched:
+            return response  # as the view made it, without a machine
+        machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
+        events = drive(machine, machine.start(response.status_code, headers, decision=decision))
         if events and events[-1] is REDISPATCH:  # a 206 or 304 that may stand for a filtered page
             _drop(response)
             response = self._ask(request, RequestPolicy.redispatch_environ)
@@ -121,9 +130,12 @@ class FilterMiddleware:
         return _respond(response, headers, machine, events, chunks, False)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
         headers = list(response.items())
-        events = await drive_async(machine, machine.start(response.status_code, headers))
+        decision = self._decide(request, response, headers)
+        if decision.untouched:
+            return response  # as the view made it, without a machine
+        machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
+        events = await drive_async(machine, machine.start(response.status_code, headers, decision=decision))
         if events and events[-1] is REDISPATCH:
             _drop(response)
             response = await self._ask_async(request, RequestPolicy.redispatch_environ)
