@@ -53,6 +53,8 @@ _HOLDING, _HOLDING_FEED, _HOLDING_FINISH = State.HOLDING, State.HOLDING_FEED, St
 _STREAMING, _FEEDING, _FINISHING = State.STREAMING, State.FEEDING, State.FINISHING
 _BODILESS, _ANSWERED, _DONE, _FAILED = State.BODILESS, State.ANSWERED, State.DONE, State.FAILED
 _REDISPATCHING = State.REDISPATCHING
+#: The end of a response without trailers (events are immutable: one serves every response).
+_END = End()
 #: States in which a FilterCall is out.
 _PENDING = frozenset({_OPENING, _FILTERING, _HOLDING_FEED, _HOLDING_FINISH, _FEEDING, _FINISHING})
 
@@ -86,7 +88,8 @@ class ResponseMachine:
     def __init__(self, flt: Filter, environ: Mapping[str, Any], can_redispatch: bool = False) -> None:
         self.filter = flt
         self.environ = environ
-        #: Whether the host can ask the app again for this request (see ``REDISPATCH``).
+        #: Whether the host can ask the app again for this request (see ``REDISPATCH``);
+        #: the machine asks it only when that could change the answer (``RequestPolicy.may_redispatch``).
         self.can_redispatch = can_redispatch
         self.state = _START
         self._chunks: list[bytes] = []
@@ -194,7 +197,7 @@ class ResponseMachine:
         state = self.state
         if state is _PASSTHROUGH or state is _BODILESS:
             self._to("end")
-            return [make(End, (trailers,))]
+            return [_END if trailers is None else make(End, (trailers,))]
         if state is _BUFFERING:
             self._to("end")
             self._trailers = trailers
@@ -426,7 +429,7 @@ class ResponseMachine:
             if wanted is not None:
                 status, reason, fixed, body = self._partial(wanted, fixed, body)
         out = make(ResponseStart, (status, fixed, reason))
-        end = make(End, (trailers,))
+        end = _END if trailers is None else make(End, (trailers,))
         return [out, make(Body, (body,)), end] if body else [out, end]
 
     @staticmethod

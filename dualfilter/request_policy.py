@@ -8,7 +8,9 @@ the response machine asks for a *redispatch* when the app answers a filtered
 type with a partial, a 416, or a 304 that may not stand for the filtered page:
 the same request again, without its range and conditional headers
 (:meth:`redispatch_environ`, :meth:`redispatch_pairs`), whose full 200 is then
-filtered (and its ranges served from the filtered body).
+filtered (and its ranges served from the filtered body). A request that
+carried no range or conditional header is not asked again
+(:meth:`may_redispatch`): it would be the very same request.
 
 A host that cannot ask twice — the ISAPI filter, which sees only what IIS
 sends — hides :attr:`removed` from every request — Range, If-Range and

@@ -220,7 +220,10 @@ class Exchange:
                         self._close_inner()
                         machine = self.machine
                         if machine is None:
-                            raise ProtocolError("the app returned without calling start_response")
+                            if not self._passing:
+                                raise ProtocolError("the app returned without calling start_response")
+                            self._ended = True  # untouched: the app's own body, all of it out
+                            return
                         self._take(drive(machine, machine.end()))
                         return  # the app's iterable is closed already
                     if self._ended or not self._asked_again:

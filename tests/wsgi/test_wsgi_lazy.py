@@ -70,3 +70,18 @@ def test_an_iterable_that_yields_before_start_response_is_a_protocol_error():
     with pytest.raises(ProtocolError):
         next(iter(result))
     result.close()
+
+
+def test_a_lazy_passthrough_response_of_empty_chunks_ends_with_an_empty_body():
+    recorder, result = call(UpperFilter(lazy_app([b"", b""], TEXT)))
+    assert read(result) == [] and [status for status, _, _ in recorder.starts] == ["200 OK"]
+
+
+def test_an_iterable_that_ends_without_calling_start_response_is_a_protocol_error():
+    def app(environ, start_response):
+        return iter([])
+
+    recorder, result = call(UpperFilter(app))
+    with pytest.raises(ProtocolError, match="without calling start_response"):
+        read(result)
+    assert recorder.starts == []
