@@ -5,7 +5,9 @@ status and the headers (plus ``should_filter`` when a filter overrides it) and
 says what the machine does with the response: pass it on, buffer it, stream
 it, send a start with no body (HEAD, 1xx, 204, 205, 304), or ask the app again
 for the full response (a 206 or 304 that may stand for a filtered page).
-``reason`` is a sentence for logs and ``dualfilter apply``.
+``reason`` is a sentence for logs and ``dualfilter apply``; ``untouched``
+says a host may forward the response without a machine. ``decide_raw`` is the
+same for ASGI's byte headers.
 """
 
 from __future__ import annotations

@@ -1,9 +1,11 @@
 """One response through the filter: the ``send`` the wrapped app is given.
 
-It turns the app's messages into machine events (the async driver runs the
-filter) and the machine's events back into messages. Once the machine says
-the response passes through, every further message is forwarded as it came,
-without the machine. A filtered response is held, start included, until the
+At the app's start it asks the memoised decision (on the byte headers): a
+response left untouched is forwarded as it comes, start included, and no
+machine is made. Otherwise it turns the app's messages into machine events
+(the async driver runs the filter) and the machine's events back into
+messages. Once the machine says the response passes through, every further
+message is forwarded as it came, without the machine. A filtered response is held, start included, until the
 app ends it; then one start with the fixed headers and one body go out (and
 trailers, if the response has them).
 """

@@ -3,12 +3,15 @@
 The driver is called only for a batch of events that ends with a FilterCall
 (the only kind it acts on); any other batch goes out as the machine gave it.
 
-The ``start_response`` and ``write`` the app is given feed a ResponseMachine
-(through the sync driver, which runs the filter); what the machine emits goes
-to the server's own ``start_response`` and ``write``, or out through this
-object when the server iterates it. A response that passes through is handed
-to the server as it came: when the machine says so before the app returns,
-the app's own iterable is returned untouched.
+The app's first ``start_response`` asks the memoised decision: a response it
+leaves untouched goes to the server as the app made it (status line, headers,
+and, when the app has returned, its own iterable), with no machine at all.
+Otherwise the ``start_response`` and ``write`` the app is given feed a
+ResponseMachine (through the sync driver, which runs the filter); what the
+machine emits goes to the server's own ``start_response`` and ``write``, or
+out through this object when the server iterates it. A response the machine
+passes through is handed on as it came, the app's own iterable included when
+the machine says so before the app returns.
 """
 
 from __future__ import annotations
