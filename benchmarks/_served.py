@@ -7,7 +7,9 @@ same work), ``dualfilter``, or ``context`` (the same filter written the common
 way: WebOb's ``wsgify`` under WSGI, Starlette's ``BaseHTTPMiddleware`` under
 ASGI). ``wsgi_app`` and ``asgi_app`` are the app for each interface; the
 filter is the in-process benchmarks' ``transform`` (a small edit before
-``</body>``), so the middleware's own cost is what differs.
+``</body>``), so the middleware's own cost is what differs. With
+``BENCH_APP_CPU`` set to a path prefix, each process also adds up the thread
+CPU time its requests spend inside the app (``servers.py --in-app``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import os
 import random
 import struct
 import sys
+import threading
+import time
 import zlib
 from pathlib import Path
 from typing import Any
@@ -109,7 +113,61 @@ def build(interface: str, body: str, variant: str) -> Any:
     return wrappers[variant](app)
 
 
+class CpuRecord:
+    """Thread CPU time spent inside the app, added up per process and written to
+    ``<prefix>.<pid>`` (``requests nanoseconds``) every ``EVERY`` requests."""
+
+    EVERY = 64
+
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self.lock = threading.Lock()
+        self.requests = 0
+        self.nanoseconds = 0
+
+    def add(self, nanoseconds: int) -> None:
+        with self.lock:
+            self.requests += 1
+            self.nanoseconds += nanoseconds
+            if self.requests % self.EVERY:
+                return
+            line = f"{self.requests} {self.nanoseconds}"
+        path = f"{self.prefix}.{os.getpid()}"
+        with open(path + ".tmp", "w") as file:
+            file.write(line)
+        os.replace(path + ".tmp", path)  # a reader never sees half a line
+
+
+def recorded(interface: str, app: Any, record: CpuRecord) -> Any:
+    """``app`` with the thread CPU time of each HTTP request's call (WSGI: until it
+    returns its iterable; ASGI: until the response is sent) added to ``record``."""
+    clock = time.thread_time_ns
+    if interface == "wsgi":
+
+        def wsgi(environ: dict[str, Any], start_response: Any) -> Any:
+            started = clock()
+            result = app(environ, start_response)
+            record.add(clock() - started)
+            return result
+
+        return wsgi
+
+    async def asgi(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        started = clock()
+        await app(scope, receive, send)
+        record.add(clock() - started)
+
+    return asgi
+
+
 _BODY = os.environ.get("BENCH_BODY", "html")
 _VARIANT = os.environ.get("BENCH_VARIANT", "none")
 wsgi_app = build("wsgi", _BODY, _VARIANT)
 asgi_app = build("asgi", _BODY, _VARIANT)
+if os.environ.get("BENCH_APP_CPU"):  # servers.py --in-app: the apps' own CPU time, recorded
+    _record = CpuRecord(os.environ["BENCH_APP_CPU"])
+    wsgi_app = recorded("wsgi", wsgi_app, _record)
+    asgi_app = recorded("asgi", asgi_app, _record)
