@@ -126,16 +126,14 @@ class CpuRecord:
         self.nanoseconds = 0
 
     def add(self, nanoseconds: int) -> None:
-        with self.lock:
+        with self.lock:  # the server's threads add up, and write, one at a time
             self.requests += 1
             self.nanoseconds += nanoseconds
-            if self.requests % self.EVERY:
-                return
-            line = f"{self.requests} {self.nanoseconds}"
-        path = f"{self.prefix}.{os.getpid()}"
-        with open(path + ".tmp", "w") as file:
-            file.write(line)
-        os.replace(path + ".tmp", path)  # a reader never sees half a line
+            if self.requests % self.EVERY == 0:
+                path = f"{self.prefix}.{os.getpid()}"
+                with open(path + ".tmp", "w") as file:
+                    file.write(f"{self.requests} {self.nanoseconds}")
+                os.replace(path + ".tmp", path)  # a reader never sees half a line
 
 
 def recorded(interface: str, app: Any, record: CpuRecord) -> Any:
