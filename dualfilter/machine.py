@@ -126,9 +126,8 @@ class ResponseMachine:
         assert isinstance(status, int)
         environ = self.environ
         flt = self.filter
-        method = environ.get("REQUEST_METHOD", "GET")
         if decision is None:
-            decision = decide(flt, method, status, headers, environ)
+            decision = decide(flt, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
         self.decision = decision
         action = decision.action
         if action == "redispatch":
@@ -141,7 +140,8 @@ class ResponseMachine:
                 self._answer = self._held_answer(status, headers, reason)
                 self._to("redispatch")
                 return [REDISPATCH]
-            action = "bodiless" if status == 304 or method == "HEAD" else "pass"  # as it came: the host cannot ask again
+            # As it came: the host cannot ask again.
+            action = "bodiless" if status == 304 or environ.get("REQUEST_METHOD", "GET") == "HEAD" else "pass"
         elif self._answer is not None:
             answer, self._answer = self._answer, None
             if not decision.wanted:
