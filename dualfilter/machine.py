@@ -1,4 +1,5 @@
-"""The sans-IO response machine: one per response, on every host.
+"""The sans-IO response machine: one per response, on every host (a host
+forwards a response the decision leaves untouched without one).
 
 Hosts feed it events — ``start``, ``body``, ``end`` — and send on the events
 it returns. It decides once, at the start (``dualfilter.decision``), what the

@@ -17,9 +17,9 @@ class FilterMiddleware:
     """Runs ``filter`` over every response of the WSGI ``app`` (PEP 3333).
 
     The request is shown to the app as the filter's request policy says
-    (``dualfilter.request_policy``); each response goes through its own
-    :class:`~dualfilter.machine.ResponseMachine`, which may have the app asked
-    again for a safe request (a redispatch). A request ``should_filter_request``
+    (``dualfilter.request_policy``); each response the decision does not leave
+    untouched goes through its own :class:`~dualfilter.machine.ResponseMachine`,
+    which may have the app asked again for a safe request (a redispatch). A request ``should_filter_request``
     refuses goes to the app untouched.
     """
 
