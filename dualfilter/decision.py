@@ -74,11 +74,12 @@ def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[st
 def decide(
     flt: Filter,
     method: str,
-    status: int,
+    status: int | str,
     headers: Iterable[tuple[str, str]],
     environ: Mapping[str, Any] | None = None,
 ) -> Decision:
-    """What ``flt`` does with a response to ``method`` with ``status`` and
+    """What ``flt`` does with a response to ``method`` with ``status`` (a code,
+    or a WSGI status line: memoised as it is, parsed when not known) and
     ``headers``. ``environ`` goes to an overridden ``should_filter``; a filter
     that does not override it gets its decisions memoised."""
     # Content-Type and Content-Encoding, several field lines combined as HTTP reads them.
@@ -95,9 +96,14 @@ def decide(
         memo = flt._decisions
         decision = memo.get(key)
         if decision is None:
-            decision = _remember(memo, key, _decide(flt, head, status, content_type, content_encoding, None, None))
+            decision = _remember(memo, key, _decide(flt, head, _code(status), content_type, content_encoding, None, None))
         return decision
-    return _decide(flt, head, status, content_type, content_encoding, Headers(list(headers)), environ or {})
+    return _decide(flt, head, _code(status), content_type, content_encoding, Headers(list(headers)), environ or {})
+
+
+def _code(status: int | str) -> int:
+    """The status code of ``status``: a code, or a WSGI status line (``'200 OK'``)."""
+    return status if type(status) is int else int(str(status).partition(" ")[0])
 
 
 def decide_raw(

@@ -180,7 +180,7 @@ class Filter(_Configured):
         #: Whether should_filter_request is overridden: hosts ask it only then.
         self.asks_requests = type(self).should_filter_request is not Filter.should_filter_request
         #: The memo of default decisions (see dualfilter.decision).
-        self._decisions: dict[tuple[bool, int, str | bytes | None, str | bytes | None], Any] = {}
+        self._decisions: dict[tuple[bool, int | str, str | bytes | None, str | bytes | None], Any] = {}
         # A filter with stream() filters bytes or text chunk by chunk (not a format's objects).
         stream = getattr(type(self), "stream", None)
         self.is_streaming = (

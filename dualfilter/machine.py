@@ -124,7 +124,8 @@ class ResponseMachine:
         if type(status) is str:
             code, _, reason = status.partition(" ")
             status = int(code)
-        assert isinstance(status, int)
+        elif not isinstance(status, int):
+            raise TypeError(f"a response status is an int or a status line str, not {type(status).__name__}")
         environ = self.environ
         flt = self.filter
         if decision is None:

@@ -80,20 +80,16 @@ class Exchange:
         if machine is None and not self._forwarded:
             # The first start: a response the decision leaves untouched goes to the
             # server as the app made it, without a machine.
-            if type(status) is str:
-                text, _, reason = status.partition(" ")
-                code = int(text)
+            decision = None
+            if type(status) is str:  # else the machine says what is wrong with it
                 environ = self.environ
-                decision = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), code, headers, environ)
+                decision = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
                 if decision.untouched:
                     self._server_write = self._server_start(status, headers)
                     self._forwarded = self._passing = True
                     return self.write
-                machine = self.machine = ResponseMachine(self.filter, environ, True)  # True: can_redispatch
-                events = machine.start(code, headers, reason, decision=decision)
-            else:
-                machine = self.machine = ResponseMachine(self.filter, self.environ, True)
-                events = machine.start(status, headers)  # which says what is wrong with it
+            machine = self.machine = ResponseMachine(self.filter, self.environ, True)  # True: can_redispatch
+            events = machine.start(status, headers, decision=decision)
         elif exc_info is not None:
             try:
                 if self._sent:

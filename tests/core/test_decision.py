@@ -175,3 +175,16 @@ def test_untouched_is_a_pass_with_nothing_to_say(headers, untouched):
     decision = decide(Upper(), "GET", 200, headers)
     assert decision.untouched is untouched
     assert decision.untouched is (decision.action == "pass" and not decision.codings)
+
+
+@pytest.mark.parametrize(("line", "code"), [("200 OK", 200), ("404 Not Found", 404), ("206 Partial Content", 206), ("304", 304)])
+def test_a_wsgi_status_line_is_decided_as_its_code(line, code):
+    headers = [("Content-Type", "text/html")]
+    flt = Upper()
+    assert decide(flt, "GET", line, headers) == decide(flt, "GET", code, headers)
+    assert decide(flt, "GET", line, headers) == decide(Upper(), "GET", code, headers)  # from the memo, as first made
+
+
+def test_a_status_line_without_a_code_is_refused():
+    with pytest.raises(ValueError):
+        decide(Upper(), "GET", "OK", [("Content-Type", "text/html")])

@@ -67,3 +67,9 @@ def test_a_restart_after_the_response_ended_is_a_protocol_error(machine):
 def test_a_wsgi_status_string_is_parsed(machine):
     start = machine.start("404 Not Found", [("Content-Type", "image/png")])[0]
     assert (start.status, start.reason) == (404, "Not Found")
+
+
+@pytest.mark.parametrize("status", [b"200 OK", 200.0, None])
+def test_a_status_neither_an_int_nor_a_str_is_a_type_error(machine, status):
+    with pytest.raises(TypeError, match="status line str, not"):
+        machine.start(status, [("Content-Type", "image/png")])

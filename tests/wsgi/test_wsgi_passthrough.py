@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 from wsgiref.util import FileWrapper
 
+import pytest
 from wsgi_harness import (
     HTML,
     TEXT,
@@ -87,3 +88,12 @@ def test_passthrough_chunks_are_the_apps_chunk_objects():
     recorder, result = call(UpperFilter(tracking_app(tracked, TEXT)))
     out = read(result)
     assert len(out) == 3 and all(got is sent for got, sent in zip(out, chunks, strict=True))
+
+
+def test_a_bytes_status_is_refused_with_a_type_error():
+    def app(environ, start_response):
+        start_response(b"200 OK", [("Content-Type", "image/png")])
+        return [b"x"]
+
+    with pytest.raises(TypeError, match="status line str"):
+        call(UpperFilter(app))
