@@ -59,6 +59,7 @@ class Chain(Filter):
         self.is_async = any(stage.is_async for stage in inner)
         self.is_streaming = any(stage.is_streaming for stage in inner)
         self.default_decision = False
+        self.asks_requests = any(stage.asks_requests for stage in inner)
 
     @property
     def stages(self) -> tuple[Filter, ...]:
@@ -68,6 +69,11 @@ class Chain(Filter):
     @property
     def name(self) -> str:
         return f"chain({', '.join(stage.name for stage in self._stages)})"
+
+    def should_filter_request(self, environ: Mapping[str, Any]) -> bool:
+        """Whether any stage may filter this request's response (a stage whose
+        ``should_filter_request`` refuses it is left out of it, as it would be stacked)."""
+        return any(not stage.asks_requests or stage.should_filter_request(environ) for stage in self._stages)
 
     def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
         """Whether any stage wants the response as the app sent it; if none does,

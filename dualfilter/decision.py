@@ -30,7 +30,7 @@ DECISION_CACHE_SIZE = 512
 NO_BODY_STATUS = frozenset({204, 205, 304})
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
-Action = Literal["pass", "buffer", "stream", "bodiless", "redispatch"]
+Action = Literal["pass", "buffer", "stream", "bodiless", "redispatch", "fail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,7 +41,8 @@ class Decision:
     wanted: bool
     #: ``'pass'``, ``'buffer'``, ``'stream'`` (the filter has ``stream()``),
     #: ``'bodiless'`` (no body may follow: HEAD, 1xx, 204, 205, 304) or
-    #: ``'redispatch'`` (a 206 or 304 that may stand for a filtered page).
+    #: ``'redispatch'`` (a 206 or 304 that may stand for a filtered page) or
+    #: ``'fail'`` (the filter's ``should_filter`` raised ``error``: a clean 500).
     action: Action
     #: Why, in a sentence: printed by ``dualfilter apply`` and in logs.
     reason: str
@@ -50,6 +51,8 @@ class Decision:
     params: Mapping[str, str] = field(default_factory=lambda: _NO_PARAMS)
     #: The response's content codings, in the order applied.
     codings: tuple[str, ...] = ()
+    #: What ``should_filter`` raised, for a ``'fail'`` decision.
+    error: BaseException | None = None
     #: Whether the response goes on exactly as the app made it, with nothing to
     #: log: a host may then forward it without a machine (``pass``, no codings).
     untouched: bool = field(init=False)
@@ -98,7 +101,11 @@ def decide(
         if decision is None:
             decision = _remember(memo, key, _decide(flt, head, _code(status), content_type, content_encoding, None, None))
         return decision
-    return _decide(flt, head, _code(status), content_type, content_encoding, Headers(list(headers)), environ or {})
+    code = _code(status)
+    try:
+        return _decide(flt, head, code, content_type, content_encoding, Headers(list(headers)), environ or {})
+    except Exception as exc:  # the filter's own should_filter() (a chain's: its stages')
+        return Decision(False, "fail", f"{flt.name}.should_filter() raised {type(exc).__name__}: {exc}", error=exc)
 
 
 def _code(status: int | str) -> int:
@@ -209,7 +216,10 @@ def _decide(
 
 def wants(stage: Filter, environ: Mapping[str, Any], status: int, headers: Iterable[tuple[str, str]]) -> bool:
     """Whether one stage of a chain filters a response with this status and
-    these headers (as the stages before it left them)."""
+    these headers (as the stages before it left them), to a request its
+    ``should_filter_request`` lets it filter."""
+    if stage.asks_requests and not stage.should_filter_request(environ):
+        return False
     if stage.default_decision:
         content_type = get_header(headers, "content-type")
         return stage.accepts(status, parse_content_type(content_type)[0] if content_type else "")

@@ -32,24 +32,38 @@ async def _wait(awaitable: Awaitable[T]) -> T:
     return await awaitable
 
 
+def _run_aside(awaitable: Awaitable[T]) -> T:
+    """Run ``awaitable`` to completion in a new event loop that is never set as
+    the thread's current loop (``asyncio.run`` would set it, then clear it)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(_wait(awaitable))
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_asyncgens())
+        finally:
+            loop.close()
+
+
 def resolve(value: Any) -> Any:
     """``value`` itself, or, if it is awaitable, what it gives when run to completion.
 
-    WSGI and ISAPI threads normally have no event loop, so the coroutine runs in
-    a fresh one here; a thread that is already inside a loop cannot block on
-    it, so the coroutine then runs in a short-lived thread of its own.
+    WSGI and ISAPI threads normally run no event loop, so the coroutine runs in
+    a fresh one of its own here, never made the thread's current loop (an app's
+    own loop in that thread stays as it was); a thread that is already inside a
+    loop cannot block on it, so the coroutine then runs in a short-lived thread.
     """
     if not inspect.isawaitable(value):
         return value
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return asyncio.run(_wait(value))
+        return _run_aside(value)
     outcome: dict[str, Any] = {}
 
     def run() -> None:
         try:
-            outcome["value"] = asyncio.run(_wait(value))
+            outcome["value"] = _run_aside(value)
         except BaseException as exc:  # handed back to the caller's thread
             outcome["error"] = exc
 

@@ -56,6 +56,8 @@ _BODILESS, _ANSWERED, _DONE, _FAILED = State.BODILESS, State.ANSWERED, State.DON
 _REDISPATCHING = State.REDISPATCHING
 #: The end of a response without trailers (events are immutable: one serves every response).
 _END = End()
+#: The fields that frame a body, which a response with no content cannot keep.
+_FRAMING = frozenset({"content-length", "transfer-encoding"})
 #: States in which a FilterCall is out.
 _PENDING = frozenset({_OPENING, _FILTERING, _HOLDING_FEED, _HOLDING_FINISH, _FEEDING, _FINISHING})
 
@@ -132,6 +134,10 @@ class ResponseMachine:
             decision = decide(flt, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
         self.decision = decision
         action = decision.action
+        if action == "fail":
+            assert decision.error is not None
+            self._to("failed")
+            return self._fail(decision.error)
         if action == "redispatch":
             if status == 304 and validators.mentions_derived(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
                 # The client holds the filtered body, and the app's own is unchanged:
@@ -160,6 +166,11 @@ class ResponseMachine:
             # filtered type, what the app says of its length and validators would not
             # describe the filtered GET, so it stays behind.
             self._to("bodiless")
+            if status < 200 or status == 204 or status == 205:
+                # No content, so no framing of any: a 205 says its content is empty
+                # (RFC 9110 section 15.3.6); a 1xx or 204 has no Content-Length at all (8.6).
+                kept = without(headers, _FRAMING)
+                return [ResponseStart(status, [*kept, ("Content-Length", "0")] if status == 205 else kept, reason)]
             if not decision.wanted:
                 return [ResponseStart(status, headers, reason)]
             kept = without(headers, responses.HEAD_DROPPED)
@@ -314,8 +325,12 @@ class ResponseMachine:
             self._index += 1
             # A plain filter's decision was made at the start; a chain's stages
             # each decide on the response as the stages before them left it.
-            if flt._stages and not wants(stage, self.environ, start.status, self._headers):
-                continue
+            try:
+                if flt._stages and not wants(stage, self.environ, start.status, self._headers):
+                    continue
+            except Exception as exc:  # the stage's own should_filter()
+                self._to("failed")
+                return self._fail(exc, stage)
             headers = self._stage_headers = Headers(list(self._headers))
             self._stage = stage
             offload = self._offload(stage)
@@ -546,5 +561,4 @@ class ResponseMachine:
         return f"{stage.name} in {self.filter.name}"
 
     def _path(self) -> str:
-        environ = self.environ
-        return f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '/')}"
+        return responses.request_path(self.environ)

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import http
+import logging
 import traceback
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from .charsets import Charset
 from .events import Body, End, Event, ResponseStart
 from .headers import HOP_BY_HOP, HeaderList, check_header
 from .mediatypes import format_content_type, parse_content_type
+
+if TYPE_CHECKING:
+    from .filter import Filter
+
+log = logging.getLogger("dualfilter")
 
 #: Headers that describe the body as the app sent it and so cannot survive a
 #: change of body: its length, its framing, its digest, its validator, its ranges.
@@ -20,10 +28,14 @@ BODY_BOUND = HOP_BY_HOP | {
     "accept-ranges",
     "content-range",
     "digest",
+    "content-digest",
+    "repr-digest",
 }
 #: Headers a HEAD response to a filtered type drops, since the filtered GET
 #: body would differ from the one they describe.
-HEAD_DROPPED = frozenset({"content-length", "content-md5", "etag", "last-modified", "accept-ranges", "digest"})
+HEAD_DROPPED = frozenset(
+    {"content-length", "content-md5", "etag", "last-modified", "accept-ranges", "digest", "content-digest", "repr-digest"}
+)
 
 
 def reason_phrase(status: int) -> str:
@@ -35,10 +47,10 @@ def reason_phrase(status: int) -> str:
 
 
 def status_line(status: int, reason: str = "") -> str:
-    """``'200 OK'``: a WSGI / ISAPI status string."""
-    if reason:
-        return f"{status} {reason}"
-    return f"{status} {reason_phrase(status)}".rstrip()
+    """``'200 OK'``: a WSGI / ISAPI status string. A code with no reason phrase
+    keeps the space after it (``'599 '``), as RFC 9112's status-line and
+    PEP 3333 servers (wsgiref asserts it) require."""
+    return f"{status} {reason or reason_phrase(status)}"
 
 
 def fixed_headers(headers: HeaderList, original: HeaderList, length: int | None, charset: Charset | None) -> HeaderList:
@@ -78,3 +90,20 @@ def error_response(exc: BaseException | None, debug: bool) -> list[Event]:
     """The clean 500 for a filter that failed; the traceback only in debug."""
     detail = "".join(traceback.format_exception(exc)) if debug and exc is not None else ""
     return simple_response(500, "Internal Server Error", detail)
+
+
+def request_path(environ: Mapping[str, Any]) -> str:
+    """``'GET /app/page'``: the request, as logs name it."""
+    return f"{environ.get('REQUEST_METHOD', 'GET')} {environ.get('SCRIPT_NAME', '')}{environ.get('PATH_INFO', '/')}"
+
+
+def request_refused(flt: Filter, environ: Mapping[str, Any]) -> list[Event] | None:
+    """What a host does with a request before the app runs: None when the
+    filter may filter its response, ``[]`` when ``should_filter_request``
+    refuses it (the request reaches the app untouched), or the clean 500 when
+    ``should_filter_request`` raised (logged, as a failing filter is)."""
+    try:
+        return None if flt.should_filter_request(environ) else []
+    except Exception as exc:
+        log.error("%s.should_filter_request() raised on %s", flt.name, request_path(environ), exc_info=exc)
+        return error_response(exc, flt.debug)

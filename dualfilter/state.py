@@ -10,10 +10,12 @@ test checks that they agree)::
     START --open--> OPENING
     START --bodiless--> BODILESS
     START --redispatch--> REDISPATCHING
+    START --failed--> ANSWERED
     REDISPATCHING --pass--> PASSTHROUGH
     REDISPATCHING --buffer--> BUFFERING
     REDISPATCHING --open--> OPENING
     REDISPATCHING --bodiless--> BODILESS
+    REDISPATCHING --failed--> ANSWERED
     OPENING --opened--> HOLDING
     OPENING --declined--> BUFFERING
     OPENING --failed--> ANSWERED
@@ -99,10 +101,12 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.START, "open"): State.OPENING,
     (State.START, "bodiless"): State.BODILESS,
     (State.START, "redispatch"): State.REDISPATCHING,
+    (State.START, "failed"): State.ANSWERED,
     (State.REDISPATCHING, "pass"): State.PASSTHROUGH,
     (State.REDISPATCHING, "buffer"): State.BUFFERING,
     (State.REDISPATCHING, "open"): State.OPENING,
     (State.REDISPATCHING, "bodiless"): State.BODILESS,
+    (State.REDISPATCHING, "failed"): State.ANSWERED,
     (State.OPENING, "opened"): State.HOLDING,
     (State.OPENING, "declined"): State.BUFFERING,
     (State.OPENING, "failed"): State.ANSWERED,

@@ -5,8 +5,8 @@ from the app's own and the filter's identity: ``"v1"`` becomes
 ``W/"v1-dfs<token>"`` (``dfw`` for a weak original). When a client sends such a
 tag back in If-None-Match, the app is shown the tag it issued itself, so it
 answers 304 exactly when its own body is unchanged; the 304 then carries the
-derived tag again. (The app is shown its own tag in place of the derived one; a
-host that cannot ask the app twice shows it no other.) This is only true to the client if the filter is
+derived tag again. (The app is shown its own tag in place of the derived one,
+and no other tag the client sent beside it.) This is only true to the client if the filter is
 deterministic: the same input body and request give the same output. A filter
 whose output varies (a timestamp, a per-user banner) must keep the default
 ``force_no_conditional=True``, or change ``validator_token()`` whenever its
@@ -48,19 +48,16 @@ def original(opaque: str, token: str) -> str | None:
 def translate_if_none_match(value: str, token: str, *, only_derived: bool = False) -> str:
     """If-None-Match as the app should see it: each derived tag replaced by the
     app's own (an app compares the header with its tag as it issued it; some
-    compare the whole value). With ``only_derived``, the app's own tags the
-    client sent are left out: on a host that cannot ask the app twice they may
-    be from before the filter existed, and must not revalidate a filtered page."""
+    compare the whole value). The client's own other tags go only when no
+    derived tag comes with them: beside one, they may be from before the filter
+    existed, and the app's 304 for one of them would stand for a filtered page
+    the client never got. With ``only_derived`` they are always left out (a host
+    that cannot ask the app twice cannot tell that 304 from a good one)."""
     if value.strip() == "*":
         return "" if only_derived else value
-    tags = []
-    for weak, opaque in parse_tags(value):
-        inner = original(opaque, token)
-        if inner is not None:
-            tags.append(inner)
-        elif not only_derived:
-            tags.append(f'W/"{opaque}"' if weak else f'"{opaque}"')
-    return ", ".join(tags)
+    tags = [(weak, opaque, original(opaque, token)) for weak, opaque in parse_tags(value)]
+    own = not only_derived and not any(inner for _, _, inner in tags)
+    return ", ".join(inner or (f'W/"{opaque}"' if weak else f'"{opaque}"') for weak, opaque, inner in tags if inner or own)
 
 
 def mentions_derived(value: str | None, token: str | None) -> bool:

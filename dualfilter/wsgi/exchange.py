@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from ..filter import Filter
 
 Write = Callable[[bytes], object]
+#: Statuses whose start a server must send with no length of its own.
+_NO_CONTENT = frozenset({204, 304})
 
 
 class Exchange:
@@ -50,6 +52,7 @@ class Exchange:
     # per request, filtered or not) sets only what differs.
     _server_write: Write | None = None
     _forwarded = False  # the server's start_response has been called
+    _live = 0  # the status code of the start the server has, until a restart replaces it (0: none)
     _sent = False  # body bytes have gone to the server: no restart now
     _exc_info: OptExcInfo | None = None  # for the next forwarded start
     _passing = False  # the machine said PASSTHROUGH: the app's body goes on as it is
@@ -102,6 +105,7 @@ class Exchange:
                     self._server_write = self._server_start(status, headers, exc_info)
                     return self.write
                 self._passing = False
+                self._live = 0
                 if machine is None:  # the first start went on untouched: this one is the machine's first
                     machine = self.machine = ResponseMachine(self.filter, self.environ, True)
                 events = machine.start(status, headers, restart=True)
@@ -156,6 +160,8 @@ class Exchange:
             return self  # start_response comes with the first chunk
         self._pull()
         if self._ended:
+            if not self._pending and (self._live in _NO_CONTENT or self.environ.get("REQUEST_METHOD") == "HEAD"):
+                return _no_content()
             return list(self._pending)
         return self
 
@@ -174,8 +180,9 @@ class Exchange:
             self._pull()
             if not pending:
                 raise StopIteration
-        self._sent = True
         chunk = pending.popleft()
+        if chunk:
+            self._sent = True
         if not pending and self._passing and not self._closed:
             self._fast = True
         return chunk
@@ -211,6 +218,11 @@ class Exchange:
                                     break
                                 if self._pending:
                                     return
+                            if self._live:
+                                # Started, yet nothing to hand on for this chunk: PEP 3333 has
+                                # a middleware yield a value (an empty one) for each the app yields.
+                                self._pending.append(b"")
+                                return
                         if self._asked_again:
                             break  # to ask again, before reading on
                     else:
@@ -277,12 +289,13 @@ class Exchange:
 
     def _forward(self, start: ResponseStart) -> None:
         exc_info, self._exc_info = self._exc_info, None
-        status = f"{start.status} {start.reason}" if start.reason else status_line(start.status)
+        status = status_line(start.status, start.reason)
         if exc_info is None:
             self._server_write = self._server_start(status, start.headers)
         else:
             self._server_write = self._server_start(status, start.headers, exc_info)
         self._forwarded = True
+        self._live = start.status
 
     def _close_inner(self) -> None:
         if self._closed:
@@ -291,3 +304,11 @@ class Exchange:
         close: Any = getattr(self._inner, "close", None)
         if close is not None:
             close()
+
+
+def _no_content() -> Iterator[bytes]:
+    """The iterable of a HEAD, 204 or 304 response that ended: one empty
+    bytestring, and no length, so a server sends the start as it is and adds no
+    Content-Length of its own (wsgiref would add ``0``, which a HEAD or 304 must
+    not say unless the GET's length is 0, and a 204 must not send at all)."""
+    yield b""

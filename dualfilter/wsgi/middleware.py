@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from ..events import Body, Event, ResponseStart
+from ..responses import request_refused, status_line
 from .exchange import Exchange
 
 if TYPE_CHECKING:
@@ -35,8 +37,12 @@ class FilterMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         flt = self.filter
-        if flt.asks_requests and not flt.should_filter_request(environ):
-            return self.app(environ, start_response)
+        if flt.asks_requests:
+            refused = request_refused(flt, environ)
+            if refused:  # should_filter_request raised: the clean 500, the app not asked
+                return _answer(refused, start_response)
+            if refused is not None:
+                return self.app(environ, start_response)
         # The filter reads the request as the client sent it; the app, as the policy shows it.
         shown = self._policy.environ(environ) if self._shows else environ
         exchange = Exchange(flt, environ, start_response, self.app)
@@ -44,3 +50,11 @@ class FilterMiddleware:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.filter!r} around {self.app!r}>"
+
+
+def _answer(events: list[Event], start_response: StartResponse) -> list[bytes]:
+    """The filter's own whole answer (a clean 500), to the server."""
+    start = events[0]
+    assert isinstance(start, ResponseStart)
+    start_response(status_line(start.status, start.reason), start.headers)
+    return [event.data for event in events if type(event) is Body]

@@ -11,7 +11,7 @@ from starlette.middleware import Middleware
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from dualfilter import chain
+from dualfilter import Filter, chain
 from dualfilter.testing import run_filter
 from tests.support.chain_hosts import wsgi_get
 
@@ -196,3 +196,62 @@ def test_stacked_wsgi_middlewares_leave_no_reference_cycles():
         assert gc.collect() == 0  # the parsed tree was freed as soon as the response was done
     finally:
         gc.enable()
+
+
+# -- each stage's should_filter_request, as stacked --------------------------------------------
+
+
+class _Tagging(Filter):
+    """Appends its mark to the body, unless its request predicate refuses the path."""
+
+    mark = ""
+    refuse = ""
+
+    def should_filter_request(self, environ):
+        return environ["PATH_INFO"] != self.refuse
+
+    def filter(self, environ, headers, data):
+        return data + self.mark.encode()
+
+
+def _routed_wsgi_app(environ, start_response):
+    start_response("200 OK", list(HEADERS))
+    return [b"page"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), [("/", b"page[inner][outer]"), ("/no-inner", b"page[outer]"), ("/no-outer", b"page[inner]")]
+)
+def test_each_stacked_wsgi_filter_asks_its_own_should_filter_request(path, body):
+    from dualfilter.wsgi import FilterMiddleware
+
+    stacked = _Tagging(mark="[outer]", refuse="/no-outer").wsgi(
+        _Tagging(mark="[inner]", refuse="/no-inner").wsgi(_routed_wsgi_app)
+    )
+    by_hand = FilterMiddleware(
+        _Tagging(mark="[outer]", refuse="/no-outer"),
+        FilterMiddleware(_Tagging(mark="[inner]", refuse="/no-inner"), _routed_wsgi_app),
+    )
+    for app in (stacked, by_hand):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SERVER_NAME": "t", "SERVER_PORT": "80", "wsgi.url_scheme": "http"}
+        result = app(environ, lambda status, headers, exc_info=None: None)
+        assert b"".join(result) == body
+
+
+@pytest.mark.parametrize(
+    ("path", "body"), [("/", b"page[inner][outer]"), ("/no-inner", b"page[outer]"), ("/no-outer", b"page[inner]")]
+)
+async def test_each_stacked_asgi_filter_asks_its_own_should_filter_request(path, body):
+    async def page(request):
+        return HTMLResponse(b"page")
+
+    inner_app = Starlette(routes=[Route(path, page)])
+    app = _Tagging(mark="[outer]", refuse="/no-outer").asgi(_Tagging(mark="[inner]", refuse="/no-inner").asgi(inner_app))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        assert (await client.get(path)).content == body
+
+
+def test_a_chain_whose_every_stage_refuses_the_request_leaves_it_to_the_app():
+    both = chain(_Tagging(mark="[a]", refuse="/x"), _Tagging(mark="[b]", refuse="/x"))()
+    assert both.asks_requests
+    assert not both.should_filter_request({"PATH_INFO": "/x"}) and both.should_filter_request({"PATH_INFO": "/y"})

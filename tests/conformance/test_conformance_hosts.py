@@ -71,3 +71,20 @@ async def test_a_partial_the_client_never_asked_for_passes_as_it_came_on_every_h
     for result in results:
         assert (result.status, result.body) == (206, b"<p")
         assert [(k, v) for k, v in result.headers if k in ("content-type", "content-range")] == expected.headers
+
+
+async def test_a_filter_whose_should_filter_raises_gives_the_clean_500_on_every_host():
+    from tests.support.hosts import DJANGO_MODES, UpperBytes, run_django
+
+    class Undecided(UpperBytes):
+        def should_filter(self, environ, status, headers):
+            raise ValueError("cannot decide")
+
+    inner = INNER["html-one-chunk"]
+    results = [run_wsgi(Undecided, inner), await run_asgi(Undecided, inner)]
+    results += [run_isapi(Undecided, inner, style) for style in ISAPI_STYLES]
+    results += [await run_django(Undecided, inner, mode) for mode in DJANGO_MODES]
+    for result in results:
+        assert (result.status, result.body) == (500, b"Internal Server Error\n")
+        assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"
+

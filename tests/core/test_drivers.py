@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import threading
 
@@ -120,6 +121,27 @@ def test_a_stream_failing_after_the_start_raises_stream_error_from_the_driver():
 
 def test_resolve_leaves_plain_values_alone():
     assert resolve(b"x") == b"x"
+
+
+def test_an_async_filter_run_in_a_thread_leaves_that_threads_own_event_loop_in_place():
+    # A WSGI worker thread may keep an event loop of its own (set_event_loop):
+    # running an async filter there must neither replace it nor clear it.
+    seen = {}
+
+    def worker():
+        own = asyncio.new_event_loop()
+        asyncio.set_event_loop(own)
+        try:
+            assert resolve(AsyncUpper().filter(None, None, b"x")) == b"X"
+            seen["loop"] = asyncio.get_event_loop() is own
+        finally:
+            asyncio.set_event_loop(None)
+            own.close()
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    thread.join(10)
+    assert seen == {"loop": True}
 
 
 def test_the_machine_module_never_awaits_imports_threads_or_calls_filter_code():

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from dualfilter import ProtocolError
+from dualfilter import ProtocolError, chain
 from dualfilter.testing import make_environ
 from tests.support.filters import Upper
 from tests.support.machines import driven_machine
+
+from .conftest import drive
 
 HTML = [("Content-Type", "text/html")]
 
@@ -73,3 +75,62 @@ def test_a_wsgi_status_string_is_parsed(machine):
 def test_a_status_neither_an_int_nor_a_str_is_a_type_error(machine, status):
     with pytest.raises(TypeError, match="status line str, not"):
         machine.start(status, [("Content-Type", "image/png")])
+
+
+# -- statuses with no content: the framing says so ------------------------------------------------
+
+
+def test_a_205_leaves_with_content_length_zero_whatever_length_the_app_gave():
+    # RFC 9110 section 15.3.6: no content, and the framing must say so (the app's
+    # length of the content it dropped would leave the client waiting for it).
+    _, status, headers, body = drive(Upper(), [b"reset"], status=205, headers=[*HTML, ("Content-Length", "5")])
+    assert (status, body) == (205, b"")
+    assert [value for name, value in headers if name.lower() == "content-length"] == ["0"]
+
+
+def test_a_204_leaves_without_content_length_or_transfer_encoding():
+    # RFC 9110 section 8.6 and RFC 9112 section 6.1: neither field in a 204.
+    app = [*HTML, ("Content-Length", "0"), ("Transfer-Encoding", "chunked"), ("X-Kept", "1")]
+    _, status, headers, body = drive(Upper(), [], status=204, headers=app)
+    assert (status, headers, body) == (204, [*HTML, ("X-Kept", "1")], b"")
+
+
+def test_a_304_of_a_type_not_filtered_keeps_the_length_of_the_200_it_stands_for():
+    png = [("Content-Type", "image/png"), ("Content-Length", "1234")]
+    _, status, headers, _ = drive(Upper(), [], status=304, headers=png)
+    assert (status, headers) == (304, png)
+
+
+# -- a filter's own decision code that raises ----------------------------------------------------
+
+
+class RaisingDecision(Upper):
+    def should_filter(self, environ, status, headers):
+        raise ValueError("cannot decide")
+
+
+def test_a_should_filter_that_raises_answers_the_clean_500_and_drops_the_apps_body(caplog):
+    machine, status, headers, body = drive(RaisingDecision(), [b"<p>app</p>", b"<p>more</p>"])
+    assert (status, body) == (500, b"Internal Server Error\n")
+    assert isinstance(machine.error, ValueError)
+    assert "RaisingDecision raised on GET /" in caplog.text
+
+
+class Marking(Upper):
+    def filter(self, environ, headers, data):
+        headers["X-Marked"] = "1"
+        return data
+
+
+class RaisingOnMarked(Upper):
+    def should_filter(self, environ, status, headers):
+        if "X-Marked" in headers:
+            raise ValueError("cannot decide")
+        return True
+
+
+def test_a_chain_stage_whose_should_filter_raises_after_an_earlier_stage_answers_the_clean_500():
+    # The outer stage decides on the response as the inner one left it: at the end, not the start.
+    machine, status, _, body = drive(chain(RaisingOnMarked, Marking)(), [b"<p>app</p>"])
+    assert (status, body) == (500, b"Internal Server Error\n")
+    assert isinstance(machine.error, ValueError)

@@ -12,7 +12,8 @@ Under each prefix: ``/static/page.html`` (a filtered page) and
 ``/static/style.css`` (a type the filter leaves alone) from the host's own
 static server — Starlette's ``StaticFiles`` on ASGI, whitenoise on WSGI, and
 WebOb's ``DirectoryApp`` under ``/webob/`` — which answer Range with 206 and
-validators with 304; ``/empty`` (a 204); ``/trailers`` (ASGI: an HTML page
+validators with 304; ``/empty`` (a 204); ``/reset`` (a 205 of an HTML page
+with the content it must not have); ``/trailers`` (ASGI: an HTML page
 with a trailer section when the server offers ``http.response.trailers``).
 """
 
@@ -37,6 +38,7 @@ PAGE = b"<html><head><title>page</title></head><body>%s</body></html>" % b"".joi
     b"<p>the secret, line %d</p>" % n for n in range(20)
 )
 STYLE = b"".join(b"p.line%d { color: black }\n" % n for n in range(20))
+RESET = b"<p>reset</p>"
 MTIME = 1_700_000_000  # 2023-11-14: the files' Last-Modified
 
 
@@ -67,6 +69,10 @@ async def _empty(request: Any) -> Response:
     return Response(status_code=204)
 
 
+async def _reset(request: Any) -> Response:
+    return Response(RESET, status_code=205, media_type="text/html")  # content a 205 must not have
+
+
 class _Trailers:
     """An HTML page with a trailer section, when the server can send one (an ASGI app)."""
 
@@ -91,6 +97,7 @@ def asgi_inner(static: pathlib.Path) -> Starlette:
         routes=[
             Mount("/static", StaticFiles(directory=static)),
             Route("/empty", _empty),
+            Route("/reset", _reset),
             Route("/trailers", _Trailers()),
         ]
     )
@@ -126,6 +133,9 @@ def wsgi_inner(static: pathlib.Path) -> WSGIApp:
         if path == "/empty":
             start_response("204 No Content", [])
             return []
+        if path == "/reset":
+            start_response("205 Reset Content", [("Content-Type", "text/html"), ("Content-Length", str(len(RESET)))])
+            return [RESET]
         if path.startswith("/webob/"):
             shift_path_info(environ)
             return webob(environ, start_response)  # type: ignore[no-any-return]

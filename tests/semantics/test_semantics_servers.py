@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from dualfilter.validators import derive
+
 from .semantics_servers import Reply, http1, http2, hypercorn_serving, serving
 from .semantics_sites import PAGE, Redact, asgi_site, redact, write_static, wsgi_site
 
@@ -183,6 +185,17 @@ def test_the_derived_etag_revalidates_the_filtered_page_with_a_bodiless_304(site
     assert_no_body(reply)
 
 
+def test_an_apps_own_tag_sent_beside_a_stale_derived_one_never_revalidates_the_filtered_page(site):
+    # The client lists a derived tag of an old version and the app's own current tag:
+    # the app's 304 for its own tag would stand for a filtered page the client never got.
+    path = f"{site.static[0]}/page.html"
+    own = site.get(f"/raw{path}").headers["etag"]
+    stale = derive('"stale"', Redact(force_no_conditional=False).validator_token())
+    reply = site.get(f"/c{path}", [("If-None-Match", f"{stale}, {own}")])
+    assert (reply.status, reply.body) == (200, FILTERED)
+    assert_true_length(reply)
+
+
 # -- bodiless answers --------------------------------------------------------------------------------
 
 
@@ -205,6 +218,15 @@ def test_a_204_carries_no_body(site):
     reply = site.get("/f/empty")
     assert reply.status == 204
     assert_no_body(reply)
+
+
+def test_a_205_goes_out_with_no_content_and_a_length_that_says_so(site):
+    # RFC 9110 section 15.3.6: no content in a 205, and its framing must say so; the
+    # app's Content-Length of the content it had cannot stay (the connection would hang).
+    for prefix in ("f", "skip"):
+        reply = site.get(f"/{prefix}/reset")
+        assert reply.status == 205 and reply.header("content-length") in ("0", None), prefix
+        assert_no_body(reply)
 
 
 def test_should_filter_request_false_leaves_the_static_files_206_and_304_to_the_app(site):

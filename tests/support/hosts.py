@@ -140,17 +140,18 @@ def run_wsgi(flt: type[Filter], inner: Inner) -> Received:
     for name, value in inner.request_headers:
         environ["HTTP_" + name.upper().replace("-", "_")] = value
     started: list[Any] = []
+    written: list[bytes] = []
 
     def start_response(status, headers, exc_info=None):
         started[:] = [status, headers]
-        return lambda data: None
+        return written.append  # PEP 3333's write(): body that goes out before the iterable's
 
     result = flt.wsgi(wsgi_app(inner))(environ, start_response)
     try:
         body = b"".join(result)
     finally:
         getattr(result, "close", lambda: None)()
-    return received(int(started[0].split()[0]), started[1], body)
+    return received(int(started[0].split()[0]), started[1], b"".join(written) + body)
 
 
 # -- ASGI ------------------------------------------------------------------------------

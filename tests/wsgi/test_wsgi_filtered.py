@@ -121,3 +121,36 @@ def test_a_file_wrapper_response_of_a_filtered_type_is_read_filtered_and_closed(
     recorder, result = call(UpperFilter(app), make_environ(**{"wsgi.file_wrapper": FileWrapper}))
     assert result == [b"<P>FROM A FILE</P>"]
     assert page.closed
+
+
+class _HoldUntilDot(Filter):
+    """Streams text up to its last '.', holding the rest (as a tag-aware rewriter holds a tag)."""
+
+    class _Stream:
+        held = b""
+
+        def feed(self, data):
+            self.held += data
+            cut = self.held.rfind(b".") + 1
+            out, self.held = self.held[:cut], self.held[cut:]
+            return out
+
+        def finish(self):
+            return self.held
+
+    def stream(self, environ, headers):
+        return self._Stream()
+
+
+def test_a_started_stream_yields_one_value_for_each_the_app_yields_an_empty_one_while_it_holds():
+    # PEP 3333, "Middleware Handling of Block Boundaries": at least one value per
+    # value of the app, an empty bytestring when there is nothing else to give.
+    tracked = TrackingIterable([b"first.", b"a", b"b", b"c.", b"tail"])
+    recorder, result = call(_HoldUntilDot(tracking_app(tracked)))
+    iterator = iter(result)
+    given = []
+    for served in range(1, 6):
+        given.append(next(iterator))
+        assert tracked.served == served
+    assert given == [b"first.", b"", b"", b"abc.", b""]
+    assert b"".join(iterator) == b"tail"

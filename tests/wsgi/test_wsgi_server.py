@@ -33,6 +33,18 @@ def site(environ, start_response):
     if path == "/boom":
         start_response("200 OK", [("Content-Type", HTML)])
         return [b"<p>boom</p>"]
+    if path == "/reset":  # a 205 with content, which it must not have (RFC 9110 section 15.3.6)
+        start_response("205 Reset Content", [("Content-Type", HTML), ("Content-Length", "5")])
+        return [b"reset"]
+    if path == "/nothing":
+        start_response("204 No Content", [("Content-Length", "0")])
+        return []
+    if path == "/unchanged":
+        start_response("304 Not Modified", [("ETag", '"v1"')])
+        return []
+    if path == "/no-reason":
+        start_response("299 ", [("Content-Type", HTML)])
+        return [b"<p>x</p>"]
 
     def big():
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
@@ -42,7 +54,7 @@ def site(environ, start_response):
     return big()
 
 
-APP = wrap(WireFilter, site)
+APP = wrap(WireFilter, site, filter_all_status=True)
 FILTERED_PAGE = b"".join(PAGE_CHUNKS).upper()
 
 
@@ -58,10 +70,10 @@ def waitress_port():
         yield port
 
 
-def fetch_raw(port: int, path: str) -> tuple[str, dict[str, str], bytes]:
+def fetch_raw(port: int, path: str, method: str = "GET") -> tuple[str, dict[str, str], bytes]:
     """One HTTP/1.1 request on a fresh connection; everything the server sent back."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
         received = bytearray()
         while chunk := sock.recv(65536):
             received += chunk
@@ -76,6 +88,37 @@ def test_wsgiref_sends_a_filtered_page_whose_content_length_is_the_body_on_the_w
     assert status.split(" ", 1)[1] == "200 OK"
     assert body == FILTERED_PAGE
     assert int(headers["content-length"]) == len(body)
+
+
+def test_wsgiref_sends_a_head_of_a_filtered_page_without_a_length_the_get_would_not_have(wsgiref_port):
+    # RFC 9110 section 8.6: a HEAD's Content-Length, if any, is the GET's. The filtered
+    # length is unknown without filtering, so none is sent (wsgiref would add 0 to an empty list).
+    status, headers, body = fetch_raw(wsgiref_port, "/page", method="HEAD")
+    assert status.split(" ", 1)[1] == "200 OK"
+    assert headers.get("content-length") in (None, str(len(FILTERED_PAGE)))
+    assert body == b""
+
+
+def test_wsgiref_sends_a_204_without_content_length(wsgiref_port):
+    status, headers, body = fetch_raw(wsgiref_port, "/nothing")
+    assert (status.split(" ", 1)[1], body) == ("204 No Content", b"")
+    assert "content-length" not in headers  # RFC 9110 section 8.6: never in a 204
+
+
+def test_wsgiref_sends_a_304_without_a_length_of_its_own(wsgiref_port):
+    status, headers, body = fetch_raw(wsgiref_port, "/unchanged")
+    assert (status.split(" ", 1)[1], body, headers["etag"]) == ("304 Not Modified", b"", '"v1"')
+    assert "content-length" not in headers
+
+
+def test_wsgiref_sends_a_205_whose_length_says_no_content(wsgiref_port):
+    status, headers, body = fetch_raw(wsgiref_port, "/reset")
+    assert (status.split(" ", 1)[1], headers["content-length"], body) == ("205 Reset Content", "0", b"")
+
+
+def test_a_status_without_a_reason_phrase_reaches_wsgiref_as_the_app_gave_it(wsgiref_port):
+    status, headers, body = fetch_raw(wsgiref_port, "/no-reason")
+    assert (status, body) == ("HTTP/1.0 299 ", b"<P>X</P>")
 
 
 def test_wsgiref_sends_a_megabyte_passthrough_body_intact(wsgiref_port):
