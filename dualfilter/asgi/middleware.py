@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ..request_policy import RequestPolicy
+from ..responses import request_refused
 from .environ import ScopeEnviron
 from .responder import Responder
 from .types import ASGIApp, Message, Receive, Scope, Send
@@ -41,9 +42,14 @@ class FilterMiddleware:
         environ = None  # built for the filter when first needed
         if flt.asks_requests or not flt.default_decision:
             environ = ScopeEnviron(scope)
-            if flt.asks_requests and not flt.should_filter_request(environ):
-                await self.app(scope, receive, send)
-                return
+            if flt.asks_requests:
+                refused = request_refused(flt, environ)
+                if refused:  # should_filter_request raised: the clean 500, the app not asked
+                    await Responder(flt, scope, environ, send).answer(refused)
+                    return
+                if refused is not None:
+                    await self.app(scope, receive, send)
+                    return
         # The filter reads the request as the client sent it; the app, as the policy shows it.
         responder = Responder(flt, scope, environ, send)
         if self._shows:
@@ -56,7 +62,7 @@ class FilterMiddleware:
         # redispatch asks the request as it came.)
         await self.app({**scope}, receive, responder.send)
         if responder.asked_again:  # a redispatch: the same request for the full response
-            responder.asked_again = False
+            responder.next_answer()
             again = {**scope, "headers": RequestPolicy.redispatch_pairs(scope.get("headers", ()))}
             await self.app(again, _no_body(receive), responder.send)
 

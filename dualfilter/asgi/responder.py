@@ -7,12 +7,14 @@ machine is made. Otherwise it turns the app's messages into machine events
 messages. Once the machine says the response passes through, every further
 message is forwarded as it came, without the machine. A filtered response is held, start included, until the
 app ends it; then one start with the fixed headers and one body go out (and
-trailers, if the response has them).
+trailers, if the response has them). Body extensions (pathsend, zerocopysend)
+are read as body; push and early hints go on to the server (see ``send``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Awaitable, Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import anyio
@@ -29,7 +31,7 @@ from .types import Message, Scope, Send
 if TYPE_CHECKING:
     from ..filter import Filter
 
-#: Bytes read at a time from a file the app sent by ``http.response.pathsend``.
+#: Bytes read at a time from a file the app sent by ``http.response.pathsend`` or ``zerocopysend``.
 FILE_CHUNK = 64 * 1024
 
 
@@ -46,11 +48,16 @@ class Responder:
     ended = False
     #: True once the machine said REDISPATCH: the app is to be asked again.
     asked_again = False
+    #: True once a start went out to the server (push messages wait for it).
+    start_out = False
+    trailers_out = False
+    # What the app sent of the answer it is giving (forgotten when it is asked again).
     app_start: Message | None = None
     app_headers: list[tuple[str, str]] | None = None
     trailers_in = False
-    trailers_out = False
     trailer_pairs: RawHeaders = []
+    #: The app's ``http.response.push`` messages sent while the start is held, in order.
+    pushes: list[Message] | None = None
 
     def __init__(self, flt: Filter, scope: Scope, environ: Mapping[str, Any] | None, send: Send) -> None:
         self.filter = flt
@@ -59,8 +66,26 @@ class Responder:
         self.environ = environ
         self.send_out = send
 
+    def next_answer(self) -> None:
+        """Forget the dropped first answer before the app is asked again (a redispatch):
+        the second answer starts afresh, extension messages before its start included."""
+        self.asked_again = False
+        self.app_start = self.app_headers = self.pushes = None
+        self.trailers_in = False
+        self.trailer_pairs = []
+
     async def send(self, message: Message) -> None:
-        """Take one message from the app."""
+        """Take one message from the app.
+
+        Extension messages: before the app's start they are not the response's and go
+        on at once (``http.response.debug``, an early hint). After it, an early hint
+        goes on at once (a 103 precedes the final start the server has not sent yet,
+        and a server ignores or refuses it after that start), and a push follows the
+        start, waiting for it while it is held. Both are dropped with an answer that
+        never reaches the client (the first of a redispatch: the second sends its own)
+        or after the response went out whole (the server may send nothing after it).
+        A message of any other type could carry body the filter would miss: refused.
+        """
         if self.passing:
             await self.send_out(message)
             return
@@ -117,8 +142,19 @@ class Responder:
                 await self._emit(machine.end(to_str(self.trailer_pairs)))
         elif kind == "http.response.pathsend":
             await self._pathsend(message["path"])
+        elif kind == "http.response.zerocopysend":
+            await self._zerocopysend(message)
         elif self.app_start is None:
             await self.send_out(message)  # an extension message before the start: not ours
+        elif kind == "http.response.push" or kind == "http.response.early_hint":
+            if self.asked_again or self.ended:
+                return  # for an answer the client never gets, or after the whole response
+            if self.start_out or kind == "http.response.early_hint":
+                await self.send_out(message)
+            elif self.pushes is None:
+                self.pushes = [message]
+            else:
+                self.pushes.append(message)
         else:
             raise ProtocolError(f"cannot filter a response sent with {kind!r} messages")
 
@@ -134,14 +170,52 @@ class Responder:
         if self.asked_again:
             return  # an answer being dropped: no need to read it
         async with await anyio.open_file(path, "rb") as file:
-            while not self.ended and (chunk := await file.read(FILE_CHUNK)):
-                if self.passing:
-                    await self.send_out({"type": "http.response.body", "body": chunk, "more_body": True})
-                    continue
-                assert self.machine is not None  # made at the start
-                events = self.machine.body(chunk)
-                if events:
-                    await self._emit(events)
+            await self._read_body(lambda: file.read(FILE_CHUNK), more=False)
+
+    async def _zerocopysend(self, message: Message) -> None:
+        """Part of the body in an open file (the zero-copy send extension): ``count``
+        bytes of ``file`` (to its end when absent) from ``offset`` (from its current
+        position when absent, which then advances, as the server's sendfile would
+        move it), read as an ``http.response.body`` of them would be."""
+        if self.app_start is None:
+            raise ProtocolError("http.response.zerocopysend before http.response.start")
+        if self.asked_again:
+            return  # an answer being dropped: no need to read it
+        file = message["file"]
+        fd: int = file if type(file) is int else file.fileno()
+        offset: int | None = message.get("offset")
+        count: int | None = message.get("count")
+
+        async def read() -> bytes:
+            nonlocal offset, count
+            size = FILE_CHUNK if count is None else min(count, FILE_CHUNK)
+            if size <= 0:
+                return b""
+            if offset is None:
+                chunk = await anyio.to_thread.run_sync(os.read, fd, size)
+            else:
+                chunk = await anyio.to_thread.run_sync(os.pread, fd, size, offset)
+                offset += len(chunk)
+            if count is not None:
+                count -= len(chunk)
+            return chunk
+
+        await self._read_body(read, more=bool(message.get("more_body", False)))
+
+    async def _read_body(self, read: Callable[[], Awaitable[bytes]], more: bool) -> None:
+        """Feed the chunks ``read`` gives (until an empty one) as body, then end the
+        body unless ``more`` is to come; once the response passes through, the rest
+        goes on as plain body messages."""
+        while not self.ended and (chunk := await read()):
+            if self.passing:
+                await self.send_out({"type": "http.response.body", "body": chunk, "more_body": True})
+                continue
+            assert self.machine is not None  # made at the start
+            events = self.machine.body(chunk)
+            if events:
+                await self._emit(events)
+        if more:
+            return
         if self.passing:
             await self.send_out({"type": "http.response.body", "body": b"", "more_body": False})
         elif not self.trailers_in:
@@ -159,6 +233,10 @@ class Responder:
         if trailers:
             message["trailers"] = True
         return message
+
+    async def answer(self, events: list[Event]) -> None:
+        """Send the filter's own whole answer (a clean 500) in place of the app's."""
+        await self._emit(events)
 
     async def _emit(self, events: list[Event]) -> None:
         """Run the filter where the machine asks, then send what it answered."""
@@ -179,7 +257,12 @@ class Responder:
                 end = events[last] if type(events[last]) is End else None
                 trailers = end.trailers is not None if isinstance(end, End) else self.trailers_in
                 self.trailers_out = trailers
+                self.start_out = True
                 await send(self._start_message(event, trailers))  # type: ignore[arg-type]
+                if self.pushes is not None:  # the app's pushes, held with the start
+                    pushes, self.pushes = self.pushes, None
+                    for push in pushes:
+                        await send(push)
             elif kind is End:
                 self.ended = True
                 if index == 0 or type(events[index - 1]) is not Body:

@@ -12,6 +12,16 @@ from dualfilter.asgi import FilterMiddleware
 from tests.support.asgi_harness import HTML, UpperFilter, body, call, make_scope, raw_app, start
 
 
+class UpperStream:
+    """A stream that upper-cases each chunk as it comes."""
+
+    def feed(self, data):
+        return data.upper()
+
+    def finish(self):
+        return b""
+
+
 def test_the_middleware_call_is_a_coroutine_function():
     wrapped = UpperFilter.asgi(raw_app())
     assert isinstance(wrapped, FilterMiddleware)
@@ -217,10 +227,137 @@ async def test_a_message_type_unknown_before_the_start_is_forwarded():
     assert exchange.body == b"<P>X</P>"
 
 
-async def test_a_body_extension_the_filter_cannot_read_is_refused_for_a_filtered_response():
-    zerocopy = {"type": "http.response.zerocopysend", "file": None}
+PAGE = b"<html><body><p>hello zero copy</p></body></html>"
+
+
+@pytest.fixture
+def page_file(tmp_path):
+    """An open file holding PAGE, as an app hands it to ``http.response.zerocopysend``."""
+    path = tmp_path / "page.html"
+    path.write_bytes(PAGE)
+    with open(path, "rb") as file:
+        yield file
+
+
+def zerocopysend(file, **keys):
+    """An ``http.response.zerocopysend`` message."""
+    return {"type": "http.response.zerocopysend", "file": file, **keys}
+
+
+async def test_a_filtered_body_sent_by_zerocopysend_is_read_from_offset_for_count_bytes(page_file):
+    exchange = await call(UpperFilter.asgi(raw_app(start(), zerocopysend(page_file, offset=12, count=26))))
+    assert exchange.types == ["http.response.start", "http.response.body"]
+    assert exchange.body == PAGE[12:38].upper()
+    assert exchange.headers[b"content-length"] == b"26"
+
+
+async def test_zerocopysend_without_offset_reads_from_the_current_position_of_the_file(page_file):
+    page_file.seek(12)
+    exchange = await call(UpperFilter.asgi(raw_app(start(), zerocopysend(page_file, count=26))))
+    assert exchange.body == PAGE[12:38].upper()
+
+
+async def test_zerocopysend_without_count_reads_to_the_end_of_the_file(page_file):
+    exchange = await call(UpperFilter.asgi(raw_app(start(), zerocopysend(page_file, offset=6))))
+    assert exchange.body == PAGE[6:].upper()
+
+
+async def test_a_zerocopysend_window_larger_than_a_read_chunk_is_read_whole(tmp_path):
+    from dualfilter.asgi.responder import FILE_CHUNK
+
+    data = b"<p>" + b"x" * (3 * FILE_CHUNK) + b"</p>"
+    (tmp_path / "big.html").write_bytes(data)
+    with open(tmp_path / "big.html", "rb") as file:
+        exchange = await call(UpperFilter.asgi(raw_app(start(), zerocopysend(file, offset=1, count=2 * FILE_CHUNK + 5))))
+    assert exchange.body == data[1 : 2 * FILE_CHUNK + 6].upper()
+
+
+async def test_zerocopysend_with_more_body_is_filtered_with_the_body_messages_around_it(page_file):
+    app = raw_app(start(), body(b"<div>", more=True), zerocopysend(page_file, offset=0, more_body=True), body(b"</div>"))
+    exchange = await call(UpperFilter.asgi(app))
+    assert exchange.types == ["http.response.start", "http.response.body"]
+    assert exchange.body == b"<DIV>" + PAGE.upper() + b"</DIV>"
+
+
+async def test_a_zerocopysend_of_a_passthrough_response_goes_to_the_server_as_sent(page_file):
+    message = zerocopysend(page_file, offset=0, count=len(PAGE))
+    exchange = await call(UpperFilter.asgi(raw_app(start("image/png"), message)))
+    assert exchange.messages[1] is message
+
+
+async def test_a_message_type_the_filter_does_not_know_after_the_start_of_a_filtered_response_is_refused():
+    unknown = {"type": "http.response.sendfile", "fd": 3}  # it may carry body the filter would miss
     with pytest.raises(ProtocolError):
-        await call(UpperFilter.asgi(raw_app(start(), zerocopy)))
+        await call(UpperFilter.asgi(raw_app(start(), unknown)))
+
+
+PUSH = {"type": "http.response.push", "path": "/style.css", "headers": []}
+HINT = {"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload; as=style"]}
+
+
+async def test_a_push_sent_after_the_start_of_a_filtered_response_follows_the_filtered_start():
+    exchange = await call(UpperFilter.asgi(raw_app(start(), PUSH, body(b"<p>x</p>"))))
+    assert exchange.types == ["http.response.start", "http.response.push", "http.response.body"]
+    assert exchange.messages[1] is PUSH and exchange.body == b"<P>X</P>"
+
+
+async def test_pushes_held_with_the_start_go_out_in_the_order_the_app_sent_them():
+    second = {**PUSH, "path": "/app.js"}
+    exchange = await call(UpperFilter.asgi(raw_app(start(), PUSH, body(b"<p>", more=True), second, body(b"x</p>"))))
+    assert [m for m in exchange.messages if m["type"] == "http.response.push"] == [PUSH, second]
+    assert exchange.types[-1] == "http.response.body"
+
+
+async def test_a_push_of_a_streamed_response_goes_on_at_once_once_its_start_is_out():
+    class Streamed(Filter):
+        def stream(self, environ, headers):
+            return UpperStream()
+
+    late = {**PUSH, "path": "/late.css"}
+    exchange = await call(Streamed.asgi(raw_app(start(), PUSH, body(b"<p>a</p>", more=True), late, body(b"<p>b</p>"))))
+    assert exchange.types[:4] == ["http.response.start", "http.response.push", "http.response.body", "http.response.push"]
+    assert exchange.messages[3] is late and exchange.body == b"<P>A</P><P>B</P>"
+
+
+async def test_an_early_hint_after_the_start_of_a_filtered_response_goes_on_before_the_held_start():
+    exchange = await call(UpperFilter.asgi(raw_app(start(), HINT, body(b"<p>x</p>"))))
+    assert exchange.types == ["http.response.early_hint", "http.response.start", "http.response.body"]
+    assert exchange.messages[0] is HINT
+
+
+async def test_an_extension_message_before_the_start_of_the_second_answer_goes_on_after_a_redispatch():
+    debug = {"type": "http.response.debug", "info": {"template": "page.html", "context": {}}}
+
+    async def app(scope, receive, send):
+        if any(name == b"if-none-match" for name, _ in scope["headers"]):
+            await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", b'"v1"')]})
+            await send(body(b""))
+            return
+        await send(debug)
+        await send(start())
+        await send(body(b"<p>x</p>"))
+
+    scope = make_scope(headers=[(b"host", b"example.com"), (b"if-none-match", b'"v1"')])
+    exchange = await call(UpperFilter.asgi(app), scope)
+    assert exchange.types == ["http.response.debug", "http.response.start", "http.response.body"]
+    assert (exchange.status, exchange.body) == (200, b"<P>X</P>")
+
+
+async def test_a_push_of_the_answer_dropped_for_a_redispatch_is_not_sent():
+    async def app(scope, receive, send):
+        if any(name == b"if-none-match" for name, _ in scope["headers"]):
+            await send({"type": "http.response.start", "status": 304, "headers": [(b"etag", b'"v1"')]})
+            await send({**PUSH, "path": "/from-the-304.css"})
+            await send(body(b""))
+            return
+        await send(start())
+        await send(PUSH)
+        await send(body(b"<p>x</p>"))
+
+    scope = make_scope(headers=[(b"host", b"example.com"), (b"if-none-match", b'"v1"')])
+    exchange = await call(UpperFilter.asgi(app), scope)
+    assert exchange.types == ["http.response.start", "http.response.push", "http.response.body"]
+    assert exchange.messages[1] is PUSH
 
 
 async def test_a_body_sent_after_the_filtered_response_ended_is_a_protocol_error():

@@ -10,6 +10,10 @@ import threading
 from collections.abc import Iterator
 
 import anyio
+import h2.config
+import h2.connection
+import h2.events
+import h2.settings
 import httpx
 import pytest
 from starlette.applications import Starlette
@@ -17,6 +21,7 @@ from starlette.middleware import Middleware
 from starlette.responses import FileResponse, HTMLResponse, PlainTextResponse, StreamingResponse
 from starlette.routing import Route
 
+from tests.support import http_servers
 from tests.support.asgi_harness import UpperFilter
 
 BINARY = bytes(range(256)) * 4096  # 1 MiB, not filtered
@@ -194,3 +199,55 @@ async def test_concurrent_keep_alive_clients_get_their_own_whole_responses(serve
 async def test_the_server_ran_the_wrapped_app_lifespan(server):
     status, _, body = await wire_get(*server, "/started")
     assert (status, body) == (200, b"lifespan ran")
+
+
+async def hinting_app(scope, receive, send):
+    """An HTML page that sends an early hint and a push after its start, as the server offers both."""
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+    if scope["path"] == "/":
+        assert {"http.response.early_hint", "http.response.push"} <= set(scope["extensions"])
+        await send({"type": "http.response.early_hint", "links": [b"</style.css>; rel=preload; as=style"]})
+        await send({"type": "http.response.push", "path": "/style.css", "headers": []})
+    await send({"type": "http.response.body", "body": b"<p>hinted</p>"})
+
+
+def h2_get(port: int, path: str) -> list[h2.events.Event]:
+    """GET over HTTP/2 (prior knowledge, pushes accepted): every event of the
+    connection until the response to it ends, in the order they came."""
+    connection = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True))
+    connection.initiate_connection()
+    connection.update_settings({h2.settings.SettingCodes.ENABLE_PUSH: 1})
+    request = [(":method", "GET"), (":path", path), (":scheme", "http"), (":authority", "127.0.0.1")]
+    events: list[h2.events.Event] = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        stream_id = connection.get_next_available_stream_id()
+        connection.send_headers(stream_id, request, end_stream=True)
+        sock.sendall(connection.data_to_send())
+        while not any(isinstance(e, h2.events.StreamEnded) and e.stream_id == stream_id for e in events):
+            data = sock.recv(65536)
+            assert data, f"the connection closed before the response ended: {events}"
+            for event in connection.receive_data(data):
+                events.append(event)
+                if isinstance(event, h2.events.DataReceived):
+                    connection.acknowledge_received_data(event.flow_controlled_length, event.stream_id)
+            sock.sendall(connection.data_to_send())
+    return [e for e in events if getattr(e, "stream_id", None) == stream_id or isinstance(e, h2.events.PushedStreamReceived)]
+
+
+def test_hypercorn_over_http2_sends_the_early_hint_of_a_filtered_response_before_its_start():
+    with http_servers.hypercorn_serving(UpperFilter(hinting_app)) as port:
+        events = h2_get(port, "/")
+    hint, response = (e for e in events if isinstance(e, (h2.events.InformationalResponseReceived, h2.events.ResponseReceived)))
+    assert isinstance(hint, h2.events.InformationalResponseReceived) and isinstance(response, h2.events.ResponseReceived)
+    assert (b":status", b"103") in hint.headers and (b"link", b"</style.css>; rel=preload; as=style") in hint.headers
+    assert b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived)) == b"<P>HINTED</P>"
+
+
+def test_hypercorn_over_http2_promises_the_push_of_a_filtered_response_after_its_start():
+    with http_servers.hypercorn_serving(UpperFilter(hinting_app)) as port:
+        events = h2_get(port, "/")
+    kinds = [type(e) for e in events if not isinstance(e, h2.events.InformationalResponseReceived)]
+    assert kinds[:3] == [h2.events.ResponseReceived, h2.events.PushedStreamReceived, h2.events.DataReceived]
+    promise = next(e for e in events if isinstance(e, h2.events.PushedStreamReceived))
+    assert (b":path", b"/style.css") in promise.headers
+    assert b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived)) == b"<P>HINTED</P>"

@@ -9,8 +9,9 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, StreamingResponse
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
+from starlette.templating import Jinja2Templates
 from starlette.testclient import TestClient
 
 from dualfilter import Filter
@@ -233,3 +234,19 @@ async def test_a_file_sent_by_pathsend_streams_through_a_streaming_filter(tmp_pa
         response = await client.get("/files/story.html")
     assert response.text == page.replace("</body>", "<b>X</b></body>")
     assert "content-length" not in response.headers and server.paths == []  # streamed, read by the filter
+
+
+def test_a_template_page_asked_again_after_a_304_is_filtered_and_its_template_reported(tmp_path):
+    # The TestClient offers http.response.debug, so the second answer sends it before its start.
+    (tmp_path / "page.html").write_text("<p>hello {{ name }}</p>")
+    templates = Jinja2Templates(directory=tmp_path)
+
+    async def page(request):
+        if request.headers.get("if-none-match") == '"v1"':
+            return Response(status_code=304, headers={"etag": '"v1"'})
+        return templates.TemplateResponse(request, "page.html", {"name": "ada"}, headers={"etag": '"v1"'})
+
+    with TestClient(UpperFilter(Starlette(routes=[Route("/", page)]))) as client:
+        response = client.get("/", headers={"if-none-match": '"v1"'})
+    assert (response.status_code, response.text) == (200, "<P>HELLO ADA</P>")
+    assert response.template.name == "page.html"
