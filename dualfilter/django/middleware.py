@@ -4,7 +4,10 @@ Each response goes through a ResponseMachine, and what the machine answers is
 set on the response object the view gave: its status, headers and content, or
 streaming content. A response the filters leave alone is returned untouched.
 A streaming response keeps streaming: its new ``streaming_content`` runs each
-chunk through the machine, and is of the view's kind (sync or async).
+chunk through the machine, and is of the view's kind (sync or async), or of the
+middleware's once the middleware began reading it. A 1xx, 204 or 304 gets no
+body and no Content-Length. A HEAD of a filtered page becomes an empty streaming
+response, so that no middleware above measures a length the GET does not have.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from typing import Any
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
-from django.http import HttpRequest
+from django.core.handlers.asgi import ASGIRequest
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase, ResponseHeaders
 
 from ..chain import chain
@@ -28,8 +32,9 @@ from ..events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ..filter import Filter
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
-from ..responses import error_response, reason_phrase
+from ..responses import error_response, reason_phrase, request_refused
 from ..specs import SpecError, load
+from .cookies import add_cookie_line
 
 #: The setting that names the filters.
 SETTING = "DUALFILTER_FILTERS"
@@ -75,8 +80,12 @@ class FilterMiddleware:
         if self.async_mode:
             return self.__acall__(request)
         flt = self.filter
-        if flt.asks_requests and not flt.should_filter_request(request.META):
-            return self.get_response(request)
+        if flt.asks_requests:
+            refused = request_refused(flt, request.META)
+            if refused:  # should_filter_request raised: the clean 500, the view not asked
+                return _answer(refused)
+            if refused is not None:
+                return self.get_response(request)
         return self._filter(request, self._ask(request, flt.request_policy.environ))
 
     def _ask(self, request: HttpRequest, shown: Callable[[Any], Any]) -> Any:
@@ -90,8 +99,12 @@ class FilterMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         flt = self.filter
-        if flt.asks_requests and not flt.should_filter_request(request.META):
-            return await self.get_response(request)
+        if flt.asks_requests:
+            refused = request_refused(flt, request.META)
+            if refused:
+                return _answer(refused)
+            if refused is not None:
+                return await self.get_response(request)
         return await self._filter_async(request, await self._ask_async(request, flt.request_policy.environ))
 
     async def _ask_async(self, request: HttpRequest, shown: Callable[[Any], Any]) -> Any:
@@ -127,7 +140,7 @@ class FilterMiddleware:
                 events += drive(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:  # a streaming filter failed on a body still held here
             events = error_response(machine.error, self.filter.debug)
-        return _respond(response, headers, machine, events, chunks, False)
+        return _respond(request, response, headers, machine, events, chunks, False)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         headers = list(response.items())
@@ -150,7 +163,7 @@ class FilterMiddleware:
                 events += await drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:
             events = error_response(machine.error, self.filter.debug)
-        return _respond(response, headers, machine, events, chunks, True)
+        return _respond(request, response, headers, machine, events, chunks, True)
 
     def _show(self, request: HttpRequest, policy: Callable[[Any], Any]) -> dict[str, Any]:
         """Make ``request.META`` what ``policy`` shows the views and middleware below,
@@ -173,6 +186,15 @@ class FilterMiddleware:
 
 
 _GONE = object()
+
+
+def _answer(events: list[Event]) -> HttpResponse:
+    """The filter's own whole answer (a clean 500) as a response."""
+    start = events[0]
+    assert isinstance(start, ResponseStart)
+    response = HttpResponse(b"".join(_data(events)), status=start.status, reason=start.reason or None)
+    response.headers = ResponseHeaders(dict(start.headers))
+    return response
 
 
 def _drop(response: HttpResponseBase) -> None:
@@ -200,6 +222,7 @@ def _settled(events: list[Event], response: HttpResponseBase) -> bool:
 
 
 def _respond(
+    request: HttpRequest,
     response: HttpResponseBase,
     headers: list[tuple[str, str]],
     machine: ResponseMachine,
@@ -213,42 +236,83 @@ def _respond(
     start = next(event for event in events if type(event) is ResponseStart)
     assert isinstance(start, ResponseStart)
     body = _data(events)
-    if start.headers is not headers or start.status != response.status_code:
+    own = start.headers is headers and start.status == response.status_code
+    if not own:
         _set_start(response, start, headers, machine.error is not None)
+    serve_async = isinstance(request, ASGIRequest)  # what Django's handler reads without a warning
+    if not _has_content(start.status):
+        return _without_content(response, serve_async)
+    if request.META.get("REQUEST_METHOD") == "HEAD":
+        # The server drops a HEAD's body. With the view's own start (a page not filtered) the
+        # middleware above sees the GET's page; a filtered page's length is not known here.
+        return response if own else _unmeasurable(response, serve_async)
     last = events[-1]
     if last is PASSTHROUGH:
         if response.streaming and rest is not None:
             response.streaming_content = _chunks(body, rest, is_async)
     elif type(last) is End and not response.streaming:
         response.content = b"".join(body)
-        if "Content-Length" not in response and machine.decision is not None and machine.decision.action != "bodiless":
+        if "Content-Length" not in response:
             response["Content-Length"] = str(len(response.content))
     elif type(last) is End:
         response.streaming_content = _chunks(body, None, is_async)
-    elif response.is_async:  # started: the machine filters the rest as it streams
+    elif rest is not None:  # started, and reading began here: the rest is read on as it was
+        response.streaming_content = (_feed_async if is_async else _feed)(machine, body, rest)
+    elif response.is_async:  # started before any chunk was read: the machine filters the view's stream
         response.streaming_content = _feed_async(machine, body, response.streaming_content)
     else:
         response.streaming_content = _feed(machine, body, response.streaming_content)
     return response
 
 
+def _has_content(status: int) -> bool:
+    """Whether a response of ``status`` may have content (RFC 9110 section 6.4.1);
+    a 1xx, 204 or 304 never gets a Content-Length here."""
+    return status >= 200 and status != 204 and status != 304
+
+
+def _without_content(response: HttpResponseBase, serve_async: bool) -> HttpResponseBase:
+    """``response`` with an empty body; the view's stream is not read (its closers still run)."""
+    if response.streaming:
+        response.streaming_content = _chunks([], None, serve_async)
+    else:
+        response.content = b""
+    return response
+
+
+def _unmeasurable(response: HttpResponseBase, serve_async: bool) -> HttpResponseBase:
+    """``response`` as an empty streaming response, whose length no middleware above can
+    take for the GET's (CommonMiddleware measures ``content``): the same status, headers,
+    cookies, closers and attributes (``xframe_options_exempt``...), of the handler's kind."""
+    if response.streaming:
+        return _without_content(response, serve_async)
+    empty = StreamingHttpResponse(_chunks([], None, serve_async))
+    empty.__dict__.update((name, value) for name, value in response.__dict__.items() if name != "_container")
+    empty.status_code = response.status_code  # a class attribute of HttpResponseNotFound and the like
+    return empty
+
+
 def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[tuple[str, str]], answered: bool) -> None:
     """The machine's status and headers on ``response``. Several field lines of one
     name are joined with ``", "``; a Set-Cookie line the view did not send goes to
-    ``response.cookies``. The machine's own answer (an error page) drops the view's cookies."""
+    ``response.cookies``, as written. The machine's own answer (an error page) drops
+    the view's cookies. A new Content-Type names the charset ``response.charset`` reports."""
     if start.status != response.status_code:
         response.status_code = start.status
         response.reason_phrase = start.reason or reason_phrase(start.status)
     if answered:
         response.cookies = SimpleCookie()
+    content_type = response.headers.get("Content-Type")
     fields = response.headers = ResponseHeaders({})
     for name, value in start.headers:
         if name.lower() == "set-cookie" and (name, value) not in original:
-            response.cookies.load(value)
+            add_cookie_line(response.cookies, value)
         elif name not in fields:
             fields[name] = value
         else:
             fields[name] = f"{fields[name]}, {value}"
+    if fields.get("Content-Type") != content_type:
+        response.charset = None  # Django reads it from the new Content-Type (its default if none)
 
 
 def _chunks(body: list[bytes], rest: Any, is_async: bool) -> Iterable[bytes] | AsyncIterator[bytes]:

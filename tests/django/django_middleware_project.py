@@ -17,6 +17,7 @@ from typing import Any
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.test.utils import override_settings
 from django.urls import path
+from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.http import condition
 
 from dualfilter import Filter
@@ -26,6 +27,21 @@ PAGE = "<html><head><title>T</title></head><body><p>hello from django</p></body>
 PIECES = [PAGE[i : i + 10] for i in range(0, len(PAGE), 10)]
 #: A page long enough for GZipMiddleware to compress (it skips bodies under 200 bytes).
 LONG_PAGE = "<html><body>" + "<p>hello from django</p>" * 20 + "</body></html>"
+#: A page of several chunks: more than a FileResponse reads at once (4096 bytes).
+BIG_PAGE = "<html><body>" + "<p>hello from django</p>" * 400 + "</body></html>"
+#: Set-Cookie lines SimpleCookie cannot hold as written (CHIPS' Partitioned, Chrome's Priority).
+COOKIE_LINES = ["chip=1; Path=/; Secure; SameSite=None; Partitioned", "pri=2; Path=/; Priority=High"]
+#: Django's default MIDDLEWARE (``startproject``) and the apps they need.
+DJANGO_DEFAULT_MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+DJANGO_DEFAULT_APPS = ["django.contrib.auth", "django.contrib.contenttypes", "django.contrib.sessions", "django.contrib.messages"]
 HERE = __name__
 
 
@@ -138,6 +154,49 @@ class AddCookieHeader(Filter):
         return data
 
 
+class AddCookieLines(Filter):
+    """Adds each of ``COOKIE_LINES`` (or ``lines``, separated by ``|``) as a Set-Cookie field line."""
+
+    lines: str = "|".join(COOKIE_LINES)
+
+    def filter(self, environ, headers, data):
+        for line in self.lines.split("|"):
+            headers.add_header("Set-Cookie", line)
+        return data
+
+
+class Euro(Filter):
+    """Puts a euro sign after "price" (text in, text out): a latin-1 page must change charset."""
+
+    decode_unicode = True
+
+    def filter(self, environ, headers, data):
+        return data.replace("price", "price €")
+
+
+# -- middleware -------------------------------------------------------------------------------
+
+
+def sync_only(get_response):
+    """An ordinary sync-only middleware: below the filter, it makes Django run the filter sync under ASGI."""
+
+    def middleware(request):
+        return get_response(request)
+
+    return middleware
+
+
+def sets_pri_cookie(get_response):
+    """Sets the cookie ``pri`` with ``response.set_cookie()`` on the response it gets."""
+
+    def middleware(request):
+        response = get_response(request)
+        response.set_cookie("pri", "3")
+        return response
+
+    return middleware
+
+
 # -- views ----------------------------------------------------------------------------------
 
 
@@ -151,6 +210,11 @@ def long_html(request: HttpRequest) -> HttpResponse:
 
 def text(request: HttpRequest) -> HttpResponse:
     return HttpResponse("<p>plain</p>", content_type="text/plain")
+
+
+def long_text(request: HttpRequest) -> HttpResponse:
+    """``LONG_PAGE`` as text/plain, which an HTML filter leaves alone."""
+    return HttpResponse(LONG_PAGE, content_type="text/plain")
 
 
 def missing(request: HttpRequest) -> HttpResponse:
@@ -273,6 +337,48 @@ def broken_view_stream(request: HttpRequest) -> StreamingHttpResponse:
     return StreamingHttpResponse(pieces(), content_type="text/html")
 
 
+def big_file(request: HttpRequest) -> FileResponse:
+    """``BIG_PAGE`` as a file: a sync iterator of 4096-byte blocks."""
+    return FileResponse(io.BytesIO(BIG_PAGE.encode()), content_type="text/html; charset=utf-8")
+
+
+def abig(request: HttpRequest) -> StreamingHttpResponse:
+    """``BIG_PAGE`` in 1000-byte pieces from an async generator."""
+
+    async def pieces():
+        for i in range(0, len(BIG_PAGE), 1000):
+            yield BIG_PAGE[i : i + 1000]
+
+    return StreamingHttpResponse(pieces(), content_type="text/html; charset=utf-8")
+
+
+@xframe_options_exempt
+def framable(request: HttpRequest) -> HttpResponse:
+    """A page XFrameOptionsMiddleware leaves without X-Frame-Options (the view marks its response)."""
+    return HttpResponse(PAGE, content_type="text/html; charset=utf-8")
+
+
+def latin1(request: HttpRequest) -> HttpResponse:
+    """A page in ISO-8859-1, the charset given to HttpResponse (and so in the Content-Type)."""
+    return HttpResponse("<p>café price</p>", charset="iso-8859-1")
+
+
+def latin1_bare(request: HttpRequest) -> HttpResponse:
+    """A page in ISO-8859-1 whose Content-Type names no charset (``response.charset`` alone says it)."""
+    return HttpResponse("<p>café</p>", content_type="text/html", charset="iso-8859-1")
+
+
+@condition(etag_func=lambda request: "v1")
+def tagged_png(request: HttpRequest) -> HttpResponse:
+    """An image with ETag "v1" (a type an HTML filter does not take): a matching If-None-Match gets a 304."""
+    return HttpResponse(b"\x89PNG\r\n\x1a\n....", content_type="image/png")
+
+
+def cookies_seen(request: HttpRequest) -> JsonResponse:
+    """The cookies the request brought."""
+    return JsonResponse(request.COOKIES)
+
+
 def html_file(request: HttpRequest) -> FileResponse:
     return FileResponse(io.BytesIO(PAGE.encode()), content_type="text/html; charset=utf-8")
 
@@ -285,6 +391,7 @@ urlpatterns = [
     path("html/", html),
     path("long/", long_html),
     path("text/", text),
+    path("long-text/", long_text),
     path("missing/", missing),
     path("cookie/", cookie),
     path("user/", user),
@@ -298,5 +405,12 @@ urlpatterns = [
     path("afailing-stream/", afailing_stream),
     path("broken-view-stream/", broken_view_stream),
     path("file/", html_file),
+    path("big-file/", big_file),
+    path("abig/", abig),
+    path("framable/", framable),
+    path("latin1/", latin1),
+    path("latin1-bare/", latin1_bare),
+    path("tagged-png/", tagged_png),
+    path("cookies-seen/", cookies_seen),
     path("binary/", binary_file),
 ]

@@ -40,6 +40,22 @@ class Wire:
         return int(status.split(" ")[1]), headers, body
 
 
+def exchange(
+    port: int, method: str, path: str, headers: dict[str, str] | None = None
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """One request with ``Connection: close``: the status, every header field line
+    (names lower-case, in order, several of one name kept apart) and the raw body."""
+    fields = "".join(f"{name}: {value}\r\n" for name, value in (headers or {}).items())
+    with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n{fields}\r\n".encode())
+        received = bytearray()
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    status, *lines = head.decode("latin-1").split("\r\n")
+    return int(status.split(" ")[1]), [(name.lower(), value) for name, value in (line.split(": ", 1) for line in lines)], body
+
+
 def dechunk(data: bytes) -> tuple[bytes, bool]:
     """The payload of a chunked body, and whether it ended with the last (zero) chunk."""
     payload = []

@@ -83,6 +83,12 @@ def test_a_page_revalidates_with_the_derived_tag_it_was_sent():
     assert (again.status_code, again["ETag"]) == (304, first["ETag"])
 
 
+def test_the_views_own_304_for_a_page_not_filtered_gets_no_content_length():
+    with project([spec("Upper")]):
+        response = Client().get("/tagged-png/", HTTP_IF_NONE_MATCH='"v1"')
+    assert (response.status_code, response.content, response.get("Content-Length")) == (304, b"", None)
+
+
 class RecordRequest:
     """A middleware that reads ``request.headers`` (caching it) before and after the rest of the chain."""
 

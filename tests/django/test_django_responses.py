@@ -7,7 +7,7 @@ import io
 import pytest
 from django.http import FileResponse, HttpResponse, StreamingHttpResponse
 from django.test import Client, RequestFactory
-from django_middleware_project import PAGE, AddCookieHeader, RecordEnviron, project, spec
+from django_middleware_project import PAGE, AddCookieHeader, Euro, RecordEnviron, project, spec
 
 from dualfilter.django import FilterMiddleware
 
@@ -59,7 +59,7 @@ def test_an_html_404_is_not_filtered(client):
 
 def test_a_head_request_gets_no_body_and_no_length_of_the_unfiltered_page(client):
     response = client.head("/html/")
-    assert (response.status_code, response.content, response.get("Content-Length")) == (200, b"", None)
+    assert (response.status_code, body(response), response.get("Content-Length")) == (200, b"", None)
 
 
 def test_the_views_cookies_survive_filtering(client):
@@ -72,6 +72,23 @@ def test_a_second_field_line_a_filter_adds_is_kept():
         response = Client().get("/cookie/")
     assert response["Link"] == "</a.css>; rel=preload, </b.css>; rel=preload"
     assert (response.cookies["session"].value, response.cookies["added"].value) == ("abc", "1")
+
+
+def test_a_page_the_filter_sends_in_another_charset_reports_that_charset():
+    with project([Euro()]):
+        response = Client().get("/latin1/")
+    assert (response["Content-Type"], response.charset) == ("text/html; charset=utf-8", "utf-8")
+
+
+def test_a_page_the_filter_sends_in_another_charset_reads_right_as_text():
+    with project([Euro()]):
+        assert Client().get("/latin1/").text == "<p>café price €</p>"
+
+
+def test_a_charset_only_the_view_names_stays_when_the_filter_keeps_the_content_type():
+    with project([spec("Upper")]):
+        response = Client().get("/latin1-bare/")
+    assert (response["Content-Type"], response.charset, response.text) == ("text/html", "iso-8859-1", "<P>CAFé</P>")
 
 
 def test_the_filter_sees_what_the_view_put_in_request_meta():

@@ -8,14 +8,15 @@ import django_middleware_project as project_module
 import pytest
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
-from django_middleware_project import PAGE, PIECES, Progress, UpperStream, project
-from django_servers import Wire, dechunk, uvicorn_serving, waitress_serving
+from django_middleware_project import BIG_PAGE, FILTER_MIDDLEWARE, HERE, PAGE, PIECES, Progress, UpperStream, project
+from django_servers import Wire, dechunk, exchange, uvicorn_serving, waitress_serving
 
 from dualfilter import Filter
 
 UPPER = PAGE.upper().encode()
-# Django's own warning for a file (a sync iterator) served under ASGI; not the filter's doing.
-pytestmark = pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume synchronous iterators")
+# Django's own warnings for an iterator served by a handler of the other kind (a file, a sync
+# iterator, under ASGI; an async one under WSGI); not the filter's doing.
+pytestmark = pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume")
 
 
 class ServerFilter(Filter):
@@ -87,3 +88,22 @@ def test_a_stream_failing_midway_leaves_the_response_visibly_cut_short(served, c
     assert headers.get("transfer-encoding") == "chunked"
     payload, complete = dechunk(body)
     assert payload.startswith(b"<P>ONE</P>") and not complete
+
+
+@pytest.mark.parametrize("path", ["/big-file/", "/abig/"])
+def test_a_streamed_page_of_several_chunks_arrives_whole_whatever_its_kind_of_iterator(served, path):
+    status, headers, body = Wire(served[1], path).read_all()
+    assert (status, body_of(headers, body)) == (200, BIG_PAGE.upper().encode())
+
+
+def test_an_async_stream_arrives_whole_under_asgi_with_a_sync_middleware_below_the_filter():
+    with project([ServerFilter()], middleware=[FILTER_MIDDLEWARE, f"{HERE}.sync_only"]):
+        with uvicorn_serving(get_asgi_application()) as port:
+            status, headers, body = Wire(port, "/abig/").read_all()
+    assert (status, body_of(headers, body)) == (200, BIG_PAGE.upper().encode())
+
+
+def test_the_views_own_304_for_a_page_not_filtered_goes_out_without_a_content_length(served):
+    status, headers, body = exchange(served[1], "GET", "/tagged-png/", {"If-None-Match": '"v1"'})
+    assert (status, body) == (304, b"")
+    assert "content-length" not in dict(headers)

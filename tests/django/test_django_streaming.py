@@ -7,11 +7,14 @@ import warnings
 import django_middleware_project as project_module
 import pytest
 from django.test import AsyncClient, Client
-from django_middleware_project import PAGE, PIECES, Progress, project, spec
+from django_middleware_project import BIG_PAGE, FILTER_MIDDLEWARE, HERE, PAGE, PIECES, Progress, project, spec
 
 from dualfilter import StreamError
 
 UPPER = PAGE.upper().encode()
+BIG_UPPER = BIG_PAGE.upper().encode()
+#: Django's own warnings for an iterator served by a handler of the other kind; not the filter's doing.
+OTHER_KIND = pytest.mark.filterwarnings("ignore:StreamingHttpResponse must consume")
 
 
 @pytest.fixture(autouse=True)
@@ -100,3 +103,28 @@ def test_an_oversized_stream_under_oversize_pass_goes_on_unfiltered_and_unbuffer
         response = Client().get("/streamed/")
         assert progress.produced < len(PIECES)  # the rest is read as it is sent
         assert b"".join(response) == PAGE.encode()
+
+
+# -- an iterator of the other kind than the handler's: Django reads it whole, the filter still gets all of it --
+
+
+async def all_of(response) -> bytes:
+    return b"".join([chunk async for chunk in response])  # either kind of iterator, as Django's ASGI handler reads it
+
+
+@OTHER_KIND
+async def test_a_file_response_under_the_async_client_is_streamed_through_the_filter_whole():
+    with project([spec("StreamUpper")]):
+        assert await all_of(await AsyncClient().get("/big-file/")) == BIG_UPPER
+
+
+@OTHER_KIND
+def test_an_async_iterator_under_the_sync_client_is_streamed_through_the_filter_whole():
+    with project([spec("StreamUpper")]):
+        assert b"".join(Client().get("/abig/")) == BIG_UPPER
+
+
+@OTHER_KIND
+async def test_an_async_iterator_is_streamed_whole_when_a_sync_middleware_below_makes_the_filter_run_sync():
+    with project([spec("StreamUpper")], middleware=[FILTER_MIDDLEWARE, f"{HERE}.sync_only"]):
+        assert await all_of(await AsyncClient().get("/abig/")) == BIG_UPPER
