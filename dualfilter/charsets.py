@@ -5,8 +5,12 @@ standards have browsers decide it, first match wins:
 
 1. a byte order mark (UTF-8, UTF-16LE or UTF-16BE), whatever the header says;
 2. the Content-Type ``charset`` parameter;
-3. for HTML, a ``<meta>`` charset in the first 1024 bytes (comments skipped),
-   else an XML declaration; for XML types, the XML declaration;
+3. for HTML, the ``<meta>`` the HTML standard's prescan finds in the first
+   1024 bytes (a ``charset`` attribute, or ``http-equiv="content-type"`` with
+   a ``content`` naming one; comments and other tags' attributes skipped, a
+   label browsers do not know passed over; a page that starts ``<?x`` in
+   UTF-16 is UTF-16), else an XML declaration at the very start; for XML
+   types, the XML declaration;
 4. the default: UTF-8 when the bytes are valid UTF-8, else windows-1252 as
    browsers decode it, where every byte is a character (so nothing is lost).
 
@@ -16,9 +20,12 @@ Labels are read through the Encoding standard's table: ``iso-8859-1``,
 ``latin1``, ``us-ascii`` and ``ascii`` all name windows-1252, as they do in
 browsers, and decode with its browser mapping (bytes 0x80-0x9F are ``€``,
 ``“`` and so on; the five bytes windows-1252 leaves unassigned are the C1
-controls of the same number). A label the table lacks but Python knows
-(``latin-1``, ``utf-32``, ``cp437``) decodes with Python's codec of that name;
-a label neither knows is an error.
+controls of the same number). gbk and gb18030 decode as browsers do (0x80 is
+``€``; GB18030-2022's mappings), and write ``€`` as their encoders do: 0x80
+for gbk, 0xA2 0xE3 for gb18030. A Content-Type label the table lacks but
+Python knows (``latin-1``, ``utf-32``, ``cp437``) decodes with Python's codec
+of that name; a label neither knows is an error. In the document only labels
+browsers know count, as only they count for browsers.
 
 Writing back: text equal to the text decoded is written as the very bytes it
 came from, and the Content-Type is left as it was — a filter that returns the
@@ -38,10 +45,10 @@ from __future__ import annotations
 
 import codecs
 import importlib
-import re
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
 
+from . import gb18030, prescan
 from .errors import FilterError
 
 #: How many leading bytes are searched for an in-document declaration.
@@ -129,7 +136,8 @@ _ENCODING_OF_LABEL = {label: name for name, labels in _LABELS.items() for label 
 
 #: The Python codec closest to each encoding's browser decoder. The windows-*
 #: encodings get web-* codecs: Python's code page with the bytes 0x80-0x9F it
-#: leaves unassigned mapped to the C1 controls, as browsers map them.
+#: leaves unassigned mapped to the C1 controls, as browsers map them; so do
+#: gbk and gb18030 (Python's gb18030 with the Encoding standard's changes).
 _CODEC_OF_ENCODING = {
     "utf-8": "utf-8",
     "ibm866": "cp866",
@@ -138,8 +146,8 @@ _CODEC_OF_ENCODING = {
     "koi8-u": "koi8-u",
     "macintosh": "mac-roman",
     "x-mac-cyrillic": "mac-cyrillic",
-    "gbk": "gb18030",  # the Encoding standard decodes GBK with the gb18030 decoder
-    "gb18030": "gb18030",
+    "gbk": "web-gbk",
+    "gb18030": "web-gb18030",
     "big5": "big5hkscs",
     "euc-jp": "euc_jp",
     "iso-2022-jp": "iso2022_jp",
@@ -152,7 +160,7 @@ _CODEC_OF_ENCODING = {
     **{f"windows-{n}": f"web-windows-{n}" for n in (874, 1250, 1251, 1252, 1253, 1254, 1255, 1256, 1257, 1258)},
 }
 #: The encoding name to declare for a codec, where it differs from the codec's own name.
-_NAME_OF_CODEC = {codec: name for name, codec in _CODEC_OF_ENCODING.items() if name != "gbk"}
+_NAME_OF_CODEC = {codec: name for name, codec in _CODEC_OF_ENCODING.items()}
 _NAME_OF_CODEC.update({"utf-8-sig": "utf-8", "iso8859-1": "iso-8859-1", "euc_jp": "euc-jp"})
 _NAME_OF_CODEC.update({"web-iso-8859-1": "iso-8859-1", "web-us-ascii": "us-ascii"})
 
@@ -192,6 +200,8 @@ def _web_codec(normalized: str) -> codecs.CodecInfo | None:
     if not normalized.startswith("web_"):
         return None
     name = normalized[4:].replace("_", "-")
+    if name in ("gbk", "gb18030"):
+        return gb18030.codec(name)
     if f"web-{name}" not in _NAME_OF_CODEC:
         return None
     decoding, encodable = _web_tables(name)
@@ -284,33 +294,27 @@ def bom(data: bytes) -> str | None:
     return None
 
 
-_COMMENT = re.compile(rb"<!--.*?(?:-->|\Z)", re.S)
-_META = re.compile(rb"""<meta[\s/][^>]*?charset\s*=\s*["']?\s*([^\s"';>]+)""", re.I)
-_XML_DECL = re.compile(rb"""^<\?xml\b[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+#: The labels of the Encoding standard's "replacement" encoding: a document
+#: declaring one is read by browsers, so they count as found (and decode with
+#: Python's codec of the name, where there is one).
+_REPLACEMENT_LABELS = frozenset({"csiso2022kr", "hz-gb-2312", "iso-2022-cn", "iso-2022-cn-ext", "iso-2022-kr", "replacement"})
+#: Every label browsers know, and the encoding it names (what the prescan reads in a document).
+_BROWSER_LABELS = {**_ENCODING_OF_LABEL, **dict.fromkeys(_REPLACEMENT_LABELS, "replacement")}
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 def _document_label(data: bytes, media_type: str) -> tuple[str, str] | None:
-    """``(codec, label)`` of an in-document declaration in the first SNIFF_BYTES, if a known one."""
+    """``(codec, label)`` of an in-document declaration in the first
+    SNIFF_BYTES, as browsers read it: the ``<meta>`` prescan for HTML, then
+    (for HTML and XML alike) an XML declaration."""
     head = data[:SNIFF_BYTES]
-    labels: list[bytes] = []
-    if media_type in _HTML_TYPES:
-        labels += _META.findall(_COMMENT.sub(b"", head) if b"<!--" in head else head)[:1]
-    if media_type in _HTML_TYPES or media_type.endswith("xml"):
-        found = _XML_DECL.match(head)
-        if found:
-            labels.append(found.group(1))
-    for raw in labels:
-        label = raw.decode("latin-1")
-        codec = _resolve(label)
-        if codec is None:
-            continue  # an unknown label is ignored, as browsers ignore it
-        if codec in ("utf-16-le", "utf-16-be"):
-            return "utf-8", "utf-8"  # a document that declares itself in ASCII is not UTF-16 (WHATWG)
-        if codec == "web-x-user-defined":
-            return "web-windows-1252", "windows-1252"
-        return codec, label
-    return None
+    label = prescan.meta_label(head, _BROWSER_LABELS) if media_type in _HTML_TYPES else None
+    if label is None and (media_type in _HTML_TYPES or media_type.endswith("xml")):
+        label = prescan.xml_label(head, _BROWSER_LABELS)
+    if label is None:
+        return None
+    codec = _resolve(label)
+    return (codec, label) if codec else None
 
 
 def detect(data: bytes, declared: str | None, media_type: str) -> Charset:

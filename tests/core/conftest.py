@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dualfilter import Filter
 from dualfilter.drivers import drive as run_calls
 from dualfilter.machine import ResponseMachine
 from dualfilter.testing import collect, make_environ
@@ -24,3 +25,24 @@ def drive(flt, chunks, *, status=200, headers=None, method="GET", trailers=None)
 @pytest.fixture
 def environ():
     return make_environ()
+
+
+class Seen(Filter):
+    """A text filter that keeps the text it was given."""
+
+    decode_unicode = True
+
+    def __init__(self, app=None, **kw):
+        super().__init__(app, **kw)
+        self.seen = []
+
+    def filter(self, environ, headers, data):
+        self.seen.append(data)
+        return data
+
+
+def decoded(body: bytes, content_type: str) -> str:
+    """The text a decode_unicode filter is given for ``body`` sent as ``content_type``."""
+    flt = Seen(filter_content_types=("text/html", "application/xml"))
+    drive(flt, [body], headers=[("Content-Type", content_type)])
+    return flt.seen[0]

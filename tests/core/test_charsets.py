@@ -9,25 +9,7 @@ import pytest
 from dualfilter import Filter
 from tests.support.filters import Identity, Rot13
 
-from .conftest import drive
-
-
-class Seen(Filter):
-    decode_unicode = True
-
-    def __init__(self, app=None, **kw):
-        super().__init__(app, **kw)
-        self.seen = []
-
-    def filter(self, environ, headers, data):
-        self.seen.append(data)
-        return data
-
-
-def decoded(body: bytes, content_type: str) -> str:
-    flt = Seen(filter_content_types=("text/html", "application/xml"))
-    drive(flt, [body], headers=[("Content-Type", content_type)])
-    return flt.seen[0]
+from .conftest import decoded, drive
 
 
 @pytest.mark.parametrize(
