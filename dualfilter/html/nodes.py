@@ -1,7 +1,10 @@
 """What handlers get: an element, a whole text node, the document's end.
 
 Each wraps the engine's object for the duration of one handler call. Content
-is escaped unless ``html=True``.
+is escaped unless ``html=True``. Edits combine as in lol-html (its
+``element.rs``): ``before`` and ``append`` add after what the same method
+added, ``after`` and ``prepend`` ahead of it, ``set_inner_content`` and
+``replace`` overwrite their earlier content.
 """
 
 from __future__ import annotations
@@ -11,13 +14,38 @@ from typing import Any
 from . import engine
 
 
+class Replacement:
+    """What ``Element.replace`` last gave for the element the handlers are on.
+
+    lol-html writes a replaced element's content in the element's place: after
+    all that ``before`` adds, even later, and ahead of what ``after`` adds. The
+    binding has no ``replace``, so the element is removed at once and this is
+    written by ``flush``, with ``before``, once every handler on the element has
+    run: the last thing added before it is then the replacement.
+    """
+
+    __slots__ = ("content", "html")
+
+    def __init__(self) -> None:
+        self.content: str | None = None
+        self.html = False
+
+    def flush(self, raw: Any) -> None:
+        """Write the replacement, if any, into the element's place (after its handlers)."""
+        if self.content is not None:
+            content, self.content = self.content, None
+            raw.before(content, engine.kind(self.html))
+
+
 class Element:
     """A start tag and, through it, the element it opens."""
 
-    __slots__ = ("_raw",)
+    __slots__ = ("_raw", "_replacement")
 
-    def __init__(self, raw: Any) -> None:
+    def __init__(self, raw: Any, replacement: Replacement) -> None:
         self._raw = raw
+        #: Shared by every handler on the element: flushed after the last.
+        self._replacement = replacement
 
     @property
     def tag_name(self) -> str:
@@ -73,12 +101,15 @@ class Element:
         self._raw.set_inner_content(content, engine.kind(html))
 
     def replace(self, content: str, *, html: bool = False) -> None:
-        """Replace the whole element, tags and content, with ``content``."""
-        self._raw.before(content, engine.kind(html))
+        """Replace the whole element, tags and content, with ``content``: a later
+        call replaces it again; what ``before`` and ``after`` add stays around it."""
         self._raw.remove()
+        replacement = self._replacement
+        replacement.content, replacement.html = content, html
 
     def remove(self) -> None:
-        """Remove the element with its content (what ``before``/``after`` added stays)."""
+        """Remove the element with its content (what ``before``/``after`` added, or a
+        replacement, stays)."""
         self._raw.remove()
 
     def remove_and_keep_content(self) -> None:

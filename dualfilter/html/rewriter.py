@@ -14,7 +14,7 @@ from ..filter import Filter
 from ..headers import Headers
 from ..mediatypes import format_content_type, parse_content_type
 from . import engine
-from .nodes import Document, Element, Text
+from .nodes import Document, Element, Replacement, Text
 from .worker import Lease
 
 log = logging.getLogger("dualfilter")
@@ -132,7 +132,10 @@ class _Run:
     """A response's state as the engine's hooks see it: it holds no engine object,
     so the engine, its hooks and this never form a cycle."""
 
-    __slots__ = ("rewriter", "environ", "out", "error", "marks", "pieces", "size", "passing", "text_handlers", "limit")
+    __slots__ = (
+        "rewriter", "environ", "out", "error", "marks", "pieces", "size", "passing", "text_handlers", "limit",
+        "codec", "replacement",
+    )  # fmt: skip
 
     def __init__(self, rewriter: Rewriter, environ: Mapping[str, Any]) -> None:
         self.rewriter = rewriter
@@ -146,6 +149,9 @@ class _Run:
         self.passing = False
         self.text_handlers: list[Callable[..., Any]] = []
         self.limit = rewriter.max_buffer_size
+        #: The page's charset: a held text node is measured in its bytes, as the body is.
+        self.codec = "utf-8"
+        self.replacement = Replacement()
 
     def failed(self, exc: BaseException) -> None:
         if self.error is None:
@@ -164,7 +170,7 @@ class _Run:
         text = raw.text
         if not last:
             self.pieces.append(text)
-            self.size += len(text)
+            self.size += len(text.encode(self.codec, "replace"))
             if self.size > self.limit:
                 self._oversize(raw)
             else:
@@ -191,19 +197,38 @@ class _Run:
 
 
 class _ElementHook:
-    __slots__ = ("run", "method")
+    """Calls one element handler; ``last`` when no other handler can follow it on an
+    element, so it writes what ``replace`` gave itself (else ``_Flush`` does)."""
 
-    def __init__(self, run: _Run, method: Callable[..., Any]) -> None:
+    __slots__ = ("run", "method", "last")
+
+    def __init__(self, run: _Run, method: Callable[..., Any], last: bool) -> None:
         self.run = run
         self.method = method
+        self.last = last
 
     def element(self, raw: Any) -> None:
         run = self.run
         try:
-            self.method(run.rewriter, Element(raw), run.environ)
+            self.method(run.rewriter, Element(raw, run.replacement), run.environ)
         except BaseException as exc:
             run.failed(exc)
             raise
+        if self.last:
+            run.replacement.flush(raw)
+
+
+class _Flush:
+    """Registered after the element hooks, on all their selectors: the last hook on
+    every element a handler saw, it writes what ``replace`` gave in the element's place."""
+
+    __slots__ = ("replacement",)
+
+    def __init__(self, replacement: Replacement) -> None:
+        self.replacement = replacement
+
+    def element(self, raw: Any) -> None:
+        self.replacement.flush(raw)
 
 
 class _TextMark:
@@ -270,12 +295,15 @@ def _clear_frames(exc: BaseException) -> None:
 def _open_engine(run: _Run) -> engine.Rewriter:
     """The engine for one response, its hooks in handler order."""
     hooks: list[tuple[str, Any]] = []
+    selectors = [selector for kind, selector, _ in run.rewriter._handlers if kind == "element"]
     for kind, selector, method in run.rewriter._handlers:
         if kind == "element":
-            hooks.append((selector, _ElementHook(run, method)))
+            hooks.append((selector, _ElementHook(run, method, last=len(selectors) == 1)))
         else:
             hooks.append((selector, _TextMark(run, len(run.text_handlers))))
             run.text_handlers.append(method)
+    if len(selectors) > 1:
+        hooks.append((", ".join(selectors), _Flush(run.replacement)))
     document = _DocumentHook(run) if run.text_handlers else _DocumentEnd(run)
     return engine.build(run.out.extend, hooks, document)
 
@@ -324,9 +352,12 @@ class RewriteStream:
     The charset comes from the Content-Type, else a byte order mark or a
     ``<meta>`` in the first 1024 bytes (held until then), else UTF-8. UTF-8
     goes to the engine as it is; another charset is decoded, and the output
-    encoded back in it: characters inserted that it cannot hold are written
-    as character references (``&#8364;``). With ``whole`` (the buffered path)
-    such output leaves as UTF-8 instead (``switched_to_utf8``).
+    encoded back in it (an iso-8859-1 or us-ascii label in windows-1252, as
+    browsers read it): characters inserted that it cannot hold are written
+    as character references (``&#8594;``). With ``whole`` (the buffered path)
+    such output leaves as UTF-8 instead (``switched_to_utf8``), and under
+    those labels so does output their strict reading cannot hold, unless the
+    page itself has bytes only windows-1252 reads.
     """
 
     def __init__(
@@ -343,6 +374,9 @@ class RewriteStream:
         self._decided = False
         self._decoder: codecs.IncrementalDecoder | None = None
         self._codec = "utf-8"
+        #: Buffered under an iso-8859-1 or us-ascii label, while the page fits the
+        #: label's strict reading: the codec of that reading, for the output.
+        self._strict: str | None = None
         self._out_decoder: codecs.IncrementalDecoder | None = None
         self._encoder: codecs.IncrementalEncoder | None = None
         self._text_out: list[str] = []
@@ -368,9 +402,15 @@ class RewriteStream:
             codec = charsets.detect(head, declared, self._media_type or "text/html").codec
         except FilterError:
             codec = "utf-8"
-        if codec == "ascii":
-            codec = "cp1252"  # what browsers read a us-ascii label as
-        self._codec = codec
+        # An iso-8859-1 or us-ascii label is windows-1252 to browsers: read and
+        # written back in it, the bytes 0x80-0xFF the page holds stay as they are.
+        # Buffered, the label's strict reading is kept for the output while the
+        # page fits it, as charsets.encode keeps it (see _from_engine).
+        wide = charsets.STREAM_CODEC.get(codec, codec)
+        self._strict = codec if wide != codec and self.whole else None
+        codec = self._codec = wide
+        if self._engine is not None:
+            self._engine.run.codec = "utf-8" if codec == "utf-8-sig" else codec
         if codec not in ("utf-8", "utf-8-sig"):
             errors = self.rewriter.unicode_errors
             self._decoder = codecs.getincrementaldecoder(codec)(errors)
@@ -383,7 +423,13 @@ class RewriteStream:
     def _to_engine(self, data: bytes, final: bool) -> bytes:
         if self._decoder is None:
             return data
-        return self._decoder.decode(data, final).encode("utf-8")
+        text = self._decoder.decode(data, final)
+        if self._strict is not None:
+            try:
+                text.encode(self._strict)
+            except UnicodeEncodeError:  # the page needs windows-1252 itself: its output stays in it
+                self._strict = None
+        return text.encode("utf-8")
 
     def _from_engine(self, data: bytes, final: bool) -> bytes:
         if self._out_decoder is None:
@@ -397,7 +443,7 @@ class RewriteStream:
         text = "".join(self._text_out)
         self._text_out = []
         try:
-            return text.encode(self._codec)
+            return text.encode(self._strict or self._codec)
         except UnicodeEncodeError:
             self.switched_to_utf8 = True
             return text.encode("utf-8")

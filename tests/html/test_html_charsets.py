@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 
+import pytest
 from html_rewriters import CollectText
 
 from dualfilter.html import Rewriter, on
@@ -11,17 +12,71 @@ from dualfilter.testing import run_filter
 
 
 class Mark(Rewriter):
+    """Inserts an arrow, which neither latin-1 nor windows-1252 holds."""
+
     @on("p")
     def p(self, element, environ):
-        element.append(" \u00e9\u20ac")
-        element.set_attribute("title", "\u20ac")
+        element.append(" \u00e9\u2192")
+        element.set_attribute("title", "\u2192")
+
+
+class Nofollow(Rewriter):
+    """Inserts ASCII only, which every charset holds."""
+
+    @on("a")
+    def a(self, element, environ):
+        element.set_attribute("rel", "nofollow")
+
+
+class Euro(Rewriter):
+    """Inserts a euro sign, which windows-1252 holds (0x80) and latin-1 does not."""
+
+    @on("p")
+    def p(self, element, environ):
+        element.append("\u20ac")
+
+
+#: Bytes 0x80-0x9F, which browsers read as windows-1252 under a latin-1 label, in text and in a script.
+WINDOWS_1252_BYTES = b'<p>5 \x80 \x93q\x94 caf\xe9</p><script>var euro = "\x80";</script><a href="/x">x</a>'
 
 
 def test_a_latin1_page_stays_in_latin1_byte_for_byte_where_untouched():
     page = "<p>caf\u00e9</p><div>\u00e0 bient\u00f4t</div>".encode("iso-8859-1")
     status, headers, body = run_filter(Mark, page, content_type="text/html; charset=iso-8859-1", chunks=5)
-    assert body == '<p title="&#8364;">caf\u00e9 \u00e9&#8364;</p><div>\u00e0 bient\u00f4t</div>'.encode("iso-8859-1")
+    assert body == '<p title="&#8594;">caf\u00e9 \u00e9&#8594;</p><div>\u00e0 bient\u00f4t</div>'.encode("iso-8859-1")
     assert dict(headers)["Content-Type"] == "text/html; charset=iso-8859-1"
+
+
+@pytest.mark.parametrize("label", ["iso-8859-1", "latin1", "us-ascii"])
+def test_a_latin1_or_ascii_labelled_page_keeps_its_bytes_above_0x7f_where_untouched(label):
+    body = run_filter(Nofollow, WINDOWS_1252_BYTES, content_type=f"text/html; charset={label}", chunks=3)[2]
+    assert body == WINDOWS_1252_BYTES.replace(b'<a href="/x">', b'<a href="/x" rel="nofollow">')
+
+
+def test_buffered_a_latin1_labelled_page_with_bytes_0x80_to_0x9f_stays_in_its_charset():
+    status, headers, body = run_filter(
+        Nofollow,
+        gzip.compress(WINDOWS_1252_BYTES),
+        content_type="text/html; charset=iso-8859-1",
+        headers=[("Content-Encoding", "gzip")],
+    )
+    assert gzip.decompress(body) == WINDOWS_1252_BYTES.replace(b'<a href="/x">', b'<a href="/x" rel="nofollow">')
+    assert dict(headers)["Content-Type"] == "text/html; charset=iso-8859-1"
+
+
+def test_buffered_a_euro_sign_inserted_into_a_page_that_fits_strict_latin1_leaves_as_utf8():
+    status, headers, body = run_filter(
+        Euro,
+        gzip.compress(b"<p>caf\xe9</p>"),
+        content_type="text/html; charset=iso-8859-1",
+        headers=[("Content-Encoding", "gzip")],
+    )
+    assert gzip.decompress(body) == "<p>caf\u00e9\u20ac</p>".encode()
+    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_a_euro_sign_inserted_into_a_latin1_labelled_page_is_its_windows_1252_byte():
+    assert run_filter(Euro, b"<p>5</p>", content_type="text/html; charset=iso-8859-1")[2] == b"<p>5\x80</p>"
 
 
 def test_handlers_get_the_text_decoded_from_the_page_charset():
@@ -56,7 +111,7 @@ def test_a_utf16_page_with_a_byte_order_mark_is_read_and_written_in_utf16():
 
 def test_a_utf8_byte_order_mark_and_invalid_bytes_pass_through_untouched():
     page = b"\xef\xbb\xbf<div>\xff\xfe bytes</div><p>x</p>"
-    expected = b'\xef\xbb\xbf<div>\xff\xfe bytes</div><p title="\xe2\x82\xac">x \xc3\xa9\xe2\x82\xac</p>'
+    expected = b'\xef\xbb\xbf<div>\xff\xfe bytes</div><p title="\xe2\x86\x92">x \xc3\xa9\xe2\x86\x92</p>'
     assert run_filter(Mark, page, chunks=3)[2] == expected
 
 
@@ -69,7 +124,7 @@ def test_with_text_handlers_invalid_utf8_in_text_reads_as_replacement_characters
 
 def test_an_unknown_charset_label_is_ignored_as_browsers_do():
     assert run_filter(Mark, b"<p>x</p>", content_type="text/html; charset=no-such-thing")[2] == (
-        '<p title="\u20ac">x \u00e9\u20ac</p>'.encode()
+        '<p title="\u2192">x \u00e9\u2192</p>'.encode()
     )
 
 
@@ -78,7 +133,7 @@ def test_buffered_output_the_page_charset_cannot_hold_leaves_as_utf8_and_says_so
     status, headers, body = run_filter(
         Mark, page, content_type="text/html; charset=iso-8859-1", headers=[("Content-Encoding", "gzip")]
     )
-    assert gzip.decompress(body) == '<p title="\u20ac">caf\u00e9 \u00e9\u20ac</p>'.encode()
+    assert gzip.decompress(body) == '<p title="\u2192">caf\u00e9 \u00e9\u2192</p>'.encode()
     assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
 
 
@@ -90,3 +145,65 @@ def test_buffered_output_that_fits_stays_in_the_page_charset():
     )
     assert gzip.decompress(body) == "<p>[caf\u00e9]</p>".encode("iso-8859-1")
     assert dict(headers)["Content-Type"] == "text/html; charset=iso-8859-1"
+
+
+def every_character(codec, leads, trails):
+    """Each sequence of a lead byte in ``leads`` and a trail in ``trails`` that ``codec``
+    reads as one character."""
+    found = []
+    for lead in leads:
+        for trail in trails:
+            code = bytes(lead) + bytes([trail]) if isinstance(lead, tuple) else bytes([lead, trail])
+            try:
+                if len(code.decode(codec)) == 1:
+                    found.append(code)
+            except UnicodeDecodeError:
+                pass
+    return found
+
+
+#: What an untouched page does not keep, as docs/html.md lists it: each code is one of
+#: two codes of a character, and comes out as the other (for Shift_JIS the docs give
+#: the codes by range, and the other code only by kind).
+SHIFT_JIS_CHANGED = {
+    *(bytes([0x87, trail]) for trail in (0x90, 0x91, 0x92, 0x95, 0x96, 0x97, 0x9A, 0x9B, 0x9C)),
+    b"\xee\xf9",
+    *(bytes([lead, trail]) for lead in (0xFA, 0xFB, 0xFC) for trail in (*range(0x40, 0x7F), *range(0x80, 0xFD))
+      if lead < 0xFC or trail <= 0x4B),
+}  # fmt: skip
+BIG5_CHANGED = {
+    b"\xa1\xfe": b"\xa2\x41", b"\xa2\x40": b"\xa2\x42", b"\xa2\x7e": b"\xf9\xfa", b"\xa2\xa1": b"\xf9\xfb",
+    b"\xa2\xa2": b"\xf9\xfc", b"\xa2\xa3": b"\xf9\xfd", b"\xa2\xa4": b"\xf9\xf9", b"\xa2\xa5": b"\xf9\xe9",
+    b"\xa2\xa6": b"\xf9\xea", b"\xa2\xa7": b"\xf9\xeb", b"\xa2\xcc": b"\xa4\x51", b"\xa2\xce": b"\xa4\xca",
+}  # fmt: skip
+EUC_JP_CHANGED = {b"\x8f\xa2\xb7": b"\x7e"}
+
+
+@pytest.mark.parametrize(
+    ("label", "codes", "changed"),
+    [
+        ("shift_jis", every_character("cp932", range(0x81, 0x100), range(0x40, 0x100)), None),
+        ("big5", every_character("big5hkscs", range(0x81, 0x100), range(0x40, 0x100)), BIG5_CHANGED),
+        ("euc-jp", every_character("euc_jp", [*range(0x8E, 0x100), *((0x8F, n) for n in range(0xA1, 0xFF))], range(0xA1, 0xFF)),
+         EUC_JP_CHANGED),
+    ],
+    ids=["shift_jis", "big5", "euc-jp"],
+)  # fmt: skip
+def test_an_untouched_multibyte_page_changes_only_the_listed_duplicate_codes(label, codes, changed):
+    page = b"<p>" + b" ".join(codes) + b"</p>"
+    body = run_filter(Nofollow, page, content_type=f"text/html; charset={label}", chunks=7)[2]
+    assert body.startswith(b"<p>") and body.endswith(b"</p>")
+    out = dict(zip(codes, body[3:-4].split(b" "), strict=True))
+    differing = {code: written for code, written in out.items() if written != code}
+    if changed is None:  # Shift_JIS: the other code of the same character, for each listed one
+        assert set(differing) == SHIFT_JIS_CHANGED
+        assert all(written.decode("cp932") == code.decode("cp932") for code, written in differing.items())
+    else:
+        assert differing == changed
+
+
+def test_an_untouched_iso_2022_jp_page_changes_only_its_escape_sequences():
+    page = b"<p>\x1b$@F|K\\\x1b(B \x1b(J\\\x1b(B</p>"  # JIS C 6226 (ESC $ @) and JIS X 0201 Roman (ESC ( J)
+    body = run_filter(Nofollow, page, content_type="text/html; charset=iso-2022-jp", chunks=3)[2]
+    assert body == b"<p>\x1b$BF|K\\\x1b(B \x1b(J\\\x1b(B</p>"
+    assert body.decode("iso2022_jp") == page.decode("iso2022_jp")

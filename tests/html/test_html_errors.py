@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import logging
 import os
@@ -18,7 +19,9 @@ from html_servers import RawClient, uvicorn_serving, wsgiref_serving
 from dualfilter.errors import StreamError
 from dualfilter.headers import Headers
 from dualfilter.html import OversizeError, Rewriter, on
+from dualfilter.isapi.testing import FilterHost, extension_site
 from dualfilter.testing import run_filter
+from tests.support.hosts import Inner, SyncExtension, run_django, run_isapi
 
 UTF8 = [("Content-Type", "text/html; charset=utf-8")]
 
@@ -76,6 +79,19 @@ def test_a_handler_error_before_any_output_gives_an_asgi_client_a_500():
     assert raw.startswith(b"HTTP/1.1 500 ")
 
 
+@pytest.mark.parametrize("host", ["isapi-sync", "isapi-pending", "isapi-async-io", "isapi-filter", "django-sync", "django-async"])
+def test_a_handler_error_before_any_output_gives_the_clean_500_on_the_other_hosts_too(host):
+    inner = Inner(200, "OK", list(UTF8), [FAILING, b"<p>more</p>"])
+    if host == "isapi-filter":
+        with FilterHost(Boom.isapi_filter()) as iis:
+            result = iis.request("GET", "/", response=extension_site(SyncExtension(inner)), splits=[5])
+    elif host.startswith("isapi"):
+        result = run_isapi(Boom, inner, host)
+    else:
+        result = asyncio.run(run_django(Boom, inner, host))
+    assert (result.status, result.body) == (500, b"Internal Server Error\n")
+
+
 def test_the_handlers_own_exception_is_the_cause_of_the_stream_error():
     with pytest.raises(StreamError) as caught:
         run_filter(Boom, FIRST + FAILING, chunks=2)
@@ -87,6 +103,26 @@ def test_a_text_node_past_max_buffer_size_fails_the_response_by_default():
     stream.feed(b"<title>" + b"x" * 60)
     with pytest.raises(OversizeError):
         stream.feed(b"y" * 60)
+
+
+def test_a_held_text_node_is_measured_in_bytes_not_characters():
+    stream = Tidy(max_buffer_size=1000).stream({}, Headers(list(UTF8)))
+    stream.feed(b"<title>")
+    with pytest.raises(OversizeError):
+        for _ in range(9):  # 300 bytes, 100 characters each
+            stream.feed("\u65e5".encode() * 100)
+
+
+def test_a_held_text_node_is_measured_in_bytes_of_the_page_charset():
+    shift_jis = [("Content-Type", "text/html; charset=shift_jis")]
+    fits = Tidy(max_buffer_size=1000).stream({}, Headers(list(shift_jis)))
+    out = fits.feed(b"<title>") + fits.feed("\u65e5".encode("shift_jis") * 450)  # 900 bytes (1350 in UTF-8)
+    out += fits.feed(b"</title>") + fits.finish()
+    assert out == b"<title>" + "\u65e5".encode("shift_jis") * 450 + b"</title><!-- filtered -->"
+    too_long = Tidy(max_buffer_size=1000).stream({}, Headers(list(shift_jis)))
+    too_long.feed(b"<title>")
+    with pytest.raises(OversizeError):
+        too_long.feed("\u65e5".encode("shift_jis") * 600)  # 1200 bytes, 600 characters
 
 
 def test_a_text_node_past_max_buffer_size_goes_out_unfiltered_with_oversize_pass(caplog):

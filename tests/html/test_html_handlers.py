@@ -98,6 +98,77 @@ def test_content_replacing_methods(method, expected):
     assert body_of(Swap, b"<div><p>old <i>x</i></p></div>") == expected
 
 
+#: Edits on one element, "method:content" ("method!:content" for html=True), and
+#: what lol-html gives for an element with content and for a void one, per its
+#: element.rs and mutations.rs (and HTMLRewriter): ``replace`` writes its content
+#: in the element's place, after all that ``before`` adds and ahead of all that
+#: ``after`` adds, whichever came first; a later ``replace`` overwrites it;
+#: ``remove`` keeps it; what ``prepend``/``append``/``set_inner_content`` add after
+#: it follows it (an element without content takes none).
+REPLACE_EDITS = [
+    (("replace:R1", "replace:R2"), "R2", "R2"),
+    (("replace:R", "before:B"), "BR", "BR"),
+    (("replace:R", "after:A"), "RA", "RA"),
+    (("replace:R", "prepend:P"), "RP", "R"),
+    (("replace:R", "append:E"), "RE", "R"),
+    (("replace:R", "set_inner_content:I"), "RI", "R"),
+    (("replace:R", "remove"), "R", "R"),
+    (("replace:R", "remove_and_keep_content"), "R", "R"),
+    (("before:B", "replace:R"), "BR", "BR"),
+    (("after:A", "replace:R"), "RA", "RA"),
+    (("prepend:P", "replace:R"), "R", "R"),
+    (("append:E", "replace:R"), "R", "R"),
+    (("set_inner_content:I", "replace:R"), "R", "R"),
+    (("remove", "replace:R"), "R", "R"),
+    (("remove_and_keep_content", "replace:R"), "R", "R"),
+    (("before:B1", "replace:R", "before:B2", "after:A1", "after:A2"), "B1B2RA2A1", "B1B2RA2A1"),
+    (("replace:R", "prepend:P", "remove"), "R", "R"),
+    (("replace:R1", "prepend:P", "replace:R2"), "R2", "R2"),
+    (("replace:R", "append:E", "prepend:P"), "RPE", "R"),
+    (("replace:R", "remove_and_keep_content", "prepend:P"), "RP", "R"),
+    (("set_inner_content:I", "before:B", "replace:R", "append:E"), "BRE", "BR"),
+    (("replace!:<b>R</b>", "replace:<i>"), "&lt;i&gt;", "&lt;i&gt;"),
+    (("replace:<i>", "replace!:<b>R</b>"), "<b>R</b>", "<b>R</b>"),
+]
+
+
+def edit(element, spec):
+    """Apply one "method:content" edit of REPLACE_EDITS to ``element``."""
+    name, _, content = spec.partition(":")
+    method = getattr(element, name.rstrip("!"))
+    if _:
+        method(content, html=name.endswith("!"))
+    else:
+        method()
+
+
+def edited(page, selector, edits, *, one_handler_each):
+    """``page`` with ``edits`` made on the element ``selector`` matches, by one
+    handler or by one handler per edit (run in order on the same element)."""
+    groups = [[spec] for spec in edits] if one_handler_each else [list(edits)]
+    methods = {}
+    for n, group in enumerate(groups):
+
+        def handler(self, element, environ, group=group):
+            for spec in group:
+                edit(element, spec)
+
+        methods[f"edit{n}"] = on(selector)(handler)
+    return body_of(type("Edits", (Rewriter,), methods), page).decode()
+
+
+@pytest.mark.parametrize(("edits", "with_content", "void"), REPLACE_EDITS, ids=[" ".join(e) for e, _, _ in REPLACE_EDITS])
+def test_replace_combines_with_every_other_edit_as_in_lol_html(edits, with_content, void):
+    assert edited(b"<p>a</p><div>old</div><p>b</p>", "div", edits, one_handler_each=False) == f"<p>a</p>{with_content}<p>b</p>"
+    assert edited(b"<p>a</p><img src=x><p>b</p>", "img", edits, one_handler_each=False) == f"<p>a</p>{void}<p>b</p>"
+
+
+@pytest.mark.parametrize(("edits", "with_content", "void"), REPLACE_EDITS, ids=[" ".join(e) for e, _, _ in REPLACE_EDITS])
+def test_replace_combines_the_same_way_when_the_edits_come_from_several_handlers(edits, with_content, void):
+    assert edited(b"<p>a</p><div>old</div><p>b</p>", "div", edits, one_handler_each=True) == f"<p>a</p>{with_content}<p>b</p>"
+    assert edited(b"<p>a</p><img src=x><p>b</p>", "img", edits, one_handler_each=True) == f"<p>a</p>{void}<p>b</p>"
+
+
 def test_remove_drops_the_element_and_marks_it_removed():
     removed = []
 
