@@ -21,10 +21,13 @@ reader and only the filtered ones need more:
   is imported only by what reads such bodies (hosts that do check for it when
   they are built).
 
-Writing — :class:`ResponseWriter` frames the core's response events: a
-Content-Length is kept as it is, a ``Transfer-Encoding: chunked`` gets chunks;
-with neither, HTTP/1.1 gets chunks and HTTP/1.0 a Content-Length (the body is
-held to the end for it). The connection headers (Connection, Keep-Alive)
+Writing — :class:`ResponseWriter` frames the core's response events for
+the lower of the response's HTTP version and the client's (RFC 9112 section
+6.1: no Transfer-Encoding unless the request is HTTP/1.1): a Content-Length
+is kept as it is; with none, HTTP/1.1 gets chunks, and HTTP/1.0 a
+Content-Length (the body is held to the end for it) or, when the writer may
+close the connection, the body as it comes, ended by the close
+(``Connection: close``). The connection headers (Connection, Keep-Alive)
 describe the connection, not the body, so the response's own go out with any
 rewritten head that lost them.
 """
@@ -273,7 +276,9 @@ class BodyReader:
 #: answer to HEAD). A 205 has no content either (decision.NO_BODY_STATUS) but is
 #: framed like any response (an empty body, with its length or a last chunk).
 _BODILESS = frozenset({204, 304})
-_NONE, _IDENTITY, _CHUNKED, _HELD = range(4)
+_NONE, _IDENTITY, _CHUNKED, _HELD, _CLOSE = range(5)
+#: The headers that describe the connection rather than the response.
+_CONNECTION_HEADERS = frozenset({"connection", "keep-alive"})
 
 
 def head_bytes(http_version: str, status: int, reason: str, headers: HeaderList) -> bytes:
@@ -281,28 +286,68 @@ def head_bytes(http_version: str, status: int, reason: str, headers: HeaderList)
     return f"HTTP/{http_version} {status_line(status, reason)}\r\n".encode("latin-1") + header_block(headers)
 
 
+def reads_chunks(http_version: str) -> bool:
+    """Whether a party speaking ``http_version`` (``'1.1'``, ``'1.0'``, ``'2'``) reads chunked
+    framing: HTTP/1.1 and later do (a version that does not parse is taken for 1.1)."""
+    major, _, minor = http_version.partition(".")
+    if not major.isdigit() or minor and not minor.isdigit():
+        return True
+    return (int(major), int(minor or 0)) >= (1, 1)
+
+
 class ResponseWriter:
     """Encodes one response's events for the wire.
 
-    ``http_version`` is the response's own; ``bodiless`` is set for the
-    response to a HEAD request; ``connection`` holds the response's original
-    connection headers.
+    ``http_version`` is the response's own (its status line says it);
+    ``client_version`` is the request's, when known: the body is framed for
+    the lower of the two, as an HTTP/1.0 client cannot read chunks.
+    ``bodiless`` is set for the response to a HEAD request; ``connection``
+    holds the response's original connection headers. An HTTP/1.0 body of
+    unknown length is held to the end for a Content-Length; with
+    ``close_delimited`` it goes out as it comes instead, with
+    ``Connection: close``, and the close ends it (``closes`` then says so) —
+    unless it is whole by the time its head goes out (then a Content-Length).
     """
 
-    __slots__ = ("http_version", "bodiless", "connection", "started", "_framing", "_start", "_held")
+    __slots__ = (
+        "http_version",
+        "bodiless",
+        "connection",
+        "close_delimited",
+        "started",
+        "_chunks",
+        "_framing",
+        "_start",
+        "_held",
+    )
 
-    def __init__(self, http_version: str = "1.1", *, bodiless: bool = False, connection: HeaderList | None = None) -> None:
+    def __init__(
+        self,
+        http_version: str = "1.1",
+        *,
+        client_version: str | None = None,
+        bodiless: bool = False,
+        connection: HeaderList | None = None,
+        close_delimited: bool = False,
+    ) -> None:
         self.http_version = http_version
         self.bodiless = bodiless
         self.connection = connection or []
+        self.close_delimited = close_delimited
         #: Whether any byte of the response has been encoded.
         self.started = False
+        self._chunks = reads_chunks(http_version) and (client_version is None or reads_chunks(client_version))
         self._framing = _NONE
         self._start: ResponseStart | None = None
         self._held: list[bytes] = []
 
+    @property
+    def closes(self) -> bool:
+        """Whether the body ends with the connection: whoever sends it must close it afterwards."""
+        return self._framing == _CLOSE
+
     def encode(self, events: Iterable[Event]) -> list[bytes]:
-        """The bytes for ``events``, in order (possibly none yet: an HTTP/1.0 body is held)."""
+        """The bytes for ``events``, in order (possibly none yet: an HTTP/1.0 body may be held)."""
         out: list[bytes] = []
         for event in events:
             kind = type(event)
@@ -312,6 +357,8 @@ class ResponseWriter:
                 self._head(event, out)  # type: ignore[arg-type]
             elif kind is End:
                 self._end(event.trailers, out)  # type: ignore[union-attr]
+        if self._framing == _HELD and self.close_delimited:
+            self._until_close(out)  # the body goes on past these events: no length to give
         return out
 
     def _head(self, start: ResponseStart, out: list[bytes]) -> None:
@@ -324,13 +371,14 @@ class ResponseWriter:
             self._framing = _NONE
         elif "content-length" in names:
             self._framing = _IDENTITY
-        elif any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in headers):
+        elif self._chunks:
             self._framing = _CHUNKED
-        elif self.http_version != "1.0":
-            self._framing = _CHUNKED
-            headers = [*headers, ("Transfer-Encoding", "chunked")]
-        else:
+            if not any(name.lower() == "transfer-encoding" and "chunked" in value.lower() for name, value in headers):
+                headers = [*headers, ("Transfer-Encoding", "chunked")]
+        else:  # HTTP/1.0 on one side or the other: no chunks (RFC 9112 section 6.1)
             self._framing = _HELD
+            if "transfer-encoding" in names:
+                headers = [(name, value) for name, value in headers if name.lower() != "transfer-encoding"]
             self._start = ResponseStart(status, headers, start.reason)
             return
         self.started = True
@@ -340,7 +388,7 @@ class ResponseWriter:
         framing = self._framing
         if not data or framing == _NONE:
             return
-        if framing == _IDENTITY:
+        if framing == _IDENTITY or framing == _CLOSE:
             out.append(data)
         elif framing == _CHUNKED:
             out += (b"%x\r\n" % len(data), data, b"\r\n")
@@ -354,9 +402,23 @@ class ResponseWriter:
             start = self._start
             assert start is not None
             body = b"".join(self._held)
-            self._held = []
+            self._held, self._start = [], None
+            self._framing = _IDENTITY
             self.started = True
             headers = [*start.headers, ("Content-Length", str(len(body)))]
             out.append(head_bytes(self.http_version, start.status, start.reason, headers))
             if body:
                 out.append(body)
+
+    def _until_close(self, out: list[bytes]) -> None:
+        """The held head goes out with ``Connection: close``, then what is held of the body;
+        the rest follows as it comes, and the close ends it."""
+        start = self._start
+        assert start is not None
+        headers = [(name, value) for name, value in start.headers if name.lower() not in _CONNECTION_HEADERS]
+        self._framing = _CLOSE
+        self._start = None
+        self.started = True
+        out.append(head_bytes(self.http_version, start.status, start.reason, [*headers, ("Connection", "close")]))
+        out += self._held
+        self._held = []

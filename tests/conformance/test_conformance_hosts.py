@@ -88,3 +88,18 @@ async def test_a_filter_whose_should_filter_raises_gives_the_clean_500_on_every_
         assert (result.status, result.body) == (500, b"Internal Server Error\n")
         assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"
 
+
+async def test_a_filter_whose_should_filter_request_raises_gives_the_clean_500_on_every_host_without_the_app():
+    from tests.support.hosts import DJANGO_MODES, UpperBytes, run_django
+
+    class Unsure(UpperBytes):
+        def should_filter_request(self, environ):
+            raise ValueError("cannot tell")
+
+    inner = INNER["html-one-chunk"]
+    results = [run_wsgi(Unsure, inner), await run_asgi(Unsure, inner)]
+    results += [run_isapi(Unsure, inner, style) for style in ISAPI_STYLES]
+    results += [await run_django(Unsure, inner, mode) for mode in DJANGO_MODES]
+    for result in results:
+        assert (result.status, result.body) == (500, b"Internal Server Error\n")
+        assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"

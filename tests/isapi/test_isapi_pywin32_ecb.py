@@ -292,9 +292,15 @@ def test_extension_desc_is_stored_as_utf8():
 
 
 def test_extension_desc_length_counts_encoded_bytes():
-    """PyExtensionObjects.cpp, PyVERSION_INFO::setattro: the size checked is that of the UTF-8 bytes,
-    and strcpy adds a NUL to a CHAR[HSE_MAX_EXT_DLL_NAME_LEN] (256) buffer."""
-    info = FakeVersionInfo()
-    info.ExtensionDesc = "a" * 255
+    """PyExtensionObjects.cpp, PyVERSION_INFO::setattro: the size checked is that of the UTF-8 bytes."""
     with pytest.raises(ValueError):
-        info.ExtensionDesc = "é" * 128  # 256 bytes
+        FakeVersionInfo().ExtensionDesc = "é" * 129  # 129 characters, 258 bytes
+
+
+def test_extension_desc_takes_256_bytes_and_no_more():
+    """PyExtensionObjects.cpp, PyVERSION_INFO::setattro: ValueError only if size > HSE_MAX_EXT_DLL_NAME_LEN
+    (256); it then strcpys the bytes and a NUL into IIS's CHAR[HSE_MAX_EXT_DLL_NAME_LEN]."""
+    info = FakeVersionInfo()
+    info.ExtensionDesc = b"a" * 256
+    with pytest.raises(ValueError):
+        info.ExtensionDesc = b"a" * 257

@@ -86,6 +86,20 @@ def test_transmit_file_of_a_filtered_response_is_refused(file_descriptor, send_h
     assert inner.error is not None and inner.error.funcname == "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
 
 
+@pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])
+def test_transmit_file_answering_a_head_request_for_an_unfiltered_type_is_passed_on(file_descriptor, send_headers_first):
+    inner = Transmits(file_descriptor, "image/png", send_headers_first)
+    response = call_extension(UpperFilter.isapi(inner), FakeECB("HEAD"))
+    assert inner.error is None and response.header("Content-Type") == "image/png"
+
+
+@pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])
+def test_transmit_file_answering_a_head_request_for_a_filtered_type_is_refused(file_descriptor, send_headers_first):
+    inner = Transmits(file_descriptor, HTML, send_headers_first)
+    call_extension(UpperFilter.isapi(inner), FakeECB("HEAD"))
+    assert inner.error is not None and inner.error.funcname == "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
+
+
 def test_refused_transmit_file_with_headers_leaves_the_response_unstarted(file_descriptor):
     inner = Transmits(file_descriptor, HTML, send_headers_first=False)
     response = call_extension(UpperFilter.isapi(inner), FakeECB())

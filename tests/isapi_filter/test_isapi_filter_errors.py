@@ -80,6 +80,20 @@ def test_failing_decision_gives_a_clean_500():
     assert serve(html(), flt=BrokenDecision, splits=[30]).raw == CLEAN_500
 
 
+class BrokenRequestPredicate(Filter):
+    def should_filter_request(self, environ):
+        raise ValueError("broken request predicate")
+
+
+def test_a_should_filter_request_that_raises_gives_a_clean_500_in_place_of_the_sites_response():
+    assert serve(html(), flt=BrokenRequestPredicate, splits=[30]).raw == CLEAN_500
+
+
+def test_a_should_filter_request_that_raises_without_preproc_headers_gives_a_clean_500():
+    flt = BrokenRequestPredicate.isapi_filter(strip_request_headers=False)
+    assert serve(html(), flt=flt, splits=[30]).raw == CLEAN_500
+
+
 def test_after_a_500_the_next_request_on_the_connection_is_filtered():
     with FilterHost(FailsOnBoom.isapi_filter()) as iis, iis.connection() as connection:
         first = connection.request("GET", "/boom", response=html())

@@ -207,10 +207,11 @@ def test_filter_desc_refuses_none():
         FakeFilterVersion().FilterDesc = None
 
 
-def test_filter_desc_takes_256_bytes_and_no_more():
-    """PyFilterObjects.cpp, PyFILTER_VERSION::setattro: strcpy into CHAR[SF_MAX_FILTER_DESC_LEN] (257)."""
+def test_filter_desc_takes_257_bytes_and_no_more():
+    """PyFilterObjects.cpp, PyFILTER_VERSION::setattro: ValueError only if size > SF_MAX_FILTER_DESC_LEN
+    (256+1); it then strcpys the bytes and a NUL into IIS's CHAR[SF_MAX_FILTER_DESC_LEN]."""
     version = FakeFilterVersion()
-    version.FilterDesc = b"a" * 256
+    version.FilterDesc = b"a" * 257
     with pytest.raises(ValueError):
         version.FilterDesc = "é" * 129  # 258 bytes of UTF-8
 

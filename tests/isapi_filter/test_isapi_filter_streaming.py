@@ -40,14 +40,52 @@ def test_streamed_output_goes_out_with_each_piece():
     assert writes[0].endswith(b"a\r\n<P>ONE</P>\r\n") and len(writes) == 2
 
 
-def test_streamed_response_to_http_1_0_gets_a_content_length():
+def test_streamed_http_1_0_response_goes_out_as_it_comes_and_ends_with_the_close():
     raw = raw_response("200 OK", [HTML_TYPE], CHUNKS, http_version="1.0")
     response = serve(raw, flt=Shouting, splits=[30])
     assert response.raw == raw_response(
-        "200 OK", [HTML_TYPE, ("Content-Length", "32")], [b"<P>ONE</P><P>TWO</P><!-- end -->"], http_version="1.0"
+        "200 OK", [HTML_TYPE, ("Connection", "close")], [b"<P>ONE</P><P>TWO</P><!-- end -->"], http_version="1.0"
     )
+
+
+# IIS answers an HTTP/1.0 request with an HTTP/1.1 status line: only SERVER_PROTOCOL says what the client reads.
+HTTP_1_0_CLIENT = {"SERVER_PROTOCOL": "HTTP/1.0"}
+
+
+def streamed_to_http_1_0_client(raw: bytes = html(chunks=CHUNKS), **options):
+    """``raw`` through Shouting to an HTTP/1.0 client, its body arriving in two pieces."""
+    return serve(raw, flt=Shouting, splits=[raw.index(b"<p>two")], variables=HTTP_1_0_CLIENT, **options)
+
+
+def test_streamed_response_to_an_http_1_0_client_is_not_chunked():
+    assert b"transfer-encoding" not in streamed_to_http_1_0_client().raw.lower()
+
+
+def test_streamed_response_to_an_http_1_0_client_goes_out_as_it_comes_and_ends_with_the_close():
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/html; charset=utf-8\r\nConnection: close\r\n\r\n"
+    assert streamed_to_http_1_0_client().raw == head + b"<P>ONE</P><P>TWO</P><!-- end -->"
+
+
+def test_streamed_response_to_an_http_1_0_client_asks_iis_to_close_the_connection():
+    assert streamed_to_http_1_0_client(results_reach_iis=True).closed
+
+
+def test_streamed_response_to_an_http_1_0_client_drops_its_keep_alive():
+    raw = raw_response("200 OK", [HTML_TYPE, ("Connection", "keep-alive"), ("Keep-Alive", "timeout=5")], CHUNKS, chunked=True)
+    response = streamed_to_http_1_0_client(raw)
+    assert response.header("Connection") == "close" and response.header("Keep-Alive") is None
+
+
+def test_streamed_response_to_an_http_1_0_client_whole_in_one_piece_gets_a_content_length():
+    response = serve(html(chunks=CHUNKS), flt=Shouting, variables=HTTP_1_0_CLIENT)
+    assert response.header("Content-Length") == "32" and response.body == b"<P>ONE</P><P>TWO</P><!-- end -->"
 
 
 def test_connection_header_survives_a_rewritten_head():
     raw = raw_response("200 OK", [HTML_TYPE, ("Connection", "close")], CHUNKS, chunked=True)
     assert serve(raw, flt=Shouting).header("Connection") == "close"
+
+
+def test_streamed_response_to_an_http_1_0_client_keeping_its_connection_is_held_for_a_content_length():
+    response = streamed_to_http_1_0_client(headers=[("Connection", "keep-alive")])
+    assert response.header("Content-Length") == "32" and response.body == b"<P>ONE</P><P>TWO</P><!-- end -->"

@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...events import Body, Event, ResponseStart
 from ...filter import Filter
 from ...machine import ResponseMachine
 from ...request_policy import VALIDATOR_HEADERS
-from ..constants import HSE_STATUS_ERROR, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
+from ...responses import request_refused, status_line
+from ..constants import HSE_IO_SYNC, HSE_STATUS_ERROR, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
 from ..environ import ServerEnviron
+from ..wire import header_block
 from .completion import CompletionPort
 from .proxy import ProxyECB
 from .request_headers import RequestHeaders
@@ -52,8 +55,12 @@ class FilterMiddleware:
         (a request ``should_filter_request`` refuses gets the real ECB: no filter at all)."""
         flt = self.filter
         environ = ServerEnviron(ecb)
-        if flt.asks_requests and not flt.should_filter_request(environ):
-            return self.extension.HttpExtensionProc(ecb)
+        if flt.asks_requests:
+            refused = request_refused(flt, environ)
+            if refused:  # should_filter_request raised: the clean 500, the extension not asked
+                return _answer(ecb, refused)
+            if refused is not None:
+                return self.extension.HttpExtensionProc(ecb)
         return self._dispatch(ecb, ResponseMachine(flt, environ, can_redispatch=True), self.request_headers)
 
     def _dispatch(self, ecb: Any, machine: ResponseMachine, headers: RequestHeaders) -> Any:
@@ -66,7 +73,8 @@ class FilterMiddleware:
             proxy._abandon()
             raise
         if result != HSE_STATUS_PENDING:
-            proxy._returned()
+            if not proxy._returned():
+                return HSE_STATUS_ERROR  # cut short by a streaming filter: IIS closes the connection
             if proxy.asked_again:
                 return self._dispatch(ecb, machine, self.redispatch_headers)
         return result
@@ -92,3 +100,13 @@ class FilterMiddleware:
 
     def __repr__(self) -> str:
         return f"<{self.filter.name} ISAPI middleware for {self.extension!r}>"
+
+
+def _answer(ecb: Any, events: list[Event]) -> int:
+    """The filter's own whole answer (a clean 500), on the real ECB."""
+    for event in events:
+        if type(event) is ResponseStart:
+            ecb.SendResponseHeaders(status_line(event.status, event.reason).encode("latin-1"), header_block(event.headers), False)
+        elif type(event) is Body:
+            ecb.WriteClient(event.data, HSE_IO_SYNC)
+    return HSE_STATUS_SUCCESS

@@ -11,15 +11,19 @@ proxy instead. Every other attribute and method is the real ECB's, except that
 of them, derived tags translated, when first asked; no range or conditional
 header when asked again). Once the session is over the proxy is dead, as a
 real ECB is: every call raises RuntimeError. As on pywin32's ECB, the methods
-are positional-only.
+are positional-only. A streaming filter that fails after the start went out
+cuts the response short (the write that fed it raises StreamError, later ones
+ExtensionError): the real session then ends with HSE_STATUS_ERROR, so IIS
+closes the connection and the client sees the response cut.
 
 Host calls with no way through the filter have one fixed behaviour each:
 
 - output written before any ``SendResponseHeaders`` (IIS's raw mode) has no
   status or headers to decide on: it goes out as written, unfiltered;
 - ``Redirect`` makes IIS answer with its own redirect page: unfiltered;
-- ``TransmitFile`` is passed on for a response that goes out unfiltered and
-  refused with ``ExtensionError`` for one that is filtered;
+- ``TransmitFile`` is passed on for a response the filter leaves alone (the
+  answer to a HEAD request included) and refused with ``ExtensionError`` for
+  one it wants;
 - ``ExecURL`` is refused with ``ExtensionError``: the child request's response
   would reach the client without passing the filter.
 """
@@ -31,8 +35,9 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...decision import decide
+from ...decision import Decision, decide
 from ...drivers import drive
+from ...errors import StreamError
 from ...events import PASSTHROUGH, REDISPATCH, Body, Event, ResponseStart
 from ...machine import ResponseMachine
 from ...responses import status_line
@@ -58,6 +63,15 @@ log = logging.getLogger("dualfilter")
 DEAD = "Invalid ECB (DoneWithSession has been called)"
 _HEADERS_CALL = "ServerSupportFunction(HSE_REQ_SEND_RESPONSE_HEADER_EX)"
 _NO_DEFAULT: Any = object()
+_CUT = "the response was cut short: a streaming filter failed"
+_FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
+
+
+def _left_alone(decision: Decision | None) -> bool:
+    """Whether a response so decided goes out as the extension made it (passed on, or a start
+    with no body such as a HEAD's), so IIS may send its body from a file: not one the filter
+    wants, nor a 206 or 304 the extension is asked again for."""
+    return decision is not None and not decision.wanted and decision.action != "redispatch"
 
 
 class ProxyECB:
@@ -74,6 +88,7 @@ class ProxyECB:
         "_ended",
         "_raw",
         "_direct",
+        "_cut",
         "_keep_alive",
         "_io",
         "asked_again",
@@ -90,6 +105,7 @@ class ProxyECB:
         self._ended = False  # the machine has had its end()
         self._raw = False  # output bypasses the machine (raw mode, Redirect)
         self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
+        self._cut = False  # a streaming filter failed after the start went out: the response is cut short
         self._keep_alive = False
         self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
         #: The machine said REDISPATCH: this answer is dropped, the extension is asked again.
@@ -135,7 +151,9 @@ class ProxyECB:
             if not self._direct:
                 machine = self._machine
                 if self._started:
-                    self._send(drive(machine, machine.body(payload)))
+                    if self._cut:
+                        raise ExtensionError(ERROR_NOT_SUPPORTED, _CUT, "WriteClient")
+                    self._send(self._drive(machine.body(payload)))
                     payload = b""
                 else:  # raw mode: no status or headers to decide on
                     self._raw = self._direct = True
@@ -190,7 +208,7 @@ class ProxyECB:
         flags: int,
         /,
     ) -> None:
-        """Send a file through IIS: allowed for a response that goes out unfiltered, else refused."""
+        """Send a file through IIS: allowed for a response the filter leaves alone, else refused."""
         if not callable(callback):
             raise TypeError("Callback is not callable")
         call = "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
@@ -198,25 +216,30 @@ class ProxyECB:
             self._check()
             machine = self._machine
             if not self._direct:
-                if self._started or not flags & HSE_IO_SEND_HEADERS:
-                    raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send the body of a filtered response", call)
-                try:
-                    pairs = parse_header_lines(split_header_block(buffer_arg(head or b"", "TransmitFile"))[0])
-                    text = status_text(buffer_arg(statusCode, "TransmitFile"))
-                except ValueError as exc:
-                    raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), call) from None
-                # Ask the decision first, so a refusal leaves this response untouched
-                # (a streamed response starts at once too, but its body must pass the filter).
-                environ = machine.environ
-                status = int(text.partition(" ")[0])
-                if decide(machine.filter, environ.get("REQUEST_METHOD", "GET"), status, pairs, environ).action != "pass":
-                    raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
-                self._started = True
-                start = machine.start(text, pairs)[0]
-                assert isinstance(start, ResponseStart)
+                if self._started:  # the headers went out with SendResponseHeaders
+                    if not _left_alone(machine.decision):
+                        raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
+                elif not flags & HSE_IO_SEND_HEADERS:
+                    raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
+                else:
+                    try:
+                        pairs = parse_header_lines(split_header_block(buffer_arg(head or b"", "TransmitFile"))[0])
+                        text = status_text(buffer_arg(statusCode, "TransmitFile"))
+                    except ValueError as exc:
+                        raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), call) from None
+                    # Ask the decision first, so a refusal leaves this response untouched
+                    # (a streamed response starts at once too, but its body must pass the filter).
+                    environ = machine.environ
+                    status = int(text.partition(" ")[0])
+                    decision = decide(machine.filter, environ.get("REQUEST_METHOD", "GET"), status, pairs, environ)
+                    if not _left_alone(decision):
+                        raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
+                    self._started = True
+                    start = machine.start(text, pairs, decision=decision)[0]
+                    assert isinstance(start, ResponseStart)
+                    statusCode = status_line(start.status, start.reason)
+                    head = header_block(start.headers)
                 self._direct = True
-                statusCode = status_line(start.status, start.reason)
-                head = header_block(start.headers)
 
             def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:
                 return callback(self._for_callback(ecb), arg, cbIO, dwError)
@@ -301,13 +324,28 @@ class ProxyECB:
                 status = status_line(event.status, event.reason).encode("latin-1")
                 real.SendResponseHeaders(status, header_block(event.headers), self._keep_alive)
 
-    def _finish(self) -> None:
-        """Give the machine its end and send what it answers (a filtered response goes out here)."""
-        if self._ended:
-            return
-        self._ended = True
-        if not self._raw and self._started:
-            self._send(drive(self._machine, self._machine.end()))
+    def _drive(self, events: list[Event]) -> list[Event]:
+        """``events`` driven through the machine; a StreamError (a streaming filter failed after
+        the start went out, logged by the machine) marks the response cut short, and goes on."""
+        try:
+            return drive(self._machine, events)
+        except StreamError:
+            self._cut = True
+            raise
+
+    def _finish(self) -> bool:
+        """Give the machine its end and send what it answers (a filtered response goes out here).
+        False if the response was cut short (a streaming filter failed): the machine has no end
+        to give then, and the real session must end with HSE_STATUS_ERROR so IIS closes the
+        connection and the client sees the response cut."""
+        if not self._ended:
+            self._ended = True
+            if not self._raw and self._started and not self._cut:
+                try:
+                    self._send(self._drive(self._machine.end()))
+                except StreamError:
+                    pass  # the machine logged it: the response is cut short
+        return not self._cut
 
     def _end_session(self, status: int, *, failed: bool = False) -> None:
         with self._lock:
@@ -317,22 +355,23 @@ class ProxyECB:
             self._done = True
             self._io = None
             try:
-                if not failed:
-                    self._finish()
+                if not failed and not self._finish():
+                    status = HSE_STATUS_ERROR
             finally:
                 if self.asked_again and not failed:
                     self._owner.ask_again(self._real, self._machine)  # the real session goes on
                 else:
                     self._real.DoneWithSession(status)
 
-    def _returned(self) -> None:
-        """HttpExtensionProc returned without HSE_STATUS_PENDING: the response is complete."""
+    def _returned(self) -> bool:
+        """HttpExtensionProc returned without HSE_STATUS_PENDING: the response is complete.
+        False if it was cut short: the request must then end with HSE_STATUS_ERROR."""
         with self._lock:
             if self._done:
-                return
+                return not self._cut
             self._done = True
             self._io = None
-            self._finish()
+            return self._finish()
 
     def _abandon(self) -> None:
         """HttpExtensionProc raised: nothing more is written for this request."""

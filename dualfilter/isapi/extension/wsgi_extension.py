@@ -114,17 +114,41 @@ class RequestBody(io.RawIOBase):
         return len(chunk)
 
 
-class _Response:
-    """One WSGI response written to an ECB: ``start_response`` and the ``write`` it returns."""
+def content_length(headers: list[tuple[str, str]]) -> int | None:
+    """The body length a response's ``Content-Length`` states, or None if it states none
+    (or not one that can be honoured: several different values, or not a number)."""
+    values = {value.strip() for name, value in headers if name.lower() == "content-length"}
+    if len(values) != 1:
+        return None
+    (value,) = values
+    return int(value) if value.isdigit() and value.isascii() else None
 
-    __slots__ = ("ecb", "status", "headers", "sent", "keep_alive")
+
+class _Response:
+    """One WSGI response written to an ECB: ``start_response``, the ``write`` it returns, and the
+    body chunks the application's iterable yields.
+
+    As PEP 3333 asks, the headers go out with the first non-empty chunk (or the first
+    ``write()``), so until then a failure still gets a clean 500 and ``exc_info`` can replace
+    the response; and the application is held to its own Content-Length: no byte past it
+    reaches the client, and a body short of it ends the connection (and is logged).
+    """
+
+    __slots__ = ("ecb", "head", "status", "headers", "sent", "keep_alive", "remaining", "whole")
 
     def __init__(self, ecb: Any) -> None:
         self.ecb = ecb
+        #: Whether this answers a HEAD request (its Content-Length is the GET's; no body follows).
+        self.head = False
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
         self.sent = False
+        #: Whether IIS was asked to keep the connection (SendResponseHeaders' keepAlive).
         self.keep_alive = False
+        #: How many bytes of the stated Content-Length are still to send (None: none to hold to).
+        self.remaining: int | None = None
+        #: The length of the whole body, when it is known before the headers go out.
+        self.whole: int | None = None
 
     def start_response(
         self, status: str, headers: list[tuple[str, str]], exc_info: ExcInfo | None = None
@@ -138,19 +162,61 @@ class _Response:
         return self.write
 
     def send_headers(self) -> None:
-        if self.status is None:
+        """Send the status and headers, and learn the Content-Length to hold the body to
+        (none for a response that carries no body whatever it says: HEAD, 1xx, 204, 304)."""
+        status = self.status
+        if status is None:
             raise AssertionError("the application returned a body before calling start_response")
-        self.keep_alive = any(name.lower() == "content-length" for name, _ in self.headers)
+        length = content_length(self.headers)
+        code = int(status[:3])
+        bodiless = self.head or code < 200 or code == 204 or code == 304
+        if length is not None and not bodiless:
+            self.remaining = length
+        # Keep the connection only if the client can tell where the body ends (and it will end there).
+        whole = self.whole
+        self.keep_alive = length is not None and (bodiless or whole is None or whole >= length)
         self.sent = True
-        self.ecb.SendResponseHeaders(self.status.encode("latin-1"), header_block(self.headers), self.keep_alive)
+        self.ecb.SendResponseHeaders(status.encode("latin-1"), header_block(self.headers), self.keep_alive)
 
     def write(self, data: bytes) -> None:
+        """The ``write()`` callable: the headers go out at its first call; ValueError for bytes
+        past the Content-Length (those that fit are sent)."""
         if type(data) is not bytes:
             raise TypeError(f"a WSGI body must be bytes, not {type(data).__name__}")
         if not self.sent:
             self.send_headers()
+        if not self._send(data):
+            raise ValueError(f"write() past the Content-Length: {len(data)} bytes written with fewer left to send")
+
+    def chunk(self, data: bytes) -> bool:
+        """One chunk of the application's iterable (an empty one sends nothing, not even the
+        headers); False once the Content-Length is reached, when iterating should stop."""
+        if type(data) is not bytes:
+            raise TypeError(f"a WSGI body must be bytes, not {type(data).__name__}")
+        if data:
+            if not self.sent:
+                self.send_headers()
+            if not self._send(data):
+                log.warning("WSGI application sent more than its Content-Length; the rest was dropped")
+                return False
+        return self.remaining != 0
+
+    @property
+    def short(self) -> bool:
+        """Whether fewer bytes were sent than the Content-Length said."""
+        return bool(self.remaining)
+
+    def _send(self, data: bytes) -> bool:
+        """Send ``data``, cut at the Content-Length; False if it had to be cut."""
+        remaining = self.remaining
+        fits = remaining is None or len(data) <= remaining
+        if not fits:
+            data = data[:remaining]
+        if remaining is not None:
+            self.remaining = remaining - len(data)
         if data:
             self.ecb.WriteClient(data)
+        return fits
 
 
 class WSGIExtension:
@@ -219,11 +285,18 @@ class WSGIExtension:
         (this does not call ``DoneWithSession``)."""
         response = _Response(ecb)
         try:
-            result = self.app(self.environ(ecb), response.start_response)
+            environ = self.environ(ecb)
+            response.head = environ.get("REQUEST_METHOD") == "HEAD"
+            result = self.app(environ, response.start_response)
             try:
+                if type(result) is list or type(result) is tuple:
+                    # The whole body is known before the headers go out.
+                    response.whole = sum(len(chunk) for chunk in result if type(chunk) is bytes)
                 for chunk in result:
-                    response.write(chunk)
+                    if not response.chunk(chunk):
+                        break
                 if not response.sent:
+                    response.whole = 0
                     response.send_headers()
             finally:
                 close = getattr(result, "close", None)
@@ -239,6 +312,13 @@ class WSGIExtension:
                     ecb.SendResponseHeaders(status, header_block(event.headers), False)
                 elif isinstance(event, Body):
                     ecb.WriteClient(event.data)
+            return HSE_STATUS_SUCCESS
+        if response.short:
+            # The client would wait for bytes that never come: ending the connection tells it.
+            length = content_length(response.headers)
+            log.error(
+                "WSGI application %r sent %d bytes fewer than its Content-Length of %s", self.app, response.remaining, length
+            )
             return HSE_STATUS_SUCCESS
         return HSE_STATUS_SUCCESS_AND_KEEP_CONN if response.keep_alive else HSE_STATUS_SUCCESS
 

@@ -8,7 +8,10 @@ pieces split anywhere. Until the head is complete its bytes are withheld
   goes out through ``WriteClient`` and the rest is left untouched; the filter
   asks IIS to stop sending it this request's raw data at all;
 - a filtered response is withheld to the end of its body (its framing, or the
-  end of the request), and the filtered response is written in its place.
+  end of the request), and the filtered response is written in its place —
+  framed for the client's HTTP version, which the request's SERVER_PROTOCOL
+  gives (IIS answers an HTTP/1.0 request with an HTTP/1.1 status line, so the
+  response's own version does not say it).
 
 Phases::
 
@@ -26,8 +29,18 @@ from typing import TYPE_CHECKING, Any
 
 from ...drivers import drive
 from ...errors import StreamError
-from ...events import PASSTHROUGH, Body, Event, ResponseStart
-from ...http1 import BodyReader, Head, HeadReader, LengthReader, RawResponseError, ResponseWriter, body_reader, head_bytes
+from ...events import PASSTHROUGH, Body, Event, HeaderList, ResponseStart
+from ...http1 import (
+    BodyReader,
+    Head,
+    HeadReader,
+    LengthReader,
+    RawResponseError,
+    ResponseWriter,
+    body_reader,
+    head_bytes,
+    reads_chunks,
+)
 from ...machine import ResponseMachine
 from ...responses import error_response, simple_response
 from ..constants import (
@@ -107,7 +120,7 @@ class RawExchange:
             self._body(fc, data)
         elif phase is DISCARD:
             raw.InData = b""
-        return NEXT
+        return self._ended()
 
     def end_of_request(self, fc: Any) -> int:
         """The request is over: a filtered response whose body runs to the end goes out now."""
@@ -123,9 +136,10 @@ class RawExchange:
             except RawResponseError as exc:
                 return self._truncated(fc, exc)
             self._run(fc, events)
+        result = self._ended()
         if self.phase is not DISCARD:
             self.phase = DONE
-        return NEXT
+        return result
 
     def failed(self, fc: Any, raw: Any, exc: BaseException) -> int:
         """Something raised while handling this response: answer a clean 500 if nothing of it has
@@ -146,6 +160,7 @@ class RawExchange:
                 return SF_STATUS_REQ_ERROR
             if self.writer is not None and self.writer.started:
                 return SF_STATUS_REQ_FINISHED
+            # (its Content-Length frames it for any client)
             writer = ResponseWriter(self.http_version, bodiless=self.method == "HEAD")
             self.connection.write(fc, writer.encode(error_response(exc, self.owner.filter.debug)))
         except Exception:
@@ -214,7 +229,14 @@ class RawExchange:
         self.held = []
         self.environ.data  # noqa: B018 - build the environ while this notification's context is live
         connection = [(name, value) for name, value in head.headers if name.lower() in CONNECTION_HEADERS]
-        self.writer = ResponseWriter(head.http_version, bodiless=self.method == "HEAD", connection=connection)
+        client_version = self._client_version()
+        self.writer = ResponseWriter(
+            head.http_version,
+            client_version=client_version,
+            bodiless=self.method == "HEAD",
+            connection=connection,
+            close_delimited=not self._persists(client_version, head.http_version, connection),
+        )
         self.phase = FILTER
         self._body(fc, data[used:] if used < len(data) else b"", events)
 
@@ -264,6 +286,32 @@ class RawExchange:
             self._emit(fc, out)
         if ended:
             self.phase = DONE
+
+    def _ended(self) -> int:
+        """What the notification returns: SF_STATUS_REQ_FINISHED once a response whose body
+        ends with the connection (streamed to an HTTP/1.0 client) is over, asking IIS to close
+        it; SF_STATUS_REQ_NEXT_NOTIFICATION otherwise."""
+        writer = self.writer
+        if self.phase is DONE and writer is not None and writer.closes:
+            return SF_STATUS_REQ_FINISHED
+        return NEXT
+
+    def _client_version(self) -> str:
+        """The request's HTTP version (``'1.0'``), from SERVER_PROTOCOL (``'HTTP/1.0'``)."""
+        protocol = str(self.environ.get("SERVER_PROTOCOL", "HTTP/1.1"))
+        return protocol.rpartition("/")[2] or "1.1"
+
+    def _persists(self, client_version: str, http_version: str, connection: HeaderList) -> bool:
+        """Whether the connection is meant to outlive this response (RFC 9112 section 9.3): on
+        both sides HTTP/1.1 without ``close``, or HTTP/1.0 with ``keep-alive``. A body of unknown
+        length may then not be ended by closing it (IIS may never hear the filter ask, see
+        pywin32's HttpFilterProc), so it is held for a Content-Length instead."""
+        sent = {token.strip().lower() for _, value in connection for token in value.split(",")}
+        asked = {token.strip().lower() for token in str(self.environ.get("HTTP_CONNECTION", "")).split(",")}
+        return all(
+            "close" not in tokens and ("keep-alive" in tokens or reads_chunks(version))
+            for tokens, version in ((asked, client_version), (sent, http_version))
+        )
 
     def _emit(self, fc: Any, events: list[Event]) -> None:
         if events:

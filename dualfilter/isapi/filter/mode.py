@@ -62,7 +62,7 @@ ISAPI_OPTIONS = ("notify_order", "description", "strip_request_headers", "max_he
 class Connection:
     """What the filter keeps for one client connection (in ``fc.FilterContext``)."""
 
-    __slots__ = ("exchange", "writing", "request_headers", "asked", "skipped")
+    __slots__ = ("exchange", "writing", "request_headers", "asked", "skipped", "refusal_error")
 
     def __init__(self) -> None:
         #: The response under way, if any.
@@ -73,6 +73,16 @@ class Connection:
         self.request_headers: dict[str, str] = {}
         #: True while the filter's own WriteClient runs: IIS shows those bytes to the filter too.
         self.writing = False
+        #: What ``should_filter_request`` raised for the current request: its response is the clean 500.
+        self.refusal_error: BaseException | None = None
+
+    def ask(self, owner: ISAPIFilter, fc: Any) -> None:
+        """Ask ``should_filter_request`` about the current request, once."""
+        self.asked = True
+        try:
+            self.skipped = owner.refuses(fc)
+        except Exception as exc:
+            self.skipped, self.refusal_error = False, exc
 
     def send_raw_data(self, owner: ISAPIFilter, fc: Any) -> int:
         exchange = self.exchange
@@ -84,10 +94,13 @@ class Connection:
             return NEXT
         if exchange is None or exchange.phase is DONE:
             if not self.asked:  # asked here when PREPROC_HEADERS was not
-                self.asked, self.skipped = True, owner.refuses(fc)
+                self.ask(owner, fc)
                 if self.skipped:
                     return NEXT
             exchange = self.exchange = RawExchange(owner, self, fc)
+            if self.refusal_error is not None:  # the site's response gives way to the clean 500
+                error, self.refusal_error = self.refusal_error, None
+                return exchange.failed(fc, raw, error)
         try:
             return exchange.send_raw_data(fc, raw, data)
         except Exception as exc:
@@ -95,6 +108,7 @@ class Connection:
 
     def end_of_request(self, fc: Any) -> int:
         self.asked = self.skipped = False
+        self.refusal_error = None
         self.request_headers = {}
         exchange, self.exchange = self.exchange, None
         if exchange is None:
@@ -173,7 +187,7 @@ class ISAPIFilter:
                 connection = fc.FilterContext
                 if type(connection) is not Connection:
                     connection = fc.FilterContext = Connection()
-                connection.asked, connection.skipped = True, self.refuses(fc)
+                connection.ask(self, fc)
                 connection.request_headers = {} if connection.skipped else self._strip_request_headers(fc.GetData())
             elif kind == SF_NOTIFY_END_OF_NET_SESSION:
                 fc.FilterContext = None
@@ -184,7 +198,8 @@ class ISAPIFilter:
     def refuses(self, fc: Any) -> bool:
         """Whether ``should_filter_request`` refuses the request ``fc`` is about
         (asked only when a filter overrides it): then the site sees the request
-        as sent and its response passes untouched."""
+        as sent and its response passes untouched. When it raises, the site's
+        response is answered with the clean 500 instead (``Connection.ask``)."""
         flt = self.filter
         return flt.asks_requests and not flt.should_filter_request(FilterEnviron(FilterRequest(fc)))
 

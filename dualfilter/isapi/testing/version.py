@@ -4,14 +4,14 @@ As pywin32's ``PyVERSION_INFO`` (``PyExtensionObjects.cpp``) and
 ``PyFILTER_VERSION`` (``PyFilterObjects.cpp``) do, ``ExtensionDesc`` and
 ``FilterDesc`` take str (UTF-8) or bytes through ``PyISAPIString_AsBytes``
 (anything else, ``None`` included, raises ValueError) and read back as bytes.
-pywin32 checks the length against the size of IIS's buffer and then
-``strcpy``\ s the bytes *and* their NUL into it, so the longest description
-that fits is one byte shorter than the number it checks: 255 bytes for
-``ExtensionDesc`` (``CHAR[HSE_MAX_EXT_DLL_NAME_LEN]``), 256 for
-``FilterDesc`` (``CHAR[SF_MAX_FILTER_DESC_LEN]``, 257). The doubles refuse
-anything longer with ValueError, as pywin32 does past its own bound; when
-``GetExtensionVersion`` or ``GetFilterVersion`` raises, IIS does not load
-the DLL.
+pywin32 refuses a description longer than the size of IIS's buffer
+(``size > HSE_MAX_EXT_DLL_NAME_LEN``, 256 bytes, for ``ExtensionDesc``;
+``size > SF_MAX_FILTER_DESC_LEN``, 257, for ``FilterDesc``) with ValueError,
+and the doubles refuse exactly what it refuses. It then ``strcpy``\ s the
+bytes *and* their NUL into that buffer, so a description of the longest
+length it takes overruns IIS's buffer by one byte: whoever sets one (as
+dualfilter does) keeps it one byte shorter. When ``GetExtensionVersion`` or
+``GetFilterVersion`` raises, IIS does not load the DLL.
 """
 
 from __future__ import annotations
@@ -24,9 +24,11 @@ __all__ = ["FakeVersionInfo", "FakeFilterVersion", "IIS_VERSION", "FILTER_REVISI
 IIS_VERSION = 0x00080000
 #: HTTP_FILTER_REVISION as the double reports it (6.0).
 FILTER_REVISION = 0x00060000
-#: HSE_MAX_EXT_DLL_NAME_LEN: the room HSE_VERSION_INFO has for ExtensionDesc, its NUL included.
+#: HSE_MAX_EXT_DLL_NAME_LEN (httpext.h): the room HSE_VERSION_INFO has for ExtensionDesc, its
+#: NUL included, and the most bytes pywin32 takes for it.
 HSE_MAX_EXT_DLL_NAME_LEN = 256
-#: SF_MAX_FILTER_DESC_LEN: the room HTTP_FILTER_VERSION has for FilterDesc, its NUL included.
+#: SF_MAX_FILTER_DESC_LEN (httpfilt.h): the room HTTP_FILTER_VERSION has for FilterDesc, its
+#: NUL included, and the most bytes pywin32 takes for it.
 SF_MAX_FILTER_DESC_LEN = 256 + 1
 
 
@@ -45,8 +47,8 @@ class FakeVersionInfo:
     @ExtensionDesc.setter
     def ExtensionDesc(self, value: str | bytes) -> None:
         data = isapi_string(value)
-        if len(data) >= HSE_MAX_EXT_DLL_NAME_LEN:
-            raise ValueError(f"String is too long - max of {HSE_MAX_EXT_DLL_NAME_LEN - 1} bytes (and its NUL)")
+        if len(data) > HSE_MAX_EXT_DLL_NAME_LEN:
+            raise ValueError(f"String is too long - max of {HSE_MAX_EXT_DLL_NAME_LEN} chars")
         self._desc = data
 
 
@@ -91,6 +93,6 @@ class FakeFilterVersion:
     @FilterDesc.setter
     def FilterDesc(self, value: str | bytes) -> None:
         data = isapi_string(value)
-        if len(data) >= SF_MAX_FILTER_DESC_LEN:
-            raise ValueError(f"String is too long - max of {SF_MAX_FILTER_DESC_LEN - 1} bytes (and its NUL)")
+        if len(data) > SF_MAX_FILTER_DESC_LEN:
+            raise ValueError(f"String is too long - max of {SF_MAX_FILTER_DESC_LEN} chars")
         self._desc = data
