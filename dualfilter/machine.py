@@ -77,6 +77,7 @@ class ResponseMachine:
     _stream: Stream | None = None
     _stream_headers: Headers | None = None
     _held_start: ResponseStart | None = None  # a stream's start, until its first output byte
+    _held_charset: Charset | None = None  # the charset the stream named when its start was held
     _answer: ResponseStart | None = None  # the app's 304 or 416, while it is asked again (REDISPATCHING)
     # A filtered body on its way through the stages (state FILTERING).
     _value: BodyValue | None = None
@@ -255,9 +256,9 @@ class ResponseMachine:
             self._to("fed")
             return [self._release(), Body(result)]
         self._to("finished")  # FINISHING or HOLDING_FINISH
+        events: list[Event] = [self._release()] if state is _HOLDING_FINISH else []
         self._stream = None
         end = End(self._trailers)
-        events: list[Event] = [self._release()] if state is _HOLDING_FINISH else []
         return [*events, Body(result), end] if result else [*events, end]
 
     def failed(self, exc: BaseException) -> list[Event]:
@@ -482,12 +483,18 @@ class ResponseMachine:
         self._to("opened")
         self._stream = stream
         self._held_start = ResponseStart(start.status, fixed, start.reason)
+        self._held_charset = getattr(stream, "charset", None)
         return []
 
     def _release(self) -> ResponseStart:
-        """The held start of a streamed response, at its first output byte."""
+        """The held start of a streamed response, at its first output byte. A
+        stream may name another charset by then (a rewriter whose insertions its
+        page's charset cannot hold goes out as UTF-8): the Content-Type says so."""
         start, self._held_start = self._held_start, None
         assert start is not None
+        charset = getattr(self._stream, "charset", None)
+        if charset is not self._held_charset and charset is not None:
+            start = ResponseStart(start.status, responses.with_charset(start.headers, charset), start.reason)
         return start
 
     # -- answers of the machine's own ------------------------------------------------------

@@ -70,13 +70,24 @@ def fixed_headers(headers: HeaderList, original: HeaderList, length: int | None,
         if lowered in BODY_BOUND:
             continue
         if charset is not None and lowered == "content-type":
-            media_type, params = parse_content_type(value)
-            if media_type and params.get("charset", "").lower() != charset.header_name.lower():
-                value = format_content_type(media_type, {**params, "charset": charset.header_name})
+            value = _declaring(value, charset)
         fixed.append((name, value))
     if length is not None:
         fixed.append(("Content-Length", str(length)))
     return fixed
+
+
+def with_charset(headers: HeaderList, charset: Charset) -> HeaderList:
+    """``headers`` with their Content-Type declaring ``charset``."""
+    return [(name, _declaring(value, charset)) if name.lower() == "content-type" else (name, value) for name, value in headers]
+
+
+def _declaring(content_type: str, charset: Charset) -> str:
+    """A Content-Type value whose ``charset`` parameter names ``charset``."""
+    media_type, params = parse_content_type(content_type)
+    if media_type and params.get("charset", "").lower() != charset.header_name.lower():
+        return format_content_type(media_type, {**params, "charset": charset.header_name})
+    return content_type
 
 
 def simple_response(status: int, message: str, detail: str = "") -> list[Event]:

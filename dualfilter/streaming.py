@@ -168,6 +168,9 @@ def open_streams(chain: Filter, environ: Mapping[str, Any], status: int, headers
         streams.append((stage, stream))
     if not streams:
         return None
+    for _, stream in streams[:-1]:  # the next stage reads this one's output in the charset its headers name
+        if getattr(stream, "switch_to_utf8", False):
+            stream.switch_to_utf8 = False  # type: ignore[attr-defined]
     headers.list[:] = current
     return ChainStream(streams)
 
@@ -181,6 +184,11 @@ class ChainStream:
         self.streams = streams
         #: The stage whose stream raised, if one did.
         self.failed: Filter | None = None
+
+    @property
+    def charset(self) -> Charset | None:
+        """The charset the last stream names, if any: the output is in it."""
+        return getattr(self.streams[-1][1], "charset", None)
 
     def feed(self, data: bytes) -> bytes:
         """Each stream's output for this chunk, fed to the next."""

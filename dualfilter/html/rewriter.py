@@ -346,6 +346,15 @@ class _Engine:
         self.rewriter = None
 
 
+def _fits(text: str, codec: str) -> bool:
+    """Whether ``codec`` can write all of ``text``."""
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class RewriteStream:
     """One response's body through the engine: ``feed`` chunks, then ``finish``.
 
@@ -353,11 +362,14 @@ class RewriteStream:
     ``<meta>`` in the first 1024 bytes (held until then), else UTF-8. UTF-8
     goes to the engine as it is; another charset is decoded, and the output
     encoded back in it (an iso-8859-1 or us-ascii label in windows-1252, as
-    browsers read it): characters inserted that it cannot hold are written
-    as character references (``&#8594;``). With ``whole`` (the buffered path)
-    such output leaves as UTF-8 instead (``switched_to_utf8``), and under
-    those labels so does output their strict reading cannot hold, unless the
-    page itself has bytes only windows-1252 reads.
+    browsers read it). When the first output holds a character inserted that
+    the charset cannot hold, the output leaves as UTF-8 (``charset`` names it,
+    for the held start); such characters inserted later, once output is out in
+    the page's charset, are written as character references (``&#8594;``).
+    With ``whole`` (the buffered path) such output leaves as UTF-8 whenever it
+    comes (``switched_to_utf8``), and under those labels so does output their
+    strict reading cannot hold, unless the page itself has bytes only
+    windows-1252 reads.
     """
 
     def __init__(
@@ -367,6 +379,14 @@ class RewriteStream:
         self._post = post
         self.whole = whole
         self.switched_to_utf8 = False
+        #: Whether the output may still leave as UTF-8 when the first of it holds a
+        #: character the page's charset cannot (a chain's inner stages may not: the
+        #: next stage reads their output in the charset the headers name).
+        self.switch_to_utf8 = True
+        #: The charset the output is in when it is not the page's (the machine reads it
+        #: as it releases the held start: the Content-Type then names it).
+        self.charset: charsets.Charset | None = None
+        self._out_started = False
         content_type = headers.get("content-type") or ""
         self._media_type, params = parse_content_type(content_type)
         self._declared = params.get("charset")
@@ -436,6 +456,13 @@ class RewriteStream:
             return data
         text = self._out_decoder.decode(data, final)
         if self._encoder is not None:
+            if not self._out_started and text:
+                self._out_started = True
+                if self.switch_to_utf8 and not _fits(text, self._codec):
+                    # The start is still held: the page can leave as UTF-8, and say so.
+                    self._encoder = codecs.getincrementalencoder("utf-8")()
+                    self.charset = charsets.Charset("utf-8", "output", "utf-8", self._media_type)
+                    self.switched_to_utf8 = True
             return self._encoder.encode(text, final)
         self._text_out.append(text)  # whole: encoded at the end, in one charset
         if not final:

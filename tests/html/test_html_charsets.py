@@ -41,10 +41,39 @@ WINDOWS_1252_BYTES = b'<p>5 \x80 \x93q\x94 caf\xe9</p><script>var euro = "\x80";
 
 
 def test_a_latin1_page_stays_in_latin1_byte_for_byte_where_untouched():
+    page = "<div>\u00e0 bient\u00f4t</div><p>caf\u00e9</p>".encode("iso-8859-1")
+    status, headers, body = run_filter(Nofollow, page, content_type="text/html; charset=iso-8859-1", chunks=5)
+    assert body == page
+    assert dict(headers)["Content-Type"] == "text/html; charset=iso-8859-1"
+
+
+def test_an_insertion_the_charset_cannot_hold_in_the_first_output_sends_the_page_as_utf8():
+    # DESIGN: output stays in the page's charset when what is inserted fits, else leaves
+    # as UTF-8 with the Content-Type saying so. The start is held until the first output
+    # byte, so an insertion before then decides it.
     page = "<p>caf\u00e9</p><div>\u00e0 bient\u00f4t</div>".encode("iso-8859-1")
     status, headers, body = run_filter(Mark, page, content_type="text/html; charset=iso-8859-1", chunks=5)
-    assert body == '<p title="&#8594;">caf\u00e9 \u00e9&#8594;</p><div>\u00e0 bient\u00f4t</div>'.encode("iso-8859-1")
+    assert body == '<p title="\u2192">caf\u00e9 \u00e9\u2192</p><div>\u00e0 bient\u00f4t</div>'.encode()
+    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_an_insertion_the_charset_cannot_hold_after_output_went_out_is_a_character_reference():
+    # The start, and the charset it names, went out with the first output: later
+    # insertions that do not fit are written as references HTML reads back.
+    page = "<div>\u00e0 bient\u00f4t</div>".encode("iso-8859-1") + b" " * 2000 + b"<p>caf\xe9</p>"
+    status, headers, body = run_filter(Mark, page, content_type="text/html; charset=iso-8859-1", chunks=4)
+    assert body == page.replace(b"<p>caf\xe9</p>", '<p title="&#8594;">caf\u00e9 \u00e9&#8594;</p>'.encode("iso-8859-1"))
     assert dict(headers)["Content-Type"] == "text/html; charset=iso-8859-1"
+
+
+def test_in_a_chain_only_the_outer_rewriter_may_send_the_page_as_utf8():
+    # An inner stage's output is read by the next in the charset the headers name.
+    from dualfilter import chain
+
+    page = "<p>caf\u00e9</p>".encode("iso-8859-1")
+    status, headers, body = run_filter(chain(Mark, Mark), page, content_type="text/html; charset=iso-8859-1")
+    assert body == '<p title="\u2192">caf\u00e9 \u00e9&#8594; \u00e9\u2192</p>'.encode()
+    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
 
 
 @pytest.mark.parametrize("label", ["iso-8859-1", "latin1", "us-ascii"])

@@ -82,3 +82,22 @@ def test_stacked_rewriter_middlewares_give_the_bytes_of_the_chain():
     body = b"".join(app(make_environ(), lambda status, headers, exc_info=None: started.append(status)))
     assert started == ["200 OK"]
     assert body == run_wsgi(chain(Outer, Innermost), inner(chunks)).body
+
+
+class Arrow(Rewriter):
+    """Inserts a character windows-1252 cannot hold."""
+
+    @on("p")
+    def p(self, element, environ):
+        element.append("\u2192")
+
+
+def test_every_host_sends_a_page_whose_first_output_holds_what_its_charset_cannot_as_utf8():
+    page = inner([b"<p>caf\xe9</p>", b"<div>\x80</div>"], content_type="text/html; charset=windows-1252")
+    expected = run_wsgi(Arrow, page)
+    assert expected.body == "<p>caf\u00e9\u2192</p><div>\u20ac</div>".encode()
+    assert dict(expected.headers)["content-type"] == "text/html; charset=utf-8"
+    assert asyncio.run(run_asgi(Arrow, page)) == expected
+    for style in ("isapi-sync", "isapi-pending", "isapi-async-io"):
+        assert run_isapi(Arrow, page, style) == expected
+    assert run_isapi_filter(Arrow, page, [10]) == without_length(expected)
