@@ -10,7 +10,7 @@ Filter class, so everything that takes a filter class takes a chain.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from typing import Any
 
 from . import drivers, streaming
@@ -60,6 +60,8 @@ class Chain(Filter):
         self.is_streaming = any(stage.is_streaming for stage in inner)
         self.default_decision = False
         self.asks_requests = any(stage.asks_requests for stage in inner)
+        #: Where ``should_filter_request`` keeps its stages' answers in a request's environ.
+        self._refused_key = f"dualfilter.refused_stages.{id(self)}"
 
     @property
     def stages(self) -> tuple[Filter, ...]:
@@ -71,14 +73,30 @@ class Chain(Filter):
         return f"chain({', '.join(stage.name for stage in self._stages)})"
 
     def should_filter_request(self, environ: Mapping[str, Any]) -> bool:
-        """Whether any stage may filter this request's response (a stage whose
-        ``should_filter_request`` refuses it is left out of it, as it would be stacked)."""
-        return any(not stage.asks_requests or stage.should_filter_request(environ) for stage in self._stages)
+        """Whether any stage may filter this request's response. A stage whose
+        ``should_filter_request`` refuses it is left out of it, as it would be
+        stacked: the answers, asked before the app runs, are kept in ``environ``
+        for the response (an app may rewrite its environ as it routes)."""
+        refused = frozenset(
+            id(stage) for stage in self._stages if stage.asks_requests and not stage.should_filter_request(environ)
+        )
+        if isinstance(environ, MutableMapping):
+            environ[self._refused_key] = refused
+        return len(refused) < len(self._stages)
+
+    def refused(self, environ: Mapping[str, Any]) -> frozenset[int]:
+        """The ids of the stages whose ``should_filter_request`` refused this
+        request: as answered before the app ran, else asked now."""
+        known = environ.get(self._refused_key)
+        if known is not None:
+            return known  # type: ignore[no-any-return]
+        return frozenset(id(stage) for stage in self._stages if stage.asks_requests and not stage.should_filter_request(environ))
 
     def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
         """Whether any stage wants the response as the app sent it; if none does,
         no stage can change it, so it passes through."""
-        return any(wants(stage, environ, status, headers.list) for stage in self._stages)
+        refused = self.refused(environ) if self.asks_requests else frozenset()
+        return any(id(stage) not in refused and wants(stage, environ, status, headers.list) for stage in self._stages)
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:
         """Run the stages over a 200 response's ``data`` (bytes) directly, as one

@@ -216,10 +216,8 @@ def _decide(
 
 def wants(stage: Filter, environ: Mapping[str, Any], status: int, headers: Iterable[tuple[str, str]]) -> bool:
     """Whether one stage of a chain filters a response with this status and
-    these headers (as the stages before it left them), to a request its
-    ``should_filter_request`` lets it filter."""
-    if stage.asks_requests and not stage.should_filter_request(environ):
-        return False
+    these headers (as the stages before it left them); the chain has left out
+    the stages whose ``should_filter_request`` refused the request."""
     if stage.default_decision:
         content_type = get_header(headers, "content-type")
         return stage.accepts(status, parse_content_type(content_type)[0] if content_type else "")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import inspect
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, cast, overload
 
-from . import formats, hosts, mediatypes, streaming
+from . import charsets, formats, hosts, mediatypes, streaming
 from .apps import ASGIApplication, ISAPIExtension, WSGIApplication, WSGIMiddleware
+from .errors import FilterError
 from .headers import Headers, get_all
 from .options import check_options, convert_options, option_names
 from .request_policy import RequestPolicy
@@ -151,6 +153,17 @@ class Filter(_Configured):
             raise ValueError(f"oversize must be 'error' or 'pass', not {self.oversize!r}")
         if not isinstance(self.max_buffer_size, int) or self.max_buffer_size <= 0:
             raise ValueError(f"max_buffer_size must be a positive int, not {self.max_buffer_size!r}")
+        threshold = self.thread_threshold
+        if threshold is not None and (not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0):
+            raise ValueError(f"thread_threshold must be an int of 0 or more, or None, not {threshold!r}")
+        try:
+            codecs.lookup_error(self.unicode_errors)
+        except (LookupError, TypeError):
+            raise ValueError(f"unicode_errors must name a codec error handler, not {self.unicode_errors!r}") from None
+        try:
+            charsets.lookup(self.output_encoding)
+        except (FilterError, AttributeError):
+            raise ValueError(f"output_encoding must name a charset, not {self.output_encoding!r}") from None
         if isinstance(self.filter_content_types, str):
             self.filter_content_types = (self.filter_content_types,)
         self._format = formats.get(self.format) if self.format is not None else None
@@ -183,6 +196,11 @@ class Filter(_Configured):
         self._decisions: dict[tuple[bool, int | str, str | bytes | None, str | bytes | None], Any] = {}
         # A filter with stream() filters bytes or text chunk by chunk (not a format's objects).
         stream = getattr(type(self), "stream", None)
+        if inspect.iscoroutinefunction(stream):
+            raise TypeError(
+                f"{type(self).__qualname__}.stream() is async def: it must be a plain def returning the "
+                "stream (feed/finish are plain too); make filter() async def for async work"
+            )
         self.is_streaming = (
             callable(stream) and stream is not Filter.stream and self._format is None and self.format_output is None
         )
@@ -212,7 +230,9 @@ class Filter(_Configured):
 
         Called once per response to filter, before any body; edit ``headers``
         here. A response with a Content-Encoding, or (with ``decode_unicode``)
-        no declared charset, is filtered buffered, with ``filter()``.
+        no declared charset, is filtered buffered, with ``filter()``. It and
+        the stream's methods are plain functions (``async def`` is refused when
+        the filter is built); ``filter()`` may be ``async def``.
         """
         return None
 

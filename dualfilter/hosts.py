@@ -18,8 +18,11 @@ def is_asgi(app: Any) -> bool:
     """Whether ``app`` is an ASGI 3 application (a coroutine function or object)."""
     if not callable(app):
         return False
+    # The object itself first: inspect sees through functools.partial; asyncio's
+    # check also sees functions marked by asgiref's markcoroutinefunction.
+    if inspect.iscoroutinefunction(app) or asyncio.iscoroutinefunction(app):
+        return True
     call = app if inspect.isroutine(app) else type(app).__call__
-    # asyncio's check also sees functions marked by asgiref's markcoroutinefunction.
     return inspect.iscoroutinefunction(call) or asyncio.iscoroutinefunction(call)
 
 

@@ -321,9 +321,12 @@ class ResponseMachine:
         order = flt._run_order  # innermost (last named) first
         start = self._start
         assert start is not None
+        refused = flt.refused(self.environ) if flt._stages and flt.asks_requests else frozenset()  # type: ignore[attr-defined]
         while self._index < len(order):
             stage = order[self._index]
             self._index += 1
+            if id(stage) in refused:
+                continue
             # A plain filter's decision was made at the start; a chain's stages
             # each decide on the response as the stages before them left it.
             try:
@@ -517,7 +520,7 @@ class ResponseMachine:
         self._to("oversize_error")
         self._chunks = []
         self._value = None
-        return responses.simple_response(502, "Bad Gateway", "The response was too large to filter.")
+        return responses.simple_response(502, "Bad Gateway", "The response was too large to filter.", head=self._head())
 
     def _fail(self, exc: BaseException, stage: Filter | None = None) -> list[Event]:
         self.error = exc
@@ -528,7 +531,7 @@ class ResponseMachine:
             log.error("%s failed on %s: %s", name, self._path(), exc)
         else:
             log.error("%s raised on %s", name, self._path(), exc_info=exc)
-        return responses.error_response(exc, self.filter.debug)
+        return responses.error_response(exc, self.filter.debug, head=self._head())
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -566,6 +569,10 @@ class ResponseMachine:
         if stage is None or stage is self.filter:
             return self.filter.name
         return f"{stage.name} in {self.filter.name}"
+
+    def _head(self) -> bool:
+        """Whether the request is a HEAD: the machine's own answers then carry no body."""
+        return self.environ.get("REQUEST_METHOD") == "HEAD"
 
     def _path(self) -> str:
         return responses.request_path(self.environ)

@@ -9,6 +9,7 @@ converted to the type of the attribute they set.
 from __future__ import annotations
 
 import inspect
+import re
 from functools import cache
 from typing import Any
 
@@ -74,12 +75,27 @@ def convert(current: Any, value: Any) -> Any:
 
 
 def convert_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
-    """Convert every ini string in ``options`` to its attribute's type."""
+    """Convert every ini string in ``options`` to its attribute's type; ``none``
+    (or nothing) is None for an option whose annotation allows it
+    (``thread_threshold = none``)."""
     check_options(cls, options)
-    converted = {}
+    converted: dict[str, Any] = {}
     for name, value in options.items():
+        if isinstance(value, str) and value.strip().lower() in ("", "none") and _may_be_none(cls, name):
+            converted[name] = None
+            continue
         try:
             converted[name] = convert(getattr(cls, name), value)
         except ValueError as exc:
             raise ValueError(f"option {name!r}: {exc}") from None
     return converted
+
+
+def _may_be_none(cls: type, name: str) -> bool:
+    """Whether the annotation of option ``name`` (on the class that declares it) allows None."""
+    for klass in cls.__mro__:
+        annotation = vars(klass).get("__annotations__", {}).get(name)
+        if annotation is not None:
+            text = annotation if isinstance(annotation, str) else repr(annotation)
+            return bool(re.search(r"\bNone\b|Optional\[", text))
+    return getattr(cls, name, None) is None

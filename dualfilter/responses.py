@@ -90,17 +90,19 @@ def _declaring(content_type: str, charset: Charset) -> str:
     return content_type
 
 
-def simple_response(status: int, message: str, detail: str = "") -> list[Event]:
-    """A short ``text/plain`` response, e.g. the 500 a failed filter gives."""
+def simple_response(status: int, message: str, detail: str = "", *, head: bool = False) -> list[Event]:
+    """A short ``text/plain`` response, e.g. the 500 a failed filter gives; to
+    a HEAD request, its start alone (RFC 9110 section 9.3.2: no content)."""
     body = (message + "\n" + (detail + "\n" if detail else "")).encode("utf-8")
     headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(body)))]
-    return [ResponseStart(status, headers, reason_phrase(status)), Body(body), End()]
+    start = ResponseStart(status, headers, reason_phrase(status))
+    return [start, End()] if head else [start, Body(body), End()]
 
 
-def error_response(exc: BaseException | None, debug: bool) -> list[Event]:
+def error_response(exc: BaseException | None, debug: bool, *, head: bool = False) -> list[Event]:
     """The clean 500 for a filter that failed; the traceback only in debug."""
     detail = "".join(traceback.format_exception(exc)) if debug and exc is not None else ""
-    return simple_response(500, "Internal Server Error", detail)
+    return simple_response(500, "Internal Server Error", detail, head=head)
 
 
 def request_path(environ: Mapping[str, Any]) -> str:
@@ -117,4 +119,4 @@ def request_refused(flt: Filter, environ: Mapping[str, Any]) -> list[Event] | No
         return None if flt.should_filter_request(environ) else []
     except Exception as exc:
         log.error("%s.should_filter_request() raised on %s", flt.name, request_path(environ), exc_info=exc)
-        return error_response(exc, flt.debug)
+        return error_response(exc, flt.debug, head=environ.get("REQUEST_METHOD") == "HEAD")

@@ -152,9 +152,10 @@ def open_streams(chain: Filter, environ: Mapping[str, Any], status: int, headers
     """
     current = list(headers.list)
     streams: list[tuple[Filter, Stream]] = []
+    refused = chain.refused(environ) if chain.asks_requests else frozenset()  # type: ignore[attr-defined]
     for stage in chain._stages[::-1]:
         try:
-            if not wants(stage, environ, status, current):
+            if id(stage) in refused or not wants(stage, environ, status, current):
                 continue
             if not stage.is_streaming:
                 return None

@@ -13,6 +13,7 @@ response, so that no middleware above measures a length the GET does not have.
 from __future__ import annotations
 
 import itertools
+from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from http.cookies import SimpleCookie
 from typing import Any
@@ -139,7 +140,7 @@ class FilterMiddleware:
                 chunk = next(chunks, None)
                 events += drive(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:  # a streaming filter failed on a body still held here
-            events = error_response(machine.error, self.filter.debug)
+            events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
         return _respond(request, response, headers, machine, events, chunks, False)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
@@ -162,7 +163,7 @@ class FilterMiddleware:
                 chunk = await anext(chunks, None)
                 events += await drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:
-            events = error_response(machine.error, self.filter.debug)
+            events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
         return _respond(request, response, headers, machine, events, chunks, True)
 
     def _show(self, request: HttpRequest, policy: Callable[[Any], Any]) -> dict[str, Any]:
@@ -294,9 +295,10 @@ def _unmeasurable(response: HttpResponseBase, serve_async: bool) -> HttpResponse
 
 def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[tuple[str, str]], answered: bool) -> None:
     """The machine's status and headers on ``response``. Several field lines of one
-    name are joined with ``", "``; a Set-Cookie line the view did not send goes to
-    ``response.cookies``, as written. The machine's own answer (an error page) drops
-    the view's cookies. A new Content-Type names the charset ``response.charset`` reports."""
+    name are joined with ``", "``, but Set-Cookie lines never are: the view's own
+    (as many as it sent) stay headers, any other goes to ``response.cookies``, as
+    written. The machine's own answer (an error page) drops the view's cookies. A
+    new Content-Type names the charset ``response.charset`` reports."""
     if start.status != response.status_code:
         response.status_code = start.status
         response.reason_phrase = start.reason or reason_phrase(start.status)
@@ -304,9 +306,14 @@ def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[
         response.cookies = SimpleCookie()
     content_type = response.headers.get("Content-Type")
     fields = response.headers = ResponseHeaders({})
+    views = Counter(value for name, value in original if name.lower() == "set-cookie")
     for name, value in start.headers:
-        if name.lower() == "set-cookie" and (name, value) not in original:
-            add_cookie_line(response.cookies, value)
+        if name.lower() == "set-cookie":
+            if views[value] and name not in fields:
+                views[value] -= 1
+                fields[name] = value
+            else:
+                add_cookie_line(response.cookies, value)
         elif name not in fields:
             fields[name] = value
         else:

@@ -65,12 +65,16 @@ _registry: dict[str, Format] = {}
 _entry_points_loaded = False
 
 
-def register(fmt: Format | type[Format]) -> Format:
-    """Add a format (an instance, or a class to instantiate) under its name."""
+def register(fmt: Format | type[Format], name: str | None = None) -> Format:
+    """Add a format (an instance, or a class to instantiate) under ``name``,
+    by default its own ``name``; a format without a name of its own takes it."""
     instance = fmt() if isinstance(fmt, type) else fmt
-    if not instance.name:
+    name = name or instance.name
+    if not name:
         raise ValueError(f"{instance!r} has no name")
-    _registry[instance.name] = instance
+    if not instance.name:
+        instance.name = name
+    _registry[name] = instance
     return instance
 
 
@@ -81,9 +85,9 @@ def _load_entry_points() -> None:
     _entry_points_loaded = True
     for entry_point in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
         if entry_point.name in _registry:
-            continue
+            continue  # a built-in (or registered) format keeps its name
         try:
-            register(entry_point.load())
+            register(entry_point.load(), entry_point.name)  # format="<entry point name>"
         except Exception:
             log.exception("could not load format entry point %r", entry_point.value)
 

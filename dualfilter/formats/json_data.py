@@ -35,7 +35,7 @@ class JSONFormat(Format):
         self, value: Any, charset: Charset | None, media_type: str, output_encoding: str
     ) -> tuple[bytes, Charset | None]:
         try:
-            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+            text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)  # RFC 8259: no NaN
         except (TypeError, ValueError) as exc:
             raise FilterError(f"filter returned a value JSON cannot hold: {exc}") from None
         return text.encode("utf-8"), (Charset("utf-8", "output") if charset else None)

@@ -8,12 +8,17 @@ no network access, and libxml2's limits on tree depth and text size kept.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .. import charsets
 from ..charsets import Charset
 from ..errors import FilterError
 from . import Format
+
+XHTML = "application/xhtml+xml"
+#: An XML declaration at the start of an HTML page (after white space): browsers read it as a comment.
+_XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*>")
 
 
 class LxmlFormat(Format):
@@ -40,8 +45,12 @@ class LxmlFormat(Format):
 class LxmlHTMLFormat(LxmlFormat):
     """HTML as the root ``lxml.html.HtmlElement`` of the document.
 
-    The body is decoded by dualfilter's charset rules and written back in the
-    same charset when it can hold the result; the doctype is kept.
+    ``text/html`` is decoded by dualfilter's charset rules, parsed as browsers
+    parse HTML (an XML declaration at the start is passed over, as browsers
+    read it as a comment) and written back in the same charset when it can
+    hold the result; the doctype is kept. ``application/xhtml+xml`` is XML to
+    browsers: it is parsed and written back as XML (``lxml_xml``'s rules, the
+    elements ``lxml.html`` ones), so it stays well-formed.
     """
 
     name = "lxml_html"
@@ -52,10 +61,12 @@ class LxmlHTMLFormat(LxmlFormat):
         import lxml.etree
         import lxml.html
 
+        if media_type == XHTML:
+            return _parse_xml(data, declared, lxml.html.XHTMLParser), None
         text, charset = charsets.decode(data, declared, media_type)
         parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=False, default_doctype=False)  # type: ignore[call-arg]  # lxml-stubs lag lxml 5
         try:
-            return lxml.html.document_fromstring(text, parser=parser), charset
+            return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=parser), charset
         except (lxml.etree.LxmlError, ValueError) as exc:
             raise FilterError(f"response body is not parseable HTML: {exc}") from None
 
@@ -65,6 +76,8 @@ class LxmlHTMLFormat(LxmlFormat):
         import lxml.etree
 
         tree = self.tree(value)
+        if media_type == XHTML:
+            return _serialize_xml(tree, output_encoding)
         text = lxml.etree.tostring(tree, method="html", encoding="unicode")
         return charsets.encode(text, charset, output_encoding)
 
@@ -80,29 +93,41 @@ class LxmlXMLFormat(LxmlFormat):
     def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
         import lxml.etree
 
-        parser = lxml.etree.XMLParser(
-            resolve_entities=False,
-            no_network=True,
-            load_dtd=False,
-            dtd_validation=False,
-            huge_tree=False,
-            encoding=charsets.python_lookup(declared) if declared else None,
-        )
-        try:
-            return lxml.etree.fromstring(data, parser=parser), None
-        except (lxml.etree.LxmlError, ValueError) as exc:
-            raise FilterError(f"response body is not well-formed XML: {exc}") from None
+        return _parse_xml(data, declared, lxml.etree.XMLParser), None
 
     def serialize(
         self, value: Any, charset: Charset | None, media_type: str, output_encoding: str
     ) -> tuple[bytes, Charset | None]:
-        import lxml.etree
+        return _serialize_xml(self.tree(value), output_encoding)
 
-        tree = self.tree(value)
-        encoding = tree.docinfo.encoding or output_encoding
-        try:
-            data = lxml.etree.tostring(tree, xml_declaration=True, encoding=encoding)
-        except LookupError as exc:
-            raise FilterError(str(exc)) from None
-        assert isinstance(data, bytes)
-        return data, Charset(charsets.python_lookup(encoding), "document")
+
+def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> Any:
+    """The root element of an XML document, parsed safely with ``parser_class``
+    (lxml's XML parser, or its XHTML one for ``lxml.html`` elements)."""
+    import lxml.etree
+
+    parser = parser_class(
+        resolve_entities=False,
+        no_network=True,
+        load_dtd=False,
+        dtd_validation=False,
+        huge_tree=False,
+        encoding=charsets.python_lookup(declared) if declared else None,
+    )
+    try:
+        return lxml.etree.fromstring(data, parser=parser)
+    except (lxml.etree.LxmlError, ValueError) as exc:
+        raise FilterError(f"response body is not well-formed XML: {exc}") from None
+
+
+def _serialize_xml(tree: Any, output_encoding: str) -> tuple[bytes, Charset]:
+    """An XML document written back with its declaration, doctype and encoding."""
+    import lxml.etree
+
+    encoding = tree.docinfo.encoding or output_encoding
+    try:
+        data = lxml.etree.tostring(tree, xml_declaration=True, encoding=encoding)
+    except LookupError as exc:
+        raise FilterError(str(exc)) from None
+    assert isinstance(data, bytes)
+    return data, Charset(charsets.python_lookup(encoding), "document")

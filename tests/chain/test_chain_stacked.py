@@ -255,3 +255,30 @@ def test_a_chain_whose_every_stage_refuses_the_request_leaves_it_to_the_app():
     both = chain(_Tagging(mark="[a]", refuse="/x"), _Tagging(mark="[b]", refuse="/x"))()
     assert both.asks_requests
     assert not both.should_filter_request({"PATH_INFO": "/x"}) and both.should_filter_request({"PATH_INFO": "/y"})
+
+
+class _Counting(_Tagging):
+    """Counts how often its request predicate is asked."""
+
+    asked = 0
+
+    def should_filter_request(self, environ):
+        type(self).asked += 1
+        return super().should_filter_request(environ)
+
+
+def test_stacked_filters_keep_their_request_answers_from_before_the_app_rewrote_its_environ():
+    # The app routes by rewriting PATH_INFO in place (as shift_path_info and
+    # DispatcherMiddleware do): the stages' answers are those asked before it ran.
+    from wsgiref.util import shift_path_info
+
+    def routing_app(environ, start_response):
+        shift_path_info(environ)  # /no-inner/page -> PATH_INFO /page
+        start_response("200 OK", list(HEADERS))
+        return [b"page"]
+
+    _Counting.asked = 0
+    app = _Tagging(mark="[outer]", refuse="/x").wsgi(_Counting(mark="[inner]", refuse="/no-inner/page").wsgi(routing_app))
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/no-inner/page", "SCRIPT_NAME": "", "SERVER_NAME": "t", "SERVER_PORT": "80"}
+    assert b"".join(app(environ, lambda status, headers, exc_info=None: None)) == b"page[outer]"
+    assert _Counting.asked == 1  # asked once, before the app

@@ -103,3 +103,27 @@ async def test_a_filter_whose_should_filter_request_raises_gives_the_clean_500_o
     for result in results:
         assert (result.status, result.body) == (500, b"Internal Server Error\n")
         assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"
+
+
+async def test_the_clean_500_to_a_head_request_carries_no_body_on_every_host():
+    # RFC 9110 section 9.3.2: no content in a response to HEAD, an error page included.
+    from dataclasses import replace
+
+    from tests.support.hosts import DJANGO_MODES, UpperBytes, run_django
+
+    class Undecided(UpperBytes):
+        def should_filter(self, environ, status, headers):
+            raise ValueError("cannot decide")
+
+    class Unsure(UpperBytes):
+        def should_filter_request(self, environ):
+            raise ValueError("cannot tell")
+
+    inner = replace(INNER["html-one-chunk"], method="HEAD")
+    for flt in (Undecided, Unsure):
+        results = [run_wsgi(flt, inner), await run_asgi(flt, inner)]
+        results += [run_isapi(flt, inner, style) for style in ISAPI_STYLES]
+        results += [await run_django(flt, inner, mode) for mode in DJANGO_MODES]
+        for result in results:
+            assert (result.status, result.body) == (500, b""), flt
+            assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"

@@ -47,6 +47,15 @@ def test_a_function_marked_as_coroutine_function_is_asgi():
     assert hosts.detect(markcoroutinefunction(app)) == "asgi"
 
 
+def test_a_partial_of_an_asgi_function_is_asgi():
+    import functools
+
+    async def app(scope, receive, send, greeting="hi"):
+        pass
+
+    assert hosts.detect(functools.partial(app, greeting="hello")) == "asgi"
+
+
 def test_something_that_is_not_an_app_is_refused():
     with pytest.raises(TypeError, match="cannot wrap"):
         hosts.detect(42)

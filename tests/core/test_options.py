@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dualfilter import Filter
-from dualfilter.options import convert, option_names
+from dualfilter.options import convert, convert_options, option_names
 from tests.support.filters import Upper
 
 
@@ -72,6 +72,34 @@ def test_an_unknown_format_output_fails_at_construction():
 def test_an_invalid_oversize_policy_fails_at_construction():
     with pytest.raises(ValueError, match="oversize"):
         Upper(oversize="explode")
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("unicode_errors", "no-such-handler"), ("output_encoding", "no-such-charset"), ("thread_threshold", -1)],
+)
+def test_an_option_no_response_could_use_fails_at_construction(option, value):
+    with pytest.raises(ValueError, match=option):
+        Upper(**{option: value})
+
+
+@pytest.mark.parametrize("text", ["none", "None", ""])
+def test_an_option_that_may_be_none_is_none_in_an_ini_file(text):
+    assert convert_options(Upper, {"thread_threshold": text}) == {"thread_threshold": None}
+
+
+def test_none_is_not_a_value_for_an_option_that_cannot_be_none():
+    with pytest.raises(ValueError, match="max_buffer_size"):
+        convert_options(Upper, {"max_buffer_size": "none"})
+
+
+def test_an_async_stream_is_refused_at_construction():
+    class AsyncStream(Filter):
+        async def stream(self, environ, headers):
+            return None
+
+    with pytest.raises(TypeError, match="async def"):
+        AsyncStream()
 
 
 @pytest.mark.parametrize(

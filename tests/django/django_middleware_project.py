@@ -228,6 +228,13 @@ def cookie(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def header_cookie(request: HttpRequest) -> HttpResponse:
+    """Sets its cookie as a header field, not through ``set_cookie``."""
+    response = HttpResponse(PAGE, content_type="text/html; charset=utf-8")
+    response["Set-Cookie"] = "consent=1; Path=/"
+    return response
+
+
 def user(request: HttpRequest) -> HttpResponse:
     request.META["app.user"] = "alice"
     return HttpResponse(PAGE, content_type="text/html; charset=utf-8")
@@ -394,6 +401,7 @@ urlpatterns = [
     path("long-text/", long_text),
     path("missing/", missing),
     path("cookie/", cookie),
+    path("header-cookie/", header_cookie),
     path("user/", user),
     path("seen/", seen),
     path("tagged/", tagged),

@@ -49,6 +49,12 @@ def test_a_line_for_a_cookie_the_view_set_goes_out_beside_the_views_own():
     assert cookie_lines(get("/cookie/", [added])) == ["session=abc; Path=/", added]
 
 
+def test_a_line_equal_to_one_the_view_set_as_a_header_goes_out_as_a_line_of_its_own():
+    response = get("/header-cookie/", ["consent=1; Path=/"])
+    lines = [value for name, value in response.items() if name.lower() == "set-cookie"] + cookie_lines(response)
+    assert lines == ["consent=1; Path=/", "consent=1; Path=/"]  # as WSGI, ASGI and ISAPI send them
+
+
 def test_an_added_cookie_is_read_by_its_name_and_value():
     cookie = get(lines=["added=1; Path=/"]).cookies["added"]
     assert (cookie.key, cookie.value) == ("added", "1")

@@ -100,6 +100,22 @@ def test_transmit_file_answering_a_head_request_for_a_filtered_type_is_refused(f
     assert inner.error is not None and inner.error.funcname == "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
 
 
+@pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])
+def test_transmit_file_is_refused_when_the_filter_failed_to_decide(file_descriptor, send_headers_first):
+    # Its answer is the clean 500: the file must not follow that start.
+    class Undecided(UpperFilter):
+        def should_filter(self, environ, status, headers):
+            raise ValueError("cannot decide")
+
+    inner = Transmits(file_descriptor, "image/png", send_headers_first)
+    response = call_extension(Undecided.isapi(inner), FakeECB())
+    assert inner.error is not None and inner.error.funcname == "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
+    if send_headers_first:  # the start went through the machine: its clean 500, and no file after it
+        assert (response.status, response.body) == (500, b"Internal Server Error\n")
+    else:  # refused before anything went out
+        assert (response.status, response.body) == (None, b"")
+
+
 def test_refused_transmit_file_with_headers_leaves_the_response_unstarted(file_descriptor):
     inner = Transmits(file_descriptor, HTML, send_headers_first=False)
     response = call_extension(UpperFilter.isapi(inner), FakeECB())

@@ -70,8 +70,9 @@ _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
 def _left_alone(decision: Decision | None) -> bool:
     """Whether a response so decided goes out as the extension made it (passed on, or a start
     with no body such as a HEAD's), so IIS may send its body from a file: not one the filter
-    wants, nor a 206 or 304 the extension is asked again for."""
-    return decision is not None and not decision.wanted and decision.action != "redispatch"
+    wants, nor a 206 or 304 the extension is asked again for, nor one answered with the clean
+    500 because the filter failed to decide."""
+    return decision is not None and (decision.action == "pass" or decision.action == "bodiless" and not decision.wanted)
 
 
 class ProxyECB:
