@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -10,8 +11,10 @@ from .. import charsets
 from ..errors import FilterError
 from ..filter import Filter
 from ..headers import Headers
-from ..html import engine
+from ..html import OversizeError, engine
 from ..mediatypes import parse_content_type
+
+log = logging.getLogger("dualfilter")
 
 _HEAD_CLOSE = re.compile(r"</head\s*>", re.I)
 _BODY_OPEN = re.compile(r"<body[\s/>]", re.I)
@@ -45,13 +48,14 @@ class Inject(Filter):
 
     It streams: the page goes out as it arrives, in constant memory, holding
     back only what may still follow the landmark (from the last ``</body>``
-    on, say). With the ``dualfilter[html]`` extra the landmarks are real tags
-    found by :mod:`dualfilter.html` (not ``</body>`` in a script or a
-    comment), any page charset streams, and the rest of the page is byte for
-    byte; without it they are found in the decoded text, and a page whose
-    Content-Type declares no charset is buffered. A compressed page, or one
-    whose charset cannot hold the snippet, is buffered (``max_buffer_size``
-    applies).
+    on, say), at most ``max_buffer_size`` bytes of it: past that, ``oversize``
+    applies (``'pass'`` sends the page on without the snippet). With the
+    ``dualfilter[html]`` extra the landmarks are real tags found by
+    :mod:`dualfilter.html` (not ``</body>`` in a script or a comment), any
+    page charset streams, and the rest of the page is byte for byte; without
+    it they are found in the decoded text, and a page whose Content-Type
+    declares no charset is buffered. A compressed page, or one whose charset
+    cannot hold the snippet, is buffered (``max_buffer_size`` applies).
     """
 
     filter_content_types = ("text/html", "application/xhtml+xml")
@@ -76,6 +80,7 @@ class Inject(Filter):
                 max_buffer_size=self.max_buffer_size,
                 oversize=self.oversize,
                 unicode_errors=self.unicode_errors,
+                label=self.name,
             )
         super()._configure()
         if not self.html:
@@ -118,12 +123,13 @@ class Inject(Filter):
         content_type = headers.get("content-type") or ""
         charset = parse_content_type(content_type)[1].get("charset")
         try:
-            self.html.encode(charsets.lookup(charset) if charset else "utf-8")
+            codec = charsets.lookup(charset) if charset else "utf-8"
+            self.html.encode(codec)
         except (UnicodeEncodeError, FilterError):
             return None
         if self._engine is not None:
             return self._engine.stream(environ, headers)
-        return InjectStream(self)
+        return InjectStream(self, charsets.STREAM_CODEC.get(codec, codec))
 
 
 def _partial(name: str, closing: bool) -> re.Pattern[str]:
@@ -144,44 +150,92 @@ class InjectStream:
     Text goes out as soon as no later chunk can change where the snippet
     belongs; what is held is the text from the last candidate landmark on
     (usually ``</body></html>``) and a tail that may be the start of a tag.
+    Each chunk is searched once, with that tail; what is held is measured in
+    bytes of the page's charset (``codec``) and bounded by ``max_buffer_size``,
+    past which ``oversize`` applies (``'pass'``: the page goes on without the
+    snippet).
     """
 
-    __slots__ = ("inject", "held", "done")
+    __slots__ = ("inject", "codec", "held", "tail", "anchor", "size", "done")
 
-    def __init__(self, inject: Inject) -> None:
+    def __init__(self, inject: Inject, codec: str = "utf-8") -> None:
         self.inject = inject
-        self.held = ""
+        self.codec = codec
+        #: Text held from the landmark ``anchor`` on, but ``tail``; already searched.
+        self.held: list[str] = []
+        #: The end of the text held that a later chunk may complete into a tag: searched again.
+        self.tail = ""
+        #: The landmark ``held`` starts at (``</body>`` or ``</html>``); None: only ``tail`` is held.
+        self.anchor: re.Pattern[str] | None = None
+        #: The size of ``held`` in the page's charset.
+        self.size = 0
         self.done = False
 
     def feed(self, text: str) -> str:
         if self.done:
             return text
-        text = self.held + text
         inject = self.inject
+        scan = self.tail + text
         if inject.where == "head":
-            found = inject.position(text) if _HEAD_CLOSE.search(text) or _BODY_OPEN.search(text) else None
+            found = inject.position(scan) if _HEAD_CLOSE.search(scan) or _BODY_OPEN.search(scan) else None
             if found is not None:
-                self.done, self.held = True, ""
-                return text[:found] + inject.html + text[found:]
-            keep = _last(_HTML_CLOSE, text) if inject.missing == "fallback" else None
+                held, self.done = "".join(self.held), True
+                self.held, self.tail, self.size = [], "", 0
+                return held + scan[:found] + inject.html + scan[found:]
+            landmarks: tuple[re.Pattern[str], ...] = (_HTML_CLOSE,) if inject.missing == "fallback" else ()
+        elif self.anchor is _BODY_CLOSE or inject.missing == "skip":
+            landmarks = (_BODY_CLOSE,)
         else:
-            keep = _last(_BODY_CLOSE, text)
-            if keep is None and inject.missing == "fallback":
-                keep = _last(_HTML_CLOSE, text)
-        if keep is None:
-            keep = len(text)
-            for partial in _PARTIALS:
-                match = partial.search(text)
-                if match is not None:
-                    keep = min(keep, match.start())
-        # Never hold back text before a landmark already seen: a later one
-        # can only move the insertion point further on.
-        self.held = text[keep:]
-        return text[:keep]
+            landmarks = (_BODY_CLOSE, _HTML_CLOSE)  # a </body> wins over any </html>
+        keep = None
+        for landmark in landmarks:
+            keep = _last(landmark, scan)
+            if keep is not None:
+                break
+        # A later landmark can only move the insertion point further on: the
+        # text before it goes out.
+        if keep is not None:
+            out, self.anchor = "".join(self.held) + scan[:keep], landmark
+            self.held, self.size, scan = [], 0, scan[keep:]
+        else:
+            out = ""
+        cut = len(scan)
+        for partial in _PARTIALS:
+            match = partial.search(scan)
+            if match is not None:
+                cut = min(cut, match.start())
+        if self.anchor is None:
+            out += scan[:cut]
+        elif cut:
+            self.held.append(scan[:cut])
+            self.size += self._bytes(scan[:cut])
+        self.tail = scan[cut:]
+        if self.size + self._bytes(self.tail) > inject.max_buffer_size:
+            return out + self._oversize()
+        return out
+
+    def _bytes(self, text: str) -> int:
+        """How many bytes ``text`` takes in the page's charset."""
+        return len(text.encode(self.codec, "replace")) if text else 0
+
+    def _oversize(self) -> str:
+        """What is held outgrew ``max_buffer_size``: fail, or send it on and give the snippet up."""
+        inject = self.inject
+        if inject.oversize == "error":
+            raise OversizeError(f"more than max_buffer_size ({inject.max_buffer_size}) bytes follow the place for the snippet")
+        log.warning(
+            "%s: more than max_buffer_size (%d) bytes follow the place for the snippet; the page goes out without it",
+            inject.name,
+            inject.max_buffer_size,
+        )
+        held, self.done = "".join(self.held) + self.tail, True
+        self.held, self.tail, self.size = [], "", 0
+        return held
 
     def finish(self) -> str:
         if self.done:
             return ""
-        held, self.held = self.held, ""
+        held = "".join(self.held) + self.tail
+        self.held, self.tail, self.size = [], "", 0
         out: str = self.inject.filter({}, Headers(), held)
         return out

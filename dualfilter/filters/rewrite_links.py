@@ -9,8 +9,27 @@ from urllib.parse import urljoin
 from ..filter import Filter
 from ..headers import Headers
 from ..html import engine
+from ..html.links import SRCSET_ATTRIBUTES, rewrite_srcset
 from ..specs import import_object
 from ..streaming import Stream
+
+#: The URL attributes lxml's ``iterlinks`` does not know (dualfilter.html.links knows them all).
+_MORE_URL_ATTRIBUTES = ("poster",)
+_MORE_LINKS = "//*[" + " or ".join(f"@{name}" for name in (*_MORE_URL_ATTRIBUTES, *SRCSET_ATTRIBUTES)) + "]"
+
+
+def _rewrite_more_links(document: Any, rewrite: Callable[[str], str]) -> None:
+    """Rewrite in ``document`` (an lxml tree) the links ``rewrite_links`` leaves: ``poster``
+    as lxml rewrites a URL attribute, each image candidate of ``srcset`` and ``imagesrcset``."""
+    for element in document.xpath(_MORE_LINKS):
+        for name in _MORE_URL_ATTRIBUTES:
+            value = element.get(name)
+            if value is not None and (new := rewrite(value.strip())) != value:
+                element.set(name, new)
+        for name in SRCSET_ATTRIBUTES:
+            value = element.get(name)
+            if value is not None and (new := rewrite_srcset(value, rewrite)) != value:
+                element.set(name, new)
 
 
 def parse_mapping(mapping: Mapping[str, str] | str) -> list[tuple[str, str]]:
@@ -99,6 +118,7 @@ class RewriteLinks(Filter):
         if self._links is not None:
             return self._links.filter(environ, headers, data)
         data.rewrite_links(self.rewrite_link, resolve_base_href=False)
+        _rewrite_more_links(data, self.rewrite_link)
         return data
 
     def stream(self, environ: Mapping[str, Any], headers: Headers) -> Stream | None:

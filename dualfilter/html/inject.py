@@ -7,18 +7,23 @@ end of ``<html>``); the engine's output is then scanned for the markers, and
 the snippet goes at the place the rules pick. A marker followed by the
 element's own end tag is that tag; one that is not was put by an end the
 browser implies (``</html>`` closing ``<body>``), which is the fallback
-place. Output before the first place that may still win goes out at once.
+place. Output before the first place that may still win goes out at once;
+what is held from that place on is bounded by ``max_buffer_size``, past
+which ``oversize`` applies (a later place may always come, up to the end).
 """
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
 
 from .nodes import Element
-from .rewriter import Rewriter, on
+from .rewriter import OversizeError, Rewriter, on
+
+log = logging.getLogger("dualfilter")
 
 _HEAD_START, _HEAD, _BODY_START, _BODY_END, _HTML_END = "g", "h", "s", "b", "x"
 
@@ -30,6 +35,8 @@ class InjectRewriter(Rewriter):
     html: str = ""
     where: str = "body"
     missing: str = "fallback"
+    #: The name logs give the filter: the ``Inject`` that runs this.
+    label: str = "Inject"
 
     @on("head")
     def head(self, element: Element, environ: Mapping[str, Any]) -> None:
@@ -54,7 +61,10 @@ class InjectRewriter(Rewriter):
         return super().filter(_Marked(environ), headers, data)
 
     def _post_process(self, environ: Mapping[str, Any]) -> Any:
-        return Landmarks(self.html.encode("utf-8"), self.where, self.missing, environ.token)  # type: ignore[attr-defined]
+        token = environ.token  # type: ignore[attr-defined]
+        return Landmarks(
+            self.html.encode("utf-8"), self.where, self.missing, token, self.max_buffer_size, self.oversize, self.label
+        )
 
 
 class _Marked(dict):  # type: ignore[type-arg]
@@ -70,10 +80,24 @@ def _marker(environ: Mapping[str, Any], kind: str) -> str:
 
 
 class Landmarks:
-    """Finds the markers in the engine's output and puts the snippet at the winning one."""
+    """Finds the markers in the engine's output and puts the snippet at the winning one.
 
-    def __init__(self, snippet: bytes, where: str, missing: str, token: str) -> None:
+    What is held, from the first place that may still win on, is measured in
+    bytes of the page's charset (``codec``, which the stream sets) and bounded
+    by ``limit``: past it, ``oversize='error'`` fails the response, and
+    ``'pass'`` sends it on as it is, without the snippet, with a warning."""
+
+    def __init__(
+        self, snippet: bytes, where: str, missing: str, token: str, limit: int, oversize: str = "error", name: str = "Inject"
+    ) -> None:
         self.snippet = snippet
+        self.limit = limit
+        self.oversize = oversize
+        self.name = name
+        #: The page's codec: what is held is measured in its bytes, as the body is.
+        self.codec = "utf-8"
+        #: The size of ``held`` in the page's charset.
+        self.size = 0
         self.where = where
         self.skip = missing == "skip"
         self.markers = re.compile(rb"<!--dualfilter-inject-" + token.encode() + rb"-([ghsbx])-->")
@@ -86,7 +110,7 @@ class Landmarks:
         self.scan_from = 0
         self.done = False
         #: Output not yet released: it starts at a place that may still win.
-        self.held = b""
+        self.held = bytearray()
         #: (offset in held, kind): candidate places in ``held``; kind is 'explicit',
         #: 'implied' (by a later end tag), 'open' (the end tag may follow) or 'start'.
         self.places: list[tuple[int, str]] = []
@@ -111,7 +135,7 @@ class Landmarks:
             elif kind in (_HEAD, _BODY_END):
                 self.places.append((size, "open"))
         parts.append(data[last:])
-        self.held += b"".join(parts)
+        self.held += b"".join(parts) if len(parts) > 1 else parts[0]
         self._stray_ends()
         settled = []
         for offset, kind in self.places:
@@ -166,22 +190,54 @@ class Landmarks:
     def feed(self, data: bytes, final: bool = False) -> bytes:
         if self.done:
             return self.markers.sub(b"", data)
+        before = len(self.held)
         self._scan(data)
         at, free = self._choice(final)
         if at is not None and (final or self.where == "head"):
-            held, self.held, self.places, self.done = self.held, b"", [], True
+            held, self.held, self.places, self.done = bytes(self.held), bytearray(), [], True
             return held[:at] + self.snippet + held[at:]
         if final:
-            held, self.held, self.places = self.held, b"", []
+            held, self.held, self.places = bytes(self.held), bytearray(), []
             return held
         if self.start_at is None:
             free = min(free, self.scan_from)  # a stray end tag may still be completing
-        out, self.held = self.held[:free], self.held[free:]
+        out = bytes(self.held[:free])
+        del self.held[:free]
         self.places = [(offset - free, kind) for offset, kind in self.places if offset >= free]
         self.scan_from = max(self.scan_from - free, 0)
         if self.start_at is not None:
             self.start_at = max(self.start_at - free, 0)
+        self._measure(before, free, out)
+        if self.size > self.limit:
+            return out + self._oversize()
         return out
+
+    def _measure(self, before: int, free: int, out: bytes) -> None:
+        """Update ``size``: ``held`` was ``before`` bytes, this feed added to it and
+        released ``out`` (``free`` bytes). Only bytes that stay held are measured
+        (a UTF-8 page's are counted as they are)."""
+        if self.codec == "utf-8":
+            self.size = len(self.held)
+        elif free >= before:  # all that is held came in this feed
+            self.size = self._bytes(self.held)
+        else:
+            self.size += self._bytes(self.held[before - free :]) - self._bytes(out)
+
+    def _bytes(self, data: bytes | bytearray) -> int:
+        """How many bytes ``data`` (UTF-8) takes in the page's charset."""
+        return len(data.decode("utf-8", "replace").encode(self.codec, "replace"))
+
+    def _oversize(self) -> bytes:
+        """What is held outgrew ``limit``: fail, or send it on and give the snippet up."""
+        if self.oversize == "error":
+            raise OversizeError(f"more than max_buffer_size ({self.limit}) bytes follow the place for the snippet")
+        log.warning(
+            "%s: more than max_buffer_size (%d) bytes follow the place for the snippet; the page goes out without it",
+            self.name,
+            self.limit,
+        )
+        held, self.held, self.places, self.done = bytes(self.held), bytearray(), [], True
+        return held
 
     def finish(self, data: bytes) -> bytes:
         return self.feed(data, final=True)

@@ -11,12 +11,17 @@ from typing import Any
 from .nodes import Element, Text
 from .rewriter import Rewriter, on
 
-#: The attributes that hold one URL (lxml.html.defs.link_attrs, but ``archive``).
+#: The attributes that hold one URL: lxml.html.defs.link_attrs, but ``archive``,
+#: and ``poster``, which lxml does not know.
 URL_ATTRIBUTES = (
     "action", "background", "cite", "classid", "codebase", "data", "dynsrc",
-    "formaction", "href", "longdesc", "lowsrc", "profile", "src", "usemap", "xlink:href",
+    "formaction", "href", "longdesc", "lowsrc", "poster", "profile", "src", "usemap", "xlink:href",
 )  # fmt: skip
-_SELECTOR = ",".join(f"[{name.replace(':', chr(92) + ':')}]" for name in (*URL_ATTRIBUTES, "archive", "style"))
+#: The attributes that hold a list of image candidates (``<img>``, ``<source>``, ``<link>``).
+SRCSET_ATTRIBUTES = ("srcset", "imagesrcset")
+_SELECTOR = ",".join(
+    f"[{name.replace(':', chr(92) + ':')}]" for name in (*URL_ATTRIBUTES, *SRCSET_ATTRIBUTES, "archive", "style")
+)
 _CSS_URL = re.compile(r"""url\(\s*("[^"]*"|'[^']*'|[^)]*?)\s*\)""", re.I)
 _CSS_IMPORT = re.compile(r"""@import\s+("[^"]*"|'[^']*')""", re.I)
 _REFRESH = re.compile(r"""^(\s*\d*(?:\.\d*)?\s*[;,]\s*url\s*=\s*)(.*)$""", re.I | re.S)
@@ -33,6 +38,48 @@ def rewrite_css(text: str, rewrite: Callable[[str], str]) -> str:
     """``text`` (CSS) with every ``url()`` and ``@import "..."`` rewritten."""
     text = _CSS_URL.sub(lambda m: m.group(0).replace(m.group(1), _quoted(m.group(1), rewrite), 1), text)
     return _CSS_IMPORT.sub(lambda m: m.group(0).replace(m.group(1), _quoted(m.group(1), rewrite), 1), text)
+
+
+_SPACE = " \t\n\f\r"
+
+
+def rewrite_srcset(value: str, rewrite: Callable[[str], str]) -> str:
+    """``value`` (a ``srcset``) with each image candidate's URL rewritten, and its
+    descriptors and separators kept as written.
+
+    Split as HTML's "parse a srcset attribute" splits it: a URL runs to the next
+    whitespace, and commas at its end (only there) are separators; descriptors
+    run to the next comma outside parentheses."""
+    parts: list[str] = []
+    done = position = 0
+    end = len(value)
+    while True:
+        while position < end and (value[position] in _SPACE or value[position] == ","):
+            position += 1
+        if position >= end:
+            break
+        start = position
+        while position < end and value[position] not in _SPACE:
+            position += 1
+        url_end = position
+        while value[url_end - 1] == ",":  # the first character is not a comma
+            url_end -= 1
+        parts += (value[done:start], rewrite(value[start:url_end]))
+        done = url_end
+        if url_end < position:  # the candidate ends at those commas: no descriptors
+            continue
+        in_parens = False
+        while position < end:
+            char = value[position]
+            position += 1
+            if char == "(":
+                in_parens = True
+            elif char == ")":
+                in_parens = False
+            elif char == "," and not in_parens:
+                break
+    parts.append(value[done:])
+    return "".join(parts)
 
 
 class LinkRewriter(Rewriter):
@@ -56,6 +103,8 @@ class LinkRewriter(Rewriter):
         for name, value in element.attributes:
             if name in URL_ATTRIBUTES:
                 self._set(element, name, value, self._attribute(value))
+            elif name in SRCSET_ATTRIBUTES:
+                self._set(element, name, value, rewrite_srcset(value, self._attribute))
             elif name == "archive":
                 self._set(element, name, value, re.sub(r"[^\s,]+", lambda m: self._attribute(m.group(0)), value))
             elif name == "style":

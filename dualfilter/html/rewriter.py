@@ -54,7 +54,8 @@ on = _On()
 
 
 class OversizeError(FilterError):
-    """A text node a text handler needs grew past ``max_buffer_size``."""
+    """What a streaming filter must hold grew past ``max_buffer_size``: a text node a
+    text handler needs, or the page after the place ``Inject`` may put its snippet."""
 
 
 class Rewriter(Filter):
@@ -102,7 +103,8 @@ class Rewriter(Filter):
 
     def _post_process(self, environ: Mapping[str, Any]) -> Any:
         """For built-in filters: an object whose ``feed(data)`` / ``finish(data)`` see the
-        engine's output (UTF-8) before it is encoded back, or None."""
+        engine's output (UTF-8) before it is encoded back, or None. Its ``codec`` is set
+        to the page's codec once the stream knows it (what it holds is measured in it)."""
         return None
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: bytes) -> bytes:
@@ -346,6 +348,16 @@ class _Engine:
         self.rewriter = None
 
 
+def _utf8(data: bytes, final: bool) -> bool:
+    """Whether ``data`` is valid UTF-8; unless ``final``, a sequence cut at its end
+    counts as valid (the rest of it is still to come)."""
+    try:
+        codecs.utf_8_decode(data, "strict", final)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _fits(text: str, codec: str) -> bool:
     """Whether ``codec`` can write all of ``text``."""
     try:
@@ -359,8 +371,10 @@ class RewriteStream:
     """One response's body through the engine: ``feed`` chunks, then ``finish``.
 
     The charset comes from the Content-Type, else a byte order mark or a
-    ``<meta>`` in the first 1024 bytes (held until then), else UTF-8. UTF-8
-    goes to the engine as it is; another charset is decoded, and the output
+    ``<meta>`` in the first 1024 bytes (held until then), else UTF-8 when
+    the bytes held are valid UTF-8, else windows-1252 as browsers read it
+    (the page stays undeclared, as ``charsets.decode`` reads it). UTF-8 goes
+    to the engine as it is; another charset is decoded, and the output
     encoded back in it (an iso-8859-1 or us-ascii label in windows-1252, as
     browsers read it). When the first output holds a character inserted that
     the charset cannot hold, the output leaves as UTF-8 (``charset`` names it,
@@ -419,9 +433,15 @@ class RewriteStream:
         if declared is not None and len(head) < 3 and not final:
             return False  # the byte order mark decides between UTF-8 with and without it
         try:
-            codec = charsets.detect(head, declared, self._media_type or "text/html").codec
+            found = charsets.detect(head, declared, self._media_type or "text/html")
         except FilterError:
-            codec = "utf-8"
+            found = None
+        codec = found.codec if found is not None else "utf-8"
+        if found is not None and found.source == "default" and not _utf8(head, final):
+            # Undeclared and not UTF-8: windows-1252 as browsers read it, which maps
+            # every byte, as charsets.decode reads such a body. The page stays
+            # undeclared: its output goes back in windows-1252 (charsets.encode).
+            codec = "web-windows-1252"
         # An iso-8859-1 or us-ascii label is windows-1252 to browsers: read and
         # written back in it, the bytes 0x80-0xFF the page holds stay as they are.
         # Buffered, the label's strict reading is kept for the output while the
@@ -429,8 +449,11 @@ class RewriteStream:
         wide = charsets.STREAM_CODEC.get(codec, codec)
         self._strict = codec if wide != codec and self.whole else None
         codec = self._codec = wide
+        measure = "utf-8" if codec == "utf-8-sig" else codec
         if self._engine is not None:
-            self._engine.run.codec = "utf-8" if codec == "utf-8-sig" else codec
+            self._engine.run.codec = measure
+        if self._post is not None:
+            self._post.codec = measure
         if codec not in ("utf-8", "utf-8-sig"):
             errors = self.rewriter.unicode_errors
             self._decoder = codecs.getincrementaldecoder(codec)(errors)
@@ -514,7 +537,7 @@ class RewriteStream:
             return b""
         out = self._run(self._to_engine(data, False), False)
         if self._post is not None:
-            out = self._post.feed(out)
+            out = self._post_call(self._post.feed, out)
         return self._from_engine(out, False)
 
     def finish(self) -> bytes:
@@ -525,8 +548,17 @@ class RewriteStream:
             data, self._head = self._head, b""
         out = self._run(self._to_engine(data, True), True)
         if self._post is not None:
-            out = self._post.finish(out)
+            out = self._post_call(self._post.finish, out)
         return self._from_engine(out, True)
+
+    def _post_call(self, method: Callable[[bytes], bytes], out: bytes) -> bytes:
+        """``method(out)``; when it fails, the engine is freed at once (on its thread),
+        not when the stream is collected: the error may keep the stream alive."""
+        try:
+            return method(out)
+        except BaseException:
+            self._close()
+            raise
 
     def __del__(self) -> None:
         # A response dropped before its end (the client went away) still frees

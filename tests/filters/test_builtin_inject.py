@@ -101,6 +101,14 @@ def test_snippet_is_encoded_in_the_response_charset():
     assert get_header(headers, "content-type") == "text/html; charset=iso-8859-1"
 
 
+def test_an_undeclared_page_that_is_not_utf8_gets_the_snippet_in_windows_1252():
+    # Undeclared bytes that are not UTF-8 are windows-1252, as browsers read them.
+    page = b"<html><head><title>caf\xe9</title></head><body><p>\xe9t\xe9</p></body></html>"
+    _, headers, body = run_filter(Inject(html="<b>\u00e9</b>"), page, content_type="text/html", chunks=3)
+    assert body == page.replace(b"</body>", b"<b>\xe9</b></body>")
+    assert get_header(headers, "content-type") == "text/html"
+
+
 def test_charset_declared_in_a_meta_tag_is_kept():
     page = '<html><head><meta charset="windows-1252"></head><body>€</body></html>'.encode("cp1252")
     _, _, body = run_filter(Inject(html="<i>€</i>"), page, content_type="text/html")

@@ -146,6 +146,8 @@ RICH = page(
     '<object codebase="/app/" data="/app/o.swf" archive="/app/x.jar /app/y.jar"></object>'
     '<param name=movie valuetype=ref value="/app/movie"><blockquote cite="/app/q">q</blockquote>'
     '<svg><a xlink:href="/app/svg">s</a></svg><p>/app/ in text stays</p>'
+    '<video poster="/app/poster.jpg"></video><link rel=preload as=image imagesrcset="/app/l.png 1x,/app/l2.png 2x">'
+    '<picture><source srcset="/app/a,b.webp 100w, /app/c.webp?x=1&amp;y=2 (x, y) 200w,, /app/d.webp"></picture>'
 )
 
 
@@ -200,3 +202,53 @@ def test_without_the_extra_the_document_goes_through_lxml(monkeypatch):
     assert get_header(headers, "content-length") == str(len(body))
     assert body.startswith(b"<!DOCTYPE html>\n<html>")  # lxml's serialization
     assert links(body) == ["/new/x"]
+
+
+def build(extra, monkeypatch, **options):
+    """RewriteLinks with the html extra (streaming) or without it (lxml)."""
+    return RewriteLinks(**options) if extra else without_extra(monkeypatch, **options)
+
+
+def attribute(html: bytes, tag: str, name: str) -> str:
+    """The value of attribute ``name`` of the first ``tag`` in ``html``."""
+    return lxml.html.document_fromstring(html).find(f".//{tag}").get(name)
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+@pytest.mark.parametrize(("tag", "name"), [("img", "srcset"), ("source", "srcset"), ("link", "imagesrcset")])
+def test_each_image_candidate_url_is_rewritten_and_its_descriptor_kept(extra, tag, name, monkeypatch):
+    flt = build(extra, monkeypatch, mapping={"/app/": "/new/"})
+    body = run_filter(flt, page(f'<{tag} {name}="/app/a.png 1x, /app/b.png 2x,/app/c.png 640w">'))[2]
+    assert attribute(body, tag, name) == "/new/a.png 1x, /new/b.png 2x,/new/c.png 640w"
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_a_candidate_url_keeps_its_inner_commas_and_ends_before_its_trailing_ones(extra, monkeypatch):
+    # HTML's srcset parsing: a URL runs to the next whitespace; commas at its end separate.
+    flt = build(extra, monkeypatch, function=lambda url: f"[{url}]")
+    srcset = "data:image/png;base64,AAA 1x,/a.png,, /b,c.png (1, 2) 2x"
+    body = run_filter(flt, page(f'<img srcset="{srcset}">'))[2]
+    assert attribute(body, "img", "srcset") == "[data:image/png;base64,AAA] 1x,[/a.png],, [/b,c.png] (1, 2) 2x"
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_a_video_poster_url_is_rewritten(extra, monkeypatch):
+    flt = build(extra, monkeypatch, mapping={"/app/": "/new/"})
+    body = run_filter(flt, page('<video poster="/app/p.jpg" src="/app/v.mp4"></video>'))[2]
+    assert attribute(body, "video", "poster") == "/new/p.jpg"
+
+
+def test_the_streaming_rewrite_gives_the_image_candidates_lxml_gives(monkeypatch):
+    mapping = {"/app/": "/new/"}
+    streamed = run_filter(RewriteLinks(mapping=mapping), RICH, chunks=9)[2]
+    buffered = run_filter(without_extra(monkeypatch, mapping=mapping), RICH)[2]
+    for tag, name in [("img", "srcset"), ("source", "srcset"), ("link[@imagesrcset]", "imagesrcset"), ("video", "poster")]:
+        assert attribute(streamed, tag, name) == attribute(buffered, tag, name)
+        assert "/app/" not in attribute(streamed, tag, name)
+
+
+def test_with_the_extra_an_undeclared_page_that_is_not_utf8_keeps_its_bytes():
+    # Undeclared bytes that are not UTF-8 are read as windows-1252, which maps every byte.
+    original = b'<html><head><title>caf\xe9</title></head><body><a href="/app/x">caf\xe9</a></body></html>'
+    body = run_filter(RewriteLinks(mapping={"/app/": "/v2/"}), original, content_type="text/html", chunks=2)[2]
+    assert body == original.replace(b"/app/x", b"/v2/x")

@@ -7,6 +7,7 @@ import gzip
 import pytest
 from html_rewriters import CollectText
 
+from dualfilter.headers import Headers
 from dualfilter.html import Rewriter, on
 from dualfilter.testing import run_filter
 
@@ -128,6 +129,33 @@ def test_a_meta_charset_is_found_when_the_header_has_none():
     body = run_filter(CollectText(seen=seen), page, content_type="text/html", chunks=4)[2]
     assert seen == ["\u20ac"]
     assert body == '<meta charset="windows-1252"><p>[\u20ac]</p>'.encode("cp1252")
+
+
+def test_an_undeclared_page_that_is_not_utf8_is_read_and_written_back_as_windows_1252():
+    # As charsets.decode reads it: windows-1252 maps every byte, so nothing is lost.
+    status, headers, body = run_filter(Euro, b"<p>caf\xe9 \x93q\x94</p>", content_type="text/html", chunks=3)
+    assert body == b"<p>caf\xe9 \x93q\x94\x80</p>"
+    assert dict(headers)["Content-Type"] == "text/html"
+
+
+def test_handlers_read_an_undeclared_page_that_is_not_utf8_as_windows_1252():
+    seen: list[str] = []
+    run_filter(CollectText(seen=seen), b"<p>\x80caf\xe9</p>", content_type="text/html")
+    assert seen == ["\u20accaf\u00e9"]
+
+
+def test_an_insertion_windows_1252_cannot_hold_sends_an_undeclared_non_utf8_page_as_utf8():
+    status, headers, body = run_filter(Mark, b"<p>caf\xe9</p>", content_type="text/html")
+    assert body == '<p title="\u2192">caf\u00e9 \u00e9\u2192</p>'.encode()
+    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_an_undeclared_page_whose_first_bytes_are_utf8_stays_utf8_with_a_character_cut_at_their_end():
+    page = b"<p>" + "\u00e9".encode() * 600 + b"</p>"
+    stream = Euro().stream({}, Headers([("Content-Type", "text/html")]))
+    out = stream.feed(page[:1026])  # 1024 bytes and more, ending inside an "\u00e9"
+    out += stream.feed(page[1026:]) + stream.finish()
+    assert out == page.replace(b"</p>", "\u20ac</p>".encode())
 
 
 def test_a_utf16_page_with_a_byte_order_mark_is_read_and_written_in_utf16():
