@@ -109,19 +109,18 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
-def _content_type(args: argparse.Namespace) -> str | None:
-    if args.content_type is not None:
-        return args.content_type or None
-    if args.file != "-":
-        guessed, _ = mimetypes.guess_type(args.file)
-        if guessed:
-            return guessed
-    return DEFAULT_CONTENT_TYPE
+def _guess(path: str) -> tuple[str | None, str | None]:
+    """The type and the compression a file's name tells, as mimetypes reads it:
+    ``page.html.gz`` is text/html compressed with gzip; stdin tells nothing."""
+    if path == "-":
+        return None, None
+    return mimetypes.guess_type(path)
 
 
 def _headers(args: argparse.Namespace) -> HeaderList:
     headers: HeaderList = []
-    content_type = _content_type(args)
+    guessed_type, guessed_coding = _guess(args.file)
+    content_type = (args.content_type or None) if args.content_type is not None else guessed_type or DEFAULT_CONTENT_TYPE
     if content_type:
         headers.append(("Content-Type", content_type))
     for header in args.headers:
@@ -129,6 +128,10 @@ def _headers(args: argparse.Namespace) -> HeaderList:
         if not sep or not name.strip():
             raise CommandError(f"--header {header!r} is not 'NAME: VALUE'", USAGE)
         headers.append((name.strip(), value.strip()))
+    if guessed_coding and not any(name.lower() == "content-encoding" for name, _ in headers):
+        # A compressed file is a body sent with that Content-Encoding: the core decodes it to
+        # filter and encodes it again, or leaves it alone, with a note, if it cannot decode it.
+        headers.append(("Content-Encoding", guessed_coding))
     return headers
 
 

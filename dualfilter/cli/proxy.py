@@ -2,19 +2,24 @@
 
 ``ReverseProxy`` is an ASGI app that forwards each request to the upstream
 with httpx and streams the answer back raw: bodies are neither decoded nor
-held, so Content-Encoding and Content-Length stay true. The filters wrap it
-as they wrap any ASGI app (the core decodes the compressed bodies it filters).
+held, so Content-Encoding and Content-Length stay true. The filters wrap its
+forwarding as they wrap any ASGI app (the core decodes the compressed bodies
+it filters); around them, the proxy answers what is its own to answer: a
+target it will not forward, a TRACE or OPTIONS whose Max-Forwards ends here,
+and an upstream failure while nothing of the response has gone out.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import re
 import socket
 from collections.abc import AsyncIterator, Iterable
+from http import HTTPStatus
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, urlsplit, urlunsplit
+from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
 import anyio
 
@@ -25,7 +30,8 @@ from .serve import add_server_options, check_processes, multiprocess, require, r
 if TYPE_CHECKING:
     import httpx
 
-    from ..asgi.types import Receive, Scope, Send
+    from ..asgi.types import Message, Receive, Scope, Send
+    from ..filter import Filter
 
 log = logging.getLogger("dualfilter.proxy")
 
@@ -34,16 +40,51 @@ HOP_BY_HOP = frozenset(
     b"connection keep-alive proxy-authenticate proxy-authorization proxy-connection te trailer transfer-encoding upgrade".split()
 )
 #: Request headers the proxy sets itself, or that were answered on the client's connection.
-REPLACED = frozenset((b"host", b"expect", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"))
+REPLACED = frozenset((b"host", b"expect", b"via", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"))
 DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Seconds to wait for the upstream between two reads (and to connect: at most 10).
 DEFAULT_TIMEOUT = 60.0
+#: The proxy's name in the Via it adds to requests: a pseudonym, not its address (RFC 9110 section 7.6.3).
+VIA_NAME = "dualfilter"
+#: The methods an OPTIONS answered by the proxy itself lists: those it forwards (it forwards any other
+#: method too, CONNECT aside, but Allow cannot say "any").
+ALLOW = b"GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH"
+#: Request headers a TRACE answered by the proxy leaves out: they carry credentials (RFC 9110 section 9.3.8).
+SENSITIVE = frozenset((b"authorization", b"proxy-authorization", b"cookie"))
+#: What a server behind may take for a path separator besides ``/``: an escaped slash, a backslash.
+_SEPARATORS = re.compile(rb"%2f|%5c|\\", re.IGNORECASE)
+#: The characters of a path (RFC 3986 pchar and ``/``) besides letters, digits and ``_.-~``.
+_PATH_CHARACTERS = "/!$&'()*+,;=:@"
 
 
 def hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
     """The hop-by-hop header names of a message: the standard ones and those its Connection header lists."""
     listed = {token.strip().lower() for name, value in headers if name.lower() == b"connection" for token in value.split(b",")}
     return HOP_BY_HOP | (listed - {b""})
+
+
+def climbs(path: bytes) -> bool:
+    """Whether the dot-segments of ``path`` take it above the root it is appended to.
+
+    Read as leniently as any server behind the proxy might read it, so that none
+    of them resolves it outside the upstream's prefix: ``%2e`` is a dot, ``%2f``
+    and backslashes separate segments, ``;parameters`` are ignored (``..;``), and
+    empty segments count for nothing (``//`` may be merged).
+    """
+    depth = 0
+    for segment in _SEPARATORS.sub(b"/", path).split(b"/"):
+        name = segment.split(b";", 1)[0].lower().replace(b"%2e", b".")
+        if name == b"..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif name not in (b"", b"."):
+            depth += 1
+    return False
+
+
+class BadTarget(ValueError):
+    """A request target the proxy does not forward (the client gets a 400 saying why)."""
 
 
 class Upstream:
@@ -66,11 +107,29 @@ class Upstream:
         self.netloc = parts.netloc.lower()
         #: The upstream path the proxy's ``/`` stands for, without a trailing slash.
         self.prefix = parts.path.rstrip("/")
+        #: The prefix as it begins request targets upstream (escapes kept, anything else escaped).
+        self.raw_prefix = quote(self.prefix, safe=_PATH_CHARACTERS + "%").encode("ascii")
         self.url = f"{self.scheme}://{self.netloc}{self.prefix}"
+        #: The URL requests are sent to; the request target itself is given apart, byte for byte.
+        self.origin = f"{self.scheme}://{self.netloc}/"
 
-    def target(self, raw_path: str, query: str) -> str:
-        """The upstream URL for a request to the proxy's ``raw_path?query``."""
-        return f"{self.url}{raw_path}" + (f"?{query}" if query else "")
+    def target(self, method: str, raw_path: bytes, query: bytes) -> bytes:
+        """The request target to send upstream for a request to the proxy: its path and query
+        exactly as the client sent them (RFC 9110 section 7.7), after the prefix.
+
+        ``OPTIONS *`` (about the server as a whole) stays ``*``, or with a prefix asks
+        about the prefix itself, all the proxy stands for. BadTarget for a target that
+        is no path, or whose dot-segments would climb out of the prefix: the proxy
+        must never let a request reach the upstream outside the part it serves.
+        """
+        if raw_path == b"*" and method == "OPTIONS" and not query:
+            return self.raw_prefix or b"*"
+        shown = raw_path.decode("latin-1")
+        if not raw_path.startswith(b"/"):
+            raise BadTarget(f"the request target {shown!r} is not a path")
+        if self.prefix and climbs(raw_path):
+            raise BadTarget(f"the path {shown!r} climbs above the proxy's root")
+        return self.raw_prefix + raw_path + (b"?" + query if query else b"")
 
     def unprefix(self, path: str) -> str | None:
         """The proxy's path for an upstream path, or None when it lies outside the prefix."""
@@ -129,12 +188,44 @@ class ClientDisconnected(Exception):
     """The client went away while its request body was being forwarded."""
 
 
+class UpstreamFailed(Exception):
+    """The upstream could not be reached, or failed or stalled before its answer was all in.
+
+    Raised through the filters to the proxy around them, which answers with
+    ``status`` (502, or 504 for a stall) while nothing has gone to the client.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 def header(scope: Scope, name: bytes) -> bytes | None:
     """The first value of a request header in an ASGI scope."""
     for key, value in scope.get("headers", ()):
         if key == name:
             return bytes(value)
     return None
+
+
+def raw_path(scope: Scope) -> bytes:
+    """The request's path as the client sent it; from a server that gives no
+    ``raw_path``, the decoded path escaped again."""
+    raw = scope.get("raw_path")
+    if raw:
+        return bytes(raw)
+    return quote(scope["path"], safe=_PATH_CHARACTERS).encode("ascii")
+
+
+def max_forwards(scope: Scope) -> int | None:
+    """The Max-Forwards of a TRACE or OPTIONS request; None for other methods (RFC 9110
+    section 7.6.2 concerns these two only), or when there is none or it is no number."""
+    if scope["method"] not in ("TRACE", "OPTIONS"):
+        return None
+    value = header(scope, b"max-forwards")
+    if value is None or not value.strip().isdigit():
+        return None
+    return int(value)
 
 
 def client_origin(scope: Scope) -> str:
@@ -159,16 +250,39 @@ async def request_body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
-class ReverseProxy:
-    """An ASGI app that forwards HTTP requests to ``upstream`` and streams the responses back.
+async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
+    """Send a whole response that the proxy itself makes."""
+    headers = [*headers, (b"content-length", str(len(body)).encode("ascii"))]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
-    Hop-by-hop headers are dropped both ways, Host is the upstream's,
-    X-Forwarded-For/-Proto/-Host are added; Location and Set-Cookie that name
-    the upstream are rewritten to the proxy. An unreachable upstream is a 502,
-    one that does not answer within ``timeout`` a 504. WebSockets are refused.
+
+async def error_page(send: Send, status: int, message: str) -> None:
+    """The proxy's one-line error page: ``<status> <reason>: <message>``."""
+    body = f"{status} {HTTPStatus(status).phrase}: {message}\n".encode()
+    await respond(send, status, [(b"content-type", b"text/plain; charset=utf-8")], body)
+
+
+class ReverseProxy:
+    """An ASGI app that forwards HTTP requests to ``upstream`` through ``filters``
+    (the first innermost) and streams the responses back.
+
+    The path and query go upstream as the client sent them, under the
+    upstream's path; hop-by-hop headers are dropped both ways, Host is the
+    upstream's, Via and X-Forwarded-For/-Proto/-Host are added; Location and
+    Set-Cookie that name the upstream are rewritten to the proxy. An
+    unreachable upstream is a 502, one that does not answer within ``timeout``
+    a 504, as long as nothing of the response has gone out. WebSockets are refused.
     """
 
-    def __init__(self, upstream: str | Upstream, *, timeout: float = DEFAULT_TIMEOUT, client: httpx.AsyncClient | None = None):
+    def __init__(
+        self,
+        upstream: str | Upstream,
+        *,
+        filters: Iterable[Filter] = (),
+        timeout: float = DEFAULT_TIMEOUT,
+        client: httpx.AsyncClient | None = None,
+    ):
         import httpx
 
         self.upstream = upstream if isinstance(upstream, Upstream) else Upstream(upstream)
@@ -182,6 +296,11 @@ class ReverseProxy:
                 cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             )
         self.client = client
+        app: Any = self._forward
+        for flt in filters:
+            app = hosts.wrap(flt, app, "asgi")
+        #: The forwarding, wrapped in the filters.
+        self.app = app
 
     async def aclose(self) -> None:
         """Close the connections to the upstream."""
@@ -202,16 +321,66 @@ class ReverseProxy:
         elif scope["type"] == "websocket":
             await send({"type": "websocket.close", "code": 1000})
 
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer a request the proxy does not forward; forward the others through the filters.
+
+        An upstream failure becomes the proxy's error page while nothing has
+        gone to the client (a page the filters hold is not out yet); once the
+        response has started, all that is left is to end it early.
+        """
+        try:
+            self.upstream.target(scope["method"], raw_path(scope), scope.get("query_string", b""))
+        except BadTarget as exc:
+            await error_page(send, 400, str(exc))
+            return
+        if max_forwards(scope) == 0:
+            await self._answer_as_final_recipient(scope, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except UpstreamFailed as exc:
+            log.warning("%s", exc)
+            if not started:
+                await error_page(send, exc.status, str(exc))
+
+    async def _answer_as_final_recipient(self, scope: Scope, send: Send) -> None:
+        """Answer a TRACE or OPTIONS whose Max-Forwards is 0, as RFC 9110 section 7.6.2 has an
+        intermediary do: OPTIONS with the methods the proxy forwards, TRACE with the request
+        as received (section 9.3.8), less the fields that carry credentials."""
+        if scope["method"] == "OPTIONS":
+            await respond(send, 200, [(b"allow", ALLOW)], b"")
+            return
+        query = scope.get("query_string", b"")
+        target = raw_path(scope) + (b"?" + query if query else b"")
+        lines = [b"TRACE " + target + b" HTTP/" + str(scope.get("http_version", "1.1")).encode("latin-1")]
+        lines += [bytes(name) + b": " + bytes(value) for name, value in scope.get("headers", ()) if name.lower() not in SENSITIVE]
+        await respond(send, 200, [(b"content-type", b"message/http")], b"\r\n".join(lines) + b"\r\n\r\n")
+
     def request_headers(self, scope: Scope) -> list[tuple[bytes, bytes]]:
         """The headers to send upstream for a request to the proxy."""
         pairs = scope.get("headers", ())
-        dropped = hop_by_hop(pairs) | REPLACED
+        hops = max_forwards(scope)
+        dropped = hop_by_hop(pairs) | REPLACED | (frozenset() if hops is None else {b"max-forwards"})
         headers = [(bytes(name), bytes(value)) for name, value in pairs if name.lower() not in dropped]
         forwarded = [bytes(value) for name, value in pairs if name.lower() == b"x-forwarded-for"]
         client = scope.get("client")
         if client:
             forwarded.append(str(client[0]).encode("latin-1"))
         headers.append((b"host", self.upstream.netloc.encode("latin-1")))
+        # RFC 9110 section 7.6.3: a gateway MUST send Via in each inbound request, naming
+        # the protocol the request came in with; section 7.6.2: one hop less to go.
+        via = [bytes(value) for name, value in pairs if name.lower() == b"via"]
+        via.append(f"{scope.get('http_version', '1.1')} {VIA_NAME}".encode("latin-1"))
+        headers.append((b"via", b", ".join(via)))
+        if hops is not None:
+            headers.append((b"max-forwards", str(hops - 1).encode("ascii")))
         if forwarded:
             headers.append((b"x-forwarded-for", b", ".join(forwarded)))
         headers.append((b"x-forwarded-proto", str(scope.get("scheme", "http")).encode("latin-1")))
@@ -235,44 +404,49 @@ class ReverseProxy:
             headers.append((name, value))
         return headers
 
-    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _forward(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Send the request upstream and its answer on (the app the filters wrap);
+        UpstreamFailed when the upstream cannot be reached, fails or stalls."""
         import httpx
 
-        path = scope.get("raw_path") or scope["path"].encode("utf-8")
-        query = scope.get("query_string", b"").decode("latin-1")
+        path = raw_path(scope)
+        target = self.upstream.target(scope["method"], path, scope.get("query_string", b""))
         what = f"{scope['method']} {path.decode('latin-1')}"
         has_body = any(name in (b"content-length", b"transfer-encoding") for name, _ in scope.get("headers", ()))
         try:
             request = httpx.Request(
                 scope["method"],
-                self.upstream.target(path.decode("latin-1"), query),
+                self.upstream.origin,
                 headers=self.request_headers(scope),
                 content=request_body(receive) if has_body else None,
+                # httpcore sends this target as it is, where httpx would normalise the URL's path.
+                extensions={"target": target},
             )
             response = await self.client.send(request, stream=True, follow_redirects=False)
         except ClientDisconnected:
             return
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            await self._fail(send, 502, f"cannot reach {self.upstream.url} for {what}: {_reason(exc)}")
-            return
-        except httpx.TimeoutException:
-            await self._fail(send, 504, f"{self.upstream.url} did not answer {what} within {self.timeout:g} s")
-            return
+            raise UpstreamFailed(502, f"cannot reach {self.upstream.url} for {what}: {_reason(exc)}") from exc
+        except httpx.TimeoutException as exc:
+            raise UpstreamFailed(504, f"{self.upstream.url} did not answer {what} within {self.timeout:g} s") from exc
         except (httpx.TransportError, httpx.InvalidURL) as exc:
-            await self._fail(send, 502, f"{self.upstream.url} failed on {what}: {_reason(exc)}")
-            return
+            raise UpstreamFailed(502, f"{self.upstream.url} failed on {what}: {_reason(exc)}") from exc
+        failure = None
         try:
             # The request body has gone upstream: what receive() says now is whether the client left.
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_cancel_on_disconnect, receive, tasks.cancel_scope)
-                await self._relay(scope, response, send, what)
+                failure = await self._relay(scope, response, send, what)
                 tasks.cancel_scope.cancel()
         finally:
             with anyio.CancelScope(shield=True):
                 await response.aclose()
+        if failure is not None:
+            raise failure  # out of the task group, which would wrap it in an exception group
 
-    async def _relay(self, scope: Scope, response: httpx.Response, send: Send, what: str) -> None:
-        """Send the upstream's response on, its body chunk by chunk as it comes, undecoded."""
+    async def _relay(self, scope: Scope, response: httpx.Response, send: Send, what: str) -> UpstreamFailed | None:
+        """Send the upstream's response on, its body chunk by chunk as it comes, undecoded;
+        how the upstream failed if it stalled or broke off before the end."""
         import httpx
 
         headers = self.response_headers(scope, response.headers.raw)
@@ -280,19 +454,12 @@ class ReverseProxy:
         try:
             async for chunk in response.aiter_raw():
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        except httpx.TimeoutException:
+            return UpstreamFailed(504, f"{self.upstream.url} stalled for {self.timeout:g} s in its answer to {what}")
         except httpx.TransportError as exc:
-            # The status line is out: all that is left is to end the response early.
-            log.warning("%s broke off its answer to %s: %s", self.upstream.url, what, _reason(exc))
-            return
+            return UpstreamFailed(502, f"{self.upstream.url} broke off its answer to {what}: {_reason(exc)}")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
-
-    async def _fail(self, send: Send, status: int, message: str) -> None:
-        log.warning("%s", message)
-        reason = "Gateway Timeout" if status == 504 else "Bad Gateway"
-        body = f"{status} {reason}: {message}\n".encode()
-        headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+        return None
 
 
 def _reason(exc: BaseException) -> str:
@@ -359,9 +526,7 @@ def build_app(args: argparse.Namespace) -> tuple[Any, str]:
         raise CommandError(str(exc), USAGE) from None
     filters = load_filters(args.filters)
     require("httpx", "proxy")
-    app: Any = ReverseProxy(upstream, timeout=args.timeout)
-    for _, flt in filters:
-        app = hosts.wrap(flt, app, "asgi")
+    app = ReverseProxy(upstream, filters=[flt for _, flt in filters], timeout=args.timeout)
     labels = ", ".join(label for label, _ in filters)
     return app, f"proxying {upstream.url} with {labels}"
 

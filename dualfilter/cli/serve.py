@@ -38,6 +38,8 @@ LOG_LEVELS = ("critical", "error", "warning", "info", "debug")
 CONFIG_ENV = "DUALFILTER_SERVE_CONFIG"
 #: The factory uvicorn imports in each worker process.
 FACTORY = f"{__name__}:app_from_environment"
+#: The error when the app does not start (uvicorn has logged why, at the --log-level given).
+FAILED_TO_START = "the app failed to start (see the messages above)"
 
 
 def require(module: str, purpose: str) -> ModuleType:
@@ -133,7 +135,7 @@ def run_server(app: Any, host: str, port: int, describe: str, *, log_level: str 
             server.run(sockets=[sock])
     except SystemExit:
         # uvicorn exits this way when the app's lifespan startup fails; it has logged why.
-        raise CommandError("the app failed to start (see the messages above)") from None
+        raise CommandError(FAILED_TO_START) from None
     finally:
         sock.close()
     return 0
@@ -155,25 +157,38 @@ def run_processes(command: str, args: argparse.Namespace, describe: str, **confi
     options = {name: value for name, value in vars(args).items() if not callable(value)}
     os.environ[CONFIG_ENV] = json.dumps({"command": command, "args": options})
     sock = listen(args.host, args.port)
-    # uvicorn takes the socket back from its descriptor as an AF_UNIX one, so asyncio does not set
+    # The reloader takes the socket back from its descriptor as an AF_UNIX one, so asyncio does not set
     # TCP_NODELAY on the connections it accepts; they inherit it from the listening socket instead.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     how = "reloading on changes" if reload else f"{args.workers} worker processes"
     print(f"dualfilter: {describe} on {url_of(sock)} ({how}; press Ctrl+C to stop)", flush=True)
+    settings = {"factory": True, "interface": "asgi3", "log_level": args.log_level, **config}
     try:
-        uvicorn.run(
-            FACTORY,
-            factory=True,
-            fd=sock.fileno(),
-            workers=None if reload else args.workers,
-            reload=reload,
-            interface="asgi3",
-            log_level=args.log_level,
-            **config,
-        )
+        if reload:
+            uvicorn.run(FACTORY, fd=sock.fileno(), reload=True, **settings)
+        elif not _supervise(uvicorn.Config(FACTORY, workers=args.workers, **settings), sock):
+            raise CommandError(FAILED_TO_START)
     finally:
         sock.close()
     return 0
+
+
+def _supervise(config: Any, sock: socket.socket) -> bool:
+    """Serve from ``config.workers`` processes under uvicorn's process manager until it
+    stops; whether the workers started.
+
+    This is what ``uvicorn.run(workers=N)`` does, except that it returns alike after
+    Ctrl+C and after its manager stopped everything because a worker failed to start
+    (exit status STARTUP_FAILURE: the app's lifespan startup failed, or the app could
+    not be built): the manager's processes tell the two apart.
+    """
+    from uvicorn.config import STARTUP_FAILURE
+    from uvicorn.supervisors import Multiprocess
+
+    manager = Multiprocess(config, sockets=[sock])
+    with contextlib.suppress(KeyboardInterrupt):  # as uvicorn.run: Ctrl+C before its handlers are in place
+        manager.run()
+    return all(process.exitcode != STARTUP_FAILURE for process in manager.processes)
 
 
 _worker_logging = contextlib.ExitStack()

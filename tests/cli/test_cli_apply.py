@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bz2
 import gzip
 import io
 import sys
@@ -105,6 +106,31 @@ def test_header_option_adds_response_headers(stdin, capsysbinary):
     stdin(gzip.compress(b"<p>hi</p>"))
     assert main(["apply", "--filter", "replace?pattern=hi&repl=HO", "--header", "Content-Encoding: gzip", "-"]) == 0
     assert gzip.decompress(capsysbinary.readouterr().out) == b"<p>HO</p>"
+
+
+def test_a_gzip_file_is_decoded_filtered_and_compressed_again(tmp_path, capsysbinary):
+    path = tmp_path / "page.html.gz"
+    path.write_bytes(gzip.compress(b"<html><body><p>hi</p></body></html>", mtime=0))
+    assert main(["apply", "--filter", "inject?html=<hr>", str(path)]) == 0
+    out, err = capsysbinary.readouterr()
+    assert (gzip.decompress(out), err) == (b"<html><body><p>hi</p><hr></body></html>", b"")
+
+
+def test_a_file_compressed_in_a_coding_the_core_cannot_decode_is_left_alone_with_a_note(tmp_path, capsysbinary):
+    compressed = bz2.compress(b"<p>hi</p>")
+    path = tmp_path / "page.html.bz2"
+    path.write_bytes(compressed)
+    assert main(["apply", "--filter", "replace?pattern=hi&repl=HO", str(path)]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out == compressed
+    assert b"dualfilter: note: replace left the input unchanged: unsupported Content-Encoding bzip2\n" in err
+
+
+def test_a_content_encoding_header_overrides_the_coding_of_the_files_suffix(tmp_path, capsysbinary):
+    path = tmp_path / "page.html.gz"
+    path.write_bytes(b"<p>hi</p>")
+    assert main(["apply", "--filter", "replace?pattern=hi&repl=HO", "--header", "Content-Encoding: identity", str(path)]) == 0
+    assert capsysbinary.readouterr().out == b"<p>HO</p>"
 
 
 def test_include_prints_status_and_headers_before_the_body(stdin, capsysbinary):

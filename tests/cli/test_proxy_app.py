@@ -1,19 +1,21 @@
-"""``ReverseProxy`` in front of a real upstream on uvicorn, wrapped in filters, called in-process over ASGI."""
+"""``ReverseProxy`` in front of a real upstream on uvicorn, with filters, called in-process over ASGI."""
 
 from __future__ import annotations
 
 import gzip
+import json
 import threading
-from urllib.parse import urlsplit
+from contextlib import aclosing
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
 
 import anyio
 import httpx
 import pytest
 
-from dualfilter import hosts
 from dualfilter.cli.proxy import ReverseProxy, Upstream
 from dualfilter.filters.inject import Inject
-from tests.cli.upstream import CHUNK, GZIPPED_PAGE, LARGE, make_app
+from tests.cli.upstream import CHUNK, GZIPPED_PAGE, LARGE, Recorder, make_app
 from tests.support.cli_servers import dead_port, uvicorn_thread
 
 FILTERED_PAGE = b"<html><body><p>upstream page</p><hr></body></html>"
@@ -30,9 +32,17 @@ def upstream(gate):
         yield url
 
 
-def filtered(proxy: ReverseProxy):
-    """The proxy inside an Inject filter that adds ``<hr>`` to HTML, as ``dualfilter proxy -f 'inject?html=<hr>'`` runs it."""
-    return hosts.wrap(Inject(html="<hr>"), proxy, "asgi")
+@pytest.fixture(scope="module")
+def recorder():
+    """An upstream that answers every request with the request as it arrived."""
+    app = Recorder()
+    with uvicorn_thread(app) as url:
+        yield app, url
+
+
+def filtered(url: str, **options) -> ReverseProxy:
+    """A proxy to ``url`` whose Inject filter adds ``<hr>`` to HTML, as ``dualfilter proxy -f 'inject?html=<hr>'`` has it."""
+    return ReverseProxy(url, filters=[Inject(html="<hr>")], **options)
 
 
 @pytest.fixture
@@ -42,9 +52,9 @@ async def through():
     clients: list[httpx.AsyncClient] = []
 
     def make(url: str, **options) -> httpx.AsyncClient:
-        proxy = ReverseProxy(url, **options)
+        proxy = filtered(url, **options)
         proxies.append(proxy)
-        transport = httpx.ASGITransport(app=filtered(proxy), client=("10.0.0.7", 4567))
+        transport = httpx.ASGITransport(app=proxy, client=("10.0.0.7", 4567))
         clients.append(httpx.AsyncClient(transport=transport, base_url="http://proxy.test"))
         return clients[-1]
 
@@ -79,9 +89,8 @@ async def test_gzip_html_is_filtered_and_sent_gzip_encoded(upstream, through):
 
 
 async def test_compressed_bodies_not_filtered_pass_as_the_upstream_sent_them(upstream):
-    proxy = ReverseProxy(upstream)
-    app = hosts.wrap(Inject(html="<hr>", filter_content_types=("application/json",)), proxy, "asgi")
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://proxy.test") as client:
+    proxy = ReverseProxy(upstream, filters=[Inject(html="<hr>", filter_content_types=("application/json",))])
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=proxy), base_url="http://proxy.test") as client:
         async with client.stream("GET", "/gzip", headers={"accept-encoding": "gzip"}) as response:
             raw = b"".join([chunk async for chunk in response.aiter_raw()])
     await proxy.aclose()
@@ -190,22 +199,61 @@ async def test_a_large_non_html_body_comes_through_byte_identical(upstream, thro
     assert response.content == LARGE
 
 
-def get(path: str) -> dict:
-    """The scope of a GET for ``path`` as a server hands it to an ASGI app."""
+def request(method: str, target: str, headers: tuple[tuple[str, str], ...] = (), http_version: str = "1.1") -> dict:
+    """The scope of a request for ``target`` (path and query, byte for byte) as a server hands it to an ASGI app."""
+    path, _, query = target.partition("?")
     return {
         "type": "http",
         "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
+        "http_version": http_version,
+        "method": method,
         "scheme": "http",
-        "path": path,
+        "path": unquote(path),
         "raw_path": path.encode(),
-        "query_string": b"",
+        "query_string": query.encode(),
         "root_path": "",
-        "headers": [(b"host", b"proxy.test")],
+        "headers": [(b"host", b"proxy.test"), *((name.encode(), value.encode()) for name, value in headers)],
         "client": ("127.0.0.1", 5000),
         "server": ("127.0.0.1", 8000),
     }
+
+
+def get(path: str) -> dict:
+    """The scope of a GET for ``path`` as a server hands it to an ASGI app."""
+    return request("GET", path)
+
+
+@dataclass
+class Answer:
+    """What an ASGI app sent for one request."""
+
+    status: int = 0
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    complete: bool = False
+
+
+async def ask(proxy: ReverseProxy, scope: dict) -> Answer:
+    """Call ``proxy`` for ``scope`` as a server would (bounded in time) and collect its answer."""
+    answer = Answer()
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            answer.status = message["status"]
+            answer.headers = {name.decode(): value.decode() for name, value in message["headers"]}
+        else:
+            answer.body += message.get("body", b"")
+            answer.complete = not message.get("more_body", False)
+
+    with anyio.fail_after(10):
+        await proxy(scope, Client().receive, send)
+    return answer
+
+
+def seen_upstream(answer: Answer) -> dict:
+    """The request as the Recorder upstream received it, from the proxy's answer."""
+    assert answer.status == 200, answer
+    return json.loads(answer.body)
 
 
 class Client:
@@ -229,7 +277,7 @@ class Client:
 async def test_a_non_html_body_streams_before_the_upstream_has_finished(upstream, gate):
     """The upstream sends its second chunk only after the client has the first one."""
     gate.clear()
-    proxy = ReverseProxy(upstream)
+    proxy = filtered(upstream)
     body = []
 
     async def send(message):
@@ -238,7 +286,7 @@ async def test_a_non_html_body_streams_before_the_upstream_has_finished(upstream
             gate.set()
 
     with anyio.fail_after(10):
-        await filtered(proxy)(get("/gate"), Client().receive, send)
+        await proxy(get("/gate"), Client().receive, send)
     await proxy.aclose()
     assert body == [b"first", b"second"]
 
@@ -246,7 +294,7 @@ async def test_a_non_html_body_streams_before_the_upstream_has_finished(upstream
 async def test_the_proxy_stops_reading_the_upstream_when_the_client_leaves(upstream, gate):
     """The upstream holds its second chunk until ``gate`` is set, which only the cleanup does."""
     gate.clear()
-    proxy = ReverseProxy(upstream)
+    proxy = filtered(upstream)
     client = Client()
     body = []
 
@@ -257,7 +305,7 @@ async def test_the_proxy_stops_reading_the_upstream_when_the_client_leaves(upstr
 
     try:
         with anyio.fail_after(5):
-            await filtered(proxy)(get("/gate"), client.receive, send)
+            await proxy(get("/gate"), client.receive, send)
     finally:
         gate.set()
         await proxy.aclose()
@@ -265,14 +313,14 @@ async def test_the_proxy_stops_reading_the_upstream_when_the_client_leaves(upstr
 
 
 async def test_large_bodies_go_out_in_the_chunks_they_come_in(upstream):
-    proxy = ReverseProxy(upstream)
+    proxy = filtered(upstream)
     sizes = []
 
     async def send(message):
         if message["type"] == "http.response.body" and message["body"]:
             sizes.append(len(message["body"]))
 
-    await filtered(proxy)(get("/large"), Client().receive, send)
+    await proxy(get("/large"), Client().receive, send)
     await proxy.aclose()
     assert sum(sizes) == len(LARGE)
     assert max(sizes) <= 2 * CHUNK  # never the whole body at once
@@ -290,6 +338,119 @@ async def test_an_upstream_that_does_not_answer_in_time_is_a_504(upstream, throu
     response = await through(upstream, timeout=0.3).get("/slow")
     assert response.status_code == 504
     assert response.text == f"504 Gateway Timeout: {upstream} did not answer GET /slow within 0.3 s\n"
+
+
+@pytest.mark.parametrize("prefix", ["", "/app"])
+async def test_the_path_and_query_reach_the_upstream_byte_for_byte_under_its_path(recorder, prefix):
+    _, url = recorder
+    target = '/a/./b/../c%2fd?q="<>&x=%41'
+    async with aclosing(filtered(url + prefix)) as proxy:
+        seen = seen_upstream(await ask(proxy, request("GET", target)))
+    assert seen["target"] == prefix + target
+
+
+@pytest.mark.parametrize("path", ["/../admin", "/x/../../admin", "/%2e%2E/admin", "/..;/admin", "/..%2fadmin", "/..\\admin"])
+async def test_a_path_climbing_above_the_upstreams_path_is_refused_and_not_forwarded(recorder, path):
+    app, url = recorder
+    asked = len(app.targets)
+    async with aclosing(filtered(url + "/app")) as proxy:
+        answer = await ask(proxy, request("GET", path))
+    assert (answer.status, answer.body) == (400, f"400 Bad Request: the path {path!r} climbs above the proxy's root\n".encode())
+    assert len(app.targets) == asked
+
+
+async def test_a_request_target_that_is_not_a_path_is_refused(recorder):
+    app, url = recorder
+    asked = len(app.targets)
+    async with aclosing(filtered(url)) as proxy:
+        answer = await ask(proxy, request("GET", "*"))
+    assert (answer.status, answer.body) == (400, b"400 Bad Request: the request target '*' is not a path\n")
+    assert len(app.targets) == asked
+
+
+async def test_options_asterisk_goes_upstream_as_asterisk(recorder):
+    _, url = recorder
+    async with aclosing(filtered(url)) as proxy:
+        seen = seen_upstream(await ask(proxy, request("OPTIONS", "*")))
+    assert (seen["method"], seen["target"]) == ("OPTIONS", "*")
+
+
+async def test_options_asterisk_asks_about_the_upstreams_path_when_it_has_one(recorder):
+    _, url = recorder
+    async with aclosing(filtered(url + "/app/")) as proxy:
+        seen = seen_upstream(await ask(proxy, request("OPTIONS", "*")))
+    assert (seen["method"], seen["target"]) == ("OPTIONS", "/app")
+
+
+@pytest.mark.parametrize(
+    ("http_version", "received", "sent"),
+    [
+        ("1.1", (), "1.1 dualfilter"),
+        ("1.0", (("via", "1.0 fred"), ("via", "1.1 p.example.net")), "1.0 fred, 1.1 p.example.net, 1.0 dualfilter"),
+    ],
+)
+async def test_via_gets_the_clients_protocol_and_the_proxys_name_appended(recorder, http_version, received, sent):
+    _, url = recorder
+    async with aclosing(filtered(url)) as proxy:
+        seen = seen_upstream(await ask(proxy, request("GET", "/", received, http_version)))
+    assert seen["headers"]["via"] == sent
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "TRACE"])
+async def test_max_forwards_of_options_and_trace_is_decremented(recorder, method):
+    _, url = recorder
+    async with aclosing(filtered(url)) as proxy:
+        seen = seen_upstream(await ask(proxy, request(method, "/x", (("max-forwards", "5"),))))
+    assert seen["headers"]["max-forwards"] == "4"
+
+
+async def test_max_forwards_of_other_methods_goes_upstream_unchanged(recorder):
+    _, url = recorder
+    async with aclosing(filtered(url)) as proxy:
+        seen = seen_upstream(await ask(proxy, request("GET", "/x", (("max-forwards", "0"),))))
+    assert seen["headers"]["max-forwards"] == "0"
+
+
+async def test_options_with_max_forwards_0_is_answered_by_the_proxy_with_what_it_forwards(recorder):
+    app, url = recorder
+    asked = len(app.targets)
+    async with aclosing(filtered(url)) as proxy:
+        answer = await ask(proxy, request("OPTIONS", "*", (("max-forwards", "0"),)))
+    assert (answer.status, answer.headers["allow"], answer.body) == (
+        200,
+        "GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH",
+        b"",
+    )
+    assert len(app.targets) == asked
+
+
+async def test_trace_with_max_forwards_0_is_reflected_by_the_proxy_without_credentials(recorder):
+    app, url = recorder
+    asked = len(app.targets)
+    headers = (("max-forwards", "0"), ("cookie", "session=secret"), ("authorization", "Basic eDp5"), ("x-kept", "yes"))
+    async with aclosing(filtered(url)) as proxy:
+        answer = await ask(proxy, request("TRACE", "/a?b", headers))
+    assert (answer.status, answer.headers["content-type"]) == (200, "message/http")
+    assert answer.body == b"TRACE /a?b HTTP/1.1\r\nhost: proxy.test\r\nmax-forwards: 0\r\nx-kept: yes\r\n\r\n"
+    assert len(app.targets) == asked
+
+
+async def test_an_upstream_stalling_in_the_middle_of_a_filtered_page_is_a_504(upstream, through):
+    response = await through(upstream, timeout=0.3).get("/stalling-page")
+    assert response.status_code == 504
+    assert response.text == f"504 Gateway Timeout: {upstream} stalled for 0.3 s in its answer to GET /stalling-page\n"
+
+
+async def test_an_upstream_breaking_off_in_the_middle_of_a_filtered_page_is_a_502(upstream, through):
+    response = await through(upstream).get("/broken-page")
+    assert response.status_code == 502
+    assert response.text.startswith(f"502 Bad Gateway: {upstream} broke off its answer to GET /broken-page: ")
+
+
+async def test_an_upstream_breaking_off_a_body_already_on_its_way_ends_the_response_early(upstream):
+    async with aclosing(filtered(upstream)) as proxy:
+        answer = await ask(proxy, get("/broken-download"))
+    assert (answer.status, answer.body, answer.complete) == (200, b"<p>first part", False)
 
 
 @pytest.mark.parametrize(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 
 import httpx
 import pytest
 
 from dualfilter.cli import main
-from tests.cli.upstream import LARGE, make_app
+from tests.cli.upstream import LARGE, Recorder, make_app
 from tests.support.cli_servers import command, dead_port, uvicorn_thread
 
 
@@ -33,6 +34,17 @@ def test_the_proxy_serves_the_upstream_filtered_and_streams_the_rest(upstream):
     assert b"".join(chunks) == LARGE
     assert len(chunks) > 1
     assert redirect.headers["location"] == f"{proxy.url}/page?x=1#top"
+
+
+def test_the_command_forwards_the_request_target_as_the_client_sent_it():
+    recorder = Recorder()
+    with uvicorn_thread(recorder) as url, command("proxy", url + "/app", "-f", "inject?html=<hr>") as proxy:
+        port = int(proxy.url.rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(b'GET /a/./b/../c?q="<> HTTP/1.1\r\nHost: proxy.test\r\nConnection: close\r\n\r\n')
+            answer = connection.makefile("rb").read()  # until the proxy closes the connection
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert recorder.targets == ['/app/a/./b/../c?q="<>']
 
 
 def test_with_no_check_it_starts_and_answers_502_while_the_upstream_is_down():

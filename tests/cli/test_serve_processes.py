@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -161,6 +163,19 @@ def test_reload_serves_the_changed_module(tmp_path):
             time.sleep(0.3)
     assert first == "<html><body><p>version one</p><hr></body></html>"
     assert served == "<html><body><p>version two</p><hr></body></html>"
+
+
+def test_workers_whose_app_fails_at_startup_are_one_line_and_exit_1(tmp_path):
+    (tmp_path / "failing_site.py").write_text(
+        "async def app(scope, receive, send):\n"
+        "    await receive()\n"
+        "    await send({'type': 'lifespan.startup.failed', 'message': 'no database'})\n"
+    )
+    argv = ["serve", "failing_site:app", "-f", INJECT, "--workers", "2", "--port", "0", "--log-level", "critical"]
+    result = subprocess.run(
+        [sys.executable, "-m", "dualfilter", *argv], cwd=tmp_path, capture_output=True, timeout=SECONDS * 2, check=False
+    )
+    assert (result.returncode, result.stderr) == (1, b"dualfilter: error: the app failed to start (see the messages above)\n")
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,16 @@
-"""The upstream the proxy tests put ``dualfilter proxy`` in front of: a small Starlette site.
+"""The upstreams the proxy tests put ``dualfilter proxy`` in front of: a small Starlette site,
+and ``Recorder``, which answers every request with the request as it arrived.
 
-Every route is also mounted under ``/app``, for a proxy whose upstream URL has a path.
+Every route of the site is also mounted under ``/app``, for a proxy whose upstream URL has a path.
 """
 
 from __future__ import annotations
 
 import gzip
+import json
 import random
 import threading
+from typing import Any
 
 import anyio
 from starlette.applications import Starlette
@@ -21,6 +24,42 @@ GZIPPED_PAGE = gzip.compress(PAGE, mtime=0)
 #: A body that is not HTML, sent in 64 KiB chunks.
 LARGE = random.Random(8).randbytes(3 * 1024 * 1024 + 123)
 CHUNK = 64 * 1024
+
+
+class PartialPage:
+    """A response whose Content-Length promises more than it sends: the start and a first
+    part, then the connection closes (``stall=False``) or nothing more comes until the
+    client leaves (``stall=True``)."""
+
+    def __init__(self, content_type: bytes, *, stall: bool = False) -> None:
+        self.content_type = content_type
+        self.stall = stall
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", self.content_type), (b"content-length", b"100")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"<p>first part", "more_body": True})
+        if self.stall:
+            while (await receive())["type"] != "http.disconnect":
+                pass
+
+
+class Recorder:
+    """An ASGI app that answers any request with JSON of its method, target (path and query
+    as they came) and headers, and keeps each request's target in ``targets``."""
+
+    def __init__(self) -> None:
+        self.targets: list[str] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        target = scope["raw_path"] + (b"?" + scope["query_string"] if scope["query_string"] else b"")
+        self.targets.append(target.decode("latin-1"))
+        headers = {name.decode("latin-1"): value.decode("latin-1") for name, value in scope["headers"]}
+        body = json.dumps({"method": scope["method"], "target": self.targets[-1], "headers": headers}).encode()
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body})
 
 
 def make_app(gate: threading.Event) -> Starlette:
@@ -104,5 +143,8 @@ def make_app(gate: threading.Event) -> Starlette:
         Route("/large", large),
         Route("/gate", gated),
         Route("/slow", slow),
+        Route("/stalling-page", PartialPage(b"text/html", stall=True)),
+        Route("/broken-page", PartialPage(b"text/html")),
+        Route("/broken-download", PartialPage(b"application/octet-stream")),
     ]
     return Starlette(routes=[*routes, Mount("/app", routes=routes)])
