@@ -10,7 +10,7 @@ authors find the sans-IO engine in its modules: ``dualfilter.machine``
 from __future__ import annotations
 
 from . import testing
-from ._version import __version__
+from ._version import __version__ as __version__  # the package version (not in __all__: not filter API)
 from .chain import Chain, chain
 from .errors import FilterError, ProtocolError, StreamError
 from .filter import Filter
@@ -29,5 +29,4 @@ __all__ = [
     "ProtocolError",
     "StreamError",
     "testing",
-    "__version__",
 ]

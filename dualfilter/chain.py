@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, MutableMapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import drivers, streaming
 from .decision import wants
@@ -37,7 +37,14 @@ class Chain(Filter):
 
     filter_content_types: tuple[str, ...] = ()
 
-    def __init__(self, app: Any = None, **options: Any) -> None:
+    if not TYPE_CHECKING:  # hidden from checkers: they type ``Pipeline(app)`` from Filter.__new__
+
+        def __init__(self, app: Any = None, **options: Any) -> None:
+            self._take_stage_options(options)
+            super().__init__(app, **options)
+
+    def _take_stage_options(self, options: Mapping[str, Any]) -> None:
+        """Refuse options that belong to the stages; take the chain's own from them."""
         unknown = sorted(set(options) - CHAIN_OPTIONS)
         if unknown:
             raise TypeError(
@@ -51,7 +58,6 @@ class Chain(Filter):
         self.thread_threshold = min(thresholds) if thresholds else None
         self.debug = any(stage.debug for stage in inner)
         self.force_no_conditional = any(stage.force_no_conditional for stage in inner)
-        super().__init__(app, **options)
 
     def _configure(self) -> None:
         super()._configure()

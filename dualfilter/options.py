@@ -75,27 +75,55 @@ def convert(current: Any, value: Any) -> Any:
 
 
 def convert_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
-    """Convert every ini string in ``options`` to its attribute's type; ``none``
-    (or nothing) is None for an option whose annotation allows it
-    (``thread_threshold = none``)."""
+    """Convert every ini string in ``options`` to its option's type: the type its
+    annotation names (``limit: int | None = None``), else its default's; ``none``
+    (or nothing) is None where the annotation allows it (``thread_threshold = none``)."""
     check_options(cls, options)
     converted: dict[str, Any] = {}
     for name, value in options.items():
-        if isinstance(value, str) and value.strip().lower() in ("", "none") and _may_be_none(cls, name):
-            converted[name] = None
-            continue
+        annotation = _annotation(cls, name)
         try:
-            converted[name] = convert(getattr(cls, name), value)
+            if not isinstance(value, str) or annotation is None:
+                converted[name] = convert(getattr(cls, name), value)
+            elif value.strip().lower() in ("", "none") and re.search(r"\bNone\b|Optional\[", annotation):
+                converted[name] = None
+            else:
+                converted[name] = _convert_as(_base_type(annotation), getattr(cls, name), value)
         except ValueError as exc:
             raise ValueError(f"option {name!r}: {exc}") from None
     return converted
 
 
-def _may_be_none(cls: type, name: str) -> bool:
-    """Whether the annotation of option ``name`` (on the class that declares it) allows None."""
+def _annotation(cls: type, name: str) -> str | None:
+    """The annotation of option ``name`` as text, from the class that declares it."""
     for klass in cls.__mro__:
         annotation = vars(klass).get("__annotations__", {}).get(name)
         if annotation is not None:
-            text = annotation if isinstance(annotation, str) else repr(annotation)
-            return bool(re.search(r"\bNone\b|Optional\[", text))
-    return getattr(cls, name, None) is None
+            return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
+    return None
+
+
+def _base_type(annotation: str) -> str:
+    """The first type an annotation names other than None: ``'int | None'`` -> ``'int'``."""
+    text = re.sub(r"^\s*Optional\[(.*)\]\s*$", r"\1", annotation)
+    for part in text.split("|"):
+        base = part.strip().split("[", 1)[0].rsplit(".", 1)[-1]
+        if base != "None":
+            return base
+    return ""
+
+
+def _convert_as(base: str, default: Any, value: str) -> Any:
+    """An ini string as the type ``base`` names; others as the default's type."""
+    if base == "bool":
+        return to_bool(value)
+    if base == "int":
+        return int(value.strip())
+    if base == "float":
+        return float(value.strip())
+    if base in ("tuple", "list", "frozenset", "set"):
+        items = [item for item in value.replace(",", " ").split() if item]
+        return {"tuple": tuple, "list": list, "frozenset": frozenset, "set": set}[base](items)
+    if base == "str":
+        return value
+    return convert(default, value)

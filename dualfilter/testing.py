@@ -39,8 +39,15 @@ def collect(events: Iterable[Event]) -> tuple[int, list[tuple[str, str]], bytes]
 def _split(body: bytes, chunks: int) -> list[bytes]:
     if chunks < 1:
         raise ValueError("chunks must be at least 1")
-    size = -(-len(body) // chunks) or 1
-    return [body[i : i + size] for i in range(0, len(body), size)] or [b""]
+    # min(chunks, len(body)) pieces, their sizes differing by one at most.
+    size, longer = divmod(len(body), chunks)
+    pieces: list[bytes] = []
+    start = 0
+    for index in range(min(chunks, len(body))):
+        end = start + size + (index < longer)
+        pieces.append(body[start:end])
+        start = end
+    return pieces or [b""]
 
 
 class _Failures(logging.Handler):
@@ -61,7 +68,7 @@ class _Failures(logging.Handler):
         cost the response a 500."""
         for record in self.records:
             if record.exc_info and record.exc_info[1] is not None:
-                raise record.exc_info[1]
+                raise record.exc_info[1].with_traceback(record.exc_info[2])  # as logged: the error keeps none
         if status == 500 and self.records:
             raise FilterError(self.records[0].getMessage())
 

@@ -19,6 +19,15 @@ def test_importing_the_core_imports_no_framework_lxml_or_pywin32():
     assert out.strip() == "[]"
 
 
+def test_the_public_api_is_what_filter_authors_write_against():
+    import dualfilter
+
+    assert sorted(dualfilter.__all__) == sorted(
+        ["Filter", "chain", "Chain", "Headers", "Format", "Stream", "FilterError", "ProtocolError", "StreamError", "testing"]
+    )
+    assert dualfilter.__version__  # still there, outside __all__
+
+
 def test_the_package_ships_py_typed():
     assert (ROOT / "dualfilter" / "py.typed").exists()
 

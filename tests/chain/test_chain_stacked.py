@@ -282,3 +282,26 @@ def test_stacked_filters_keep_their_request_answers_from_before_the_app_rewrote_
     environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/no-inner/page", "SCRIPT_NAME": "", "SERVER_NAME": "t", "SERVER_PORT": "80"}
     assert b"".join(app(environ, lambda status, headers, exc_info=None: None)) == b"page[outer]"
     assert _Counting.asked == 1  # asked once, before the app
+
+
+@pytest.mark.parametrize(
+    "inner_options", [{"debug": True}, {"max_buffer_size": 3, "oversize": "pass"}], ids=["debug", "oversize"]
+)
+def test_stacked_filters_whose_whole_chain_options_differ_stay_two_middlewares(inner_options):
+    # A chain applies one debug, max_buffer_size and oversize to every stage: folding
+    # these would show one filter's traceback for the other, or refuse what one passes.
+    from dualfilter.wsgi import FilterMiddleware
+
+    class Failing(_Tagging):
+        def filter(self, environ, headers, data):
+            raise RuntimeError("secret detail")
+
+    inner = Failing(mark="[inner]", **inner_options) if "debug" in inner_options else _Tagging(mark="[inner]", **inner_options)
+    app = _Tagging(mark="[outer]").wsgi(inner.wsgi(_routed_wsgi_app))
+    assert type(app) is FilterMiddleware and type(app.app) is FilterMiddleware  # not folded
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "", "SERVER_NAME": "t", "SERVER_PORT": "80"}
+    body = b"".join(app(environ, lambda status, headers, exc_info=None: None))
+    if "debug" in inner_options:
+        assert b"secret detail" in body  # the inner filter's own debug page, as stacked
+    else:
+        assert body == b"page[outer]"  # the inner passes what it cannot hold; the outer filters it

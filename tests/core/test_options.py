@@ -88,6 +88,18 @@ def test_an_option_that_may_be_none_is_none_in_an_ini_file(text):
     assert convert_options(Upper, {"thread_threshold": text}) == {"thread_threshold": None}
 
 
+class Annotated(Upper):
+    limit: int | None = None
+    ratio: float = 1
+    names: tuple[str, ...] = ()
+
+
+def test_an_ini_string_becomes_the_type_the_options_annotation_names():
+    # Not the default's type: a None default says nothing, an int default of a float option misleads.
+    converted = convert_options(Annotated, {"limit": "5", "ratio": "0.5", "names": "a, b"})
+    assert converted == {"limit": 5, "ratio": 0.5, "names": ("a", "b")}
+
+
 def test_none_is_not_a_value_for_an_option_that_cannot_be_none():
     with pytest.raises(ValueError, match="max_buffer_size"):
         convert_options(Upper, {"max_buffer_size": "none"})

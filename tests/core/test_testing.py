@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from dualfilter.testing import run_filter
 from tests.support.filters import Upper
 
@@ -18,6 +20,28 @@ def test_run_filter_takes_a_configured_instance():
 
 def test_run_filter_passes_other_types_through():
     assert run_filter(Upper, b"GIF89a", content_type="image/gif")[2] == b"GIF89a"
+
+
+@pytest.mark.parametrize(
+    ("size", "chunks", "pieces"), [(6, 4, [2, 2, 1, 1]), (5, 4, [2, 1, 1, 1]), (3, 5, [1, 1, 1]), (9, 3, [3, 3, 3])]
+)
+def test_run_filter_gives_the_body_in_as_many_pieces_as_asked_while_there_are_bytes(size, chunks, pieces):
+    fed = []
+
+    class Feeds(Upper):
+        def stream(self, environ, headers):
+            class Recording:
+                def feed(self, data):
+                    fed.append(len(data))
+                    return data
+
+                def finish(self):
+                    return b""
+
+            return Recording()
+
+    run_filter(Feeds, bytes(range(65, 65 + size)), content_type="text/html", chunks=chunks)
+    assert fed == pieces
 
 
 def test_run_filter_splits_the_body_into_chunks():

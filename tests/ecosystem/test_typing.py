@@ -31,7 +31,7 @@ from flask import Flask
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from dualfilter import Filter, Headers
+from dualfilter import Filter, Headers, chain
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -64,6 +64,12 @@ detected_asgi: ASGIApplication = InjectScript(site, debug=True)
 stacked: WSGIApplication = InjectScript(InjectScript(hello))
 configured: ASGIApplication = InjectScript(debug=True).asgi(api)
 banner: InjectScript = InjectScript(debug=True)
+
+Pipeline = chain(InjectScript, InjectScript(debug=True))  # a chain is a filter class too
+chained_wsgi: WSGIApplication = Pipeline(hello)
+chained_asgi: ASGIApplication = Pipeline(api)
+api.add_middleware(Pipeline, debug=True)
+chained_site = Starlette(middleware=[Middleware(Pipeline)])
 '''
 
 #: Each misuse, marked by its name at the end of its line, and what mypy must say of it.
