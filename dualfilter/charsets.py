@@ -46,7 +46,7 @@ from __future__ import annotations
 import codecs
 import importlib
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import lru_cache
 
 from . import gb18030, prescan
 from .errors import FilterError
@@ -191,15 +191,18 @@ def _web_tables(name: str) -> tuple[str, str]:
     return table, table
 
 
-@cache
 def _web_codec(normalized: str) -> codecs.CodecInfo | None:
     """The CodecInfo of a ``web-*`` codec: a windows code page as browsers
     decode it (the bytes 0x80-0x9F Python leaves unassigned are the C1
     controls), x-user-defined, or a narrow codec. ``codecs`` hands search
-    functions names lower-cased, with hyphens as underscores."""
-    if not normalized.startswith("web_"):
-        return None
-    name = normalized[4:].replace("_", "-")
+    functions names lower-cased, with hyphens as underscores; any other name
+    is not remembered here (a response may name any label)."""
+    return _web_codec_named(normalized[4:].replace("_", "-")) if normalized.startswith("web_") else None
+
+
+@lru_cache(maxsize=64)  # bounded: a response may name any web-* label too
+def _web_codec_named(name: str) -> codecs.CodecInfo | None:
+    """The CodecInfo of the ``web-<name>`` codec, if there is one."""
     if name in ("gbk", "gb18030"):
         return gb18030.codec(name)
     if f"web-{name}" not in _NAME_OF_CODEC:

@@ -168,3 +168,12 @@ def encode(data: bytes, codings: list[str]) -> bytes:
     for coding in codings:
         data = _CODINGS[coding][1](data)
     return data
+
+
+def decoded_size(data: bytes, codings: tuple[str, ...] | list[str]) -> int | None:
+    """What ``data`` decodes to in bytes, when its encoding says so without
+    decoding it: a gzip member's trailer holds its size (modulo 2**32). None
+    when unknown (other codings, stacked ones, several gzip members)."""
+    if list(codings) in (["gzip"], ["x-gzip"]) and len(data) >= 18 and data[:2] == b"\x1f\x8b":
+        return int.from_bytes(data[-4:], "little")
+    return None

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -60,6 +61,26 @@ _END = End()
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
 #: States in which a FilterCall is out.
 _PENDING = frozenset({_OPENING, _FILTERING, _HOLDING_FEED, _HOLDING_FINISH, _FEEDING, _FINISHING})
+
+
+def _detached(exc: BaseException) -> BaseException:
+    """``exc``, kept as the response's error without keeping the response alive:
+    a traceback's frames hold the driver's and the host's frames through their
+    callers, and those hold this machine, the request and the body. So ``exc``
+    and the exceptions chained to it keep no traceback; the one it was raised
+    with stays as text, a note printed with it (``__notes__``, PEP 678)."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
+    notes = getattr(exc, "__notes__", None)
+    exc.__notes__ = [*(notes if isinstance(notes, list) else []), f"-- raised as:\n{text}"]  # type: ignore[attr-defined]
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        chained = pending.pop()
+        if chained is not None and id(chained) not in seen:
+            seen.add(id(chained))
+            chained.__traceback__ = None
+            pending += (chained.__cause__, chained.__context__)
+    return exc
 
 
 class ResponseMachine:
@@ -284,11 +305,14 @@ class ResponseMachine:
             return self._fail(exc, getattr(self._stream, "failed", None))
         if state is _FEEDING or state is _FINISHING:
             self._to("failed")
-            self.error = exc
             name = self._name(getattr(self._stream, "failed", None))
             self._stream = None
             log.error("%s failed while streaming %s; the response is cut short", name, self._path(), exc_info=exc)
-            raise StreamError(f"{name} failed while streaming: {exc}") from exc
+            self.error = _detached(exc)
+            try:
+                raise StreamError(f"{name} failed while streaming: {exc}") from exc
+            finally:
+                del exc  # this frame goes into the StreamError's traceback
         raise ProtocolError(f"failed() with no FilterCall out (state {state.name})")
 
     # -- buffered: the stages, innermost first --------------------------------------
@@ -310,7 +334,11 @@ class ResponseMachine:
             self._stage_headers = Headers(list(start.headers))
             self._stage, self._index, self._raw = flt, 1, body
             return [make(FilterCall, (flt, flt.filter, (), self._decoded, self._offload(flt)))]
-        self._value = BodyValue(body, codings=decision.codings, limit=self.filter.max_buffer_size)
+        if decision.codings:
+            # Offloading goes by the body the filter gets: what it decodes to (unknown: the limit).
+            size = codings.decoded_size(body, decision.codings)
+            self._size = max(self._size, flt.max_buffer_size if size is None else size)
+        self._value = BodyValue(body, codings=decision.codings, limit=flt.max_buffer_size)
         self._headers = start.headers
         return self._next_stage()
 
@@ -523,7 +551,6 @@ class ResponseMachine:
         return responses.simple_response(502, "Bad Gateway", "The response was too large to filter.", head=self._head())
 
     def _fail(self, exc: BaseException, stage: Filter | None = None) -> list[Event]:
-        self.error = exc
         self._chunks = []
         self._value = self._seen = self._raw = None
         name = self._name(stage)
@@ -531,7 +558,9 @@ class ResponseMachine:
             log.error("%s failed on %s: %s", name, self._path(), exc)
         else:
             log.error("%s raised on %s", name, self._path(), exc_info=exc)
-        return responses.error_response(exc, self.filter.debug, head=self._head())
+        answer = responses.error_response(exc, self.filter.debug, head=self._head())
+        self.error = _detached(exc)
+        return answer
 
     # -- helpers -------------------------------------------------------------------------
 

@@ -339,7 +339,10 @@ class _Engine:
             # The traceback's frames hold the engine's objects: clear them here, so
             # none is freed on the thread that receives the error.
             _clear_frames(failure)
-            raise failure
+            try:
+                raise failure
+            finally:
+                del failure  # this frame goes into its traceback: it must not hold it back
         out = bytes(run.out)
         run.out.clear()
         return out

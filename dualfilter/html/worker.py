@@ -3,10 +3,14 @@
 A host may feed one response from several threads (IIS raw-data
 notifications, an extension finishing on a worker thread, an ASGI server
 offloading work), but the engine's objects may only be used and freed on the
-thread that made them. So each response leases a thread of its own: every
-call into its engine runs there, in order, in a copy of the caller's context
-(``contextvars``), while the caller waits. A thread goes back to a small idle
-pool when its response is done, and ends after a while unused.
+thread that made them. So each response leases a thread: every call into its
+engine runs there, in order, in a copy of the caller's context
+(``contextvars``), while the caller waits. The threads are a bounded pool
+(``MAX_THREADS``): a response gets an idle thread, else a new one while the
+pool is not full, else shares the least busy one (its calls queue behind the
+others', each a short step of work); a call from a pool thread itself (a
+handler running another rewriter) always gets a thread that is not busy
+calling. A thread with no response ends after a while unused.
 """
 
 from __future__ import annotations
@@ -20,21 +24,26 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: How long an idle thread waits for a new response before it ends.
+#: How long a thread with no response waits for one before it ends.
 IDLE_SECONDS = 30.0
+#: How many threads the pool starts at most (more only for calls from pool threads).
+MAX_THREADS = 32
 
 log = logging.getLogger("dualfilter")
 _lock = threading.Lock()
-_idle: list[_Worker] = []
+#: The live threads of the pool.
+_workers: list[_Worker] = []
 
 
 class _Worker:
     """One thread running the calls put on its queue, one at a time."""
 
-    __slots__ = ("jobs", "thread")
+    __slots__ = ("jobs", "thread", "leases")
 
     def __init__(self) -> None:
         self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+        #: How many responses hold this thread.
+        self.leases = 0
         self.thread = threading.Thread(target=self._run, name="dualfilter-html", daemon=True)
         self.thread.start()
 
@@ -44,8 +53,8 @@ class _Worker:
                 job = self.jobs.get(timeout=IDLE_SECONDS)
             except queue.Empty:
                 with _lock:
-                    if self in _idle:  # not leased: nobody can give it work any more
-                        _idle.remove(self)
+                    if self.leases == 0 and self.jobs.empty():  # nobody can give it work any more
+                        _workers.remove(self)
                         return
                 continue
             try:
@@ -55,9 +64,28 @@ class _Worker:
 
 
 def idle_count() -> int:
-    """How many threads wait in the idle pool."""
+    """How many threads of the pool hold no response."""
     with _lock:
-        return len(_idle)
+        return sum(1 for worker in _workers if worker.leases == 0)
+
+
+def thread_count() -> int:
+    """How many threads the pool has."""
+    with _lock:
+        return len(_workers)
+
+
+def _lease_worker() -> _Worker:
+    """The thread a new response gets (called with ``_lock`` held)."""
+    idle = [worker for worker in _workers if worker.leases == 0]
+    if idle:
+        return idle[-1]
+    current = threading.current_thread()
+    if len(_workers) < MAX_THREADS or any(worker.thread is current for worker in _workers):
+        worker = _Worker()  # a pool thread calling (a handler running another rewriter) never waits on itself
+        _workers.append(worker)
+        return worker
+    return min(_workers, key=lambda worker: worker.leases)
 
 
 class Lease:
@@ -67,8 +95,9 @@ class Lease:
 
     def __init__(self) -> None:
         with _lock:
-            worker = _idle.pop() if _idle else None
-        self._worker: _Worker | None = worker or _Worker()
+            worker = _lease_worker()
+            worker.leases += 1
+        self._worker: _Worker | None = worker
         self._replies: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
 
     def call(self, func: Callable[..., T], *args: Any) -> T:
@@ -89,7 +118,10 @@ class Lease:
         ok, value = replies.get()
         if ok:
             return value  # type: ignore[no-any-return]
-        raise value
+        try:
+            raise value
+        finally:
+            del value  # this frame goes into its traceback: it must not hold it back
 
     def release(self, last: Callable[[], None] | None = None) -> None:
         """Give the thread back, after it runs ``last`` (freeing the engine there).
@@ -106,6 +138,6 @@ class Lease:
 def _return_to_pool(worker: _Worker) -> Callable[[], None]:
     def back() -> None:
         with _lock:
-            _idle.append(worker)
+            worker.leases -= 1
 
     return back

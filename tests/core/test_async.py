@@ -84,3 +84,41 @@ async def test_thread_threshold_none_never_uses_a_thread():
 
     await _run(Upper(thread_threshold=None), 10**6, run_sync)
     assert calls == []
+
+
+async def _run_coded(flt, body, coding, run_sync):
+    machine = ResponseMachine(flt, make_environ())
+    machine.start(200, [*HTML, ("Content-Encoding", coding)])
+    machine.body(body)
+    return collect(await drive_async(machine, machine.end(), run_sync))
+
+
+async def test_a_compressed_body_goes_by_the_size_it_decodes_to():
+    # A small gzip body of a big page is big work: decoding, filtering, encoding.
+    import gzip
+
+    calls = []
+
+    async def run_sync(func):
+        calls.append(func)
+        return func()
+
+    big = gzip.compress(b"a" * 10_000)
+    small = gzip.compress(b"a" * 50)
+    await _run_coded(Upper(thread_threshold=1000), small, "gzip", run_sync)
+    assert calls == [] and len(big) < 1000
+    status, headers, body = await _run_coded(Upper(thread_threshold=1000), big, "gzip", run_sync)
+    assert len(calls) == 1 and gzip.decompress(body) == b"A" * 10_000
+
+
+async def test_a_body_in_a_coding_that_does_not_say_its_size_goes_to_a_thread():
+    import zlib
+
+    calls = []
+
+    async def run_sync(func):
+        calls.append(func)
+        return func()
+
+    await _run_coded(Upper(thread_threshold=1000), zlib.compress(b"a" * 50), "deflate", run_sync)
+    assert len(calls) == 1

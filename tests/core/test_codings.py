@@ -71,3 +71,12 @@ def test_a_decompression_bomb_stops_at_max_buffer_size(coding):
         Upper(max_buffer_size=1024 * 1024), [bomb], headers=[("Content-Type", "text/html"), ("Content-Encoding", coding)]
     )[1:]
     assert status == 502
+
+
+def test_a_gzip_body_says_what_it_decodes_to_and_other_codings_do_not():
+    from dualfilter.codings import decoded_size
+
+    page = b"<p>x</p>" * 1000
+    assert decoded_size(gzip.compress(page), ["gzip"]) == len(page)
+    assert decoded_size(zlib.compress(page), ["deflate"]) is None
+    assert decoded_size(gzip.compress(page), ["gzip", "br"]) is None

@@ -134,3 +134,49 @@ def test_a_chain_stage_whose_should_filter_raises_after_an_earlier_stage_answers
     machine, status, _, body = drive(chain(RaisingOnMarked, Marking)(), [b"<p>app</p>"])
     assert (status, body) == (500, b"Internal Server Error\n")
     assert isinstance(machine.error, ValueError)
+
+
+# -- nothing of a failed response outlives it ---------------------------------------------------------
+
+
+class Failing(Upper):
+    def filter(self, environ, headers, data):
+        try:
+            {}["missing"]
+        except KeyError:
+            raise ValueError("boom") from None
+
+
+class Marker(dict):
+    """An environ a weak reference can watch."""
+
+
+def test_a_failed_response_is_freed_without_the_garbage_collector(monkeypatch):
+    # The error the machine keeps holds no traceback: its frames would hold the
+    # driver's, which hold the machine and the request (a cycle only gc breaks).
+    # (The log record keeps one: pytest keeps the records, so the logger is off.)
+    import gc
+    import logging
+    import weakref
+
+    monkeypatch.setattr(logging.getLogger("dualfilter"), "disabled", True)
+    environ = Marker(make_environ())
+    gone = weakref.ref(environ)
+    gc.disable()
+    try:
+        machine = driven_machine(Failing(), environ)
+        machine.start(200, HTML)
+        assert machine.end()[0].status == 500
+        assert isinstance(machine.error, ValueError) and machine.error.__traceback__ is None
+        del machine, environ
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
+def test_run_filter_still_raises_a_failed_filters_error_with_its_own_traceback():
+    from dualfilter.testing import run_filter
+
+    with pytest.raises(ValueError, match="boom") as caught:
+        run_filter(Failing, b"<p>x</p>", raise_errors=True)
+    assert any(entry.name == "filter" for entry in caught.traceback)

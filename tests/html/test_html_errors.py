@@ -195,6 +195,27 @@ def test_a_failed_response_leaves_nothing_behind_either():
     assert sys.getrefcount(environ) == 2  # only this frame and the call
 
 
+def test_a_failed_response_leaves_nothing_behind_without_the_garbage_collector():
+    class Marker(dict):
+        pass
+
+    environ = Marker()
+    gone = weakref.ref(environ)
+    gc.disable()
+    try:
+        with pytest.raises(KeyError):
+            stream = Boom().stream(environ, Headers(list(UTF8)))
+            stream.feed(FAILING)
+        del stream, environ
+        for _ in range(100):  # the engine is freed on its own thread: give it a moment
+            if gone() is None:
+                break
+            threading.Event().wait(0.01)
+        assert gone() is None
+    finally:
+        gc.enable()
+
+
 def test_the_package_imports_without_the_extra_and_building_a_rewriter_names_it():
     code = (
         "import sys; sys.modules['lolhtml'] = None\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from wsgi_harness import HTML, TrackingIterable, UpperFilter, call, read, serve, simple_app, tracking_app, wrap
+from wsgi_harness import HTML, TrackingIterable, UpperFilter, call, make_environ, read, serve, simple_app, tracking_app, wrap
 
 from dualfilter import Filter
 
@@ -89,3 +89,29 @@ def test_a_written_oversized_response_under_oversize_pass_goes_out_through_write
     recorder, result = call(UpperFilter(app, max_buffer_size=30, oversize="pass"))
     assert recorder.written == [b"a" * 20, b"b" * 20, b"c" * 20]
     assert read(result) == [b"d"]
+
+
+def test_a_failed_response_leaves_nothing_for_the_garbage_collector(monkeypatch):
+    import gc
+    import logging
+    import weakref
+
+    monkeypatch.setattr(logging.getLogger("dualfilter"), "disabled", True)  # pytest keeps log records
+
+    class Failing(UpperFilter):
+        def filter(self, environ, headers, data):
+            raise ValueError("boom")
+
+    class Marker(dict):
+        pass
+
+    environ = Marker(make_environ())
+    gone = weakref.ref(environ)
+    gc.disable()
+    try:
+        recorder, result = call(Failing(simple_app([b"<p>x</p>"])), environ)
+        assert recorder.starts[0][0].startswith("500") and b"".join(read(result)) == b"Internal Server Error\n"
+        del recorder, result, environ
+        assert gone() is None
+    finally:
+        gc.enable()
