@@ -114,6 +114,17 @@ class RequestPolicy:
         return any(key in environ for key in _VALIDATOR_KEYS)
 
     @staticmethod
+    def may_redispatch_scope(scope: Mapping[str, Any]) -> bool:
+        """:meth:`may_redispatch` for an ASGI scope (whose header names servers
+        give lower-cased, as the ASGI spec asks: a plain loop, on every request)."""
+        if scope.get("method", "GET") not in SAFE_METHODS:
+            return False
+        for name, _ in scope.get("headers", ()):
+            if name in _VALIDATOR_NAMES:
+                return True
+        return False
+
+    @staticmethod
     def redispatch_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
         """``environ`` without any range or conditional header: what a redispatch asks."""
         return {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS}

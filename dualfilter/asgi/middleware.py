@@ -60,7 +60,8 @@ class FilterMiddleware:
         # held back was never sent, so the server answers with its own 500.
         # (The app gets a copy of the scope: routers rewrite theirs, and a
         # redispatch asks the request as it came.)
-        await self.app({**scope}, receive, responder.send)
+        first = responder.receiving(receive) if RequestPolicy.may_redispatch_scope(scope) else receive
+        await self.app({**scope}, first, responder.send)
         if responder.asked_again:  # a redispatch: the same request for the full response
             responder.next_answer()
             again = {**scope, "headers": RequestPolicy.redispatch_pairs(scope.get("headers", ()))}

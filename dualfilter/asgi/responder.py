@@ -26,11 +26,12 @@ from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Red
 from ..machine import ResponseMachine
 from .environ import ScopeEnviron
 from .headers import RawHeaders, to_bytes, to_str
-from .types import Message, Scope, Send
+from .types import Message, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from ..filter import Filter
 
+DISCONNECT: Message = {"type": "http.disconnect"}
 #: Bytes read at a time from a file the app sent by ``http.response.pathsend`` or ``zerocopysend``.
 FILE_CHUNK = 64 * 1024
 
@@ -58,6 +59,8 @@ class Responder:
     trailer_pairs: RawHeaders = []
     #: The app's ``http.response.push`` messages sent while the start is held, in order.
     pushes: list[Message] | None = None
+    #: Set once an answer dropped for a redispatch has ended (see ``receiving``).
+    dropped: anyio.Event | None = None
 
     def __init__(self, flt: Filter, scope: Scope, environ: Mapping[str, Any] | None, send: Send) -> None:
         self.filter = flt
@@ -104,7 +107,7 @@ class Responder:
                 if self.passing:  # it just went over to passthrough: this was the last chunk
                     await self.send_out({"type": "http.response.body", "body": b"", "more_body": False})
                 elif not self.trailers_in:
-                    await self._emit(machine.end())
+                    await self._end()
         elif kind == "http.response.start":
             raw = message.get("headers", ())
             if type(raw) is not list and type(raw) is not tuple:
@@ -139,7 +142,7 @@ class Responder:
                 raise ProtocolError("http.response.trailers before http.response.start")
             self.trailer_pairs += message.get("headers", ())
             if not message.get("more_trailers", False):
-                await self._emit(machine.end(to_str(self.trailer_pairs)))
+                await self._end(to_str(self.trailer_pairs))
         elif kind == "http.response.pathsend":
             await self._pathsend(message["path"])
         elif kind == "http.response.zerocopysend":
@@ -168,6 +171,7 @@ class Responder:
         if self.app_start is None:
             raise ProtocolError("http.response.pathsend before http.response.start")
         if self.asked_again:
+            self._dropped_ended()
             return  # an answer being dropped: no need to read it
         async with await anyio.open_file(path, "rb") as file:
             await self._read_body(lambda: file.read(FILE_CHUNK), more=False)
@@ -180,6 +184,8 @@ class Responder:
         if self.app_start is None:
             raise ProtocolError("http.response.zerocopysend before http.response.start")
         if self.asked_again:
+            if not message.get("more_body", False):
+                self._dropped_ended()
             return  # an answer being dropped: no need to read it
         file = message["file"]
         fd: int = file if type(file) is int else file.fileno()
@@ -220,7 +226,7 @@ class Responder:
             await self.send_out({"type": "http.response.body", "body": b"", "more_body": False})
         elif not self.trailers_in:
             assert self.machine is not None
-            await self._emit(self.machine.end())
+            await self._end()
 
     # -- machine events out ------------------------------------------------------
 
@@ -233,6 +239,46 @@ class Responder:
         if trailers:
             message["trailers"] = True
         return message
+
+    def receiving(self, receive: Receive) -> Receive:
+        """``receive`` for the app's first call of a request it may be asked again:
+        once the answer dropped for that has ended, ``http.disconnect`` (ASGI: after
+        its response is sent), a call already waiting included, so that an app
+        waiting for it (Quart does) returns and the second call can be made."""
+        ended = self.dropped = anyio.Event()
+
+        async def first() -> Message:
+            if ended.is_set():
+                return DISCONNECT
+            message: Message | None = None
+            async with anyio.create_task_group() as group:
+
+                async def from_server() -> None:
+                    nonlocal message
+                    message = await receive()
+                    group.cancel_scope.cancel()
+
+                async def until_dropped() -> None:
+                    await ended.wait()
+                    group.cancel_scope.cancel()
+
+                group.start_soon(from_server)
+                group.start_soon(until_dropped)
+            return DISCONNECT if message is None else message
+
+        return first
+
+    async def _end(self, trailers: list[tuple[str, str]] | None = None) -> None:
+        """The end of the app's answer (and of the one dropped for a redispatch)."""
+        assert self.machine is not None  # made at the start
+        await self._emit(self.machine.end(trailers))
+        if self.asked_again:
+            self._dropped_ended()
+
+    def _dropped_ended(self) -> None:
+        """The answer dropped for a redispatch has ended: the app's receive() may say so."""
+        if self.dropped is not None:
+            self.dropped.set()
 
     async def answer(self, events: list[Event]) -> None:
         """Send the filter's own whole answer (a clean 500) in place of the app's."""

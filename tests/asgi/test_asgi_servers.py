@@ -251,3 +251,39 @@ def test_hypercorn_over_http2_promises_the_push_of_a_filtered_response_after_its
     promise = next(e for e in events if isinstance(e, h2.events.PushedStreamReceived))
     assert (b":path", b"/style.css") in promise.headers
     assert b"".join(e.data for e in events if isinstance(e, h2.events.DataReceived)) == b"<P>HINTED</P>"
+
+
+PARTIAL_PAGE = b"<html><body><p>hello world, long enough for a range</p></body></html>"
+
+
+async def _waits_for_disconnect(scope, receive, send):
+    """An app shaped as Quart >= 0.23: it reads receive() until http.disconnect,
+    beside its handler, and returns only then; it answers a Range with a 206."""
+
+    async def listen():
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    async def respond():
+        headers = [(b"content-type", b"text/html")]
+        if dict(scope["headers"]).get(b"range") == b"bytes=0-9":
+            headers += [(b"content-range", b"bytes 0-9/%d" % len(PARTIAL_PAGE)), (b"content-length", b"10")]
+            await send({"type": "http.response.start", "status": 206, "headers": headers})
+            await send({"type": "http.response.body", "body": PARTIAL_PAGE[:10]})
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send({"type": "http.response.body", "body": PARTIAL_PAGE})
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(listen)
+        group.start_soon(respond)
+
+
+@pytest.mark.parametrize("serving", [http_servers.uvicorn_serving, http_servers.hypercorn_serving], ids=["uvicorn", "hypercorn"])
+def test_an_app_that_waits_for_the_disconnect_is_told_of_it_when_its_answer_is_asked_again(serving):
+    # ASGI: http.disconnect goes to an app that calls receive() after its response was
+    # sent. Its 206 went to the filter, not the server: the filter tells it, or the app
+    # never returns and the full page is never asked for.
+    with serving(UpperFilter.asgi(_waits_for_disconnect)) as port:
+        response = httpx.get(f"http://127.0.0.1:{port}/", headers={"Range": "bytes=0-9"}, timeout=10)
+    assert (response.status_code, response.content) == (206, PARTIAL_PAGE.upper()[:10])
