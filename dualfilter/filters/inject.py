@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -11,10 +10,9 @@ from .. import charsets
 from ..errors import FilterError
 from ..filter import Filter
 from ..headers import Headers
-from ..html import OversizeError, engine
+from ..html import engine
+from ..html.rewriter import outgrown
 from ..mediatypes import parse_content_type
-
-log = logging.getLogger("dualfilter")
 
 _HEAD_CLOSE = re.compile(r"</head\s*>", re.I)
 _BODY_OPEN = re.compile(r"<body[\s/>]", re.I)
@@ -220,14 +218,7 @@ class InjectStream:
 
     def _oversize(self) -> str:
         """What is held outgrew ``max_buffer_size``: fail, or send it on and give the snippet up."""
-        inject = self.inject
-        if inject.oversize == "error":
-            raise OversizeError(f"more than max_buffer_size ({inject.max_buffer_size}) bytes follow the place for the snippet")
-        log.warning(
-            "%s: more than max_buffer_size (%d) bytes follow the place for the snippet; the page goes out without it",
-            inject.name,
-            inject.max_buffer_size,
-        )
+        outgrown(self.inject, "the page after the place for the snippet", "the page goes out without it")
         held, self.done = "".join(self.held) + self.tail, True
         self.held, self.tail, self.size = [], "", 0
         return held

@@ -14,16 +14,14 @@ which ``oversize`` applies (a later place may always come, up to the end).
 
 from __future__ import annotations
 
-import logging
 import re
 import secrets
 from collections.abc import Mapping
 from typing import Any
 
+from ..filter import Filter
 from .nodes import Element
-from .rewriter import OversizeError, Rewriter, on
-
-log = logging.getLogger("dualfilter")
+from .rewriter import Rewriter, on, outgrown
 
 _HEAD_START, _HEAD, _BODY_START, _BODY_END, _HTML_END = "g", "h", "s", "b", "x"
 
@@ -37,6 +35,11 @@ class InjectRewriter(Rewriter):
     missing: str = "fallback"
     #: The name logs give the filter: the ``Inject`` that runs this.
     label: str = "Inject"
+
+    @property
+    def name(self) -> str:
+        """The name of the filter it works for (``label``), in logs."""
+        return self.label
 
     @on("head")
     def head(self, element: Element, environ: Mapping[str, Any]) -> None:
@@ -62,9 +65,7 @@ class InjectRewriter(Rewriter):
 
     def _post_process(self, environ: Mapping[str, Any]) -> Any:
         token = environ.token  # type: ignore[attr-defined]
-        return Landmarks(
-            self.html.encode("utf-8"), self.where, self.missing, token, self.max_buffer_size, self.oversize, self.label
-        )
+        return Landmarks(self.html.encode("utf-8"), self.where, self.missing, token, self)
 
 
 class _Marked(dict):  # type: ignore[type-arg]
@@ -84,16 +85,13 @@ class Landmarks:
 
     What is held, from the first place that may still win on, is measured in
     bytes of the page's charset (``codec``, which the stream sets) and bounded
-    by ``limit``: past it, ``oversize='error'`` fails the response, and
-    ``'pass'`` sends it on as it is, without the snippet, with a warning."""
+    by the filter's ``max_buffer_size``: past it, ``oversize='error'`` fails the
+    response, and ``'pass'`` sends it on as it is, without the snippet, with a warning."""
 
-    def __init__(
-        self, snippet: bytes, where: str, missing: str, token: str, limit: int, oversize: str = "error", name: str = "Inject"
-    ) -> None:
+    def __init__(self, snippet: bytes, where: str, missing: str, token: str, flt: Filter) -> None:
         self.snippet = snippet
-        self.limit = limit
-        self.oversize = oversize
-        self.name = name
+        self.filter = flt
+        self.limit = flt.max_buffer_size
         #: The page's codec: what is held is measured in its bytes, as the body is.
         self.codec = "utf-8"
         #: The size of ``held`` in the page's charset.
@@ -229,13 +227,7 @@ class Landmarks:
 
     def _oversize(self) -> bytes:
         """What is held outgrew ``limit``: fail, or send it on and give the snippet up."""
-        if self.oversize == "error":
-            raise OversizeError(f"more than max_buffer_size ({self.limit}) bytes follow the place for the snippet")
-        log.warning(
-            "%s: more than max_buffer_size (%d) bytes follow the place for the snippet; the page goes out without it",
-            self.name,
-            self.limit,
-        )
+        outgrown(self.filter, "the page after the place for the snippet", "the page goes out without it")
         held, self.held, self.places, self.done = bytes(self.held), bytearray(), [], True
         return held
 

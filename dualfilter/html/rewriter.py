@@ -58,6 +58,15 @@ class OversizeError(FilterError):
     text handler needs, or the page after the place ``Inject`` may put its snippet."""
 
 
+def outgrown(flt: Filter, held: str, outcome: str) -> None:
+    """What a stream of ``flt`` holds (``held``, say "a text node") grew past its
+    ``max_buffer_size``: OversizeError under ``oversize='error'``, else a warning
+    that the stream lets it go (``outcome``) and goes on."""
+    if flt.oversize == "error":
+        raise OversizeError(f"{held} is longer than max_buffer_size ({flt.max_buffer_size})")
+    log.warning("%s: %s is longer than max_buffer_size (%d); %s", flt.name, held, flt.max_buffer_size, outcome)
+
+
 class Rewriter(Filter):
     """Edit HTML as it streams through: handlers on CSS selectors, the rest untouched.
 
@@ -191,9 +200,7 @@ class _Run:
             raw.replace(whole, engine.kind(True))
 
     def _oversize(self, raw: Any) -> None:
-        if self.rewriter.oversize == "error":
-            raise OversizeError(f"a text node is longer than max_buffer_size ({self.limit})")
-        log.warning("%s: a text node is longer than max_buffer_size (%d); it goes out unfiltered", self.rewriter.name, self.limit)
+        outgrown(self.rewriter, "a text node", "it goes out unfiltered")
         raw.replace("".join(self.pieces), engine.kind(True))
         self.pieces, self.size, self.passing = [], 0, True
 
