@@ -23,6 +23,14 @@ from .streaming import Stream
 
 #: The options a chain itself takes; every other option belongs to its stages.
 CHAIN_OPTIONS = frozenset({"max_buffer_size", "oversize", "thread_threshold", "debug"})
+#: Those that change what a response gets (``thread_threshold`` only says where the work runs).
+_ANSWERING_OPTIONS = sorted(CHAIN_OPTIONS - {"thread_threshold"})
+
+
+def foldable(outer: Filter, inner: Filter) -> bool:
+    """Whether ``outer(inner(app))`` answers as ``chain(outer, inner)`` does: a chain
+    applies one ``debug``, ``max_buffer_size`` and ``oversize`` to all its stages."""
+    return all(getattr(outer, name) == getattr(inner, name) for name in _ANSWERING_OPTIONS)
 
 
 class Chain(Filter):
@@ -37,7 +45,7 @@ class Chain(Filter):
 
     filter_content_types: tuple[str, ...] = ()
 
-    if not TYPE_CHECKING:  # hidden from checkers: they type ``Pipeline(app)`` from Filter.__new__
+    if not TYPE_CHECKING:  # hidden from checkers: they type ``chain(...)(app)`` from Filter.__new__
 
         def __init__(self, app: Any = None, **options: Any) -> None:
             self._take_stage_options(options)
@@ -83,25 +91,23 @@ class Chain(Filter):
         ``should_filter_request`` refuses it is left out of it, as it would be
         stacked: the answers, asked before the app runs, are kept in ``environ``
         for the response (an app may rewrite its environ as it routes)."""
-        refused = frozenset(
-            id(stage) for stage in self._stages if stage.asks_requests and not stage.should_filter_request(environ)
-        )
+        refused = self._ask_stages(environ)
         if isinstance(environ, MutableMapping):
             environ[self._refused_key] = refused
         return len(refused) < len(self._stages)
 
-    def refused(self, environ: Mapping[str, Any]) -> frozenset[int]:
-        """The ids of the stages whose ``should_filter_request`` refused this
-        request: as answered before the app ran, else asked now."""
-        known = environ.get(self._refused_key)
-        if known is not None:
-            return known  # type: ignore[no-any-return]
+    def _ask_stages(self, environ: Mapping[str, Any]) -> frozenset[int]:
         return frozenset(id(stage) for stage in self._stages if stage.asks_requests and not stage.should_filter_request(environ))
+
+    def _refused_stages(self, environ: Mapping[str, Any]) -> frozenset[int]:
+        """As answered before the app ran (``should_filter_request``), else asked now."""
+        known = environ.get(self._refused_key)
+        return self._ask_stages(environ) if known is None else known
 
     def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
         """Whether any stage wants the response as the app sent it; if none does,
         no stage can change it, so it passes through."""
-        refused = self.refused(environ) if self.asks_requests else frozenset()
+        refused = self._refused_stages(environ) if self.asks_requests else frozenset()
         return any(id(stage) not in refused and wants(stage, environ, status, headers.list) for stage in self._stages)
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> Any:

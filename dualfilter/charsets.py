@@ -194,7 +194,8 @@ def _web_tables(name: str) -> tuple[str, str]:
 def _web_codec(normalized: str) -> codecs.CodecInfo | None:
     """The CodecInfo of a ``web-*`` codec: a windows code page as browsers
     decode it (the bytes 0x80-0x9F Python leaves unassigned are the C1
-    controls), x-user-defined, or a narrow codec. ``codecs`` hands search
+    controls), x-user-defined, a narrow codec, or gbk / gb18030
+    (``dualfilter.gb18030``). ``codecs`` hands search
     functions names lower-cased, with hyphens as underscores; any other name
     is not remembered here (a response may name any label)."""
     return _web_codec_named(normalized[4:].replace("_", "-")) if normalized.startswith("web_") else None

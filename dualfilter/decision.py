@@ -3,8 +3,9 @@
 ``decide(filter, method, status, headers)`` reads only the request method, the
 status and the headers (plus ``should_filter`` when a filter overrides it) and
 says what the machine does with the response: pass it on, buffer it, stream
-it, send a start with no body (HEAD, 1xx, 204, 205, 304), or ask the app again
-for the full response (a 206 or 304 that may stand for a filtered page).
+it, send a start with no body (HEAD, 1xx, 204, 205, 304), ask the app again
+for the full response (a 206 or 304 that may stand for a filtered page), or
+answer the clean 500 (an overridden ``should_filter`` raised).
 ``reason`` is a sentence for logs and ``dualfilter apply``; ``untouched``
 says a host may forward the response without a machine. ``decide_raw`` is the
 same for ASGI's byte headers.
@@ -59,6 +60,14 @@ class Decision:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "untouched", self.action == "pass" and not self.codings)
+
+    @property
+    def as_made(self) -> bool:
+        """Whether the response goes out as the app made it: passed on, or a start
+        with no body the filter does not want (a host may then send its body its own
+        way, as ISAPI's TransmitFile); not one it filters, nor a 206 or 304 that
+        is asked again, nor one answered with the clean 500."""
+        return self.action == "pass" or self.action == "bodiless" and not self.wanted
 
 
 def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[str, str]]:

@@ -247,6 +247,11 @@ class Filter(_Configured):
         static files, downloads, APIs. By default every request may be."""
         return True
 
+    def _refused_stages(self, environ: Mapping[str, Any]) -> frozenset[int]:
+        """The ids of the stages whose ``should_filter_request`` refused this
+        request: a chain's (``dualfilter.chain``); a plain filter has none."""
+        return frozenset()
+
     def should_filter(self, environ: Mapping[str, Any], status: int, headers: Headers) -> bool:
         """Whether this response is filtered: status 200 (or any, with
         ``filter_all_status``) and a media type in ``filter_content_types``.

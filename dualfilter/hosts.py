@@ -77,23 +77,13 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     if host not in HOSTS:
         raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
     middleware = importlib.import_module(f"dualfilter.{host}").FilterMiddleware
-    if type(app) is middleware and _foldable(filter, app.filter):
-        from .chain import chain
+    if type(app) is middleware:
+        from .chain import chain, foldable
 
-        inner = app.extension if host == "isapi" else app.app
-        return middleware(chain(filter, app.filter)(), inner)
+        if foldable(filter, app.filter):
+            inner = app.extension if host == "isapi" else app.app
+            return middleware(chain(filter, app.filter)(), inner)
     return middleware(filter, app)
-
-
-#: The options a chain takes for all its stages at once (``dualfilter.chain.CHAIN_OPTIONS``
-#: less ``thread_threshold``, which only says where the work runs).
-_WHOLE_CHAIN_OPTIONS = ("debug", "max_buffer_size", "oversize")
-
-
-def _foldable(outer: Any, inner: Any) -> bool:
-    """Whether two stacked filters answer as their chain does: a chain applies one
-    ``debug``, ``max_buffer_size`` and ``oversize`` to every stage, so they must agree."""
-    return all(getattr(outer, name) == getattr(inner, name) for name in _WHOLE_CHAIN_OPTIONS)
 
 
 def isapi_filter(target: Any, **options: Any) -> Any:

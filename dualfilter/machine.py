@@ -349,7 +349,7 @@ class ResponseMachine:
         order = flt._run_order  # innermost (last named) first
         start = self._start
         assert start is not None
-        refused = flt.refused(self.environ) if flt._stages and flt.asks_requests else frozenset()  # type: ignore[attr-defined]
+        refused = flt._refused_stages(self.environ) if flt.asks_requests else frozenset()
         while self._index < len(order):
             stage = order[self._index]
             self._index += 1

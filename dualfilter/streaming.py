@@ -32,6 +32,13 @@ class Stream(Protocol):
     Both methods take and give ``bytes``, or ``str`` under ``decode_unicode``;
     an empty result means "nothing yet". The output for any way of cutting the
     body into chunks must be the same: hold back what a later chunk may change.
+
+    Two optional attributes the core reads: ``charset`` (a
+    :class:`~dualfilter.charsets.Charset`), the charset the output is in when it
+    is not the response's own, read when the stream opens and again as its
+    first output byte releases the held start, so the Content-Type names it;
+    and ``may_switch_to_utf8``, which a chain sets False on every stream but the
+    last (the next stage reads a stream's output in the charset its headers name).
     """
 
     def feed(self, data: Any) -> Any:
@@ -152,7 +159,7 @@ def open_streams(chain: Filter, environ: Mapping[str, Any], status: int, headers
     """
     current = list(headers.list)
     streams: list[tuple[Filter, Stream]] = []
-    refused = chain.refused(environ) if chain.asks_requests else frozenset()  # type: ignore[attr-defined]
+    refused = chain._refused_stages(environ) if chain.asks_requests else frozenset()
     for stage in chain._stages[::-1]:
         try:
             if id(stage) in refused or not wants(stage, environ, status, current):
@@ -170,8 +177,8 @@ def open_streams(chain: Filter, environ: Mapping[str, Any], status: int, headers
     if not streams:
         return None
     for _, stream in streams[:-1]:  # the next stage reads this one's output in the charset its headers name
-        if getattr(stream, "switch_to_utf8", False):
-            stream.switch_to_utf8 = False  # type: ignore[attr-defined]
+        if getattr(stream, "may_switch_to_utf8", False):
+            stream.may_switch_to_utf8 = False  # type: ignore[attr-defined]
     headers.list[:] = current
     return ChainStream(streams)
 

@@ -406,7 +406,7 @@ class RewriteStream:
         #: Whether the output may still leave as UTF-8 when the first of it holds a
         #: character the page's charset cannot (a chain's inner stages may not: the
         #: next stage reads their output in the charset the headers name).
-        self.switch_to_utf8 = True
+        self.may_switch_to_utf8 = True
         #: The charset the output is in when it is not the page's (the machine reads it
         #: as it releases the held start: the Content-Type then names it).
         self.charset: charsets.Charset | None = None
@@ -491,7 +491,7 @@ class RewriteStream:
         if self._encoder is not None:
             if not self._out_started and text:
                 self._out_started = True
-                if self.switch_to_utf8 and not _fits(text, self._codec):
+                if self.may_switch_to_utf8 and not _fits(text, self._codec):
                     # The start is still held: the page can leave as UTF-8, and say so.
                     self._encoder = codecs.getincrementalencoder("utf-8")()
                     self.charset = charsets.Charset("utf-8", "output", "utf-8", self._media_type)

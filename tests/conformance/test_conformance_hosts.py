@@ -6,9 +6,11 @@ lower-cased and sorted.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
-from tests.support.hosts import FILTERS, INNER, ISAPI_STYLES, run_asgi, run_isapi, run_wsgi, without_range
+from tests.support.hosts import FILTERS, INNER, ISAPI_STYLES, Inner, UpperBytes, run_asgi, run_isapi, run_wsgi, without_range
 
 CASES = [(f, i) for f in FILTERS for i in INNER]
 
@@ -73,57 +75,55 @@ async def test_a_partial_the_client_never_asked_for_passes_as_it_came_on_every_h
         assert [(k, v) for k, v in result.headers if k in ("content-type", "content-range")] == expected.headers
 
 
+async def _on_every_host(flt, inner):
+    """What a client gets through ``flt`` on WSGI, ASGI, each ISAPI style and Django (sync and async)."""
+    from tests.support.hosts import DJANGO_MODES, run_django
+
+    results = [run_wsgi(flt, inner), await run_asgi(flt, inner)]
+    results += [run_isapi(flt, inner, style) for style in ISAPI_STYLES]
+    results += [await run_django(flt, inner, mode) for mode in DJANGO_MODES]
+    return results
+
+
+class _Undecided(UpperBytes):
+    def should_filter(self, environ, status, headers):
+        raise ValueError("cannot decide")
+
+
+class _Unsure(UpperBytes):
+    def should_filter_request(self, environ):
+        raise ValueError("cannot tell")
+
+
+@dataclasses.dataclass
+class _Watched(Inner):
+    """The inner response, counting how often an app is asked for it."""
+
+    asked: list = dataclasses.field(default_factory=list)
+
+    def seen(self, range_header):
+        self.asked.append(range_header)
+        return super().seen(range_header)
+
+
 async def test_a_filter_whose_should_filter_raises_gives_the_clean_500_on_every_host():
-    from tests.support.hosts import DJANGO_MODES, UpperBytes, run_django
-
-    class Undecided(UpperBytes):
-        def should_filter(self, environ, status, headers):
-            raise ValueError("cannot decide")
-
-    inner = INNER["html-one-chunk"]
-    results = [run_wsgi(Undecided, inner), await run_asgi(Undecided, inner)]
-    results += [run_isapi(Undecided, inner, style) for style in ISAPI_STYLES]
-    results += [await run_django(Undecided, inner, mode) for mode in DJANGO_MODES]
-    for result in results:
+    for result in await _on_every_host(_Undecided, INNER["html-one-chunk"]):
         assert (result.status, result.body) == (500, b"Internal Server Error\n")
         assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"
 
 
 async def test_a_filter_whose_should_filter_request_raises_gives_the_clean_500_on_every_host_without_the_app():
-    from tests.support.hosts import DJANGO_MODES, UpperBytes, run_django
-
-    class Unsure(UpperBytes):
-        def should_filter_request(self, environ):
-            raise ValueError("cannot tell")
-
-    inner = INNER["html-one-chunk"]
-    results = [run_wsgi(Unsure, inner), await run_asgi(Unsure, inner)]
-    results += [run_isapi(Unsure, inner, style) for style in ISAPI_STYLES]
-    results += [await run_django(Unsure, inner, mode) for mode in DJANGO_MODES]
-    for result in results:
+    inner = _Watched(**vars(INNER["html-one-chunk"]))
+    for result in await _on_every_host(_Unsure, inner):
         assert (result.status, result.body) == (500, b"Internal Server Error\n")
         assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"
+    assert inner.asked == []  # no host called the app
 
 
 async def test_the_clean_500_to_a_head_request_carries_no_body_on_every_host():
     # RFC 9110 section 9.3.2: no content in a response to HEAD, an error page included.
-    from dataclasses import replace
-
-    from tests.support.hosts import DJANGO_MODES, UpperBytes, run_django
-
-    class Undecided(UpperBytes):
-        def should_filter(self, environ, status, headers):
-            raise ValueError("cannot decide")
-
-    class Unsure(UpperBytes):
-        def should_filter_request(self, environ):
-            raise ValueError("cannot tell")
-
-    inner = replace(INNER["html-one-chunk"], method="HEAD")
-    for flt in (Undecided, Unsure):
-        results = [run_wsgi(flt, inner), await run_asgi(flt, inner)]
-        results += [run_isapi(flt, inner, style) for style in ISAPI_STYLES]
-        results += [await run_django(flt, inner, mode) for mode in DJANGO_MODES]
-        for result in results:
+    inner = dataclasses.replace(INNER["html-one-chunk"], method="HEAD")
+    for flt in (_Undecided, _Unsure):
+        for result in await _on_every_host(flt, inner):
             assert (result.status, result.body) == (500, b""), flt
             assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"

@@ -35,7 +35,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...decision import Decision, decide
+from ...decision import decide
 from ...drivers import drive
 from ...errors import StreamError
 from ...events import PASSTHROUGH, REDISPATCH, Body, Event, ResponseStart
@@ -65,14 +65,6 @@ _HEADERS_CALL = "ServerSupportFunction(HSE_REQ_SEND_RESPONSE_HEADER_EX)"
 _NO_DEFAULT: Any = object()
 _CUT = "the response was cut short: a streaming filter failed"
 _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
-
-
-def _left_alone(decision: Decision | None) -> bool:
-    """Whether a response so decided goes out as the extension made it (passed on, or a start
-    with no body such as a HEAD's), so IIS may send its body from a file: not one the filter
-    wants, nor a 206 or 304 the extension is asked again for, nor one answered with the clean
-    500 because the filter failed to decide."""
-    return decision is not None and (decision.action == "pass" or decision.action == "bodiless" and not decision.wanted)
 
 
 class ProxyECB:
@@ -218,7 +210,7 @@ class ProxyECB:
             machine = self._machine
             if not self._direct:
                 if self._started:  # the headers went out with SendResponseHeaders
-                    if not _left_alone(machine.decision):
+                    if machine.decision is None or not machine.decision.as_made:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
                 elif not flags & HSE_IO_SEND_HEADERS:
                     raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
@@ -233,7 +225,7 @@ class ProxyECB:
                     environ = machine.environ
                     status = int(text.partition(" ")[0])
                     decision = decide(machine.filter, environ.get("REQUEST_METHOD", "GET"), status, pairs, environ)
-                    if not _left_alone(decision):
+                    if not decision.as_made:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
                     self._started = True
                     start = machine.start(text, pairs, decision=decision)[0]
