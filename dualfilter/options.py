@@ -2,8 +2,9 @@
 
 Every public, non-callable class attribute of a Filter subclass is an option,
 so ``UpperFilter(app, filter_all_status=True)`` works for the built-in ones and
-for a subclass's own. Paste Deploy hands options over as strings; they are
-converted to the type of the attribute they set.
+for a subclass's own. Paste Deploy and SPECs hand options over as strings;
+they are converted to the type the option's annotation names, else to the
+type of its default.
 """
 
 from __future__ import annotations
@@ -56,22 +57,14 @@ def to_bool(value: str) -> bool:
 
 
 def convert(current: Any, value: Any) -> Any:
-    """Convert an ini string ``value`` to the type of ``current``, the class default."""
-    if not isinstance(value, str) or isinstance(current, str):
+    """Convert an ini string ``value`` to the type of ``current``, the class default
+    (``none`` or nothing is None where the default is None)."""
+    if not isinstance(value, str):
         return value
-    if isinstance(current, bool):
-        return to_bool(value)
-    if isinstance(current, int):
-        return int(value.strip())
-    if isinstance(current, float):
-        return float(value.strip())
-    if isinstance(current, (tuple, list, frozenset, set)):
-        items = [item for item in value.replace(",", " ").split() if item]
-        return type(current)(items)
     if current is None:
         stripped = value.strip()
         return None if stripped.lower() in ("", "none") else stripped
-    return value
+    return _convert_as(type(current).__name__, value)
 
 
 def convert_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
@@ -83,12 +76,13 @@ def convert_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
     for name, value in options.items():
         annotation = _annotation(cls, name)
         try:
-            if not isinstance(value, str) or annotation is None:
+            base = _base_type(annotation) if annotation is not None else ""
+            if not isinstance(value, str) or base not in _KNOWN:
                 converted[name] = convert(getattr(cls, name), value)
-            elif value.strip().lower() in ("", "none") and re.search(r"\bNone\b|Optional\[", annotation):
+            elif value.strip().lower() in ("", "none") and re.search(r"\bNone\b|Optional\[", annotation or ""):
                 converted[name] = None
             else:
-                converted[name] = _convert_as(_base_type(annotation), getattr(cls, name), value)
+                converted[name] = _convert_as(base, value)
         except ValueError as exc:
             raise ValueError(f"option {name!r}: {exc}") from None
     return converted
@@ -113,17 +107,20 @@ def _base_type(annotation: str) -> str:
     return ""
 
 
-def _convert_as(base: str, default: Any, value: str) -> Any:
-    """An ini string as the type ``base`` names; others as the default's type."""
+#: The types an option's annotation converts an ini string to (others: as the default's type).
+_KNOWN = frozenset({"bool", "int", "float", "str", "tuple", "list", "frozenset", "set"})
+#: The collections an ini list (items split on commas and white space) becomes.
+_COLLECTIONS: dict[str, type] = {"tuple": tuple, "list": list, "frozenset": frozenset, "set": set}
+
+
+def _convert_as(base: str, value: str) -> Any:
+    """An ini string as the type ``base`` names; as it is for any other type."""
     if base == "bool":
         return to_bool(value)
     if base == "int":
         return int(value.strip())
     if base == "float":
         return float(value.strip())
-    if base in ("tuple", "list", "frozenset", "set"):
-        items = [item for item in value.replace(",", " ").split() if item]
-        return {"tuple": tuple, "list": list, "frozenset": frozenset, "set": set}[base](items)
-    if base == "str":
-        return value
-    return convert(default, value)
+    if base in _COLLECTIONS:
+        return _COLLECTIONS[base](item for item in value.replace(",", " ").split() if item)
+    return value
