@@ -38,6 +38,12 @@ HEAD_DROPPED = frozenset(
 )
 
 
+def unframed(status: int) -> bool:
+    """Whether a response of ``status`` never has a body on the wire, whatever its
+    headers say (RFC 9112 section 6.3: 1xx, 204 and 304; a 205's is empty, but framed)."""
+    return status < 200 or status == 204 or status == 304
+
+
 def reason_phrase(status: int) -> str:
     """The standard reason phrase for ``status`` (empty for unknown codes)."""
     try:

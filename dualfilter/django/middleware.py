@@ -33,7 +33,7 @@ from ..events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ..filter import Filter
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
-from ..responses import error_response, reason_phrase, request_refused
+from ..responses import error_response, reason_phrase, request_refused, unframed
 from ..specs import SpecError, load
 from .cookies import add_cookie_line
 
@@ -241,7 +241,7 @@ def _respond(
     if not own:
         _set_start(response, start, headers, machine.error is not None)
     serve_async = isinstance(request, ASGIRequest)  # what Django's handler reads without a warning
-    if not _has_content(start.status):
+    if unframed(start.status):
         return _without_content(response, serve_async)
     if request.META.get("REQUEST_METHOD") == "HEAD":
         # The server drops a HEAD's body. With the view's own start (a page not filtered) the
@@ -264,12 +264,6 @@ def _respond(
     else:
         response.streaming_content = _feed(machine, body, response.streaming_content)
     return response
-
-
-def _has_content(status: int) -> bool:
-    """Whether a response of ``status`` may have content (RFC 9110 section 6.4.1);
-    a 1xx, 204 or 304 never gets a Content-Length here."""
-    return status >= 200 and status != 204 and status != 304
 
 
 def _without_content(response: HttpResponseBase, serve_async: bool) -> HttpResponseBase:

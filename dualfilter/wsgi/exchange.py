@@ -26,7 +26,7 @@ from ..errors import ProtocolError
 from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
-from ..responses import status_line
+from ..responses import status_line, unframed
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -35,8 +35,6 @@ if TYPE_CHECKING:
     from ..filter import Filter
 
 Write = Callable[[bytes], object]
-#: Statuses whose start a server must send with no length of its own.
-_NO_CONTENT = frozenset({204, 304})
 
 
 class Exchange:
@@ -160,7 +158,7 @@ class Exchange:
             return self  # start_response comes with the first chunk
         self._pull()
         if self._ended:
-            if not self._pending and (self._live in _NO_CONTENT or self.environ.get("REQUEST_METHOD") == "HEAD"):
+            if not self._pending and (self._live and unframed(self._live) or self.environ.get("REQUEST_METHOD") == "HEAD"):
                 return _no_content()
             return list(self._pending)
         return self
