@@ -337,6 +337,20 @@ def detect(data: bytes, declared: str | None, media_type: str) -> Charset:
     return Charset("utf-8", "default", "", media_type)
 
 
+def fallback(charset: Charset, head: bytes, final: bool = True) -> Charset:
+    """``charset`` as ``detect`` found it, for a body starting with ``head`` when
+    that is all there is yet (``final`` False): an undeclared body that is not
+    UTF-8 is windows-1252 as browsers read it, which maps every byte, so nothing
+    is lost (a character cut at the end of a head that goes on still counts as UTF-8)."""
+    if charset.source != "default":
+        return charset
+    try:
+        codecs.utf_8_decode(head, "strict", final)
+    except UnicodeDecodeError:
+        return Charset("web-windows-1252", "fallback", "", charset.media_type)
+    return charset
+
+
 def decode(data: bytes, declared: str | None, media_type: str, errors: str = "strict") -> tuple[str, Charset]:
     """Decode a body to text; FilterError if it is not in the charset it claims."""
     charset = detect(data, declared, media_type)
@@ -346,9 +360,7 @@ def decode(data: bytes, declared: str | None, media_type: str, errors: str = "st
     except UnicodeDecodeError as exc:
         if charset.source != "default":
             raise FilterError(f"body is not valid {charset.header_name}: {exc.reason} at byte {exc.start + skip}") from None
-        # Undeclared and not UTF-8: windows-1252 as browsers read it maps every
-        # byte to a character, so nothing is lost.
-        charset = Charset("web-windows-1252", "fallback", "", media_type)
+        charset = fallback(charset, data)  # undeclared and not UTF-8
         text = data.decode(charset.codec)
     return text, Charset(charset.codec, charset.source, charset.label, media_type, (text, data))
 

@@ -358,16 +358,6 @@ class _Engine:
         self.rewriter = None
 
 
-def _utf8(data: bytes, final: bool) -> bool:
-    """Whether ``data`` is valid UTF-8; unless ``final``, a sequence cut at its end
-    counts as valid (the rest of it is still to come)."""
-    try:
-        codecs.utf_8_decode(data, "strict", final)
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
 def _fits(text: str, codec: str) -> bool:
     """Whether ``codec`` can write all of ``text``."""
     try:
@@ -443,15 +433,11 @@ class RewriteStream:
         if declared is not None and len(head) < 3 and not final:
             return False  # the byte order mark decides between UTF-8 with and without it
         try:
-            found = charsets.detect(head, declared, self._media_type or "text/html")
+            # Undeclared and not UTF-8: windows-1252, as charsets.decode reads such a
+            # body; the page stays undeclared, its output goes back in windows-1252.
+            codec = charsets.fallback(charsets.detect(head, declared, self._media_type or "text/html"), head, final).codec
         except FilterError:
-            found = None
-        codec = found.codec if found is not None else "utf-8"
-        if found is not None and found.source == "default" and not _utf8(head, final):
-            # Undeclared and not UTF-8: windows-1252 as browsers read it, which maps
-            # every byte, as charsets.decode reads such a body. The page stays
-            # undeclared: its output goes back in windows-1252 (charsets.encode).
-            codec = "web-windows-1252"
+            codec = "utf-8"
         # An iso-8859-1 or us-ascii label is windows-1252 to browsers: read and
         # written back in it, the bytes 0x80-0xFF the page holds stay as they are.
         # Buffered, the label's strict reading is kept for the output while the
