@@ -88,17 +88,20 @@ class RequestPolicy:
         None when the policy changes nothing in them."""
         if self.token is None:
             return None
-        for name, _ in pairs:
-            if name.lower() == b"if-none-match":
-                break
-        else:
+        values = [value for name, value in pairs if name.lower() == b"if-none-match"]
+        if not values:
             return None
-        return [
-            (name, self.translate(value.decode("latin-1")).encode("latin-1"))
-            if name.lower() == b"if-none-match"
-            else (name, value)
-            for name, value in pairs
-        ]
+        # Several field lines are one list (RFC 9110 section 5.3): translated as one,
+        # and shown as one line where the first stood.
+        joined: bytes | None = self.translate(b", ".join(bytes(value) for value in values).decode("latin-1")).encode("latin-1")
+        shown: list[tuple[bytes, bytes]] = []
+        for name, value in pairs:
+            if name.lower() != b"if-none-match":
+                shown.append((name, value))
+            elif joined is not None:
+                shown.append((name, joined))
+                joined = None
+        return shown
 
     # -- a redispatch: the same request, asking for the full 200 -----------------------
 

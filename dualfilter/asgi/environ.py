@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from ..environ import LazyEnviron
 
@@ -26,19 +27,20 @@ def build_environ(scope: Mapping[str, Any]) -> dict[str, Any]:
     """A WSGI-style environ dict for an ASGI ``http`` scope (no ``wsgi.input``)."""
     scheme = scope.get("scheme") or "http"
     root_path = scope.get("root_path", "")
-    path = scope.get("path", "/")
-    if root_path and (path == root_path or path.startswith(root_path + "/")):
-        path = path[len(root_path) :]
+    path_info = _path_info(scope, root_path)
     server = scope.get("server")
-    if server:
-        server_name = str(server[0])
-        server_port = str(server[1]) if len(server) > 1 and server[1] is not None else _DEFAULT_PORTS.get(scheme, "80")
-    else:
+    if not server:
         server_name, server_port = "localhost", _DEFAULT_PORTS.get(scheme, "80")
+    elif server[1] is not None:
+        server_name, server_port = str(server[0]), str(server[1])
+    else:  # a unix socket ([path, None]): the Host the client asked for, as gunicorn does
+        host = next((bytes(value).decode("latin-1") for name, value in scope.get("headers", ()) if name == b"host"), "")
+        host_name, _, port = host.rpartition(":") if host.rpartition(":")[2].isdigit() else (host, "", "")
+        server_name, server_port = host_name or "localhost", port or _DEFAULT_PORTS.get(scheme, "80")
     environ: dict[str, Any] = {
         "REQUEST_METHOD": scope.get("method", "GET"),
         "SCRIPT_NAME": _wsgi_str(root_path),
-        "PATH_INFO": _wsgi_str(path),
+        "PATH_INFO": path_info,
         "QUERY_STRING": scope.get("query_string", b"").decode("latin-1"),
         "SERVER_NAME": server_name,
         "SERVER_PORT": server_port,
@@ -59,6 +61,21 @@ def build_environ(scope: Mapping[str, Any]) -> dict[str, Any]:
             value = environ[key] + ("; " if key == "HTTP_COOKIE" else ",") + value
         environ[key] = value
     return environ
+
+
+def _path_info(scope: Mapping[str, Any], root_path: str) -> str:
+    """PATH_INFO as PEP 3333 has it: the request path's bytes (escapes decoded) as
+    latin-1, less SCRIPT_NAME. From ``raw_path`` when the server gives it: ``path``
+    is text, where bytes that are not UTF-8 are lost."""
+    raw_path = scope.get("raw_path")
+    if raw_path is not None:
+        path = unquote_to_bytes(bytes(raw_path).partition(b"?")[0]).decode("latin-1")
+        root = _wsgi_str(root_path)
+    else:
+        path, root = scope.get("path", "/"), root_path
+    if root and (path == root or path.startswith(root + "/")):
+        path = path[len(root) :]
+    return path if raw_path is not None else _wsgi_str(path)
 
 
 #: The request headers the core itself reads from every filtered response's

@@ -153,3 +153,26 @@ async def test_the_filter_sees_the_request_as_the_client_sent_it():
     scope = make_scope(headers=[(b"host", b"example.com"), (b"range", b"bytes=0-1"), (b"if-none-match", b'"v"')])
     await call(Peek.asgi(raw_app(start(), body(b"<p>x</p>"))), scope)
     assert seen["keys"] == {"HTTP_HOST", "HTTP_RANGE", "HTTP_IF_NONE_MATCH"}
+
+
+def test_path_info_holds_the_request_paths_bytes_even_where_they_are_not_utf8():
+    # PEP 3333, as WSGI servers give it: %FF is the byte 0xFF, which the scope's
+    # text ``path`` cannot hold (servers put U+FFFD there); ``raw_path`` has it.
+    scope = make_scope("/caf\u00e9/a\ufffdb")
+    scope["raw_path"] = b"/caf%C3%A9/a%FFb"
+    assert build_environ(scope)["PATH_INFO"] == "/caf\xc3\xa9/a\xffb"
+
+
+def test_path_info_from_raw_path_leaves_script_name_out():
+    scope = make_scope("/x/y", root_path="/app")  # a server's path: escapes decoded
+    scope["raw_path"] = b"/app/x%2Fy"
+    environ = build_environ(scope)
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app", "/x/y")
+
+
+def test_a_unix_socket_server_names_itself_by_the_host_the_client_asked_for():
+    # ASGI gives a unix socket as server = [path, None]; PEP 3333 wants a host name.
+    scope = make_scope(headers=[(b"host", b"site.example:8080")])
+    scope["server"] = ["/run/app.sock", None]
+    environ = build_environ(scope)
+    assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("site.example", "8080")

@@ -57,6 +57,25 @@ def test_asgi_pairs_need_no_copy_unless_a_derived_tag_is_translated():
     assert RequestPolicy(Plain(force_no_conditional=False)).pairs([(b"if-none-match", b'"a"')]) == [(b"if-none-match", b'"a"')]
 
 
+def test_if_none_match_in_several_field_lines_is_translated_as_the_one_list_it_is():
+    # RFC 9110 section 5.3: the lines are one list. Translated line by line, the
+    # app's own "v2" would stand beside the derived tag's original and could revalidate.
+    flt = Plain(force_no_conditional=False)
+    derived = f'W/"v1-dfs{flt.etag_token}"'.encode()
+    pairs = [(b"accept", b"*/*"), (b"if-none-match", b'"v2"'), (b"if-none-match", derived)]
+    assert RequestPolicy(flt).pairs(pairs) == [(b"accept", b"*/*"), (b"if-none-match", b'"v1"')]
+
+
+def test_an_asgi_request_may_be_asked_again_only_when_safe_with_a_range_or_conditional_header():
+    def scope(method, *names):
+        return {"method": method, "headers": [(b"host", b"x"), *((name, b"v") for name in names)]}
+
+    assert RequestPolicy.may_redispatch_scope(scope("GET", b"if-none-match"))
+    assert RequestPolicy.may_redispatch_scope(scope("HEAD", b"range"))
+    assert not RequestPolicy.may_redispatch_scope(scope("GET"))
+    assert not RequestPolicy.may_redispatch_scope(scope("POST", b"range"))
+
+
 def test_where_the_app_cannot_be_asked_twice_only_its_own_tags_for_derived_ones_are_shown():
     policy = RequestPolicy(Plain(force_no_conditional=False))
     derived = 'W/"v1-dfs' + policy.token + '"'  # type: ignore[operator]
