@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING
 from ..request_policy import RequestPolicy
 from ..responses import request_refused
 from .environ import ScopeEnviron
+from .redispatch import FirstCall, second_call
 from .responder import Responder
-from .types import ASGIApp, Message, Receive, Scope, Send
+from .types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from ..filter import Filter
@@ -60,27 +61,15 @@ class FilterMiddleware:
         # held back was never sent, so the server answers with its own 500.
         # (The app gets a copy of the scope: routers rewrite theirs, and a
         # redispatch asks the request as it came.)
-        first = responder.receiving(receive) if RequestPolicy.may_redispatch_scope(scope) else receive
-        await self.app({**scope}, first, responder.send)
+        if RequestPolicy.may_redispatch_scope(scope):
+            first = responder.first = FirstCall(receive)
+            await self.app({**scope}, first.receive, responder.send)
+        else:
+            await self.app({**scope}, receive, responder.send)
         if responder.asked_again:  # a redispatch: the same request for the full response
             responder.next_answer()
             again = {**scope, "headers": RequestPolicy.redispatch_pairs(scope.get("headers", ()))}
-            await self.app(again, _no_body(receive), responder.send)
+            await self.app(again, second_call(receive), responder.send)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.filter!r} over {self.app!r}>"
-
-
-def _no_body(receive: Receive) -> Receive:
-    """``receive`` for a redispatch of a safe request: an empty body, then the
-    server's own messages (a disconnect)."""
-    given = False
-
-    async def again() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        return await receive()
-
-    return again

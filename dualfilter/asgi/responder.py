@@ -26,12 +26,12 @@ from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Red
 from ..machine import ResponseMachine
 from .environ import ScopeEnviron
 from .headers import RawHeaders, to_bytes, to_str
-from .types import Message, Receive, Scope, Send
+from .types import Message, Scope, Send
 
 if TYPE_CHECKING:
     from ..filter import Filter
+    from .redispatch import FirstCall
 
-DISCONNECT: Message = {"type": "http.disconnect"}
 #: Bytes read at a time from a file the app sent by ``http.response.pathsend`` or ``zerocopysend``.
 FILE_CHUNK = 64 * 1024
 
@@ -59,8 +59,8 @@ class Responder:
     trailer_pairs: RawHeaders = []
     #: The app's ``http.response.push`` messages sent while the start is held, in order.
     pushes: list[Message] | None = None
-    #: Set once an answer dropped for a redispatch has ended (see ``receiving``).
-    dropped: anyio.Event | None = None
+    #: The app's first call's ``receive``, told when an answer dropped for a redispatch ended.
+    first: FirstCall | None = None
 
     def __init__(self, flt: Filter, scope: Scope, environ: Mapping[str, Any] | None, send: Send) -> None:
         self.filter = flt
@@ -240,34 +240,6 @@ class Responder:
             message["trailers"] = True
         return message
 
-    def receiving(self, receive: Receive) -> Receive:
-        """``receive`` for the app's first call of a request it may be asked again:
-        once the answer dropped for that has ended, ``http.disconnect`` (ASGI: after
-        its response is sent), a call already waiting included, so that an app
-        waiting for it (Quart does) returns and the second call can be made."""
-        ended = self.dropped = anyio.Event()
-
-        async def first() -> Message:
-            if ended.is_set():
-                return DISCONNECT
-            message: Message | None = None
-            async with anyio.create_task_group() as group:
-
-                async def from_server() -> None:
-                    nonlocal message
-                    message = await receive()
-                    group.cancel_scope.cancel()
-
-                async def until_dropped() -> None:
-                    await ended.wait()
-                    group.cancel_scope.cancel()
-
-                group.start_soon(from_server)
-                group.start_soon(until_dropped)
-            return DISCONNECT if message is None else message
-
-        return first
-
     async def _end(self, trailers: list[tuple[str, str]] | None = None) -> None:
         """The end of the app's answer (and of the one dropped for a redispatch)."""
         assert self.machine is not None  # made at the start
@@ -277,8 +249,8 @@ class Responder:
 
     def _dropped_ended(self) -> None:
         """The answer dropped for a redispatch has ended: the app's receive() may say so."""
-        if self.dropped is not None:
-            self.dropped.set()
+        if self.first is not None:
+            self.first.dropped()
 
     async def answer(self, events: list[Event]) -> None:
         """Send the filter's own whole answer (a clean 500) in place of the app's."""
