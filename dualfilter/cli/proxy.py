@@ -13,19 +13,19 @@ from __future__ import annotations
 
 import argparse
 import logging
-import re
 import socket
 from collections.abc import AsyncIterator, Iterable
 from http import HTTPStatus
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
-from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import anyio
 
 from .. import hosts
 from .common import USAGE, CommandError, add_filter_option, load_filters
 from .serve import add_server_options, check_processes, multiprocess, require, run_processes, run_server
+from .upstream import PATH_CHARACTERS, BadTarget, Upstream
 
 if TYPE_CHECKING:
     import httpx
@@ -41,7 +41,6 @@ HOP_BY_HOP = frozenset(
 )
 #: Request headers the proxy sets itself, or that were answered on the client's connection.
 REPLACED = frozenset((b"host", b"expect", b"via", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"))
-DEFAULT_PORTS = {"http": 80, "https": 443}
 #: Seconds to wait for the upstream between two reads (and to connect: at most 10).
 DEFAULT_TIMEOUT = 60.0
 #: The proxy's name in the Via it adds to requests: a pseudonym, not its address (RFC 9110 section 7.6.3).
@@ -51,137 +50,12 @@ VIA_NAME = "dualfilter"
 ALLOW = b"GET, HEAD, POST, PUT, DELETE, OPTIONS, TRACE, PATCH"
 #: Request headers a TRACE answered by the proxy leaves out: they carry credentials (RFC 9110 section 9.3.8).
 SENSITIVE = frozenset((b"authorization", b"proxy-authorization", b"cookie"))
-#: What a server behind may take for a path separator besides ``/``: an escaped slash, a backslash.
-_SEPARATORS = re.compile(rb"%2f|%5c|\\", re.IGNORECASE)
-#: The characters of a path (RFC 3986 pchar and ``/``) besides letters, digits and ``_.-~``.
-_PATH_CHARACTERS = "/!$&'()*+,;=:@"
 
 
 def hop_by_hop(headers: Iterable[tuple[bytes, bytes]]) -> frozenset[bytes]:
     """The hop-by-hop header names of a message: the standard ones and those its Connection header lists."""
     listed = {token.strip().lower() for name, value in headers if name.lower() == b"connection" for token in value.split(b",")}
     return HOP_BY_HOP | (listed - {b""})
-
-
-def climbs(path: bytes) -> bool:
-    """Whether the dot-segments of ``path`` take it above the root it is appended to.
-
-    Read as leniently as any server behind the proxy might read it, so that none
-    of them resolves it outside the upstream's prefix: ``%2e`` is a dot, ``%2f``
-    and backslashes separate segments, ``;parameters`` are ignored (``..;``), and
-    empty segments count for nothing (``//`` may be merged).
-    """
-    depth = 0
-    for segment in _SEPARATORS.sub(b"/", path).split(b"/"):
-        name = segment.split(b";", 1)[0].lower().replace(b"%2e", b".")
-        if name == b"..":
-            depth -= 1
-            if depth < 0:
-                return True
-        elif name not in (b"", b"."):
-            depth += 1
-    return False
-
-
-class BadTarget(ValueError):
-    """A request target the proxy does not forward (the client gets a 400 saying why)."""
-
-
-class Upstream:
-    """The server behind the proxy: its origin, and the path prefix the proxy's paths map under."""
-
-    def __init__(self, url: str) -> None:
-        parts = urlsplit(url.strip())
-        if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
-            raise ValueError(f"{url!r} is not an http:// or https:// URL")
-        if parts.username is not None or parts.query or parts.fragment:
-            raise ValueError(f"{url!r}: give the upstream as scheme://host[:port][/path], without credentials or query")
-        try:
-            port = parts.port
-        except ValueError:
-            raise ValueError(f"{url!r} has an invalid port") from None
-        self.scheme = parts.scheme.lower()
-        self.host = parts.hostname
-        self.port = port or DEFAULT_PORTS[self.scheme]
-        #: The Host header requests carry upstream.
-        self.netloc = parts.netloc.lower()
-        #: The upstream path the proxy's ``/`` stands for, without a trailing slash.
-        self.prefix = parts.path.rstrip("/")
-        #: The prefix as it begins request targets upstream (escapes kept, anything else escaped).
-        self.raw_prefix = quote(self.prefix, safe=_PATH_CHARACTERS + "%").encode("ascii")
-        self.url = f"{self.scheme}://{self.netloc}{self.prefix}"
-        #: The URL requests are sent to; the request target itself is given apart, byte for byte.
-        self.origin = f"{self.scheme}://{self.netloc}/"
-
-    def target(self, method: str, raw_path: bytes, query: bytes) -> bytes:
-        """The request target to send upstream for a request to the proxy: its path and query
-        exactly as the client sent them (RFC 9110 section 7.7), after the prefix.
-
-        ``OPTIONS *`` (about the server as a whole) stays ``*``, or with a prefix asks
-        about the prefix itself, all the proxy stands for. BadTarget for a target that
-        is no path, or whose dot-segments would climb out of the prefix: the proxy
-        must never let a request reach the upstream outside the part it serves.
-        """
-        if raw_path == b"*" and method == "OPTIONS" and not query:
-            return self.raw_prefix or b"*"
-        shown = raw_path.decode("latin-1")
-        if not raw_path.startswith(b"/"):
-            raise BadTarget(f"the request target {shown!r} is not a path")
-        if self.prefix and climbs(raw_path):
-            raise BadTarget(f"the path {shown!r} climbs above the proxy's root")
-        return self.raw_prefix + raw_path + (b"?" + query if query else b"")
-
-    def unprefix(self, path: str) -> str | None:
-        """The proxy's path for an upstream path, or None when it lies outside the prefix."""
-        if not self.prefix:
-            return path
-        if path == self.prefix or path.startswith(self.prefix + "/"):
-            return path[len(self.prefix) :] or "/"
-        return None
-
-    def owns(self, parts: SplitResult) -> bool:
-        """Whether a split absolute URL is on the upstream's origin."""
-        scheme = (parts.scheme or self.scheme).lower()
-        try:
-            port = parts.port or DEFAULT_PORTS.get(scheme)
-        except ValueError:
-            return False
-        return scheme == self.scheme and parts.hostname == self.host and port == self.port
-
-    def relocate(self, location: str, origin: str) -> str:
-        """A Location (or Content-Location) header as the client of the proxy at ``origin`` must see it."""
-        parts = urlsplit(location)
-        if parts.netloc:
-            if not self.owns(parts):
-                return location
-        elif parts.scheme or not parts.path.startswith("/"):
-            return location  # another scheme, or a relative path that resolves alike on both sides
-        path = self.unprefix(parts.path)
-        if path is None:
-            return location
-        return (origin if parts.netloc else "") + urlunsplit(("", "", path, parts.query, parts.fragment))
-
-    def domain_matches(self, domain: str) -> bool:
-        """Whether a cookie's Domain attribute covers the upstream's host."""
-        domain = domain.strip().lstrip(".").lower()
-        return bool(domain) and (self.host == domain or self.host.endswith("." + domain))
-
-    def rewrite_cookie(self, set_cookie: str) -> str:
-        """A Set-Cookie value with the upstream's Domain dropped (the cookie then belongs to the
-        proxy's host) and its Path mapped out of the upstream prefix."""
-        pair, *attributes = set_cookie.split(";")
-        kept = []
-        for attribute in attributes:
-            key, _, value = attribute.partition("=")
-            name = key.strip().lower()
-            if name == "domain" and self.domain_matches(value):
-                continue
-            if name == "path":
-                path = self.unprefix(value.strip())
-                if path is not None:
-                    attribute = f" {key.strip()}={path}"
-            kept.append(attribute)
-        return ";".join([pair, *kept])
 
 
 class ClientDisconnected(Exception):
@@ -214,7 +88,7 @@ def raw_path(scope: Scope) -> bytes:
     raw = scope.get("raw_path")
     if raw:
         return bytes(raw)
-    return quote(scope["path"], safe=_PATH_CHARACTERS).encode("ascii")
+    return quote(scope["path"], safe=PATH_CHARACTERS).encode("ascii")
 
 
 def max_forwards(scope: Scope) -> int | None:
