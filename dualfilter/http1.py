@@ -19,7 +19,9 @@ reader and only the filtered ones need more:
   h11 connection given the head (:class:`BodyReader`), which checks it
   strictly and de-chunks. h11 comes with the ``dualfilter[isapi]`` extra, and
   is imported only by what reads such bodies (hosts that do check for it when
-  they are built).
+  they are built). A body that cannot be read raises RawResponseError:
+  :class:`FramingError` as the head is read, for a Content-Length that is not
+  one length (values that differ, or not a number); a bad chunk as it comes.
 
 Writing — :class:`ResponseWriter` frames the core's response events for
 the lower of the response's HTTP version and the client's (RFC 9112 section
@@ -30,6 +32,11 @@ close the connection, the body as it comes, ended by the close
 (``Connection: close``). The connection headers (Connection, Keep-Alive)
 describe the connection, not the body, so the response's own go out with any
 rewritten head that lost them.
+
+The framing rules both directions share are functions: :func:`content_length`
+(RFC 9110 section 8.6), :func:`delimited` (RFC 9112 section 6.3: can the
+response end without the connection?) and :func:`persists` (RFC 9112 section
+9.3: is the connection meant to outlive the message?).
 """
 
 from __future__ import annotations
@@ -85,6 +92,32 @@ _STATUS_LINE = re.compile(rb"HTTP/(\d\.\d) (\d{3})(?: ([^\r\n]*))?")
 
 class RawResponseError(ValueError):
     """The bytes are not an HTTP/1.x response this filter can follow."""
+
+
+class FramingError(RawResponseError):
+    """The response's framing is invalid (RFC 9112 section 6.3): where its body ends cannot be
+    known, so it cannot be forwarded, and an intermediary answers 502 in its place."""
+
+
+def content_length(headers: Iterable[tuple[str, str]]) -> int | None:
+    """The body length the Content-Length fields state, or None if there are none.
+
+    A list of equal values is that one value (RFC 9110 section 8.6: ``10, 10``
+    is 10); values that differ, or one that is not a plain number, raise
+    ValueError: the length is invalid (RFC 9112 section 6.3).
+    """
+    values: set[str] = set()
+    for name, value in headers:
+        if name.lower() == "content-length":
+            values.update(part.strip(" \t") for part in value.split(","))
+    if not values:
+        return None
+    if len(values) > 1:
+        raise ValueError(f"conflicting Content-Length values: {', '.join(sorted(values))}")
+    (value,) = values
+    if not (value.isdigit() and value.isascii()):
+        raise ValueError(f"not a Content-Length: {value!r}")
+    return int(value)
 
 
 @dataclass(slots=True)
@@ -158,20 +191,19 @@ class HeadReader:
 
 
 def body_reader(method: str, head: Head) -> BodyReader | LengthReader:
-    """The reader for the body that follows ``head`` in the response to a ``method`` request."""
-    if method != "HEAD" and head.status >= 200 and head.status not in (204, 304):
-        lengths: set[str] = set()
-        for name, value in head.headers:
-            lowered = name.lower()
-            if lowered == "transfer-encoding":
-                break
-            if lowered == "content-length":
-                lengths.update(part.strip() for part in value.split(","))
-        else:
-            if len(lengths) == 1:
-                (length,) = lengths
-                if length.isdigit() and length.isascii():
-                    return LengthReader(int(length))
+    """The reader for the body that follows ``head`` in the response to a ``method`` request.
+
+    Raises FramingError for a Content-Length that does not state one length
+    (RFC 9112 section 6.3, rule 5: the response cannot be read, a proxy answers 502).
+    """
+    if method != "HEAD" and head.status >= 200 and head.status not in _BODILESS:
+        if not any(name.lower() == "transfer-encoding" for name, _ in head.headers):
+            try:
+                length = content_length(head.headers)
+            except ValueError as exc:
+                raise FramingError(str(exc)) from None
+            if length is not None:
+                return LengthReader(length)
     return BodyReader(method, head)
 
 
@@ -278,7 +310,7 @@ class BodyReader:
 _BODILESS = frozenset({204, 304})
 _NONE, _IDENTITY, _CHUNKED, _HELD, _CLOSE = range(5)
 #: The headers that describe the connection rather than the response.
-_CONNECTION_HEADERS = frozenset({"connection", "keep-alive"})
+CONNECTION_HEADERS = frozenset({"connection", "keep-alive"})
 
 
 def head_bytes(http_version: str, status: int, reason: str, headers: HeaderList) -> bytes:
@@ -293,6 +325,36 @@ def reads_chunks(http_version: str) -> bool:
     if not major.isdigit() or minor and not minor.isdigit():
         return True
     return (int(major), int(minor or 0)) >= (1, 1)
+
+
+def persists(http_version: str, connection: Iterable[str]) -> bool:
+    """Whether a message of ``http_version`` whose Connection fields hold ``connection`` (the
+    field values) leaves its connection open (RFC 9112 section 9.3): never with ``close``;
+    otherwise by default from HTTP/1.1 on, and in HTTP/1.0 only with ``keep-alive``."""
+    tokens = {token.strip(" \t").lower() for value in connection for token in value.split(",")}
+    return "close" not in tokens and ("keep-alive" in tokens or reads_chunks(http_version))
+
+
+def delimited(status: int, headers: Iterable[tuple[str, str]], *, head: bool = False) -> bool:
+    """Whether the client can tell where this response ends without the connection closing
+    (RFC 9112 section 6.3): it has no body (``head``: it answers a HEAD request; 1xx, 204,
+    304), its last transfer coding is chunked, or it states one valid Content-Length."""
+    if head or status < 200 or status in _BODILESS:
+        return True
+    headers = list(headers)
+    codings = [
+        token.strip(" \t").lower()
+        for name, value in headers
+        if name.lower() == "transfer-encoding"
+        for token in value.split(",")
+        if token.strip(" \t")
+    ]
+    if codings:
+        return codings[-1] == "chunked"
+    try:
+        return content_length(headers) is not None
+    except ValueError:
+        return False
 
 
 class ResponseWriter:
@@ -415,7 +477,7 @@ class ResponseWriter:
         the rest follows as it comes, and the close ends it."""
         start = self._start
         assert start is not None
-        headers = [(name, value) for name, value in start.headers if name.lower() not in _CONNECTION_HEADERS]
+        headers = [(name, value) for name, value in start.headers if name.lower() not in CONNECTION_HEADERS]
         self._framing = _CLOSE
         self._start = None
         self.started = True

@@ -2,11 +2,15 @@
 
 The filter's ``environ`` under ISAPI (a :class:`ServerEnviron`, built on first
 use so a response that passes through never pays for it) and the request
-``WSGIExtension`` hands a WSGI app both come from here. Paths come from the ``UNICODE_`` variables
-(IIS decodes the URL as UTF-8) and are re-encoded the PEP 3333 way; headers
-come from ``ALL_HTTP``. For a ``*`` script map IIS reports the whole path as
-both SCRIPT_NAME and PATH_INFO, so the application root (from APPL_MD_PATH)
-becomes SCRIPT_NAME and the rest PATH_INFO.
+``WSGIExtension`` hands a WSGI app both come from here. Paths (SCRIPT_NAME,
+PATH_INFO, and APPL_MD_PATH, which names the application) come from the
+``UNICODE_`` variables (IIS decodes the URL as UTF-8), are split as text and
+re-encoded the PEP 3333 way; headers come from ``ALL_HTTP``. For a ``*``
+script map IIS reports the whole path as both SCRIPT_NAME and PATH_INFO, so
+the application root (from APPL_MD_PATH) becomes SCRIPT_NAME and the rest
+PATH_INFO; IIS finds the application whatever the case of the URL, so the
+root is matched without regard to case and SCRIPT_NAME spelt as the request
+spells it.
 """
 
 from __future__ import annotations
@@ -37,12 +41,19 @@ def _variable(ecb: Any, name: str, default: str = "") -> str:
     return default if value is None else value.decode("latin-1")
 
 
-def _path_variable(ecb: Any, name: str) -> str:
-    """A path variable as a WSGI native string: its UTF-8 bytes read as latin-1."""
+def _path_text(ecb: Any, name: str) -> str:
+    """A path variable as text: its ``UNICODE_`` form (a str); where IIS has none (IIS 5), its
+    bytes read as UTF-8, any byte that is not escaped, so :func:`wsgi_string` gives it back as sent."""
     value = ecb.GetServerVariable("UNICODE_" + name, None)
-    if value is None:  # IIS 5 has no UNICODE_ variables
-        return _variable(ecb, name)
-    return str(value).encode("utf-8", "surrogateescape").decode("latin-1")
+    if value is None:
+        raw = ecb.GetServerVariable(name, None)
+        return "" if raw is None else bytes(raw).decode("utf-8", "surrogateescape")
+    return str(value)
+
+
+def wsgi_string(text: str) -> str:
+    """``text`` as a PEP 3333 native string: its UTF-8 bytes read as latin-1."""
+    return text.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
 def application_root(appl_md_path: str) -> str:
@@ -51,12 +62,19 @@ def application_root(appl_md_path: str) -> str:
     return appl_md_path[at + len("/ROOT") :].rstrip("/") if at >= 0 else ""
 
 
-def split_path(script_name: str, path_info: str, root: str) -> tuple[str, str]:
-    """SCRIPT_NAME and PATH_INFO such that they add up to the request path."""
-    if script_name == path_info:  # a wildcard script map: the extension serves its whole application
+def split_path(script_name: str, path_info: str, root: str, *, wildcard: bool = True) -> tuple[str, str]:
+    """SCRIPT_NAME and PATH_INFO such that they add up to the request path.
+
+    IIS gives the whole path as PATH_INFO, and as SCRIPT_NAME the script the URL maps to:
+    the whole path too under a ``*`` map (``wildcard``), where the application ``root``
+    is SCRIPT_NAME instead. IIS matches paths without regard to case, so the prefix is
+    compared so and SCRIPT_NAME is taken from the request's own spelling of it.
+    """
+    if wildcard and script_name == path_info:  # the extension serves its whole application
         script_name = root
-    if script_name and path_info.startswith(script_name):
-        path_info = path_info[len(script_name) :]
+    size = len(script_name)
+    if size and path_info[:size].lower() == script_name.lower() and path_info[size : size + 1] in ("", "/"):
+        return path_info[:size], path_info[size:]
     return script_name, path_info
 
 
@@ -70,18 +88,20 @@ def parse_all_http(all_http: str) -> dict[str, str]:
     return entries
 
 
-def server_environ(ecb: Any) -> dict[str, Any]:
-    """The CGI part of a WSGI environ for the request ``ecb`` carries, plus ``isapi.ecb``."""
+def server_environ(ecb: Any, *, wildcard: bool = True) -> dict[str, Any]:
+    """The CGI part of a WSGI environ for the request ``ecb`` carries, plus ``isapi.ecb``
+    (``wildcard``: the extension is mapped to ``*``, see :func:`split_path`)."""
     script_name, path_info = split_path(
-        _path_variable(ecb, "SCRIPT_NAME"),
-        _path_variable(ecb, "PATH_INFO"),
-        application_root(_variable(ecb, "APPL_MD_PATH")),
+        _path_text(ecb, "SCRIPT_NAME"),
+        _path_text(ecb, "PATH_INFO"),
+        application_root(_path_text(ecb, "APPL_MD_PATH")),
+        wildcard=wildcard,
     )
     https = _variable(ecb, "HTTPS", "off").lower() == "on"
     environ: dict[str, Any] = {
         "REQUEST_METHOD": ecb.Method.decode("latin-1"),
-        "SCRIPT_NAME": script_name,
-        "PATH_INFO": path_info,
+        "SCRIPT_NAME": wsgi_string(script_name),
+        "PATH_INFO": wsgi_string(path_info),
         "QUERY_STRING": ecb.QueryString.decode("latin-1"),
         "SERVER_PROTOCOL": "HTTP/1.1",
         "HTTPS": "on" if https else "off",

@@ -1,17 +1,25 @@
-"""The shapes ISAPI calls take on the wire: argument conversion and header blocks.
+"""The shapes ISAPI calls take on the wire: argument conversion, header blocks, responses.
 
 pywin32 parses ``WriteClient`` data and ``SendResponseHeaders`` strings with
 the ``s#`` format (``str`` becomes UTF-8, read-only bytes-like objects pass as
 they are) and names such as server variables with ``s`` (``str`` only). The
 header string is ``Name: value\\r\\n`` lines ending with a blank line; anything
-after the blank line is the start of the body.
+after the blank line is the start of the body. :func:`send_response` writes
+the core's response events to an ECB, the one way every ISAPI adapter does it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from ..events import Body, Event, ResponseStart
 from ..http1 import header_block, parse_header_lines
+from ..responses import status_line
+from .constants import HSE_IO_SYNC
 
 __all__ = [
+    "send_response",
     "buffer_arg",
     "str_arg",
     "int_arg",
@@ -84,3 +92,15 @@ def fit_description(text: str, limit: int) -> str:
     """
     data = text.replace("\0", "").encode("utf-8", "surrogatepass")[:limit]
     return data.decode("utf-8", "ignore")
+
+
+def send_response(ecb: Any, events: Iterable[Event], keep_alive: bool = False) -> None:
+    """Write response ``events`` to ``ecb``: the start with ``SendResponseHeaders`` (asking IIS
+    to keep the connection with ``keep_alive``), body data with synchronous ``WriteClient``
+    calls. Other events (``End``, the machine's markers) write nothing; the caller reads them."""
+    for event in events:
+        if type(event) is Body:
+            ecb.WriteClient(event.data, HSE_IO_SYNC)
+        elif type(event) is ResponseStart:
+            status = status_line(event.status, event.reason).encode("latin-1")
+            ecb.SendResponseHeaders(status, header_block(event.headers), keep_alive)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from dualfilter import http1
 from dualfilter.events import Body, End, ResponseStart
 from dualfilter.http1 import BodyReader, HeadReader, LengthReader, RawResponseError, ResponseWriter, body_reader, parse_head
 
@@ -144,9 +145,62 @@ def test_chunked_body_goes_to_h11():
     assert isinstance(body_reader("GET", parse_head(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")), BodyReader)
 
 
-def test_conflicting_content_lengths_go_to_h11_which_refuses_them():
-    with pytest.raises(RawResponseError):
+def test_conflicting_content_lengths_are_invalid_framing():
+    with pytest.raises(http1.FramingError):
         body_reader("GET", parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"))
+
+
+def test_a_signed_content_length_is_invalid_framing():
+    with pytest.raises(http1.FramingError):
+        body_reader("GET", parse_head(b"HTTP/1.1 200 OK\r\nContent-Length: +5\r\n\r\n"))
+
+
+def test_a_list_of_equal_content_lengths_is_one_length():
+    assert http1.content_length([("Content-Length", "10, 10"), ("content-length", "10")]) == 10
+
+
+def test_no_content_length_states_no_length():
+    assert http1.content_length([("Content-Type", "text/html")]) is None
+
+
+def test_content_lengths_that_differ_raise():
+    with pytest.raises(ValueError):
+        http1.content_length([("Content-Length", "10, 11")])
+
+
+def test_a_content_length_that_is_not_a_number_raises():
+    with pytest.raises(ValueError):
+        http1.content_length([("Content-Length", "+5")])
+
+
+@pytest.mark.parametrize(("version", "connection"), [("1.1", []), ("1.1", ["keep-alive"]), ("1.0", ["Keep-Alive"])])
+def test_a_connection_persists_in_http_1_1_and_in_http_1_0_with_keep_alive(version, connection):
+    assert http1.persists(version, connection)
+
+
+@pytest.mark.parametrize(("version", "connection"), [("1.0", []), ("1.1", ["foo, close"]), ("1.0", ["keep-alive, Close"])])
+def test_a_connection_ends_in_http_1_0_without_keep_alive_or_with_close(version, connection):
+    assert not http1.persists(version, connection)
+
+
+@pytest.mark.parametrize(
+    "headers", [[("Content-Length", "5")], [("Content-Length", "5, 5")], [("Transfer-Encoding", "gzip, chunked")]]
+)
+def test_a_response_with_a_length_or_chunks_is_delimited(headers):
+    assert http1.delimited(200, headers)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [[], [("Content-Length", "5, 6")], [("Transfer-Encoding", "chunked, gzip")], [("Content-Type", "text/html")]],
+)
+def test_a_response_without_one_length_or_last_chunks_ends_only_with_the_connection(headers):
+    assert not http1.delimited(200, headers)
+
+
+@pytest.mark.parametrize(("status", "head"), [(204, False), (304, False), (103, False), (200, True)])
+def test_a_response_without_a_body_is_delimited_by_its_head(status, head):
+    assert http1.delimited(status, [], head=head)
 
 
 def test_writer_keeps_a_content_length_body_as_it_is():

@@ -27,6 +27,27 @@ def test_non_ascii_path_is_utf8_bytes_read_as_latin1():
     assert server_environ(FakeECB(path="/café"))["PATH_INFO"] == "/café".encode().decode("latin-1")
 
 
+def test_path_spelt_in_another_case_than_the_application_is_split_at_the_application():
+    environ = server_environ(FakeECB(path="/APP/page", app_path="/app"))
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/APP", "/page")
+
+
+def test_non_ascii_application_name_is_script_name_as_utf8_bytes_read_as_latin1():
+    environ = server_environ(FakeECB(path="/café/x", app_path="/café"))
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/café".encode().decode("latin-1"), "/x")
+
+
+def test_non_ascii_application_name_spelt_in_another_case_is_split_at_the_application():
+    environ = server_environ(FakeECB(path="/CAFÉ/x", app_path="/café"))
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/CAFÉ".encode().decode("latin-1"), "/x")
+
+
+def test_a_map_to_a_script_makes_the_script_itself_script_name_for_its_own_url():
+    ecb = FakeECB(path="/app/s.py", app_path="/app", script_name="/app/s.py")
+    environ = server_environ(ecb, wildcard=False)
+    assert (environ["SCRIPT_NAME"], environ["PATH_INFO"]) == ("/app/s.py", "")
+
+
 @pytest.mark.parametrize(("appl_md_path", "root"), [("/LM/W3SVC/1/ROOT", ""), ("/LM/W3SVC/1/Root/app/", "/app")])
 def test_application_root_comes_from_appl_md_path(appl_md_path, root):
     assert application_root(appl_md_path) == root
@@ -34,6 +55,14 @@ def test_application_root_comes_from_appl_md_path(appl_md_path, root):
 
 def test_split_path_adds_up_to_the_request_path():
     assert "".join(split_path("/x/y", "/x/y", "/x")) == "/x/y"
+
+
+def test_split_path_matches_the_application_root_without_regard_to_case():
+    assert split_path("/X/y", "/X/y", "/x") == ("/X", "/y")
+
+
+def test_split_path_of_a_script_map_keeps_the_script_for_its_own_url():
+    assert split_path("/x/s.py", "/x/s.py", "/x", wildcard=False) == ("/x/s.py", "")
 
 
 def test_method_and_query_string():

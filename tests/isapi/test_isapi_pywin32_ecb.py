@@ -103,6 +103,14 @@ def test_unknown_server_variable_raises_extension_error_without_a_default():
         FakeECB().GetServerVariable("NO_SUCH_THING")
 
 
+def test_impersonation_token_is_a_handle_of_the_requests_own():
+    """PyExtensionObjects.cpp, PyECB::GetImpersonationToken: the HANDLE IIS gives for
+    HSE_REQ_GET_IMPERSONATION_TOKEN, as an int (PyLong_FromVoidPtr)."""
+    first, second = FakeECB(), FakeECB()
+    tokens = (first.GetImpersonationToken(), second.GetImpersonationToken())
+    assert all(type(token) is int and token for token in tokens) and tokens[0] != tokens[1]
+
+
 def test_read_client_without_size_on_a_chunked_upload_asks_for_4_gib():
     """PyExtensionObjects.cpp, PyECB::ReadClient: the default size is TotalBytes - AvailableBytes,
     as a DWORD, allocated before reading."""

@@ -130,3 +130,57 @@ def test_bodiless_status_with_a_content_length_keeps_the_connection(status):
 
 def test_head_response_with_a_content_length_keeps_the_connection():
     assert serve(with_length(10, []), method="HEAD").done_status == HSE_STATUS_SUCCESS_AND_KEEP_CONN
+
+
+def test_a_content_length_list_of_equal_values_holds_the_body_to_that_value():
+    def app(environ, start_response):
+        start_response("200 OK", [TEXT, ("Content-Length", "3, 3")])
+        return [b"abcdef"]
+
+    assert serve(app).body == b"abc"
+
+
+# -- a response with no body sends none, whatever the app gives ---------------------------
+
+
+def test_head_response_sends_none_of_the_iterables_body():
+    response = serve(with_length(5, [b"hello"]), method="HEAD")
+    assert (response.status, response.body, response.header("Content-Length")) == (200, b"", "5")
+
+
+def test_head_response_sends_none_of_what_write_is_given():
+    def app(environ, start_response):
+        write = start_response("200 OK", [TEXT])
+        write(b"abc")
+        return [b"def"]
+
+    assert serve(app, method="HEAD").body == b""
+
+
+def test_iterating_stops_at_the_first_chunk_of_a_head_response():
+    asked = []
+
+    def chunks():
+        for chunk in (b"abc", b"more"):
+            asked.append(chunk)
+            yield chunk
+
+    serve(with_length(7, chunks()), method="HEAD")
+    assert asked == [b"abc"]
+
+
+@pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified"])
+def test_bodiless_status_sends_none_of_the_apps_body(status):
+    def app(environ, start_response):
+        start_response(status, [TEXT])
+        return [b"junk"]
+
+    assert serve(app).body == b""
+
+
+def test_clean_500_to_a_head_request_has_no_body():
+    def app(environ, start_response):
+        raise RuntimeError("app failed")
+
+    response = serve(app, method="HEAD")
+    assert (response.status, response.body) == (500, b"")

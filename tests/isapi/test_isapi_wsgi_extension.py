@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import sys
 import threading
+import types
 
 import pytest
 from flask import Flask, Response, request
 from isapi_harness import UpperFilter
 
 from dualfilter.isapi import WSGIExtension
-from dualfilter.isapi.constants import HSE_STATUS_PENDING, HSE_STATUS_SUCCESS, HSE_STATUS_SUCCESS_AND_KEEP_CONN
-from dualfilter.isapi.testing import ExtensionHost, FakeECB, call_extension
+from dualfilter.isapi.constants import (
+    HSE_STATUS_ERROR,
+    HSE_STATUS_PENDING,
+    HSE_STATUS_SUCCESS,
+    HSE_STATUS_SUCCESS_AND_KEEP_CONN,
+)
+from dualfilter.isapi.testing import ExtensionError, ExtensionHost, FakeECB, call_extension
 
 
 def make_app() -> Flask:
@@ -183,3 +190,76 @@ def test_isapi_filtered_flask_app_under_concurrency():
             host.extension.HttpExtensionProc(ecb)
         bodies = [ecb.wait(10).body for ecb in ecbs]
     assert bodies == [b"<P>STREAMED</P>" if n % 2 else b"<P>HELLO FROM FLASK</P>" for n in range(100)]
+
+
+def test_extension_mapped_to_a_script_shows_the_script_as_script_name_for_its_own_url():
+    seen = {}
+
+    def app(environ, start_response):
+        seen.update(script_name=environ["SCRIPT_NAME"], path_info=environ["PATH_INFO"])
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
+
+    ecb = FakeECB("GET", "/app/s.py", app_path="/app", script_name="/app/s.py")
+    call_extension(WSGIExtension(app, workers=0, wildcard=False), ecb)
+    assert seen == {"script_name": "/app/s.py", "path_info": ""}
+
+
+# -- a worker serves a request as the request's user (pywin32's ThreadPoolExtension) -------
+
+
+@pytest.fixture
+def thread_tokens(monkeypatch):
+    """A win32security whose SetThreadToken records ``(thread, token)`` for each call."""
+    calls = []
+    module = types.ModuleType("win32security")
+    module.SetThreadToken = lambda thread, token: calls.append((thread, token))
+    monkeypatch.setitem(sys.modules, "win32security", module)
+    return calls
+
+
+def test_a_worker_takes_on_the_requests_impersonation_token_before_the_app_runs(thread_tokens):
+    seen = []
+
+    def app(environ, start_response):
+        seen.extend(thread_tokens)
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
+
+    ecb = FakeECB()
+    extension = WSGIExtension(app, workers=1)
+    try:
+        call_extension(extension, ecb)
+    finally:
+        extension.TerminateExtension(2)
+    assert seen == [(None, ecb.impersonation_token)]
+
+
+def test_a_worker_drops_the_token_after_serving_the_request(thread_tokens):
+    ecb = FakeECB()
+    extension = WSGIExtension(make_app(), workers=1)
+    try:
+        call_extension(extension, ecb)
+    finally:
+        extension.TerminateExtension(2)  # the worker is done with the request
+    assert thread_tokens == [(None, ecb.impersonation_token), (None, None)]
+
+
+def test_a_request_whose_token_cannot_be_had_ends_with_an_error_without_the_app(monkeypatch):
+    ran = []
+
+    def app(environ, start_response):
+        ran.append(True)
+        start_response("200 OK", [("Content-Length", "0")])
+        return []
+
+    def no_token(self):
+        raise ExtensionError(5, None, "ServerSupportFunction(HSE_REQ_GET_IMPERSONATION_TOKEN)")
+
+    monkeypatch.setattr(FakeECB, "GetImpersonationToken", no_token)
+    extension = WSGIExtension(app, workers=1)
+    try:
+        response = call_extension(extension, FakeECB())
+    finally:
+        extension.TerminateExtension(2)
+    assert response.done_status == HSE_STATUS_ERROR and ran == []

@@ -165,3 +165,27 @@ def test_500_for_a_head_request_has_no_body():
     raw = raw_response("200 OK", [HTML_TYPE, ("Content-Length", "47")])
     response = serve(raw, method="HEAD", flt=BrokenDecision)
     assert response.status == 500 and response.raw.endswith(b"\r\n\r\n")
+
+
+def test_conflicting_content_lengths_give_a_502():
+    raw = raw_response("200 OK", [HTML_TYPE, ("Content-Length", "5"), ("Content-Length", "11")], [b"hello world"])
+    response = serve(raw, splits=[40])
+    assert response.status == 502 and response.body == b"Bad Gateway\nThe response's framing is invalid.\n"
+
+
+def test_a_content_length_that_is_not_a_number_gives_a_502():
+    raw = raw_response("200 OK", [HTML_TYPE, ("Content-Length", "+5")], [b"hello"])
+    assert serve(raw).status == 502
+
+
+def test_a_malformed_chunk_size_gives_a_502():
+    raw = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+    response = serve(raw, splits=[72])
+    assert response.status == 502 and response.body == b"Bad Gateway\nThe response's body is malformed.\n"
+
+
+def test_a_malformed_chunk_is_not_logged_as_a_failing_filter(caplog):
+    raw = b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        serve(raw)
+    assert "ISAPI filter error" not in caplog.text

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...events import Body, Event, ResponseStart
 from ...filter import Filter
 from ...machine import ResponseMachine
 from ...request_policy import VALIDATOR_HEADERS
-from ...responses import request_refused, status_line
-from ..constants import HSE_IO_SYNC, HSE_STATUS_ERROR, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
+from ...responses import request_refused
+from ..constants import HSE_STATUS_ERROR, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS, HSE_STATUS_SUCCESS_AND_KEEP_CONN
 from ..environ import ServerEnviron
-from ..wire import header_block
+from ..wire import send_response
 from .completion import CompletionPort
 from .proxy import ProxyECB
 from .request_headers import RequestHeaders
@@ -58,7 +57,8 @@ class FilterMiddleware:
         if flt.asks_requests:
             refused = request_refused(flt, environ)
             if refused:  # should_filter_request raised: the clean 500, the extension not asked
-                return _answer(ecb, refused)
+                send_response(ecb, refused)
+                return HSE_STATUS_SUCCESS
             if refused is not None:
                 return self.extension.HttpExtensionProc(ecb)
         return self._dispatch(ecb, ResponseMachine(flt, environ, can_redispatch=True), self.request_headers)
@@ -77,6 +77,8 @@ class FilterMiddleware:
                 return HSE_STATUS_ERROR  # cut short by a streaming filter: IIS closes the connection
             if proxy.asked_again:
                 return self._dispatch(ecb, machine, self.redispatch_headers)
+            if result == HSE_STATUS_SUCCESS_AND_KEEP_CONN and proxy.closes:
+                return HSE_STATUS_SUCCESS  # the response ends with the connection (RFC 9112 section 6.3)
         return result
 
     def ask_again(self, ecb: Any, machine: ResponseMachine) -> None:
@@ -100,13 +102,3 @@ class FilterMiddleware:
 
     def __repr__(self) -> str:
         return f"<{self.filter.name} ISAPI middleware for {self.extension!r}>"
-
-
-def _answer(ecb: Any, events: list[Event]) -> int:
-    """The filter's own whole answer (a clean 500), on the real ECB."""
-    for event in events:
-        if type(event) is ResponseStart:
-            ecb.SendResponseHeaders(status_line(event.status, event.reason).encode("latin-1"), header_block(event.headers), False)
-        elif type(event) is Body:
-            ecb.WriteClient(event.data, HSE_IO_SYNC)
-    return HSE_STATUS_SUCCESS

@@ -14,7 +14,10 @@ real ECB is: every call raises RuntimeError. As on pywin32's ECB, the methods
 are positional-only. A streaming filter that fails after the start went out
 cuts the response short (the write that fed it raises StreamError, later ones
 ExtensionError): the real session then ends with HSE_STATUS_ERROR, so IIS
-closes the connection and the client sees the response cut.
+closes the connection and the client sees the response cut. A response whose
+start goes out with neither a Content-Length nor chunked framing (a streamed
+one) can only end with the connection (RFC 9112 section 6.3): IIS is not asked
+to keep it, whatever the extension asked.
 
 Host calls with no way through the filter have one fixed behaviour each:
 
@@ -38,7 +41,8 @@ from typing import TYPE_CHECKING, Any
 from ...decision import decide
 from ...drivers import drive
 from ...errors import StreamError
-from ...events import PASSTHROUGH, REDISPATCH, Body, Event, ResponseStart
+from ...events import PASSTHROUGH, REDISPATCH, Event, ResponseStart
+from ...http1 import delimited
 from ...machine import ResponseMachine
 from ...responses import status_line
 from ..constants import (
@@ -50,9 +54,19 @@ from ..constants import (
     HSE_IO_SYNC,
     HSE_STATUS_ERROR,
     HSE_STATUS_SUCCESS,
+    HSE_STATUS_SUCCESS_AND_KEEP_CONN,
 )
 from ..errors import ExtensionError
-from ..wire import buffer_arg, header_block, int_arg, parse_header_lines, split_header_block, status_text, str_arg
+from ..wire import (
+    buffer_arg,
+    header_block,
+    int_arg,
+    parse_header_lines,
+    send_response,
+    split_header_block,
+    status_text,
+    str_arg,
+)
 from .request_headers import HEADER_LIST, HIDDEN, TRANSLATED, RequestHeaders
 
 if TYPE_CHECKING:
@@ -85,6 +99,7 @@ class ProxyECB:
         "_keep_alive",
         "_io",
         "asked_again",
+        "closes",
     )
 
     def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine, headers: RequestHeaders) -> None:
@@ -103,6 +118,9 @@ class ProxyECB:
         self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
         #: The machine said REDISPATCH: this answer is dropped, the extension is asked again.
         self.asked_again = False
+        #: The start that went out does not say where the body ends (no Content-Length, no
+        #: chunks): only closing the connection ends it, so IIS is not asked to keep it.
+        self.closes = False
 
     # -- the response ------------------------------------------------------------
 
@@ -305,17 +323,19 @@ class ProxyECB:
             raise RuntimeError(DEAD)
 
     def _send(self, events: list[Event]) -> None:
-        real = self._real
+        """Act on the machine's markers, then write what it lets out to the real ECB; a start
+        that does not say where its body ends goes out without keep-alive."""
         for event in events:
-            if type(event) is Body:
-                real.WriteClient(event.data, HSE_IO_SYNC)
-            elif event is PASSTHROUGH:
+            if event is PASSTHROUGH:
                 self._direct = True  # the rest of the body goes straight to the real ECB
             elif event is REDISPATCH:
                 self.asked_again = True  # what follows of this answer goes nowhere
             elif type(event) is ResponseStart:
-                status = status_line(event.status, event.reason).encode("latin-1")
-                real.SendResponseHeaders(status, header_block(event.headers), self._keep_alive)
+                head = self._machine.environ.get("REQUEST_METHOD") == "HEAD"
+                if not delimited(event.status, event.headers, head=head):
+                    self.closes = True
+                    self._keep_alive = False
+        send_response(self._real, events, self._keep_alive)
 
     def _drive(self, events: list[Event]) -> list[Event]:
         """``events`` driven through the machine; a StreamError (a streaming filter failed after
@@ -350,6 +370,8 @@ class ProxyECB:
             try:
                 if not failed and not self._finish():
                     status = HSE_STATUS_ERROR
+                elif status == HSE_STATUS_SUCCESS_AND_KEEP_CONN and self.closes:
+                    status = HSE_STATUS_SUCCESS  # the response ends with the connection
             finally:
                 if self.asked_again and not failed:
                     self._owner.ask_again(self._real, self._machine)  # the real session goes on

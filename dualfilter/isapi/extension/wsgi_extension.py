@@ -5,8 +5,11 @@ The environ comes from the ECB's server variables, the request body from
 response goes out through ``SendResponseHeaders`` / ``WriteClient``. Requests
 run on a pool of worker threads (``HSE_STATUS_PENDING``, then
 ``DoneWithSession``), the way pywin32's ThreadPoolExtension runs them; with
-``workers=0`` each runs on the IIS thread that called. ``handle(ecb)`` serves
-one request on the calling thread, for use from an extension of one's own.
+``workers=0`` each runs on the IIS thread that called. As there, a worker
+takes on the request's impersonation token while it serves the request, so
+the app runs as the request's user whichever thread serves it.
+``handle(ecb)`` serves one request on the calling thread, for use from an
+extension of one's own.
 """
 
 from __future__ import annotations
@@ -21,8 +24,8 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
-from ...events import Body, ResponseStart
-from ...responses import simple_response, status_line
+from ...http1 import content_length
+from ...responses import simple_response
 from ..constants import (
     HSE_STATUS_ERROR,
     HSE_STATUS_PENDING,
@@ -30,7 +33,7 @@ from ..constants import (
     HSE_STATUS_SUCCESS_AND_KEEP_CONN,
 )
 from ..environ import server_environ, total_bytes
-from ..wire import fit_description, header_block
+from ..wire import fit_description, header_block, send_response
 
 log = logging.getLogger("dualfilter")
 
@@ -114,14 +117,24 @@ class RequestBody(io.RawIOBase):
         return len(chunk)
 
 
-def content_length(headers: list[tuple[str, str]]) -> int | None:
-    """The body length a response's ``Content-Length`` states, or None if it states none
-    (or not one that can be honoured: several different values, or not a number)."""
-    values = {value.strip() for name, value in headers if name.lower() == "content-length"}
-    if len(values) != 1:
+def stated_length(headers: list[tuple[str, str]]) -> int | None:
+    """The body length a response's Content-Length states, or None if it states none it can
+    be held to (none at all, or not one length: values that differ, or not a number)."""
+    try:
+        return content_length(headers)
+    except ValueError:
         return None
-    (value,) = values
-    return int(value) if value.isdigit() and value.isascii() else None
+
+
+def thread_token_setter() -> Callable[[Any, Any], object] | None:
+    """pywin32's ``win32security.SetThreadToken``, or None where it cannot be imported (not
+    Windows: no thread there has a token to take on)."""
+    try:
+        from win32security import SetThreadToken
+    except ImportError:
+        return None
+    setter: Callable[[Any, Any], object] = SetThreadToken
+    return setter
 
 
 class _Response:
@@ -131,10 +144,12 @@ class _Response:
     As PEP 3333 asks, the headers go out with the first non-empty chunk (or the first
     ``write()``), so until then a failure still gets a clean 500 and ``exc_info`` can replace
     the response; and the application is held to its own Content-Length: no byte past it
-    reaches the client, and a body short of it ends the connection (and is logged).
+    reaches the client, and a body short of it ends the connection (and is logged). A
+    response that has no body (to HEAD; 1xx, 204, 304) sends none, whatever the app gives
+    (RFC 9110 sections 9.3.2, 15.3.5, 15.4.5): the client would read it as the next response.
     """
 
-    __slots__ = ("ecb", "head", "status", "headers", "sent", "keep_alive", "remaining", "whole")
+    __slots__ = ("ecb", "head", "status", "headers", "sent", "bodiless", "keep_alive", "remaining", "whole")
 
     def __init__(self, ecb: Any) -> None:
         self.ecb = ecb
@@ -143,6 +158,8 @@ class _Response:
         self.status: str | None = None
         self.headers: list[tuple[str, str]] = []
         self.sent = False
+        #: Whether the response that went out has no body (HEAD, 1xx, 204, 304): nothing more is sent.
+        self.bodiless = False
         #: Whether IIS was asked to keep the connection (SendResponseHeaders' keepAlive).
         self.keep_alive = False
         #: How many bytes of the stated Content-Length are still to send (None: none to hold to).
@@ -167,9 +184,9 @@ class _Response:
         status = self.status
         if status is None:
             raise AssertionError("the application returned a body before calling start_response")
-        length = content_length(self.headers)
+        length = stated_length(self.headers)
         code = int(status[:3])
-        bodiless = self.head or code < 200 or code == 204 or code == 304
+        bodiless = self.bodiless = self.head or code < 200 or code == 204 or code == 304
         if length is not None and not bodiless:
             self.remaining = length
         # Keep the connection only if the client can tell where the body ends (and it will end there).
@@ -190,12 +207,15 @@ class _Response:
 
     def chunk(self, data: bytes) -> bool:
         """One chunk of the application's iterable (an empty one sends nothing, not even the
-        headers); False once the Content-Length is reached, when iterating should stop."""
+        headers); False once no more can go out (the Content-Length is reached, or the response
+        has no body), when iterating should stop."""
         if type(data) is not bytes:
             raise TypeError(f"a WSGI body must be bytes, not {type(data).__name__}")
         if data:
             if not self.sent:
                 self.send_headers()
+            if self.bodiless:
+                return False
             if not self._send(data):
                 log.warning("WSGI application sent more than its Content-Length; the rest was dropped")
                 return False
@@ -207,7 +227,10 @@ class _Response:
         return bool(self.remaining)
 
     def _send(self, data: bytes) -> bool:
-        """Send ``data``, cut at the Content-Length; False if it had to be cut."""
+        """Send ``data``, cut at the Content-Length (nothing of it for a response with no
+        body); False if it had to be cut."""
+        if self.bodiless:
+            return True
         remaining = self.remaining
         fits = remaining is None or len(data) <= remaining
         if not fits:
@@ -223,17 +246,31 @@ class WSGIExtension:
     """A pywin32 ISAPI extension object serving the WSGI application ``app``.
 
     ``workers`` threads serve requests (0: serve on IIS's own thread);
-    ``description`` is what IIS shows for the extension.
+    ``description`` is what IIS shows for the extension. ``wildcard`` says how
+    the extension is mapped: True (the default) for a ``*`` script map, where
+    the IIS application is SCRIPT_NAME; False for a map to a script
+    (``*.py``), where the script is. IIS reports a request for the script
+    itself exactly as one under a ``*`` map, so only this tells them apart.
     """
 
-    def __init__(self, app: WSGIApp, *, workers: int = 20, description: str = "dualfilter WSGI extension") -> None:
+    def __init__(
+        self,
+        app: WSGIApp,
+        *,
+        workers: int = 20,
+        description: str = "dualfilter WSGI extension",
+        wildcard: bool = True,
+    ) -> None:
         if workers < 0:
             raise ValueError("workers must be 0 or more")
         self.app = app
         self.workers = workers
         self.description = description
+        self.wildcard = wildcard
         self._pool: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
+        #: win32security.SetThreadToken, looked up when the workers start (None off Windows).
+        self._set_thread_token: Callable[[Any, Any], object] | None = None
 
     # -- the extension interface ------------------------------------------------------
 
@@ -250,6 +287,7 @@ class WSGIExtension:
         if pool is None:
             with self._lock:
                 if self._pool is None:
+                    self._set_thread_token = thread_token_setter()
                     self._pool = ThreadPoolExecutor(self.workers, thread_name_prefix="dualfilter-wsgi")
                 pool = self._pool
         pool.submit(self._dispatch, ecb)
@@ -266,7 +304,7 @@ class WSGIExtension:
 
     def environ(self, ecb: Any) -> dict[str, Any]:
         """The WSGI environ for the request ``ecb`` carries."""
-        environ = server_environ(ecb)
+        environ = server_environ(ecb, wildcard=self.wildcard)
         environ.update(
             {
                 "wsgi.version": (1, 0),
@@ -285,8 +323,8 @@ class WSGIExtension:
         (this does not call ``DoneWithSession``)."""
         response = _Response(ecb)
         try:
+            response.head = ecb.Method == b"HEAD"
             environ = self.environ(ecb)
-            response.head = environ.get("REQUEST_METHOD") == "HEAD"
             result = self.app(environ, response.start_response)
             try:
                 if type(result) is list or type(result) is tuple:
@@ -306,16 +344,11 @@ class WSGIExtension:
             log.error("WSGI application %r failed", self.app, exc_info=exc)
             if response.sent:  # part of the response is out: close the connection so the client sees it cut
                 return HSE_STATUS_ERROR
-            for event in simple_response(500, "Internal Server Error"):
-                if isinstance(event, ResponseStart):
-                    status = status_line(event.status, event.reason).encode("latin-1")
-                    ecb.SendResponseHeaders(status, header_block(event.headers), False)
-                elif isinstance(event, Body):
-                    ecb.WriteClient(event.data)
+            send_response(ecb, simple_response(500, "Internal Server Error", head=response.head))
             return HSE_STATUS_SUCCESS
         if response.short:
             # The client would wait for bytes that never come: ending the connection tells it.
-            length = content_length(response.headers)
+            length = stated_length(response.headers)
             log.error(
                 "WSGI application %r sent %d bytes fewer than its Content-Length of %s", self.app, response.remaining, length
             )
@@ -323,13 +356,30 @@ class WSGIExtension:
         return HSE_STATUS_SUCCESS_AND_KEEP_CONN if response.keep_alive else HSE_STATUS_SUCCESS
 
     def _dispatch(self, ecb: Any) -> None:
+        """Serve one request on a worker thread, as the request's user, and end its session.
+
+        As pywin32's ThreadPoolExtension.DispatchConnection does, the worker takes on the
+        request's impersonation token (``SetThreadToken(None, ecb.GetImpersonationToken())``)
+        before serving, and drops it (``SetThreadToken(None, None)``) once the session is
+        over; the token is asked for on every platform, so an ECB that cannot give one ends
+        the request with an error there too, not only on Windows.
+        """
         status = HSE_STATUS_ERROR
+        set_token = None
         try:
+            token = ecb.GetImpersonationToken()
+            if self._set_thread_token is not None:
+                self._set_thread_token(None, token)
+                set_token = self._set_thread_token
             status = self.handle(ecb)
         except Exception:  # the client went away while we wrote (ExtensionError) or worse
             log.exception("serving an ISAPI request failed")
         finally:
-            ecb.DoneWithSession(status)
+            try:
+                ecb.DoneWithSession(status)
+            finally:
+                if set_token is not None:
+                    set_token(None, None)
 
     def __repr__(self) -> str:
         return f"<WSGIExtension for {self.app!r}>"

@@ -11,14 +11,18 @@ pieces split anywhere. Until the head is complete its bytes are withheld
   end of the request), and the filtered response is written in its place —
   framed for the client's HTTP version, which the request's SERVER_PROTOCOL
   gives (IIS answers an HTTP/1.0 request with an HTTP/1.1 status line, so the
-  response's own version does not say it).
+  response's own version does not say it);
+- a response to filter whose body cannot be read (cut short, Content-Length
+  values that differ, a bad chunk) is the site's fault: a 502 goes out in its
+  place (RFC 9112 section 6.3), or, if part of the filtered response is out,
+  it is cut short.
 
 Phases::
 
     HEAD ──head──▶ PASS                      (also: not a response the filter can follow)
       │
       └──────────▶ FILTER ──body over──▶ DONE
-    HEAD | FILTER ──failure──▶ DISCARD       (a clean 500 went out, or the response was cut short)
+    HEAD | FILTER ──failure──▶ DISCARD       (a clean 500 or a 502 went out, or the response was cut short)
 """
 
 from __future__ import annotations
@@ -31,7 +35,9 @@ from ...drivers import drive
 from ...errors import StreamError
 from ...events import PASSTHROUGH, Body, Event, HeaderList, ResponseStart
 from ...http1 import (
+    CONNECTION_HEADERS,
     BodyReader,
+    FramingError,
     Head,
     HeadReader,
     LengthReader,
@@ -39,7 +45,7 @@ from ...http1 import (
     ResponseWriter,
     body_reader,
     head_bytes,
-    reads_chunks,
+    persists,
 )
 from ...machine import ResponseMachine
 from ...responses import error_response, simple_response
@@ -58,8 +64,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("dualfilter")
 
 NEXT = SF_STATUS_REQ_NEXT_NOTIFICATION
-#: The connection headers a rewritten head keeps from the original.
-CONNECTION_HEADERS = frozenset({"connection", "keep-alive"})
 
 
 class Phase(enum.Enum):
@@ -114,11 +118,11 @@ class RawExchange:
             return NEXT
         self.environ.refresh(fc)
         if phase is HEAD:
-            self._head(fc, raw, data)
-        elif phase is FILTER:
+            return self._head(fc, raw, data)
+        if phase is FILTER:
             raw.InData = b""
-            self._body(fc, data)
-        elif phase is DISCARD:
+            return self._body(fc, data)
+        if phase is DISCARD:
             raw.InData = b""
         return self._ended()
 
@@ -134,7 +138,7 @@ class RawExchange:
             try:
                 events = self.body.finish()
             except RawResponseError as exc:
-                return self._truncated(fc, exc)
+                return self._bad_gateway(fc, exc, "The response ended before its body.")
             self._run(fc, events)
         result = self._ended()
         if self.phase is not DISCARD:
@@ -170,7 +174,7 @@ class RawExchange:
 
     # -- the head ------------------------------------------------------------------
 
-    def _head(self, fc: Any, raw: Any, data: bytes) -> None:
+    def _head(self, fc: Any, raw: Any, data: bytes) -> int:
         heads = self.heads
         assert heads is not None
         sent = used = 0  # data[:sent] went out already; data[:used] is parsed
@@ -182,11 +186,11 @@ class RawExchange:
                 log.warning("%s: not filtering the response to %s: %s", self.owner.filter.name, self._path(), exc)
                 self._release(fc, raw, data, sent)
                 self._pass(fc)
-                return
+                return NEXT
             if head is None:  # (sent == used here: only a complete head moves either)
                 self.held.append(piece)
                 raw.InData = b""
-                return
+                return NEXT
             used += size
             if head.informational and head.status != 101:
                 # An interim response (100 Continue, 103 Early Hints) goes out now, as it came.
@@ -197,11 +201,10 @@ class RawExchange:
             if head.informational:  # 101: the connection is another protocol's now
                 self._release(fc, raw, data, sent)
                 self._pass(fc)
-                return
-            self._decide(fc, raw, data, sent, used, head)
-            return
+                return NEXT
+            return self._decide(fc, raw, data, sent, used, head)
 
-    def _decide(self, fc: Any, raw: Any, data: bytes, sent: int, used: int, head: Head) -> None:
+    def _decide(self, fc: Any, raw: Any, data: bytes, sent: int, used: int, head: Head) -> int:
         """The head is complete: ``data[used:]`` is body. Let the core decide."""
         machine = self.machine
         events = drive(machine, machine.start(head.status, head.headers, head.reason))
@@ -217,28 +220,32 @@ class RawExchange:
                 rewritten = head_bytes(head.http_version, start.status, start.reason, start.headers)
                 self.connection.write(fc, [rewritten, data[used:]])
             self._pass(fc)
-            return
+            return NEXT
         try:
             self.body = body_reader(self.method, head)
+        except FramingError as exc:  # no telling where the body ends: it cannot go on (RFC 9112 section 6.3)
+            raw.InData = b""
+            self.held = []
+            self.writer = ResponseWriter(head.http_version, bodiless=self.method == "HEAD")
+            return self._bad_gateway(fc, exc, "The response's framing is invalid.")
         except RawResponseError as exc:  # framing h11 will not follow: leave the response alone
             log.warning("%s: not filtering the response to %s: %s", self.owner.filter.name, self._path(), exc)
             self._release(fc, raw, data, sent)
             self._pass(fc)
-            return
+            return NEXT
         raw.InData = b""
         self.held = []
         self.environ.data  # noqa: B018 - build the environ while this notification's context is live
         connection = [(name, value) for name, value in head.headers if name.lower() in CONNECTION_HEADERS]
-        client_version = self._client_version()
         self.writer = ResponseWriter(
             head.http_version,
-            client_version=client_version,
+            client_version=self._client_version(),
             bodiless=self.method == "HEAD",
             connection=connection,
-            close_delimited=not self._persists(client_version, head.http_version, connection),
+            close_delimited=not self._persists(head, connection),
         )
         self.phase = FILTER
-        self._body(fc, data[used:] if used < len(data) else b"", events)
+        return self._body(fc, data[used:] if used < len(data) else b"", events)
 
     def _release(self, fc: Any, raw: Any, data: bytes, sent: int) -> None:
         """Everything withheld, and the rest of ``data``, goes out as it came."""
@@ -259,16 +266,24 @@ class RawExchange:
 
     # -- the body ------------------------------------------------------------------
 
-    def _body(self, fc: Any, data: bytes, out: list[Event] | None = None) -> None:
+    def _body(self, fc: Any, data: bytes, out: list[Event] | None = None) -> int:
+        """Read ``data`` as body, filter what it completes and send what the machine answers
+        (after ``out``); what the notification returns. A body that cannot be read (a bad
+        chunk) is the site's fault: a 502, or the response cut short."""
         body = self.body
         assert body is not None
-        self._run(fc, body.feed(data), out)
+        try:
+            events = body.feed(data)
+        except RawResponseError as exc:
+            return self._bad_gateway(fc, exc, "The response's body is malformed.")
+        self._run(fc, events, out)
         if body.complete:
             leftover = body.leftover
             if leftover:
                 name, path = self.owner.filter.name, self._path()
                 log.warning("%s: %d bytes after the response to %s; sent as they came", name, len(leftover), path)
                 self.connection.write(fc, [leftover])
+        return self._ended()
 
     def _run(self, fc: Any, events: list[Any], out: list[Event] | None = None) -> None:
         """Feed parsed body events to the machine and send what it answers (after ``out``), in one write."""
@@ -301,32 +316,32 @@ class RawExchange:
         protocol = str(self.environ.get("SERVER_PROTOCOL", "HTTP/1.1"))
         return protocol.rpartition("/")[2] or "1.1"
 
-    def _persists(self, client_version: str, http_version: str, connection: HeaderList) -> bool:
-        """Whether the connection is meant to outlive this response (RFC 9112 section 9.3): on
-        both sides HTTP/1.1 without ``close``, or HTTP/1.0 with ``keep-alive``. A body of unknown
-        length may then not be ended by closing it (IIS may never hear the filter ask, see
-        pywin32's HttpFilterProc), so it is held for a Content-Length instead."""
-        sent = {token.strip().lower() for _, value in connection for token in value.split(",")}
-        asked = {token.strip().lower() for token in str(self.environ.get("HTTP_CONNECTION", "")).split(",")}
-        return all(
-            "close" not in tokens and ("keep-alive" in tokens or reads_chunks(version))
-            for tokens, version in ((asked, client_version), (sent, http_version))
-        )
+    def _persists(self, head: Head, connection: HeaderList) -> bool:
+        """Whether the connection is meant to outlive this response (:func:`~dualfilter.http1.persists`
+        for both the request and the response). A body of unknown length may then not be
+        ended by closing it (IIS may never hear the filter ask, see pywin32's HttpFilterProc),
+        so it is held for a Content-Length instead."""
+        asked = [str(self.environ.get("HTTP_CONNECTION", ""))]
+        sent = [value for name, value in connection if name.lower() == "connection"]
+        return persists(self._client_version(), asked) and persists(head.http_version, sent)
 
     def _emit(self, fc: Any, events: list[Event]) -> None:
         if events:
             assert self.writer is not None
             self.connection.write(fc, self.writer.encode(events))
 
-    def _truncated(self, fc: Any, exc: RawResponseError) -> int:
-        """The request ended before the body its framing announced."""
-        log.error("%s: the response to %s was cut short: %s", self.owner.filter.name, self._path(), exc)
+    def _bad_gateway(self, fc: Any, exc: RawResponseError, detail: str) -> int:
+        """The site's response cannot be read to its end (cut short, invalid framing, a bad
+        chunk): a 502 with ``detail`` in its place, or, if part of the filtered response is out,
+        the rest withheld and SF_STATUS_REQ_FINISHED to close the connection."""
+        log.error("%s: the response to %s cannot be read: %s", self.owner.filter.name, self._path(), exc)
         self.phase = DISCARD
         writer = self.writer
         assert writer is not None
         if writer.started:
             return SF_STATUS_REQ_FINISHED
-        self.connection.write(fc, writer.encode(simple_response(502, "Bad Gateway", "The response ended before its body.")))
+        answer = simple_response(502, "Bad Gateway", detail, head=self.method == "HEAD")
+        self.connection.write(fc, writer.encode(answer))
         return NEXT
 
     def _path(self) -> str:

@@ -11,6 +11,8 @@ does over IIS's EXTENSION_CONTROL_BLOCK:
 - every method is positional-only, with pywin32's argument formats
   (:mod:`.args`): ``WriteClient`` takes str (sent as UTF-8) or a read-only
   buffer, not bytearray; ``GetServerVariable`` takes a str name only;
+- ``GetImpersonationToken()`` returns the handle of the token of the request's
+  user as an int (pywin32's ``PyLong_FromVoidPtr``), one per request;
 - ``ReadClient()`` with no argument reads ``TotalBytes - AvailableBytes``
   bytes: for a chunked upload that is about 4 GiB, which pywin32 tries to
   allocate (the double raises MemoryError); read such a body with
@@ -72,6 +74,8 @@ _HEADERS_CALL = "ServerSupportFunction(HSE_REQ_SEND_RESPONSE_HEADER_EX)"
 #: What a test may set on the double besides the ECB's own two writable members.
 _WRITABLE = frozenset({"HttpStatusCode", "LogData"})
 _conn_ids = itertools.count(0x1000)
+#: Token handles for the requests' users (handle values are multiples of 4, never 0).
+_tokens = itertools.count(0x2F0, 4)
 #: The "IIS" threads that complete asynchronous I/O.
 iis_io = CompletionPort(4, "fake-iis-io")
 #: The child request ``ExecURL`` runs when no ``exec_url`` is given: IIS's static file
@@ -135,6 +139,8 @@ class _Session:
         self.read = len(self.available)
         self.total = UNKNOWN_TOTAL_BYTES if request.chunked else len(request.body)
         self.conn_id = next(_conn_ids)
+        #: The handle of the request's impersonation token (HSE_REQ_GET_IMPERSONATION_TOKEN).
+        self.token = next(_tokens)
         self.completions = completions
         self.exec_url = exec_url
         self.lock = threading.RLock()
@@ -257,6 +263,11 @@ class FakeECB:
     def log_data(self) -> bytes:
         """What ``LogData`` was last set to."""
         return self._s.log_data
+
+    @property
+    def impersonation_token(self) -> int:
+        """The handle ``GetImpersonationToken`` gives for this request."""
+        return self._s.token
 
     @property
     def unhealthy(self) -> str | None:
@@ -435,8 +446,9 @@ class FakeECB:
         return server_bytes("C:\\inetpub\\wwwroot" + url.replace("/", "\\"))
 
     def GetImpersonationToken(self, /) -> int:
+        """The handle of the token of the request's user (IIS owns it: not to be closed)."""
         self._check()
-        return 0
+        return self._s.token
 
     def GetAnonymousToken(self, metabase_path: str | bytes, /) -> int:
         self._check()
