@@ -97,3 +97,16 @@ def test_filter_environ_keeps_the_request_as_the_client_sent_it():
 
     call_extension(Spy.isapi(Page()), FakeECB(headers=HEADERS))
     assert seen["HTTP_RANGE"] == "bytes=0-3"
+
+
+def test_if_none_match_in_several_raw_lines_is_translated_as_the_one_list_it_is():
+    # RFC 9110 section 5.3: as IIS joins them in HTTP_IF_NONE_MATCH. Line by line, the
+    # client's own "v2" would stand beside the derived tag's original and could revalidate.
+    from dualfilter.isapi.extension.request_headers import RequestHeaders
+
+    token = UpperFilter(force_no_conditional=False).etag_token
+    headers = RequestHeaders((), token)
+    raw = f'Host: x\r\nIf-None-Match: "v2"\r\nAccept: */*\r\nIf-None-Match: W/"v1-dfs{token}"\r\n'.encode()
+    assert headers.strip_list("ALL_RAW", raw) == b'Host: x\r\nIf-None-Match: "v1"\r\nAccept: */*\r\n'
+    all_http = f'HTTP_IF_NONE_MATCH:"v2"\nHTTP_IF_NONE_MATCH:W/"v1-dfs{token}"\n'
+    assert headers.strip_list("ALL_HTTP", all_http) == 'HTTP_IF_NONE_MATCH:"v1"\n'

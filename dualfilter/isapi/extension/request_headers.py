@@ -64,15 +64,26 @@ class RequestHeaders:
         upper = variable.upper()
         raw = _LIST_VARIABLES[upper.removeprefix("UNICODE_")] == "raw"
         text = value.decode("latin-1") if isinstance(value, bytes) else value
+        inm = "IF-NONE-MATCH" if raw else "HTTP_IF_NONE_MATCH"
+        lines = text.splitlines(keepends=True)
+        # Several If-None-Match lines are one list (RFC 9110 section 5.3): translated as
+        # one, and shown as one line where the first stood (as IIS joins HTTP_IF_NONE_MATCH).
+        joined = None
+        if self.token is not None:
+            values = [line.partition(":")[2].strip() for line in lines if line.partition(":")[0].strip().upper() == inm]
+            joined = translate_if_none_match(", ".join(values), self.token) if values else None
         kept = []
-        for line in text.splitlines(keepends=True):
+        shown = False  # the joined list went out, in place of the first line
+        for line in lines:
             name = line.partition(":")[0].strip()
             if (name.lower() in self.names) if raw else (name.upper() in self.keys):
                 continue
-            if self.token is not None and name.upper() == ("IF-NONE-MATCH" if raw else "HTTP_IF_NONE_MATCH"):
-                head, _, rest = line.partition(":")
+            if joined is not None and name.upper() == inm:
+                if shown:
+                    continue  # a later line of the list: shown in the first
+                head = line.partition(":")[0]
                 end = line[len(line.rstrip("\r\n")) :]
-                line = f"{head}:{' ' if raw else ''}{translate_if_none_match(rest.strip(), self.token)}{end}"
+                line, shown = f"{head}:{' ' if raw else ''}{joined}{end}", True
             kept.append(line)
         stripped = "".join(kept)
         return stripped.encode("latin-1") if isinstance(value, bytes) else stripped
