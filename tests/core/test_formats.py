@@ -145,22 +145,33 @@ def test_a_registered_format_is_usable_by_name():
     assert drive(Reverse(), [b"a\nb"], headers=ct("text/csv"))[3] == b"b\na"
 
 
+def published(monkeypatch, name, fmt):
+    """``fmt`` published as entry point ``name`` of the ``dualfilter.formats`` group (and
+    nothing else), the entry points not read yet and the registry restored afterwards."""
+
+    class EntryPoint:
+        value = f"tests:{fmt.__name__}"
+
+        def load(self):
+            return fmt
+
+    point = EntryPoint()
+    point.name = name
+
+    def entry_points(group):
+        assert group == "dualfilter.formats"
+        return [point]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
+    monkeypatch.setattr(formats, "_entry_points_loaded", False)
+    monkeypatch.setattr(formats, "_registry", dict(formats._registry))
+
+
 def test_formats_are_loaded_from_the_entry_point_group(monkeypatch):
     class Ini(Lines):
         name = "ini-lines"
 
-    class FakeEntryPoint:
-        name, value = "ini-lines", "tests:Ini"
-
-        def load(self):
-            return Ini
-
-    def entry_points(group):
-        assert group == "dualfilter.formats"
-        return [FakeEntryPoint()]
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", entry_points)
-    monkeypatch.setattr(formats, "_entry_points_loaded", False)
+    published(monkeypatch, "ini-lines", Ini)
     assert isinstance(formats.get("ini-lines"), Ini)
 
 
@@ -168,15 +179,7 @@ def test_an_entry_point_format_is_known_by_the_entry_points_name(monkeypatch):
     class Unnamed(Lines):
         name = ""
 
-    class FakeEntryPoint:
-        name, value = "nn", "tests:Unnamed"
-
-        def load(self):
-            return Unnamed
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [FakeEntryPoint()])
-    monkeypatch.setattr(formats, "_entry_points_loaded", False)
-    monkeypatch.setattr(formats, "_registry", dict(formats._registry))
+    published(monkeypatch, "nn", Unnamed)
     assert isinstance(formats.get("nn"), Unnamed)
 
 
@@ -184,56 +187,9 @@ def test_an_entry_point_cannot_replace_a_built_in_format(monkeypatch):
     class Impostor(Lines):
         name = "json"
 
-    class FakeEntryPoint:
-        name, value = "json", "tests:Impostor"
-
-        def load(self):
-            return Impostor
-
-    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [FakeEntryPoint()])
-    monkeypatch.setattr(formats, "_entry_points_loaded", False)
-    monkeypatch.setattr(formats, "_registry", dict(formats._registry))
+    published(monkeypatch, "json", Impostor)
     formats.registered()
     assert not isinstance(formats.get("json"), Impostor)
-
-
-def test_a_json_value_json_cannot_write_gives_a_500_not_invalid_json(caplog):
-    # RFC 8259 section 6: no NaN or Infinity.
-    class Infinite(Filter):
-        format = "json"
-
-        def filter(self, environ, headers, data):
-            data["x"] = float("nan")
-            return data
-
-    assert drive(Infinite(), [b'{"a": 1}'], headers=ct("application/json"))[1] == 500
-
-
-XHTML_PAGE = (
-    b'<!DOCTYPE html>\n<html xmlns="http://www.w3.org/1999/xhtml"><head><title>t</title></head><body><p>a<br/>b</p></body></html>'
-)
-
-
-class MarkBody(Filter):
-    format = "lxml_html"
-
-    def filter(self, environ, headers, data):
-        data.find(".//{*}body").set("class", "x")
-        return data
-
-
-def test_lxml_html_reads_and_writes_xhtml_as_the_xml_browsers_parse_it():
-    import lxml.etree
-
-    _, status, headers, body = drive(MarkBody(), [XHTML_PAGE], headers=ct("application/xhtml+xml; charset=utf-8"))
-    root = lxml.etree.fromstring(body)  # well-formed: <br/> stays <br/>
-    assert status == 200 and root.find(".//{*}body").get("class") == "x" and b"<br/>" in body
-
-
-def test_lxml_html_passes_over_an_xml_declaration_starting_a_text_html_page():
-    page = b'<?xml version="1.0" encoding="UTF-8"?>\n' + XHTML_PAGE
-    _, status, headers, body = drive(MarkBody(), [page], headers=ct("text/html; charset=utf-8"))
-    assert status == 200 and b'<body class="x">' in body
 
 
 def test_an_unknown_format_name_lists_the_known_ones():

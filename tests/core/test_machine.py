@@ -172,11 +172,3 @@ def test_a_failed_response_is_freed_without_the_garbage_collector(monkeypatch):
         assert gone() is None
     finally:
         gc.enable()
-
-
-def test_run_filter_still_raises_a_failed_filters_error_with_its_own_traceback():
-    from dualfilter.testing import run_filter
-
-    with pytest.raises(ValueError, match="boom") as caught:
-        run_filter(Failing, b"<p>x</p>", raise_errors=True)
-    assert any(entry.name == "filter" for entry in caught.traceback)

@@ -78,3 +78,15 @@ def test_run_filter_uses_the_method_and_environ_given():
 
     run_filter(Spy, b"x", environ={"PATH_INFO": "/p", "HTTP_X_A": "1"})
     assert (seen["PATH_INFO"], seen["HTTP_X_A"], seen["REQUEST_METHOD"]) == ("/p", "1", "GET")
+
+
+def test_run_filter_raises_a_failed_filters_error_with_its_own_traceback():
+    # The response's error keeps no traceback (it would keep the response alive):
+    # run_filter re-raises it with the one its log record kept.
+    class Failing(Upper):
+        def filter(self, environ, headers, data):
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom") as caught:
+        run_filter(Failing, b"<p>x</p>", raise_errors=True)
+    assert any(entry.name == "filter" for entry in caught.traceback)

@@ -164,6 +164,16 @@ def test_handlers_see_the_feeding_threads_context_variables():
     assert seen == ["alice"]
 
 
+def freed(gone) -> bool:
+    """Whether the weakly referenced object is gone, given its engine thread a moment
+    (the engine is freed on its own thread)."""
+    for _ in range(100):
+        if gone() is None:
+            return True
+        threading.Event().wait(0.01)
+    return gone() is None
+
+
 def test_nothing_of_a_response_outlives_it_without_the_garbage_collector():
     class Marker(dict):
         pass
@@ -176,11 +186,7 @@ def test_nothing_of_a_response_outlives_it_without_the_garbage_collector():
         stream = Tidy().stream(environ, Headers(list(UTF8)))
         stream.feed(PAGE[:50])  # a response dropped half way, as when the client goes away
         del stream, environ
-        for _ in range(100):  # the engine is freed on its own thread: give it a moment
-            if gone() is None:
-                break
-            threading.Event().wait(0.01)
-        assert gone() is None
+        assert freed(gone)
     finally:
         gc.enable()
 
@@ -207,11 +213,7 @@ def test_a_failed_response_leaves_nothing_behind_without_the_garbage_collector()
             stream = Boom().stream(environ, Headers(list(UTF8)))
             stream.feed(FAILING)
         del stream, environ
-        for _ in range(100):  # the engine is freed on its own thread: give it a moment
-            if gone() is None:
-                break
-            threading.Event().wait(0.01)
-        assert gone() is None
+        assert freed(gone)
     finally:
         gc.enable()
 

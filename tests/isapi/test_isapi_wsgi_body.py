@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from dualfilter.isapi import WSGIExtension
-from dualfilter.isapi.constants import HSE_STATUS_SUCCESS, HSE_STATUS_SUCCESS_AND_KEEP_CONN
+from dualfilter.isapi.constants import HSE_STATUS_ERROR, HSE_STATUS_SUCCESS, HSE_STATUS_SUCCESS_AND_KEEP_CONN
 from dualfilter.isapi.testing import FakeECB, call_extension
 
 TEXT = ("Content-Type", "text/plain")
@@ -62,7 +62,7 @@ def test_write_callable_sends_the_headers_even_for_empty_bytes():
         raise RuntimeError("after the headers")
 
     response = serve(app)
-    assert response.status == 200 and response.done_status == 4
+    assert response.status == 200 and response.done_status == HSE_STATUS_ERROR
 
 
 # -- the app is held to its Content-Length ------------------------------------------------
