@@ -341,18 +341,21 @@ def delimited(status: int, headers: Iterable[tuple[str, str]], *, head: bool = F
     304), its last transfer coding is chunked, or it states one valid Content-Length."""
     if head or status < 200 or status in _BODILESS:
         return True
-    headers = list(headers)
-    codings = [
-        token.strip(" \t").lower()
-        for name, value in headers
-        if name.lower() == "transfer-encoding"
-        for token in value.split(",")
-        if token.strip(" \t")
-    ]
-    if codings:
-        return codings[-1] == "chunked"
+    length = coding = None
+    for name, value in headers:  # one pass: this runs on every response a wrapped extension sends
+        lowered = name.lower()
+        if lowered == "content-length":
+            length = value if length is None else f"{length}, {value}"
+        elif lowered == "transfer-encoding":
+            coding = value if coding is None else f"{coding}, {value}"
+    if coding is not None and coding.strip(" \t,"):
+        return coding.rstrip(" \t,").rsplit(",", 1)[-1].strip(" \t").lower() == "chunked"
+    if length is None:
+        return False
+    if length.isdigit() and length.isascii():
+        return True
     try:
-        return content_length(headers) is not None
+        return content_length([("Content-Length", length)]) is not None
     except ValueError:
         return False
 

@@ -164,7 +164,9 @@ class ProxyECB:
                 if self._started:
                     if self._cut:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, _CUT, "WriteClient")
-                    self._send(self._drive(machine.body(payload)))
+                    events = machine.body(payload)
+                    if events:  # none while a filtered body is held: the common case, at no cost
+                        self._send(self._drive(events))
                     payload = b""
                 else:  # raw mode: no status or headers to decide on
                     self._raw = self._direct = True
@@ -330,11 +332,11 @@ class ProxyECB:
                 self._direct = True  # the rest of the body goes straight to the real ECB
             elif event is REDISPATCH:
                 self.asked_again = True  # what follows of this answer goes nowhere
-            elif type(event) is ResponseStart:
-                head = self._machine.environ.get("REQUEST_METHOD") == "HEAD"
-                if not delimited(event.status, event.headers, head=head):
-                    self.closes = True
-                    self._keep_alive = False
+            elif type(event) is ResponseStart and not delimited(
+                event.status, event.headers, head=self._machine.environ.get("REQUEST_METHOD") == "HEAD"
+            ):
+                self.closes = True
+                self._keep_alive = False
         send_response(self._real, events, self._keep_alive)
 
     def _drive(self, events: list[Event]) -> list[Event]:
