@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from .events import Body, End, Event, HeaderList, ResponseStart
@@ -318,6 +319,7 @@ def head_bytes(http_version: str, status: int, reason: str, headers: HeaderList)
     return f"HTTP/{http_version} {status_line(status, reason)}\r\n".encode("latin-1") + header_block(headers)
 
 
+@lru_cache(maxsize=16)  # asked for each response of a few versions
 def reads_chunks(http_version: str) -> bool:
     """Whether a party speaking ``http_version`` (``'1.1'``, ``'1.0'``, ``'2'``) reads chunked
     framing: HTTP/1.1 and later do (a version that does not parse is taken for 1.1)."""

@@ -46,6 +46,7 @@ from ...http1 import (
     body_reader,
     head_bytes,
     persists,
+    reads_chunks,
 )
 from ...machine import ResponseMachine
 from ...responses import error_response, simple_response
@@ -237,12 +238,15 @@ class RawExchange:
         self.held = []
         self.environ.data  # noqa: B018 - build the environ while this notification's context is live
         connection = [(name, value) for name, value in head.headers if name.lower() in CONNECTION_HEADERS]
+        client = self._client_version()
         self.writer = ResponseWriter(
             head.http_version,
-            client_version=self._client_version(),
+            client_version=client,
             bodiless=self.method == "HEAD",
             connection=connection,
-            close_delimited=not self._persists(head, connection),
+            # Only a body that cannot go in chunks (HTTP/1.0) may be ended by the close.
+            close_delimited=not (reads_chunks(head.http_version) and reads_chunks(client))
+            and not self._persists(head, connection),
         )
         self.phase = FILTER
         return self._body(fc, data[used:] if used < len(data) else b"", events)
