@@ -54,12 +54,29 @@ class RawCookie(Morsel[str]):
 
 
 def add_cookie_line(cookies: BaseCookie[Any], line: str) -> None:
-    """``line`` into ``cookies``, under the cookie's name if that is free, else under a
-    key no cookie can have (a name never holds ``;``), so no line replaces another."""
+    """``line`` into ``cookies``: under the cookie's name when that is free, or when the
+    cookie there has the same Path and Domain (a browser lets the later line replace it,
+    a deletion by ``Max-Age=0`` included, and so does Django's test client then); else
+    under a key no cookie can have (a name never holds ``;``), so both lines go out."""
     cookie = RawCookie(line)
     key = cookie.key or ""
+    there = cookies.get(key) if key else None
+    if there is not None and _scope(there) == _scope(cookie):
+        dict.__setitem__(cookies, key, cookie)  # the later line wins, where the first stood
+        return
     if not key or key in cookies:
         key = f"{key};{len(cookies)}"
         while key in cookies:
             key += "+"
     cookies[key] = cookie
+
+
+def _scope(morsel: Morsel[Any]) -> tuple[str, str]:
+    """The Path and Domain a cookie line sets (what, with its name, makes it the same cookie)."""
+    if isinstance(morsel, RawCookie) and morsel.line is not None:
+        attributes = {}
+        for part in morsel.line.split(";")[1:]:
+            name, _, value = part.partition("=")
+            attributes[name.strip().lower()] = value.strip()
+        return attributes.get("path", ""), attributes.get("domain", "").lstrip(".").lower()
+    return morsel["path"], morsel["domain"].lstrip(".").lower()

@@ -67,6 +67,18 @@ def test_the_test_client_keeps_added_cookies_and_sends_them_back():
         assert client.get("/cookies-seen/").json() == {"chip": "1", "pri": "2"}
 
 
+def test_a_line_for_the_views_cookie_on_its_path_replaces_it_as_a_browser_would():
+    # The view sets session=abc (Path=/); the filter deletes it: a browser applies the
+    # later line, and so must the test client's jar (one line goes out, the filter's).
+    deletion = "session=; Max-Age=0; Path=/"
+    response = get("/cookie/", [deletion])
+    assert cookie_lines(response) == [deletion]
+    with project([AddCookieLines(lines=deletion)]):
+        client = Client()
+        client.get("/cookie/")
+        assert client.get("/cookies-seen/").json() == {"session": ""}  # as after Django's own delete_cookie
+
+
 def test_set_cookie_above_the_filter_replaces_an_added_line_of_that_name():
     response = get(lines=[COOKIE_LINES[1]], middleware=[f"{HERE}.sets_pri_cookie", FILTER_MIDDLEWARE])
     assert cookie_lines(response) == ["pri=3; Path=/"]
