@@ -71,7 +71,10 @@ def _detached(exc: BaseException) -> BaseException:
     with stays as text, a note printed with it (``__notes__``, PEP 678)."""
     text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).rstrip("\n")
     notes = getattr(exc, "__notes__", None)
-    exc.__notes__ = [*(notes if isinstance(notes, list) else []), f"-- raised as:\n{text}"]  # type: ignore[attr-defined]
+    try:
+        exc.__notes__ = [*(notes if isinstance(notes, list) else []), f"-- raised as:\n{text}"]  # type: ignore[attr-defined]
+    except AttributeError:  # an exception type that takes no attributes: the log has the traceback
+        pass
     seen: set[int] = set()
     pending: list[BaseException | None] = [exc]
     while pending:
