@@ -89,11 +89,14 @@ def decide(
     status: int | str,
     headers: Iterable[tuple[str, str]],
     environ: Mapping[str, Any] | None = None,
+    *,
+    plainly: bool = False,
 ) -> Decision:
     """What ``flt`` does with a response to ``method`` with ``status`` (a code,
     or a WSGI status line: memoised as it is, parsed when not known) and
     ``headers``. ``environ`` goes to an overridden ``should_filter``; a filter
-    that does not override it gets its decisions memoised."""
+    that does not override it gets its decisions memoised. ``plainly`` decides
+    on a 416 the app is not asked again for as on any other status (not memoised)."""
     # Content-Type and Content-Encoding, several field lines combined as HTTP reads them.
     content_type = content_encoding = None
     for name, value in headers:
@@ -103,7 +106,7 @@ def decide(
         elif lowered == "content-encoding":
             content_encoding = value if content_encoding is None else f"{content_encoding}, {value}"
     head = method == "HEAD"
-    if flt.default_decision:
+    if flt.default_decision and not plainly:
         key = (head, status, content_type, content_encoding)
         memo = flt._decisions
         decision = memo.get(key)
@@ -112,7 +115,7 @@ def decide(
         return decision
     code = _code(status)
     try:
-        return _decide(flt, head, code, content_type, content_encoding, Headers(list(headers)), environ or {})
+        return _decide(flt, head, code, content_type, content_encoding, Headers(list(headers)), environ or {}, plainly)
     except Exception as exc:  # the filter's own should_filter() (a chain's: its stages')
         return Decision(False, "fail", f"{flt.name}.should_filter() raised {type(exc).__name__}: {exc}", error=exc)
 
@@ -172,11 +175,12 @@ def _decide(
     content_encoding: str | None,
     headers: Headers | None,
     environ: Mapping[str, Any] | None,
+    plainly: bool = False,
 ) -> Decision:
     if status < 200 or status in NO_BODY_STATUS and status != 304:
         return Decision(False, "bodiless", f"status {status} has no body")
     media_type, params = _content_type(flt, status, content_type) if content_type else ("", _NO_PARAMS)
-    if status == 416:
+    if status == 416 and not plainly:
         # A 416 says the range is past the end of what the app has: for a filtered
         # page, past the unfiltered length; its type says nothing of the page's.
         return Decision(False, "redispatch", "a 416 of what may be a filtered page", media_type, params)

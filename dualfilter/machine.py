@@ -173,8 +173,15 @@ class ResponseMachine:
                 self._answer = self._held_answer(status, headers, reason)
                 self._to("redispatch")
                 return [REDISPATCH]
-            # As it came: the host cannot ask again.
-            action = "bodiless" if status == 304 or environ.get("REQUEST_METHOD", "GET") == "HEAD" else "pass"
+            if status == 416:
+                # Not to be asked again: a 416 is then a page of that status like any other,
+                # filtered when its type and status are (filter_all_status).
+                decision = self.decision = decide(
+                    flt, environ.get("REQUEST_METHOD", "GET"), status, headers, environ, plainly=True
+                )
+                action = decision.action
+            else:  # a 206 or 304 nobody asked for: as it came
+                action = "bodiless" if status == 304 or environ.get("REQUEST_METHOD", "GET") == "HEAD" else "pass"
         elif self._answer is not None:
             answer, self._answer = self._answer, None
             if not decision.wanted:

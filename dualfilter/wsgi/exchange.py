@@ -99,7 +99,15 @@ class Exchange:
                         raise ProtocolError("start_response called again after the body was sent")
                     raise error.with_traceback(exc_info[2])
                 if self._detached:
-                    # The server iterates the app itself: its own rules apply.
+                    # The server iterates the app's own iterable, past any machine: a new
+                    # start the filter would not leave untouched cannot be filtered, so the
+                    # app's error stands (the server answers its own 500), else the server's rules apply.
+                    environ = self.environ
+                    method = environ.get("REQUEST_METHOD", "GET")
+                    if type(status) is not str or not decide(self.filter, method, status, headers, environ).untouched:
+                        error = exc_info[1]
+                        assert error is not None
+                        raise error.with_traceback(exc_info[2])
                     self._server_write = self._server_start(status, headers, exc_info)
                     return self.write
                 self._passing = False

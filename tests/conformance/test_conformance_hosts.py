@@ -127,3 +127,15 @@ async def test_the_clean_500_to_a_head_request_carries_no_body_on_every_host():
         for result in await _on_every_host(flt, inner):
             assert (result.status, result.body) == (500, b""), flt
             assert dict(result.headers)["content-type"] == "text/plain; charset=utf-8"
+
+
+class _EveryStatus(UpperBytes):
+    filter_all_status = True
+
+
+async def test_a_416_nobody_asked_for_is_filtered_like_any_status_on_every_host():
+    # Without a Range there is nothing to ask again without: under filter_all_status the
+    # page is filtered as a 404 would be, never sent as the app made it.
+    inner = Inner(416, "Range Not Satisfiable", [("Content-Type", "text/html")], [b"<p>secret</p>"])
+    for result in await _on_every_host(_EveryStatus, inner):
+        assert (result.status, result.body) == (416, b"<P>SECRET</P>")

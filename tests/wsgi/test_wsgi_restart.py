@@ -134,8 +134,11 @@ def test_a_restart_while_a_lazy_filtered_body_is_read_gives_the_error_page():
     assert (response.status, response.body) == (500, b"error page")
 
 
-def test_a_restart_while_the_server_iterates_a_passthrough_iterable_is_left_to_the_server():
-    def catching_html(app):
+def _catching(content_type):
+    """A middleware that turns the app's AppError into an error page of ``content_type``,
+    restarting from inside the iterable it hands on (PEP 3333 allows it before any byte)."""
+
+    def wrap(app):
         def middleware(environ, start_response):
             app_iter = app(environ, start_response)
 
@@ -143,25 +146,39 @@ def test_a_restart_while_the_server_iterates_a_passthrough_iterable_is_left_to_t
                 try:
                     yield from app_iter
                 except AppError:
-                    start_response("200 OK", [("Content-Type", HTML)], sys.exc_info())
+                    start_response("200 OK", [("Content-Type", content_type)], sys.exc_info())
                     yield b"<p>error page</p>"
 
             return body()
 
         return middleware
 
-    def empty_then_fail(environ, start_response):
-        start_response("200 OK", [("Content-Type", TEXT)])
+    return wrap
 
-        def body():
-            yield b""
-            raise AppError("before any byte")
 
-        return body()
+def _empty_then_fail(environ, start_response):
+    start_response("200 OK", [("Content-Type", TEXT)])
 
-    recorder, result = call(UpperFilter(catching_html(empty_then_fail)))
+    def body():
+        yield b""
+        raise AppError("before any byte")
+
+    return body()
+
+
+def test_a_restart_while_the_server_iterates_a_passthrough_iterable_is_left_to_the_server():
+    recorder, result = call(UpperFilter(_catching(TEXT)(_empty_then_fail)))
     assert b"".join(read(result)) == b"<p>error page</p>"
     assert [(status, exc is not None) for status, _, exc in recorder.starts] == [("200 OK", False), ("200 OK", True)]
+
+
+def test_a_restart_to_a_filtered_type_while_the_server_iterates_the_apps_iterable_is_the_apps_error():
+    # The server reads the app's own iterable: no machine could filter the new page, so it
+    # must not go out (No bypass): the app's error stands, and the server answers its 500.
+    recorder, result = call(UpperFilter(_catching(HTML)(_empty_then_fail)))
+    with pytest.raises(AppError, match="before any byte"):
+        read(result)
+    assert [status for status, _, _ in recorder.starts] == ["200 OK"]
 
 
 def test_a_second_start_response_without_exc_info_is_a_protocol_error():
