@@ -189,3 +189,20 @@ def test_a_malformed_chunk_is_not_logged_as_a_failing_filter(caplog):
     with caplog.at_level(logging.ERROR, logger="dualfilter"):
         serve(raw)
     assert "ISAPI filter error" not in caplog.text
+
+
+def test_bytes_after_a_filtered_response_are_dropped_not_sent_as_a_next_response():
+    # RFC 9112 section 6.3: a client reusing the connection would read them as the answer
+    # to its next request, unfiltered.
+    second = html(b"<p>secret</p>")
+    response = serve(html(b"<p>ok</p>") + second)
+    assert response.raw == filtered(html(b"<p>ok</p>"))
+
+
+def test_a_body_the_site_writes_after_a_bodiless_head_is_dropped():
+    for method, raw in [
+        ("HEAD", html(b"<p>secret</p>")),
+        ("GET", b"HTTP/1.1 304 Not Modified\r\nContent-Type: text/html\r\nContent-Length: 13\r\n\r\n<p>secret</p>"),
+        ("GET", b"HTTP/1.1 204 No Content\r\nContent-Type: text/html\r\n\r\n<p>secret</p>"),
+    ]:
+        assert b"secret" not in serve(raw, method=method).raw, (method, raw[:20])

@@ -284,9 +284,11 @@ class RawExchange:
         if body.complete:
             leftover = body.leftover
             if leftover:
+                # Not part of the response (a HEAD's, 204's or 304's body, or bytes past its
+                # length): a client would read them as the next response, unfiltered (RFC 9112
+                # section 6.3: not to be forwarded). They are dropped.
                 name, path = self.owner.filter.name, self._path()
-                log.warning("%s: %d bytes after the response to %s; sent as they came", name, len(leftover), path)
-                self.connection.write(fc, [leftover])
+                log.warning("%s: %d bytes after the response to %s; dropped", name, len(leftover), path)
         return self._ended()
 
     def _run(self, fc: Any, events: list[Any], out: list[Event] | None = None) -> None:
