@@ -26,36 +26,34 @@ class FirstCall:
     through :meth:`receive`; the responder calls :meth:`dropped` when the answer
     it drops for the redispatch has ended."""
 
-    __slots__ = ("_receive", "_ended")
+    __slots__ = ("_receive", "_dropped", "_waiting")
 
     def __init__(self, receive: Receive) -> None:
         self._receive = receive
-        self._ended = anyio.Event()
+        self._dropped = False
+        #: The scope of a call waiting on the server, which ``dropped`` cancels.
+        self._waiting: anyio.CancelScope | None = None
 
     async def receive(self) -> Message:
-        """The server's next message; ``http.disconnect`` once a dropped answer ended."""
-        ended = self._ended
-        if ended.is_set():
+        """The server's next message, awaited in the caller's task (a call in a
+        cancelled scope, as Starlette's ``is_disconnected`` makes, gets what the
+        server has queued); ``http.disconnect`` once a dropped answer has ended."""
+        if self._dropped:
             return DISCONNECT
-        message: Message | None = None
-        async with anyio.create_task_group() as group:
-
-            async def from_server() -> None:
-                nonlocal message
-                message = await self._receive()
-                group.cancel_scope.cancel()
-
-            async def until_dropped() -> None:
-                await ended.wait()
-                group.cancel_scope.cancel()
-
-            group.start_soon(from_server)
-            group.start_soon(until_dropped)
-        return DISCONNECT if message is None else message
+        with anyio.CancelScope() as waiting:
+            self._waiting = waiting
+            try:
+                return await self._receive()
+            finally:
+                self._waiting = None
+        return DISCONNECT  # cancelled by dropped()
 
     def dropped(self) -> None:
-        """The answer dropped for a redispatch has ended: ``receive`` says so from now on."""
-        self._ended.set()
+        """The answer dropped for a redispatch has ended: ``receive`` says so from now on,
+        a call already waiting included."""
+        self._dropped = True
+        if self._waiting is not None:
+            self._waiting.cancel()
 
 
 def second_call(receive: Receive) -> Receive:

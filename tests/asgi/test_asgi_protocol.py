@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 
+import anyio
 import pytest
 
 from dualfilter import Filter, ProtocolError
@@ -491,3 +492,41 @@ async def test_headers_given_as_a_generator_are_read_once_for_a_filtered_respons
 
     exchange = await call(UpperFilter.asgi(app))
     assert exchange.headers[b"x-one"] == b"1" and exchange.body == b"<P>X</P>"
+
+
+async def test_a_receive_in_a_cancelled_scope_gets_what_the_server_has_queued_when_the_app_may_be_asked_again():
+    # Starlette's Request.is_disconnected() receives in a cancelled scope and counts on a
+    # queued message coming back at once, as from the server's own receive.
+    from dualfilter.asgi.redispatch import FirstCall
+
+    async def server():
+        return {"type": "http.disconnect"}
+
+    first = FirstCall(server)
+    with anyio.CancelScope() as scope:
+        scope.cancel()
+        message = await first.receive()
+    assert message == {"type": "http.disconnect"}
+
+
+async def test_a_receive_waiting_on_the_server_says_disconnect_once_the_dropped_answer_ended():
+    from dualfilter.asgi.redispatch import FirstCall
+
+    never = anyio.Event()
+
+    async def server():
+        await never.wait()
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    first = FirstCall(server)
+    got = []
+
+    async def app_listens():
+        got.append(await first.receive())
+
+    with anyio.fail_after(5):
+        async with anyio.create_task_group() as group:
+            group.start_soon(app_listens)
+            await anyio.sleep(0.01)
+            first.dropped()
+    assert got == [{"type": "http.disconnect"}]
