@@ -5,7 +5,7 @@ from __future__ import annotations
 import codecs
 import hashlib
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, Generic, NoReturn, Protocol, TypeVar, cast, overload
 
 from . import charsets, formats, hosts, mediatypes, streaming
@@ -63,6 +63,18 @@ class ISAPIFilterMaker:
 
         isapi_filter.__doc__ = self.__doc__
         return isapi_filter
+
+
+#: The options that are True or False.
+_SWITCHES = ("filter_all_status", "decode_unicode", "force_no_conditional", "debug")
+
+
+def _iterable(value: Any) -> Iterable[Any]:
+    """``value``'s items, or a list holding ``value`` when it has none."""
+    try:
+        return list(value)
+    except TypeError:
+        return [value]
 
 
 class _Configured:
@@ -162,10 +174,16 @@ class Filter(_Configured):
             raise ValueError(f"unicode_errors must name a codec error handler, not {self.unicode_errors!r}") from None
         try:
             charsets.lookup(self.output_encoding)
-        except (FilterError, AttributeError):
+        except (FilterError, AttributeError, TypeError):
             raise ValueError(f"output_encoding must name a charset, not {self.output_encoding!r}") from None
+        for name in _SWITCHES:
+            if not isinstance(getattr(self, name), bool):  # "false" from an environment variable is true
+                raise TypeError(f"{name} must be True or False, not {getattr(self, name)!r}")
         if isinstance(self.filter_content_types, str):
             self.filter_content_types = (self.filter_content_types,)
+        types_given = self.filter_content_types
+        if isinstance(types_given, (bytes, bytearray)) or not all(isinstance(t, str) for t in _iterable(types_given)):
+            raise TypeError(f"filter_content_types must be a media type or several (str), not {types_given!r}")
         self._format = formats.get(self.format) if self.format is not None else None
         if self._format is None and self.format_output is not None:
             formats.check_output(self.format_output)

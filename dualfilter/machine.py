@@ -216,7 +216,11 @@ class ResponseMachine:
         return []
 
     def body(self, data: bytes) -> list[Event]:
-        """One body chunk."""
+        """One body chunk (bytes; a bytearray or memoryview is taken as its bytes)."""
+        if type(data) is not bytes:
+            if not isinstance(data, (bytearray, memoryview)):
+                raise TypeError(f"a response body chunk is bytes, not {type(data).__name__}")
+            data = bytes(data)
         state = self.state
         if state is _BUFFERING:
             if data:

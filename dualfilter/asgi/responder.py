@@ -114,6 +114,11 @@ class Responder:
                 # Any iterable is allowed (a generator, say): read it once, forward what was read.
                 message = {**message, "headers": list(raw)}
                 raw = message["headers"]
+            if raw and type(raw[0][0]) is str:
+                # ASGI headers are bytes; h11-based servers take str too (latin-1), and so does the
+                # filter, rather than read no Content-Type and let the page pass.
+                message = {**message, "headers": _latin1_pairs(raw)}
+                raw = message["headers"]
             status = message["status"]
             decision = None
             if machine is None:
@@ -292,3 +297,11 @@ class Responder:
                 self.passing = True
             elif kind is Redispatch:
                 self.asked_again = True
+
+
+def _latin1_pairs(pairs: Any) -> list[tuple[bytes, bytes]]:
+    """Header pairs given as ``str`` (as h11 takes them), as the bytes ASGI specifies."""
+    try:
+        return [(str(name).encode("latin-1"), str(value).encode("latin-1")) for name, value in pairs]
+    except UnicodeEncodeError as exc:
+        raise TypeError(f"ASGI header names and values are bytes (latin-1 text at most): {exc}") from None

@@ -530,3 +530,10 @@ async def test_a_receive_waiting_on_the_server_says_disconnect_once_the_dropped_
             await anyio.sleep(0.01)
             first.dropped()
     assert got == [{"type": "http.disconnect"}]
+
+
+async def test_header_pairs_given_as_str_are_read_as_latin1_as_h11_reads_them():
+    # The spec says bytes; h11-based servers take str, and a page so sent must not pass unfiltered.
+    app = raw_app({"type": "http.response.start", "status": 200, "headers": [("content-type", "text/html")]}, body(b"<p>x</p>"))
+    exchange = await call(UpperFilter.asgi(app))
+    assert exchange.body == b"<P>X</P>"

@@ -172,3 +172,21 @@ def test_wrapping_with_a_class_builds_the_filter_from_keywords(monkeypatch):
 def test_options_given_to_an_instances_wrapper_are_refused():
     with pytest.raises(TypeError, match="options go to the constructor"):
         Tagged(tag="x").wsgi(object(), tag="y")
+
+
+@pytest.mark.parametrize("option", ["debug", "decode_unicode", "filter_all_status", "force_no_conditional"])
+def test_a_switch_given_anything_but_true_or_false_fails_at_construction(option):
+    # "false" from an environment variable would otherwise switch it on (debug: tracebacks to clients).
+    with pytest.raises(TypeError, match=option):
+        Upper(**{option: "false"})
+
+
+@pytest.mark.parametrize("value", [b"text/html", ["text/html", 5], 5])
+def test_content_types_that_are_not_text_fail_at_construction_naming_the_option(value):
+    with pytest.raises(TypeError, match="filter_content_types"):
+        Upper(filter_content_types=value)
+
+
+def test_an_output_encoding_given_as_bytes_fails_at_construction_naming_the_option():
+    with pytest.raises(ValueError, match="output_encoding"):
+        Upper(output_encoding=b"utf-8")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from wsgi_harness import HTML, TrackingIterable, UpperFilter, call, make_environ, read, serve, simple_app, tracking_app, wrap
 
 from dualfilter import Filter
@@ -115,3 +116,11 @@ def test_a_failed_response_leaves_nothing_for_the_garbage_collector(monkeypatch)
         assert gone() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize("chunk", [42, None, "<p>text</p>"])
+def test_a_body_chunk_that_is_not_bytes_is_a_type_error_naming_its_type(chunk):
+    # PEP 3333: body chunks are bytestrings.
+    app = simple_app([chunk])
+    with pytest.raises(TypeError, match=f"bytes, not {type(chunk).__name__}"):
+        read(call(UpperFilter(app))[1])
