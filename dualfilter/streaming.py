@@ -91,9 +91,12 @@ class TextStream:
     back. The text is read and written in the codec a browser decodes the
     declared label with, and the Content-Type is left as it is. With
     ``charset`` None the body is an event stream: UTF-8, nothing declared.
+    Output equal to the text a chunk decoded to goes out as the very bytes it
+    came from (under ``unicode_errors='replace'`` a byte that was not in the
+    charset stays as it was); other output the charset cannot hold is replaced.
     """
 
-    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark")
+    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark", "_raw", "_aligned")
 
     def __init__(self, inner: Stream, charset: Charset | None, errors: str = "strict") -> None:
         self.inner = inner
@@ -105,6 +108,8 @@ class TextStream:
         self._encoder: codecs.IncrementalEncoder | None = None
         self._head = b""
         self._mark = b""  # a byte order mark still to be written back
+        self._raw = b""  # the bytes the text last decoded came from (empty: not known)
+        self._aligned = True  # whether decoded text and its bytes line up (not for a shifting codec)
 
     def _decode(self, data: bytes, final: bool = False) -> str:
         if self._decoder is None:
@@ -118,12 +123,24 @@ class TextStream:
                 self._mark = data[: len(charsets.BOM_OF[marked])]
                 data = data[len(self._mark) :]
             self._decoder = codecs.getincrementaldecoder(codec)(self.errors)
-            self._encoder = codecs.getincrementalencoder(charsets.STREAM_CODEC.get(codec, codec))()
-        return self._decoder.decode(data, final)
+            self._aligned = "iso2022" not in codecs.lookup(codec).name  # iso-2022-*: shifts kept as state
+            encoding = charsets.STREAM_CODEC.get(codec, codec)
+            self._encoder = codecs.getincrementalencoder(encoding)("strict" if self.errors == "strict" else "replace")
+        decoder = self._decoder
+        held = decoder.getstate()[0]
+        text = decoder.decode(data, final)
+        if self._aligned:
+            raw = held + data
+            still = decoder.getstate()[0]
+            self._raw = raw[: len(raw) - len(still)] if still else raw
+        return text
 
-    def _encode(self, text: str, final: bool = False) -> bytes:
+    def _encode(self, text: str, final: bool = False, decoded: str | None = None) -> bytes:
         assert self._encoder is not None
-        out = self._encoder.encode(text, final) if text or final else b""
+        if decoded is not None and text == decoded and self._raw and not final:
+            out = self._raw  # the text as it came: its own bytes
+        else:
+            out = self._encoder.encode(text, final) if text or final else b""
         if self._mark and (out or final):
             out, self._mark = self._mark + out, b""
         return out
@@ -132,12 +149,14 @@ class TextStream:
         """Decode ``data``, filter what is complete, encode the output."""
         text = self._decode(data)
         out = self.inner.feed(text) if text else ""
-        return self._encode(out) if out else b""
+        return self._encode(out, decoded=text) if out else b""
 
     def finish(self) -> bytes:
         """The end of the body: the decoder's and the filter's last output."""
         text = self._decode(b"", final=True)
         out = self.inner.feed(text) if text else ""
+        if out and out == text and self._raw:
+            return self._encode(out, decoded=text) + self._encode(self.inner.finish(), final=True)
         out += self.inner.finish()
         return self._encode(out, final=True)
 

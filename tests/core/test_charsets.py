@@ -115,3 +115,33 @@ def test_a_bytes_filter_leaves_the_content_type_alone():
 
 def test_seed_parity_rot13_of_text_between_tags():
     assert drive(Rot13(), [b"<b>Hello</b> <i>World</i>"])[3] == b"<b>Uryyb</b> <i>Jbeyq</i>"
+
+
+class _EchoStream(Filter):
+    decode_unicode = True
+    unicode_errors = "replace"
+    filter_content_types = ("text/plain", "text/html")
+
+    def stream(self, environ, headers):
+        class Echo:
+            def feed(self, text):
+                return text
+
+            def finish(self):
+                return ""
+
+        return Echo()
+
+
+@pytest.mark.parametrize(
+    ("label", "body"),
+    [("shift_jis", b"\x82\xa0 ok \x82"), ("iso-8859-3", b"a\xa5b"), ("utf-8", b"<p>caf\xe9 ok</p>"), ("gb18030", b"a\xffb")],
+)
+def test_a_stream_returning_its_text_unchanged_gives_the_apps_bytes_even_where_they_are_not_in_the_charset(label, body):
+    # Under unicode_errors='replace' a bad byte decodes to U+FFFD, which the charset may not
+    # be able to write (or writes otherwise): the text came back unchanged, so its bytes go.
+    from dualfilter.testing import run_filter
+
+    for chunks in (1, 3, len(body)):
+        status, headers, out = run_filter(_EchoStream, body, content_type=f"text/plain; charset={label}", chunks=chunks)
+        assert (status, out) == (200, body), chunks
