@@ -62,7 +62,7 @@ class LxmlHTMLFormat(LxmlFormat):
         import lxml.html
 
         if media_type == XHTML:
-            return _parse_xml(data, declared, lxml.html.XHTMLParser), None
+            return _parse_xml(data, declared, lxml.html.XHTMLParser)
         text, charset = charsets.decode(data, declared, media_type)
         parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=False, default_doctype=False)  # type: ignore[call-arg]  # lxml-stubs lag lxml 5
         try:
@@ -77,7 +77,7 @@ class LxmlHTMLFormat(LxmlFormat):
 
         tree = self.tree(value)
         if media_type == XHTML:
-            return _serialize_xml(tree, output_encoding)
+            return _serialize_xml(tree, charset, output_encoding)
         text = lxml.etree.tostring(tree, method="html", encoding="unicode")
         return charsets.encode(text, charset, output_encoding)
 
@@ -93,41 +93,63 @@ class LxmlXMLFormat(LxmlFormat):
     def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
         import lxml.etree
 
-        return _parse_xml(data, declared, lxml.etree.XMLParser), None
+        return _parse_xml(data, declared, lxml.etree.XMLParser)
 
     def serialize(
         self, value: Any, charset: Charset | None, media_type: str, output_encoding: str
     ) -> tuple[bytes, Charset | None]:
-        return _serialize_xml(self.tree(value), output_encoding)
+        return _serialize_xml(self.tree(value), charset, output_encoding)
 
 
-def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> Any:
+def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> tuple[Any, Charset | None]:
     """The root element of an XML document, parsed safely with ``parser_class``
-    (lxml's XML parser, or its XHTML one for ``lxml.html`` elements)."""
+    (lxml's XML parser, or its XHTML one for ``lxml.html`` elements), and the
+    charset the Content-Type declares. That one is read with dualfilter's codec
+    of the label (libxml2 knows other names for some labels, and none for
+    others) and handed to libxml2 as UTF-8; without one, libxml2 reads the
+    document's own declaration."""
     import lxml.etree
 
+    charset = None
+    if declared:
+        codec = charsets.lookup(declared)
+        charset = Charset(codec, "header", declared.strip())
+        try:
+            data = data.decode(codec).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FilterError(f"response body is not valid {declared.strip()}: {exc.reason}") from None
     parser = parser_class(
         resolve_entities=False,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        encoding=charsets.python_lookup(declared) if declared else None,
+        encoding="utf-8" if declared else None,
     )
     try:
-        return lxml.etree.fromstring(data, parser=parser)
+        return lxml.etree.fromstring(data, parser=parser), charset
     except (lxml.etree.LxmlError, ValueError) as exc:
         raise FilterError(f"response body is not well-formed XML: {exc}") from None
 
 
-def _serialize_xml(tree: Any, output_encoding: str) -> tuple[bytes, Charset]:
-    """An XML document written back with its declaration, doctype and encoding."""
+def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset]:
+    """An XML document written back with its declaration and doctype, in the
+    charset it came in (the Content-Type's, else its own declaration's), or in
+    ``output_encoding`` where libxml2 cannot write that one."""
     import lxml.etree
 
-    encoding = tree.docinfo.encoding or output_encoding
+    encoding = (charset.label if charset is not None else None) or tree.docinfo.encoding or output_encoding
     try:
         data = lxml.etree.tostring(tree, xml_declaration=True, encoding=encoding)
-    except LookupError as exc:
-        raise FilterError(str(exc)) from None
+    except LookupError:
+        encoding = output_encoding
+        try:
+            data = lxml.etree.tostring(tree, xml_declaration=True, encoding=encoding)
+        except LookupError as exc:
+            raise FilterError(str(exc)) from None
     assert isinstance(data, bytes)
-    return data, Charset(charsets.python_lookup(encoding), "document")
+    try:
+        codec = charsets.lookup(encoding)
+    except FilterError:
+        codec = charsets.python_lookup(encoding)
+    return data, Charset(codec, "document", encoding)

@@ -200,3 +200,27 @@ def test_an_unknown_format_name_lists_the_known_ones():
 def test_lxml_html_adds_no_doctype_to_a_page_that_had_none():
     out = drive(AddRel(), [b"<html><body><a>x</a></body></html>"])[3]
     assert out == b'<html><body><a rel="nofollow">x</a></body></html>'
+
+
+class MarkRoot(Filter):
+    format = "lxml_xml"
+
+    def filter(self, environ, headers, data):
+        data.set("seen", "1")
+        return data
+
+
+@pytest.mark.parametrize("label", ["euc-kr", "iso-2022-jp", "windows-874", "macintosh"])
+def test_xml_in_a_charset_the_content_type_names_is_read_and_written_back_in_it(label):
+    # Labels of the Encoding standard that libxml2 knows by other names, or not at all.
+    codec = {"euc-kr": "euc_kr", "iso-2022-jp": "iso2022_jp", "windows-874": "cp874", "macintosh": "mac_roman"}[label]
+    text = {"euc-kr": "\uac00", "iso-2022-jp": "\u3042", "windows-874": "\u0e01", "macintosh": "\u00e9"}[label]
+    page = f'<?xml version="1.0" encoding="{label}"?><a>{text}</a>'.encode(codec)
+    _, status, headers, body = drive(MarkRoot(), [page], headers=ct(f"application/xml; charset={label}"))
+    assert status == 200 and body.decode(codec).endswith(f'<a seen="1">{text}</a>')
+
+
+def test_xml_written_back_in_its_own_declarations_charset_declares_that_label():
+    page = '<?xml version="1.0" encoding="euc-kr"?><a>\uac00</a>'.encode("euc_kr")
+    _, status, headers, body = drive(MarkRoot(), [page], headers=ct("application/xml"))
+    assert dict(headers)["Content-Type"] == "application/xml; charset=euc-kr"
