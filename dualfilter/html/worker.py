@@ -3,14 +3,13 @@
 A host may feed one response from several threads (IIS raw-data
 notifications, an extension finishing on a worker thread, an ASGI server
 offloading work), but the engine's objects may only be used and freed on the
-thread that made them. So each response leases a thread: every call into its
-engine runs there, in order, in a copy of the caller's context
-(``contextvars``), while the caller waits. The threads are a bounded pool
-(``MAX_THREADS``): a response gets an idle thread, else a new one while the
-pool is not full, else shares the least busy one (its calls queue behind the
-others', each a short step of work); a call from a pool thread itself (a
-handler running another rewriter) always gets a thread that is not busy
-calling. A thread with no response ends after a while unused.
+thread that made them. So each response leases a thread of its own: every
+call into its engine runs there, in order, in a copy of the caller's context
+(``contextvars``), while the caller waits. Threads are never shared between
+responses in flight: a handler may wait on another response's rewriting (run
+on another thread), which would deadlock behind it. A thread goes back to a
+pool of at most ``MAX_IDLE`` idle threads when its response is done (one
+past that ends), and ends after a while unused.
 """
 
 from __future__ import annotations
@@ -24,37 +23,36 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: How long a thread with no response waits for one before it ends.
+#: How long an idle thread waits for a new response before it ends.
 IDLE_SECONDS = 30.0
-#: How many threads the pool starts at most (more only for calls from pool threads).
-MAX_THREADS = 32
+#: How many idle threads are kept for the next responses.
+MAX_IDLE = 32
 
 log = logging.getLogger("dualfilter")
 _lock = threading.Lock()
-#: The live threads of the pool.
-_workers: list[_Worker] = []
+_idle: list[_Worker] = []
 
 
 class _Worker:
     """One thread running the calls put on its queue, one at a time."""
 
-    __slots__ = ("jobs", "thread", "leases")
+    __slots__ = ("jobs", "thread", "ended")
 
     def __init__(self) -> None:
         self.jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
-        #: How many responses hold this thread.
-        self.leases = 0
+        #: Set when the idle pool is full as it comes back: the thread ends.
+        self.ended = False
         self.thread = threading.Thread(target=self._run, name="dualfilter-html", daemon=True)
         self.thread.start()
 
     def _run(self) -> None:
-        while True:
+        while not self.ended:
             try:
                 job = self.jobs.get(timeout=IDLE_SECONDS)
             except queue.Empty:
                 with _lock:
-                    if self.leases == 0 and self.jobs.empty():  # nobody can give it work any more
-                        _workers.remove(self)
+                    if self in _idle:  # not leased: nobody can give it work any more
+                        _idle.remove(self)
                         return
                 continue
             try:
@@ -64,28 +62,9 @@ class _Worker:
 
 
 def idle_count() -> int:
-    """How many threads of the pool hold no response."""
+    """How many threads wait in the idle pool."""
     with _lock:
-        return sum(1 for worker in _workers if worker.leases == 0)
-
-
-def thread_count() -> int:
-    """How many threads the pool has."""
-    with _lock:
-        return len(_workers)
-
-
-def _lease_worker() -> _Worker:
-    """The thread a new response gets (called with ``_lock`` held)."""
-    idle = [worker for worker in _workers if worker.leases == 0]
-    if idle:
-        return idle[-1]
-    current = threading.current_thread()
-    if len(_workers) < MAX_THREADS or any(worker.thread is current for worker in _workers):
-        worker = _Worker()  # a pool thread calling (a handler running another rewriter) never waits on itself
-        _workers.append(worker)
-        return worker
-    return min(_workers, key=lambda worker: worker.leases)
+        return len(_idle)
 
 
 class Lease:
@@ -95,9 +74,8 @@ class Lease:
 
     def __init__(self) -> None:
         with _lock:
-            worker = _lease_worker()
-            worker.leases += 1
-        self._worker: _Worker | None = worker
+            worker = _idle.pop() if _idle else None
+        self._worker: _Worker | None = worker or _Worker()
         self._replies: queue.SimpleQueue[tuple[bool, Any]] = queue.SimpleQueue()
 
     def call(self, func: Callable[..., T], *args: Any) -> T:
@@ -138,6 +116,9 @@ class Lease:
 def _return_to_pool(worker: _Worker) -> Callable[[], None]:
     def back() -> None:
         with _lock:
-            worker.leases -= 1
+            if len(_idle) < MAX_IDLE:
+                _idle.append(worker)
+            else:
+                worker.ended = True  # the pool has enough idle threads: this one ends
 
     return back

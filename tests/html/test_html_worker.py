@@ -1,4 +1,4 @@
-"""The engine threads (dualfilter.html.worker): a bounded pool, each response on one thread."""
+"""The engine threads (dualfilter.html.worker): one per response in flight, a bounded idle pool."""
 
 from __future__ import annotations
 
@@ -7,24 +7,13 @@ import threading
 from html_rewriters import PAGE, Tidy
 
 from dualfilter.headers import Headers
-from dualfilter.html import worker
+from dualfilter.html import Rewriter, on, worker
+from dualfilter.testing import run_filter
 
 UTF8 = [("Content-Type", "text/html; charset=utf-8")]
 
 
-def test_many_responses_at_once_share_a_bounded_pool_of_threads(monkeypatch):
-    monkeypatch.setattr(worker, "MAX_THREADS", worker.thread_count() + 3)
-    expected = Tidy().stream({}, Headers(list(UTF8)))
-    whole = expected.feed(PAGE) + expected.finish()
-    streams = [Tidy().stream({}, Headers(list(UTF8))) for _ in range(12)]
-    halves = [stream.feed(PAGE[:200]) for stream in streams]  # all twelve hold an engine now
-    assert worker.thread_count() <= worker.MAX_THREADS
-    outputs = [half + stream.feed(PAGE[200:]) + stream.finish() for half, stream in zip(halves, streams, strict=True)]
-    assert outputs == [whole] * 12
-
-
-def test_responses_fed_from_many_threads_at_once_each_get_their_own_output(monkeypatch):
-    monkeypatch.setattr(worker, "MAX_THREADS", worker.thread_count() + 2)
+def test_responses_fed_from_many_threads_at_once_each_get_their_own_output():
     expected = Tidy().stream({}, Headers(list(UTF8)))
     whole = expected.feed(PAGE) + expected.finish()
     results: dict[int, bytes] = {}
@@ -39,4 +28,46 @@ def test_responses_fed_from_many_threads_at_once_each_get_their_own_output(monke
     for thread in threads:
         thread.join(30)
     assert results == dict.fromkeys(range(16), whole)
-    assert worker.thread_count() <= worker.MAX_THREADS
+
+
+def test_at_most_max_idle_threads_wait_once_many_responses_are_done(monkeypatch):
+    monkeypatch.setattr(worker, "MAX_IDLE", 2)
+    streams = [Tidy().stream({}, Headers(list(UTF8))) for _ in range(6)]
+    for stream in streams:
+        stream.feed(PAGE[:200])  # each holds a thread of its own now
+    for stream in streams:
+        stream.finish()
+    for _ in range(100):  # the threads come back as they free their engines
+        if worker.idle_count() <= 2:
+            break
+        threading.Event().wait(0.01)
+    assert worker.idle_count() <= 2
+
+
+class _Inner(Rewriter):
+    @on("p")
+    def p(self, element, environ):
+        element.set_attribute("inner", "1")
+
+
+class _WaitsOnAnotherThread(Rewriter):
+    """A handler that has another thread rewrite a fragment, and waits for it."""
+
+    @on("p")
+    def p(self, element, environ):
+        done = {}
+        helper = threading.Thread(target=lambda: done.update(out=run_filter(_Inner, b"<p>x</p>")[2]))
+        helper.start()
+        helper.join(10)
+        element.set_attribute("inner-ran", str(done.get("out") == b'<p inner="1">x</p>'))
+
+
+def test_a_handler_waiting_on_another_threads_rewriting_never_waits_on_itself():
+    # Responses never share a thread: the other thread's rewriting gets a thread of its own.
+    held = [Tidy().stream({}, Headers(list(UTF8))) for _ in range(8)]
+    for stream in held:
+        stream.feed(PAGE[:100])
+    body = run_filter(_WaitsOnAnotherThread, b"<p>a</p>")[2]
+    for stream in held:
+        stream.finish()
+    assert body == b'<p inner-ran="True">a</p>'
