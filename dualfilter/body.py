@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import charsets, codings
 from .charsets import Charset
+from .codings import TooLarge
 from .errors import FilterError
 from .headers import Headers, get_header
 from .mediatypes import parse_content_type
@@ -110,6 +111,16 @@ class View:
         return charset
 
 
+class Unwritable(Exception):
+    """The stage before could not write its result for the next stage to read:
+    that stage (``producer``) failed, with ``error``."""
+
+    def __init__(self, producer: Filter | None, error: Exception) -> None:
+        super().__init__(producer, error)
+        self.producer = producer
+        self.error = error
+
+
 def format_for(flt: Filter, media_type: str) -> Format | None:
     """``flt.format_for``, its LookupError made the FilterError that gives a 500."""
     try:
@@ -133,7 +144,12 @@ def view(value: BodyValue, flt: Filter, headers: Headers, content_type: tuple[st
     wanted: Any = fmt or ("text" if flt.decode_unicode else "bytes")
     if value.kind == wanted and not value.codings:
         return View(value.value, fmt, value.charset, media_type, declared)
-    body, charset = value.serialize()
+    try:
+        body, charset = value.serialize()
+    except TooLarge:
+        raise
+    except Exception as exc:
+        raise Unwritable(value.producer, exc) from exc
     if charset is not None:
         # What a response carrying these bytes would declare.
         headers.list[:] = fixed_headers(headers.list, headers.list, None, charset)

@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import charsets, codings, ranges, responses, validators
-from .body import BodyValue, NothingToParse, View, settle, view
+from .body import BodyValue, NothingToParse, Unwritable, View, settle, view
 from .charsets import Charset
 from .codings import TooLarge
 from .decision import Decision, decide, wants
@@ -308,6 +308,8 @@ class ResponseMachine:
             if isinstance(exc, TooLarge):
                 return self._oversize(ended=True)
             self._to("failed")
+            if isinstance(exc, Unwritable):  # the stage before wrote what this one cannot be given
+                return self._fail(exc.error, exc.producer)
             return self._fail(exc, stage)
         if state is _OPENING:
             self._to("failed")

@@ -14,8 +14,9 @@ from . import Format
 class JSONFormat(Format):
     """JSON (``application/json`` and ``+json`` types) as ``json.loads`` gives it.
 
-    Output is compact UTF-8 (``ensure_ascii=False``); a ``charset`` the
-    response declared is updated to ``utf-8``.
+    Output is compact UTF-8 (``ensure_ascii=False``; a value holding a lone
+    surrogate, which UTF-8 cannot, is written all ``\\u`` escaped); a
+    ``charset`` the response declared is updated to ``utf-8``.
     """
 
     name = "json"
@@ -38,4 +39,8 @@ class JSONFormat(Format):
             text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)  # RFC 8259: no NaN
         except (TypeError, ValueError) as exc:
             raise FilterError(f"filter returned a value JSON cannot hold: {exc}") from None
-        return text.encode("utf-8"), (Charset("utf-8", "output") if charset else None)
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate (JSON may hold one escaped): escaped again, as it came
+            data = json.dumps(value, separators=(",", ":"), allow_nan=False).encode("ascii")
+        return data, (Charset("utf-8", "output") if charset else None)

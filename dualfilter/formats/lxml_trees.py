@@ -101,17 +101,28 @@ class LxmlXMLFormat(LxmlFormat):
         return _serialize_xml(self.tree(value), charset, output_encoding)
 
 
+#: libxml2's names of the codecs a byte order mark names.
+_LIBXML2_NAME = {"utf-8": "UTF-8", "utf-16-be": "UTF-16BE", "utf-16-le": "UTF-16LE"}
+
+
 def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> tuple[Any, Charset | None]:
     """The root element of an XML document, parsed safely with ``parser_class``
     (lxml's XML parser, or its XHTML one for ``lxml.html`` elements), and the
-    charset the Content-Type declares. That one is read with dualfilter's codec
-    of the label (libxml2 knows other names for some labels, and none for
-    others) and handed to libxml2 as UTF-8; without one, libxml2 reads the
-    document's own declaration."""
+    charset it is read in: a byte order mark's, else the one the Content-Type
+    declares. That one is read with dualfilter's codec (libxml2 knows other
+    names for some labels, and none for others) and handed to libxml2 as
+    UTF-8; without either, libxml2 reads the document's own declaration."""
     import lxml.etree
 
     charset = None
-    if declared:
+    marked = charsets.bom(data)
+    if marked is not None:  # a byte order mark decides, whatever the header says (as browsers read it)
+        charset = Charset(marked, "bom")
+        try:
+            data = data[len(charsets.BOM_OF[marked]) :].decode(marked).encode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise FilterError(f"response body is not valid {charset.header_name}: {exc.reason}") from None
+    elif declared:
         codec = charsets.lookup(declared)
         charset = Charset(codec, "header", declared.strip())
         try:
@@ -124,7 +135,7 @@ def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> tuple[An
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        encoding="utf-8" if declared else None,
+        encoding="utf-8" if charset is not None else None,
     )
     try:
         return lxml.etree.fromstring(data, parser=parser), charset
@@ -132,19 +143,29 @@ def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> tuple[An
         raise FilterError(f"response body is not well-formed XML: {exc}") from None
 
 
-def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset]:
-    """An XML document written back with its declaration and doctype, in the
-    charset it came in (the Content-Type's, else its own declaration's), or in
-    ``output_encoding`` where libxml2 cannot write that one."""
+def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset | None]:
+    """An XML document written back with its declaration (``standalone``
+    included) and doctype, in the charset it came in (a byte order mark's,
+    written back with the mark and the header left as it is; the
+    Content-Type's; else its own declaration's), or in ``output_encoding``
+    where libxml2 cannot write that one."""
     import lxml.etree
 
+    # lxml reads standalone="no" and no standalone declaration alike (False), which mean the same.
+    options: dict[str, Any] = {"xml_declaration": True}
+    if tree.docinfo.standalone:
+        options["standalone"] = True
+    if charset is not None and charset.source == "bom":
+        marked = lxml.etree.tostring(tree, encoding=_LIBXML2_NAME[charset.codec], **options)
+        assert isinstance(marked, bytes)
+        return charsets.BOM_OF[charset.codec] + marked, None
     encoding = (charset.label if charset is not None else None) or tree.docinfo.encoding or output_encoding
     try:
-        data = lxml.etree.tostring(tree, xml_declaration=True, encoding=encoding)
+        data = lxml.etree.tostring(tree, encoding=encoding, **options)
     except LookupError:
         encoding = output_encoding
         try:
-            data = lxml.etree.tostring(tree, xml_declaration=True, encoding=encoding)
+            data = lxml.etree.tostring(tree, encoding=encoding, **options)
         except LookupError as exc:
             raise FilterError(str(exc)) from None
     assert isinstance(data, bytes)

@@ -11,7 +11,7 @@ import anyio.to_thread
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dualfilter import chain
+from dualfilter import Filter, chain
 from dualfilter.drivers import drive_async
 from dualfilter.machine import ResponseMachine
 from dualfilter.testing import make_environ, run_filter
@@ -128,6 +128,29 @@ def test_a_stage_returning_the_wrong_kind_fails_at_that_stage(caplog):
         status, _, _ = same([MarkBody(), ReturnsNumber()], "html")
     assert status == 500
     assert "ReturnsNumber in chain(MarkBody, ReturnsNumber) failed" in caplog.text
+
+
+def test_a_result_the_next_stage_cannot_be_given_fails_at_the_stage_that_returned_it(caplog):
+    class NaNJSON(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            data["ratio"] = float("nan")
+            return data
+
+    class UpperJSON(Filter):
+        decode_unicode = True
+        filter_content_types = ("application/json",)
+
+        def filter(self, environ, headers, data):
+            return data.upper()
+
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        status, _, _ = run_filter(chain(UpperJSON, NaNJSON), b'{"a": 1}', content_type="application/json")
+    assert status == 500
+    (record,) = caplog.records
+    assert record.getMessage().startswith(f"{NaNJSON.__qualname__} in chain(")
+    assert "failed on GET /: filter returned a value JSON cannot hold" in record.getMessage()
 
 
 def test_any_chunking_gives_the_same_response_as_nested():

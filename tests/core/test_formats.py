@@ -224,3 +224,32 @@ def test_xml_written_back_in_its_own_declarations_charset_declares_that_label():
     page = '<?xml version="1.0" encoding="euc-kr"?><a>\uac00</a>'.encode("euc_kr")
     _, status, headers, body = drive(MarkRoot(), [page], headers=ct("application/xml"))
     assert dict(headers)["Content-Type"] == "application/xml; charset=euc-kr"
+
+
+@pytest.mark.parametrize(
+    ("mark", "codec", "content_type"),
+    [
+        (b"\xef\xbb\xbf", "utf-8", "application/xml; charset=iso-8859-1"),
+        (b"\xfe\xff", "utf-16-be", "application/xml; charset=utf-8"),
+        (b"\xff\xfe", "utf-16-le", "text/xml; charset=windows-1252"),
+        (b"\xef\xbb\xbf", "utf-8", "application/xhtml+xml; charset=iso-8859-1"),
+    ],
+)
+def test_xml_with_a_byte_order_mark_is_read_and_written_in_the_marks_charset_whatever_the_header_says(mark, codec, content_type):
+    page = mark + '<html xmlns="http://www.w3.org/1999/xhtml"><a>caf\u00e9 \u2192</a></html>'.encode(codec)
+    _, status, headers, body = drive(MarkRoot(), [page], headers=ct(content_type))
+    assert status == 200
+    assert body.startswith(mark)
+    assert body[len(mark) :].decode(codec).endswith('seen="1"><a>caf\u00e9 \u2192</a></html>')
+    assert dict(headers)["Content-Type"] == content_type  # the mark decides for the reader: the header stays
+
+
+def test_xml_keeps_its_standalone_declaration():
+    page = b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<!DOCTYPE a SYSTEM "a.dtd">\n<a/>'
+    body = drive(MarkRoot(), [page], headers=ct("application/xml"))[3]
+    assert body == b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n<!DOCTYPE a SYSTEM \"a.dtd\">\n<a seen=\"1\"/>"
+
+
+def test_json_holding_an_escaped_lone_surrogate_is_written_back_escaped():
+    body = drive(AddField(), [b'{"half": "\\ud83d", "n": "caf\\u00e9"}'], headers=ct("application/json"))[3]
+    assert body == b'{"half":"\\ud83d","n":"caf\\u00e9","added":1}'
