@@ -78,6 +78,8 @@ def _deflate(data: bytes) -> bytes:
 
 
 def _unbrotli(data: bytes, limit: int) -> bytes:
+    if not data:
+        return b""  # no bytes: an empty body, as with the other codings (and clients)
     brotli = _optional("brotli")
     assert brotli is not None
     engine = brotli.Decompressor()
@@ -98,11 +100,21 @@ def _brotli(data: bytes) -> bytes:
 def _unzstd(data: bytes, limit: int) -> bytes:
     zstandard = _optional("zstandard")
     assert zstandard is not None
-    with zstandard.ZstdDecompressor().stream_reader(io.BytesIO(data), read_across_frames=True) as reader:
-        out = reader.read(limit + 1)
-    if len(out) > limit:
-        raise TooLarge
-    return bytes(out)
+    decompressor = zstandard.ZstdDecompressor()
+    # A stream reader never gives more than asked, so a bomb stops here...
+    with decompressor.stream_reader(io.BytesIO(data), read_across_frames=True) as reader:
+        if len(reader.read(limit + 1)) > limit:
+            raise TooLarge
+    # ...but it ends a frame cut short without a word: each frame is read again, to its end
+    # (no more than the reader gave).
+    out = []
+    while data:
+        engine = decompressor.decompressobj()
+        out.append(engine.decompress(data))
+        if not engine.eof:
+            raise FilterError("truncated zstd stream")
+        data = engine.unused_data
+    return b"".join(out)
 
 
 def _zstd(data: bytes) -> bytes:
@@ -173,7 +185,12 @@ def encode(data: bytes, codings: list[str]) -> bytes:
 def decoded_size(data: bytes, codings: tuple[str, ...] | list[str]) -> int | None:
     """What ``data`` decodes to in bytes, when its encoding says so without
     decoding it: a gzip member's trailer holds its size (modulo 2**32). None
-    when unknown (other codings, stacked ones, several gzip members)."""
+    when unknown (other codings, stacked ones), and when the trailer cannot
+    describe all of ``data``: deflate never writes more than zlib's
+    ``deflateBound`` for its input (about 1/8 more, at the smallest memory
+    level), so a smaller size says the body holds other members before the
+    last (or a header with long extra fields, or a size past 4 GiB)."""
     if list(codings) in (["gzip"], ["x-gzip"]) and len(data) >= 18 and data[:2] == b"\x1f\x8b":
-        return int.from_bytes(data[-4:], "little")
+        size = int.from_bytes(data[-4:], "little")
+        return size if len(data) <= size + (size >> 3) + (size >> 6) + 64 else None
     return None

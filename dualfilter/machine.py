@@ -464,11 +464,21 @@ class ResponseMachine:
         try:
             body, charset = value.serialize()
             if self.decision.codings:
-                body = codings.encode(body, list(self.decision.codings))
+                # Coded again as the headers the filters left say: as the app's (the
+                # usual case), or as a filter changed or dropped the Content-Encoding.
+                body = codings.encode(body, self._final_codings())
         except Exception as exc:
             self._to("failed")
             return self._fail(exc, value.producer)
         return self._respond(body, charset, self._headers, value.producer)
+
+    def _final_codings(self) -> list[str]:
+        """The codings the filtered headers name; FilterError for one dualfilter cannot apply."""
+        named = [coding for name, value in self._headers if name.lower() == "content-encoding" for coding in codings.parse(value)]
+        unknown = [coding for coding in named if not codings.supported(coding)]
+        if unknown:
+            raise FilterError(f"the filtered headers name Content-Encoding {', '.join(unknown)}, which cannot be applied")
+        return named
 
     def _respond(self, body: bytes, charset: Charset | None, headers: HeaderList, producer: Filter | None) -> list[Event]:
         """The filtered response: ``body`` with ``headers`` made true to it."""

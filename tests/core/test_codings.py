@@ -80,3 +80,22 @@ def test_a_gzip_body_says_what_it_decodes_to_and_other_codings_do_not():
     assert decoded_size(gzip.compress(page), ["gzip"]) == len(page)
     assert decoded_size(zlib.compress(page), ["deflate"]) is None
     assert decoded_size(gzip.compress(page), ["gzip", "br"]) is None
+
+
+def test_a_gzip_body_of_several_members_says_nothing_of_its_size_when_its_trailer_cannot_describe_it():
+    from dualfilter.codings import decoded_size
+
+    page = b"<p>x</p>" * 100_000
+    assert decoded_size(gzip.compress(page) + gzip.compress(b"<!-- end -->"), ["gzip"]) is None
+
+
+@pytest.mark.parametrize("level", [0, 1, 9])
+def test_the_size_of_one_incompressible_gzip_member_is_read_from_its_trailer(level):
+    import os
+
+    from dualfilter.codings import decoded_size
+
+    page = os.urandom(300_000)
+    for memory in (1, 9):
+        engine = zlib.compressobj(level, zlib.DEFLATED, 31, memory)
+        assert decoded_size(engine.compress(page) + engine.flush(), ["gzip"]) == len(page)

@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, StreamingResponse
 from starlette.routing import Route
 from webob import Request, Response
 
+from dualfilter import Filter
 from tests.support.django_project import HTML_PAGE
 from tests.support.hardening_hosts import (
     HOSTS,
@@ -98,6 +99,66 @@ def test_an_unknown_coding_is_logged_as_a_warning_naming_the_filter_and_coding(h
         fetch(host, Redact(), inner)
     warnings = [r.getMessage() for r in caplog.records if r.name == "dualfilter" and r.levelno == logging.WARNING]
     assert any("Redact" in message and "x-custom" in message for message in warnings), warnings
+
+
+class Uncompress(Filter):
+    """A filter that sends the page it edits without the app's compression."""
+
+    def filter(self, environ, headers, data):
+        del headers["Content-Encoding"]
+        return redact(data)
+
+
+class Recode(Filter):
+    """A filter that names another coding for the page it edits."""
+
+    coding = "br"
+
+    def filter(self, environ, headers, data):
+        headers["Content-Encoding"] = self.coding
+        return redact(data)
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_filter_dropping_the_content_encoding_sends_the_page_uncoded(host):
+    response = fetch(host, Uncompress(), compressed("gzip"))
+    assert header(response, "content-encoding") is None
+    assert response.body == FILTERED
+    assert header(response, "content-length") == str(len(FILTERED))
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_filter_naming_another_coding_gets_its_page_in_that_coding(host):
+    response = fetch(host, Recode(), compressed("gzip"))
+    assert header(response, "content-encoding") == "br"
+    assert brotli.decompress(response.body) == FILTERED
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_filter_naming_a_coding_that_cannot_be_applied_gives_the_clean_500(host, caplog):
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        response = fetch(host, Recode(coding="x-custom"), compressed("gzip"))
+    assert response.status == 500
+    assert "Content-Encoding x-custom, which cannot be applied" in caplog.text
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_zstd_body_cut_short_gives_the_clean_500_not_an_empty_page(host, caplog):
+    inner = compressed("zstd")
+    whole = b"".join(inner.chunks)
+    inner = Inner(200, "OK", [("Content-Type", HTML), ("Content-Encoding", "zstd")], [whole[:-8]])
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        assert fetch(host, Redact(), inner).status == 500
+    assert "not valid zstd: truncated zstd stream" in caplog.text
+
+
+@pytest.mark.parametrize("coding", list(ENCODE))
+@pytest.mark.parametrize("host", HOSTS)
+def test_an_empty_compressed_body_is_an_empty_page_in_every_coding(host, coding):
+    inner = Inner(200, "OK", [("Content-Type", HTML), ("Content-Encoding", coding), ("Content-Length", "0")], [])
+    response = fetch(host, Redact(), inner)
+    assert response.status == 200
+    assert DECODE[coding](response.body) == redact(b"")
 
 
 def echo_accept_encoding(environ, start_response):
