@@ -164,11 +164,11 @@ class ResponseMachine:
             self._to("failed")
             return self._fail(decision.error)
         if action == "redispatch":
-            if status == 304 and validators.mentions_derived(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
-                # The client holds the filtered body, and the app's own is unchanged:
-                # confirm the tag the client holds.
+            if status == 304 and validators.confirms(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
+                # The client holds the filtered body (or asked for any), and the app's own
+                # is unchanged: confirm it with the derived tag, and nothing that describes the app's body.
                 self._to("bodiless")
-                return [ResponseStart(304, self._derive_etag(without(headers, frozenset({"etag"})), headers), reason)]
+                return [ResponseStart(304, self._derive_etag(without(headers, responses.BODY_BOUND), headers), reason)]
             if self.can_redispatch and self.state is _START and RequestPolicy.may_redispatch(environ):
                 self._answer = self._held_answer(status, headers, reason)
                 self._to("redispatch")
@@ -193,6 +193,10 @@ class ResponseMachine:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
             self._to("pass")
             return [make(ResponseStart, (status, headers, reason)), PASSTHROUGH]
+        if decision.wanted and status < 300 and RequestPolicy.if_match_fails(environ):
+            # A filtered page has no strong tag, so If-Match is false (RFC 9110 section 13.2.2, step 1).
+            self._to("precondition_failed")
+            return responses.simple_response(412, "Precondition Failed", "The page has changed.", head=self._head())
         if action == "bodiless":
             # No body may follow; one the app sends anyway is dropped. For a HEAD of a
             # filtered type, what the app says of its length and validators would not
@@ -205,7 +209,7 @@ class ResponseMachine:
                 return [ResponseStart(status, [*kept, ("Content-Length", "0")] if status == 205 else kept, reason)]
             if not decision.wanted:
                 return [ResponseStart(status, headers, reason)]
-            kept = without(headers, responses.HEAD_DROPPED)
+            kept = without(headers, responses.BODY_BOUND)  # as the filtered GET drops them
             return [ResponseStart(status, self._derive_etag(kept, headers), reason)]
         self._start = make(ResponseStart, (status, headers, reason))
         if action == "stream":

@@ -24,6 +24,7 @@ and raw header blocks.
 
 from __future__ import annotations
 
+import io
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,8 @@ def environ_key(name: str) -> str:
 
 
 _VALIDATOR_KEYS = tuple(environ_key(name) for name in sorted(VALIDATOR_HEADERS))
+#: The request content's description, gone with the content from a redispatch.
+_CONTENT_KEYS = frozenset({"CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_TRANSFER_ENCODING", "wsgi.input_terminated"})
 _VALIDATOR_NAMES = frozenset(name.encode("latin-1") for name in VALIDATOR_HEADERS)
 
 
@@ -117,6 +120,17 @@ class RequestPolicy:
         return any(key in environ for key in _VALIDATOR_KEYS)
 
     @staticmethod
+    def if_match_fails(environ: Mapping[str, Any]) -> bool:
+        """Whether the request's If-Match is false for a filtered page: a GET or
+        HEAD naming entity tags (not ``*``) compares them strongly (RFC 9110
+        section 13.1.1), and a filtered page has no strong tag; a client resuming
+        a download it began before would splice filtered bytes onto the app's."""
+        condition = environ.get("HTTP_IF_MATCH")
+        if condition is None or environ.get("REQUEST_METHOD", "GET") not in SAFE_METHODS:
+            return False
+        return bool(condition.strip() != "*")
+
+    @staticmethod
     def may_redispatch_scope(scope: Mapping[str, Any]) -> bool:
         """:meth:`may_redispatch` for an ASGI scope (whose header names servers
         give lower-cased, as the ASGI spec asks: a plain loop, on every request)."""
@@ -131,6 +145,17 @@ class RequestPolicy:
     def redispatch_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
         """``environ`` without any range or conditional header: what a redispatch asks."""
         return {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS}
+
+    @staticmethod
+    def redispatch_wsgi_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
+        """:meth:`redispatch_environ` for a WSGI app, which reads the request
+        content from ``wsgi.input``: the first call read it (a server's input may
+        be the socket itself, where reading again would wait for bytes that never
+        come), so the second gets none, and an environ that says so."""
+        shown = {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS and key not in _CONTENT_KEYS}
+        shown["wsgi.input"] = io.BytesIO()
+        shown["CONTENT_LENGTH"] = "0"
+        return shown
 
     @staticmethod
     def redispatch_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

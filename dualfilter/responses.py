@@ -31,11 +31,6 @@ BODY_BOUND = HOP_BY_HOP | {
     "content-digest",
     "repr-digest",
 }
-#: Headers a HEAD response to a filtered type drops, since the filtered GET
-#: body would differ from the one they describe.
-HEAD_DROPPED = frozenset(
-    {"content-length", "content-md5", "etag", "last-modified", "accept-ranges", "digest", "content-digest", "repr-digest"}
-)
 
 
 def unframed(status: int) -> bool:

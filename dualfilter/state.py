@@ -11,11 +11,13 @@ test checks that they agree)::
     START --bodiless--> BODILESS
     START --redispatch--> REDISPATCHING
     START --failed--> ANSWERED
+    START --precondition_failed--> ANSWERED
     REDISPATCHING --pass--> PASSTHROUGH
     REDISPATCHING --buffer--> BUFFERING
     REDISPATCHING --open--> OPENING
     REDISPATCHING --bodiless--> BODILESS
     REDISPATCHING --failed--> ANSWERED
+    REDISPATCHING --precondition_failed--> ANSWERED
     OPENING --opened--> HOLDING
     OPENING --declined--> BUFFERING
     OPENING --failed--> ANSWERED
@@ -86,7 +88,7 @@ class State(enum.Enum):
     FEEDING = "feeding", "A chunk is with the stream (a FilterCall is out); the next waits for its output."
     FINISHING = "finishing", "The app ended a streamed response; the stream's last output is being asked for."
     BODILESS = "bodiless", "No body may follow (HEAD of a filtered type): the start went out, body is dropped, the end goes on."
-    ANSWERED = "answered", "The machine's own answer (a 500 or 502) went out whole; the app's rest is dropped until it ends."
+    ANSWERED = "answered", "The machine's own answer (a 500, 502 or 412) went out whole; the app's rest is dropped until it ends."
     DONE = "done", "The response is complete; nothing more may come."
     FAILED = "failed", "A stream failed after the start went out: the response was cut short."
 
@@ -102,11 +104,13 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.START, "bodiless"): State.BODILESS,
     (State.START, "redispatch"): State.REDISPATCHING,
     (State.START, "failed"): State.ANSWERED,
+    (State.START, "precondition_failed"): State.ANSWERED,
     (State.REDISPATCHING, "pass"): State.PASSTHROUGH,
     (State.REDISPATCHING, "buffer"): State.BUFFERING,
     (State.REDISPATCHING, "open"): State.OPENING,
     (State.REDISPATCHING, "bodiless"): State.BODILESS,
     (State.REDISPATCHING, "failed"): State.ANSWERED,
+    (State.REDISPATCHING, "precondition_failed"): State.ANSWERED,
     (State.OPENING, "opened"): State.HOLDING,
     (State.OPENING, "declined"): State.BUFFERING,
     (State.OPENING, "failed"): State.ANSWERED,

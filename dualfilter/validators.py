@@ -54,7 +54,7 @@ def translate_if_none_match(value: str, token: str, *, only_derived: bool = Fals
     the client never got. With ``only_derived`` they are always left out (a host
     that cannot ask the app twice cannot tell that 304 from a good one)."""
     if value.strip() == "*":
-        return "" if only_derived else value
+        return value  # any current page: the app's 304 stands for the filtered one (confirms)
     tags = [(weak, opaque, original(opaque, token)) for weak, opaque in parse_tags(value)]
     own = not only_derived and not any(inner for _, _, inner in tags)
     return ", ".join(inner or (f'W/"{opaque}"' if weak else f'"{opaque}"') for weak, opaque, inner in tags if inner or own)
@@ -63,3 +63,13 @@ def translate_if_none_match(value: str, token: str, *, only_derived: bool = Fals
 def mentions_derived(value: str | None, token: str | None) -> bool:
     """Whether an If-None-Match value holds a tag derived with ``token`` (never, without one)."""
     return bool(value and token) and any(original(opaque, token) for _, opaque in parse_tags(value or ""))  # type: ignore[arg-type]
+
+
+def confirms(value: str | None, token: str | None) -> bool:
+    """Whether the app's 304 to an If-None-Match stands for the filtered page
+    too: the value holds a tag derived with ``token``, or is ``*`` (any current
+    page, filtered or not; RFC 9110 section 13.1.2). Never without a token
+    (``force_no_conditional``)."""
+    if not value or not token:
+        return False
+    return value.strip() == "*" or mentions_derived(value, token)

@@ -267,9 +267,11 @@ def _respond(
 
 
 def _without_content(response: HttpResponseBase, serve_async: bool) -> HttpResponseBase:
-    """``response`` with an empty body; the view's stream is not read (its closers still run)."""
+    """``response`` with an empty body; the view's stream is not read (its closers still run).
+    A stream gives one empty chunk: a server given none says ``Content-Length: 0``
+    of its own (wsgiref does), which a HEAD's length must not say unless the GET's is 0."""
     if response.streaming:
-        response.streaming_content = _chunks([], None, serve_async)
+        response.streaming_content = _chunks([b""], None, serve_async)
     else:
         response.content = b""
     return response
@@ -281,7 +283,7 @@ def _unmeasurable(response: HttpResponseBase, serve_async: bool) -> HttpResponse
     cookies, closers and attributes (``xframe_options_exempt``...), of the handler's kind."""
     if response.streaming:
         return _without_content(response, serve_async)
-    empty = StreamingHttpResponse(_chunks([], None, serve_async))
+    empty = StreamingHttpResponse(_chunks([b""], None, serve_async))
     empty.__dict__.update((name, value) for name, value in response.__dict__.items() if name != "_container")
     empty.status_code = response.status_code  # a class attribute of HttpResponseNotFound and the like
     return empty

@@ -209,10 +209,9 @@ class Exchange:
                         self._ask_again()
                     # A for loop, not next(): the end of the app's iterable raises no StopIteration here.
                     for chunk in self._iterator:  # type: ignore[union-attr]
-                        if self._passing:
-                            if chunk:
-                                self._pending.append(chunk)
-                                return
+                        if self._passing:  # every chunk as it came, an empty one too (PEP 3333 block boundaries)
+                            self._pending.append(chunk)
+                            return
                         else:
                             machine = self.machine  # made by start_response, which may come with the first chunk
                             if machine is None:
@@ -255,7 +254,7 @@ class Exchange:
         without its range and conditional headers (a redispatch)."""
         self._asked_again = False
         self._close_inner()
-        environ = RequestPolicy.redispatch_environ(self._request)
+        environ = RequestPolicy.redispatch_wsgi_environ(self._request)
         self._inner = self._app(environ, self.start_response)
         self._closed = False
         self._iterator = iter(self._inner)

@@ -139,3 +139,47 @@ async def test_a_416_nobody_asked_for_is_filtered_like_any_status_on_every_host(
     inner = Inner(416, "Range Not Satisfiable", [("Content-Type", "text/html")], [b"<p>secret</p>"])
     for result in await _on_every_host(_EveryStatus, inner):
         assert (result.status, result.body) == (416, b"<P>SECRET</P>")
+
+
+def _with(inner: Inner, method: str = "GET", request_headers=(), headers=None) -> Inner:
+    return dataclasses.replace(
+        inner, method=method, request_headers=list(request_headers), headers=inner.headers if headers is None else headers
+    )
+
+
+PAGE_WITH_TAG = Inner(200, "OK", [("Content-Type", "text/html"), ("ETag", '"v1"')], [b"<p>secret</p>"])
+
+
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+async def test_if_match_naming_a_tag_fails_for_a_filtered_page_with_412_on_every_host(method):
+    # RFC 9110 section 13.1.1: If-Match compares strongly, and a filtered page has no strong
+    # tag; the answer is 412 (13.2.2, step 1), never filtered bytes to splice onto the app's.
+    inner = _with(PAGE_WITH_TAG, method, [("If-Match", '"v1"'), ("Range", "bytes=3-")])
+    for result in await _on_every_host(UpperBytes, inner):
+        assert result.status == 412
+        assert result.body == (b"" if method == "HEAD" else b"Precondition Failed\nThe page has changed.\n")
+
+
+async def test_if_match_any_or_on_an_unsafe_method_or_a_page_not_filtered_is_left_to_the_app_on_every_host():
+    star = _with(PAGE_WITH_TAG, "GET", [("If-Match", "*")])
+    for result in await _on_every_host(UpperBytes, star):
+        assert (result.status, result.body) == (200, b"<P>SECRET</P>")
+    post = _with(PAGE_WITH_TAG, "POST", [("If-Match", '"v1"')])
+    for result in await _on_every_host(UpperBytes, post):  # the app has acted on it: its page is filtered
+        assert (result.status, result.body) == (200, b"<P>SECRET</P>")
+    plain = _with(PAGE_WITH_TAG, "GET", [("If-Match", '"v1"')], [("Content-Type", "text/plain"), ("ETag", '"v1"')])
+    for result in await _on_every_host(UpperBytes, plain):
+        assert (result.status, result.body) == (200, b"<p>secret</p>")
+
+
+async def test_a_head_of_a_filtered_page_drops_what_the_filtered_get_drops_on_every_host():
+    headers = [("Content-Type", "text/html"), ("Content-Length", "13"), ("Content-MD5", "x"), ("Accept-Ranges", "bytes")]
+    headers += [("Keep-Alive", "timeout=5"), ("Content-Range", "bytes 0-12/13"), ("X-Kept", "1")]
+    gets = await _on_every_host(UpperBytes, _with(PAGE_WITH_TAG, headers=headers))
+    heads = await _on_every_host(UpperBytes, _with(PAGE_WITH_TAG, "HEAD", headers=headers))
+    for get, head in zip(gets, heads, strict=True):
+        assert (head.status, head.body) == (200, b"")
+        assert [(k, v) for k, v in head.headers if k != "content-length"] == [
+            (k, v) for k, v in get.headers if k != "content-length"
+        ]
+        assert ("x-kept", "1") in head.headers and not {"keep-alive", "content-range", "content-md5"} & dict(head.headers).keys()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 
-from tests.support.http_servers import uvicorn_serving, waitress_serving  # noqa: F401 - the folder's tests import them from here
+from tests.support.http_servers import uvicorn_serving, waitress_serving, wsgiref_serving  # noqa: F401 - the folder's tests import them from here
 
 #: Seconds any one socket operation may take before a test fails.
 TIMEOUT = 10

@@ -27,7 +27,7 @@ SERVERS = ("uvicorn", "hypercorn", "hypercorn-h2", "waitress", "gunicorn")
 ASGI = ("uvicorn", "hypercorn", "hypercorn-h2")
 WSGI = ("waitress", "gunicorn")
 WAITRESS_HEAD = (
-    "dualfilter/machine.py start: a HEAD of a filtered type leaves without Content-Length (responses.HEAD_DROPPED); "
+    "dualfilter/machine.py start: a HEAD of a filtered type leaves without Content-Length (responses.BODY_BOUND); "
     "waitress (task.py WSGITask: chunked_response, finish) then frames it chunked and writes the last chunk "
     "'0\\r\\n\\r\\n' after the HEAD response's header section (waitress never suppresses a HEAD body itself): "
     "5 bytes a keep-alive client reads as the start of the next response"

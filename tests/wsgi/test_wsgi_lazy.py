@@ -43,9 +43,19 @@ def test_a_lazy_passthrough_response_hands_on_each_chunk_as_it_came():
     assert len(out) == 3 and all(got is sent for got, sent in zip(out, chunks, strict=True))
 
 
-def test_a_lazy_passthrough_response_skips_empty_chunks_before_its_first_bytes():
-    recorder, result = call(UpperFilter(lazy_app([b"", b"", b"x"], TEXT)))
-    assert read(result) == [b"x"]
+def test_a_lazy_passthrough_response_hands_on_each_empty_chunk_as_it_comes():
+    # PEP 3333: a middleware yields a value (an empty one, if it has nothing) for each the app yields.
+    tracked = TrackingIterable([b"", b"", b"x"])
+
+    def app(environ, start_response):
+        tracked.start = lambda: start_response("200 OK", [("Content-Type", TEXT)])
+        return tracked
+
+    recorder, result = call(UpperFilter(app))
+    iterator = iter(result)
+    assert next(iterator) == b""
+    assert tracked.served == 1
+    assert list(iterator) == [b"", b"x"]
 
 
 def test_a_lazy_passthrough_response_is_read_one_chunk_at_a_time():
@@ -74,7 +84,7 @@ def test_an_iterable_that_yields_before_start_response_is_a_protocol_error():
 
 def test_a_lazy_passthrough_response_of_empty_chunks_ends_with_an_empty_body():
     recorder, result = call(UpperFilter(lazy_app([b"", b""], TEXT)))
-    assert read(result) == [] and [status for status, _, _ in recorder.starts] == ["200 OK"]
+    assert read(result) == [b"", b""] and [status for status, _, _ in recorder.starts] == ["200 OK"]
 
 
 def test_an_iterable_that_ends_without_calling_start_response_is_a_protocol_error():

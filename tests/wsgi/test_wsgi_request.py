@@ -45,6 +45,26 @@ def test_a_partial_of_a_filtered_type_makes_the_app_asked_again_without_ranges_o
     assert asked == [{"HTTP_RANGE"} | set(CONDITIONAL), set()]
 
 
+def test_the_app_asked_again_is_told_the_request_has_no_content_the_second_time():
+    import io
+
+    asked = []
+
+    def app(environ, start_response):
+        asked.append((environ.get("CONTENT_LENGTH"), environ.get("CONTENT_TYPE"), environ["wsgi.input"].read()))
+        if "HTTP_RANGE" in environ:
+            start_response("206 Partial Content", [("Content-Type", "text/html"), ("Content-Range", "bytes 0-1/9")])
+            return [b"<p"]
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<p>x</p>"]
+
+    environ = make_environ(HTTP_RANGE="bytes=0-1", CONTENT_LENGTH="5", CONTENT_TYPE="text/plain")
+    environ["wsgi.input"] = io.BytesIO(b"hello")
+    recorder, result = call(UpperFilter(app), environ)
+    assert b"".join(result) == b"<P"
+    assert asked == [("5", "text/plain", b"hello"), ("0", None, b"")]
+
+
 def test_a_partial_the_client_never_asked_for_passes_as_it_came_and_the_app_is_asked_once():
     asked = []
 

@@ -42,6 +42,14 @@ def site(environ, start_response):
     if path == "/unchanged":
         start_response("304 Not Modified", [("ETag", '"v1"')])
         return []
+    if path == "/echo":  # reads the request content; answers a Range with its own 206
+        content = environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        page = b"<p>" + content + b"</p>"
+        if environ.get("HTTP_RANGE") == "bytes=0-4":
+            start_response("206 Partial Content", [("Content-Type", HTML), ("Content-Range", f"bytes 0-4/{len(page)}")])
+            return [page[:5]]
+        start_response("200 OK", [("Content-Type", HTML), ("Content-Length", str(len(page)))])
+        return [page]
     if path == "/no-reason":
         start_response("299 ", [("Content-Type", HTML)])
         return [b"<p>x</p>"]
@@ -151,3 +159,20 @@ def test_filtered_pages_keep_their_length_on_a_kept_alive_connection(waitress_po
     with httpx.Client(base_url=f"http://127.0.0.1:{waitress_port}") as client:
         bodies = [client.get("/page").content for _ in range(3)]
     assert bodies == [FILTERED_PAGE] * 3
+
+
+@pytest.mark.parametrize("server", ["wsgiref", "waitress"])
+def test_a_get_with_content_asked_again_gets_none_the_second_time_and_the_client_its_answer(server, wsgiref_port, waitress_port):
+    # wsgiref's wsgi.input is the socket itself: reading the content again would wait for
+    # bytes that never come. The second call is told there is none (docs/guarantees.md).
+    port = wsgiref_port if server == "wsgiref" else waitress_port
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            b"GET /echo HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nRange: bytes=0-4\r\nContent-Length: 5\r\n\r\nhello"
+        )
+        received = bytearray()
+        while chunk := sock.recv(65536):
+            received += chunk
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.split(b"\r\n", 1)[0].endswith(b"206 Partial Content")
+    assert body == b"<P></P>"[:5] and b"content-range: bytes 0-4/7" in head.lower()
