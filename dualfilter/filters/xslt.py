@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -35,10 +36,11 @@ class XSLT(Filter):
 
     def _configure(self) -> None:
         require("lxml", "lxml.etree", purpose="XSLT")  # before the format's own check, to name XSLT
-        super()._configure()
         import lxml.etree
 
         document = self._parse_stylesheet(self.stylesheet)
+        self._digest = _digest(document)  # before the options' checks, which ask validator_token()
+        super()._configure()
         access = lxml.etree.XSLTAccessControl(  # type: ignore[call-arg]
             read_network=False, write_file=False, create_dir=False, write_network=False
         )
@@ -63,7 +65,7 @@ class XSLT(Filter):
             return stylesheet.getroottree() if isinstance(stylesheet, lxml.etree._Element) else stylesheet
         path = os.fspath(stylesheet)
         self._label = repr(path)
-        parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+        parser = _safe_parser()
         try:
             with open(path, "rb") as file:
                 return lxml.etree.parse(file, parser, base_url=os.path.abspath(path))
@@ -71,6 +73,12 @@ class XSLT(Filter):
             raise ValueError(f"cannot read stylesheet {path!r}: {exc.strerror or exc}") from None
         except lxml.etree.XMLSyntaxError as exc:
             raise ValueError(f"stylesheet {path!r} is not well-formed XML: {exc}") from None
+
+    def validator_token(self) -> str:
+        """The filter's class and options, and the stylesheet's content (with the
+        files it imports and includes): a new stylesheet at the same path makes
+        new derived ETags."""
+        return hashlib.sha256(f"{super().validator_token()}:{self._digest}".encode()).hexdigest()[:12]
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: Any) -> bytes:
         """The transformed document, serialized by ``xsl:output``; sets Content-Type."""
@@ -90,3 +98,40 @@ class XSLT(Filter):
             media_type = parse_content_type(headers.get("Content-Type") or "")[0] or "application/xml"
         headers["Content-Type"] = format_content_type(media_type, {"charset": self._encoding.lower()})
         return bytes(result)
+
+
+#: How many stylesheet files (a stylesheet and what it imports) the digest reads at most.
+_MOST_FILES = 100
+
+
+def _digest(document: Any) -> str:
+    """A hash of a stylesheet and the local files it imports or includes, as they are now."""
+    import lxml.etree
+
+    digest = hashlib.sha256(lxml.etree.tostring(document))
+    seen: set[str] = set()
+    pending = [document]
+    while pending and len(seen) < _MOST_FILES:
+        current = pending.pop()
+        base = current.docinfo.URL or ""
+        for element in current.getroot().iterchildren(f"{{{XSL_NAMESPACE}}}import", f"{{{XSL_NAMESPACE}}}include"):
+            href = element.get("href")
+            path = os.path.join(os.path.dirname(base), href) if href else ""
+            if not path or path in seen or not os.path.isfile(path):
+                continue
+            seen.add(path)
+            with open(path, "rb") as file:
+                content = file.read()
+            digest.update(content)
+            try:
+                pending.append(lxml.etree.ElementTree(lxml.etree.fromstring(content, _safe_parser(), base_url=path)))
+            except lxml.etree.XMLSyntaxError:
+                continue  # compiling it said what is wrong
+    return digest.hexdigest()
+
+
+def _safe_parser() -> Any:
+    """An XML parser that reads no network, no DTD and expands no entities."""
+    import lxml.etree
+
+    return lxml.etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)

@@ -179,3 +179,18 @@ def test_a_parsed_stylesheet_document_is_accepted():
 
     flt = XSLT(stylesheet=lxml.etree.XML(TO_HTML))
     assert run_filter(flt, DOC, content_type="application/xml")[2] == b"<html><body><h1>Hello</h1></body></html>\n"
+
+
+def test_a_new_stylesheet_at_the_same_path_or_a_new_import_makes_a_new_validator_token(stylesheet):
+    # A derived ETag must not confirm a page transformed by the stylesheet before a deploy.
+    base = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+      <xsl:template match="/">{{}}</xsl:template></xsl:stylesheet>"""
+    stylesheet(base.format("one"), "base.xsl")
+    main = stylesheet(f"""<xsl:stylesheet version="1.0" {XSL}><xsl:import href="base.xsl"/></xsl:stylesheet>""")
+    first = XSLT(stylesheet=main, force_no_conditional=False).etag_token
+    assert XSLT(stylesheet=main, force_no_conditional=False).etag_token == first  # the same files: the same token
+    stylesheet(base.format("two"), "base.xsl")
+    imported = XSLT(stylesheet=main, force_no_conditional=False).etag_token
+    stylesheet(f"""<xsl:stylesheet version="1.0" {XSL}><xsl:import href="base.xsl"/><!-- v2 --></xsl:stylesheet>""")
+    rewritten = XSLT(stylesheet=main, force_no_conditional=False).etag_token
+    assert len({first, imported, rewritten}) == 3
