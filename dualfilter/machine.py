@@ -375,6 +375,19 @@ class ResponseMachine:
             self._index += 1
             if id(stage) in refused:
                 continue
+            if self._changed and self._outgrown():
+                # A stage made more than max_buffer_size: the stages after it meet it as
+                # nested middlewares would, with the oversize outcome.
+                if flt.oversize != "pass":
+                    return self._oversize(ended=True)
+                log.warning(
+                    "%s: %s grew past max_buffer_size=%d in %s; sent without the stages after it",
+                    flt.name,
+                    self._path(),
+                    flt.max_buffer_size,
+                    self._name(self._value.producer if self._value is not None else None),
+                )
+                break
             # A plain filter's decision was made at the start; a chain's stages
             # each decide on the response as the stages before them left it.
             try:
@@ -399,6 +412,12 @@ class ResponseMachine:
             return [FilterCall(stage, stage.filter, prepare=prepare, offload=offload)]
         self._stage = None
         return self._finish()
+
+    def _outgrown(self) -> bool:
+        """Whether the body a stage left (bytes or text, whose length in characters
+        is the least it can take in bytes) is larger than ``max_buffer_size``."""
+        value = self._value.value if self._value is not None else None
+        return type(value) in (bytes, str) and len(value) > self.filter.max_buffer_size  # type: ignore[arg-type]
 
     def _offload(self, stage: Filter) -> bool:
         """Whether a stage's work is big and synchronous (an async host runs it in a thread)."""

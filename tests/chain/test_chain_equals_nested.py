@@ -8,6 +8,7 @@ import logging
 import threading
 
 import anyio.to_thread
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -151,6 +152,36 @@ def test_a_result_the_next_stage_cannot_be_given_fails_at_the_stage_that_returne
     (record,) = caplog.records
     assert record.getMessage().startswith(f"{NaNJSON.__qualname__} in chain(")
     assert "failed on GET /: filter returned a value JSON cannot hold" in record.getMessage()
+
+
+class _Grow(Filter):
+    def filter(self, environ, headers, data):
+        return data * 3
+
+
+class _Tag(Filter):
+    def filter(self, environ, headers, data):
+        return data + b"!"
+
+
+@pytest.mark.parametrize("oversize", ["error", "pass"])
+def test_a_stage_output_past_max_buffer_size_meets_the_next_stage_as_nested(oversize):
+    options = {"max_buffer_size": 100, "oversize": oversize}
+    status, _, body = same([_Tag(**options), _Grow(**options)], "html")
+    assert status == (502 if oversize == "error" else 200)
+    if oversize == "pass":
+        assert body == DOCUMENTS["html"][0] * 3  # Grow's page, which Tag never saw
+
+
+def test_stacked_middlewares_folded_into_a_chain_keep_the_outer_max_buffer_size():
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html"), ("Content-Length", "80")])
+        return [b"x" * 80]
+
+    statuses = []
+    stacked = _Tag(_Grow(app, max_buffer_size=100), max_buffer_size=100)
+    body = b"".join(stacked(make_environ(), lambda status, headers, exc_info=None: statuses.append(status)))
+    assert statuses == ["502 Bad Gateway"] and body == b"Bad Gateway\nThe response was too large to filter.\n"
 
 
 def test_any_chunking_gives_the_same_response_as_nested():
