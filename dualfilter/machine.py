@@ -27,7 +27,7 @@ import traceback
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from . import charsets, codings, ranges, responses, validators
+from . import charsets, codings, multipart, ranges, responses, validators
 from .body import BodyValue, NothingToParse, Unwritable, View, settle, view
 from .charsets import Charset
 from .codings import TooLarge
@@ -54,7 +54,7 @@ _START, _PASSTHROUGH, _BUFFERING, _OPENING, _FILTERING = (
 _HOLDING, _HOLDING_FEED, _HOLDING_FINISH = State.HOLDING, State.HOLDING_FEED, State.HOLDING_FINISH
 _STREAMING, _FEEDING, _FINISHING = State.STREAMING, State.FEEDING, State.FINISHING
 _BODILESS, _ANSWERED, _DONE, _FAILED = State.BODILESS, State.ANSWERED, State.DONE, State.FAILED
-_REDISPATCHING = State.REDISPATCHING
+_REDISPATCHING, _PEEKING = State.REDISPATCHING, State.PEEKING
 #: The end of a response without trailers (events are immutable: one serves every response).
 _END = End()
 #: The fields that frame a body, which a response with no content cannot keep.
@@ -170,6 +170,11 @@ class ResponseMachine:
                 self._to("bodiless")
                 return [ResponseStart(304, self._derive_etag(without(headers, responses.BODY_BOUND), headers), reason)]
             if self.can_redispatch and self.state is _START and RequestPolicy.may_redispatch(environ):
+                if status == 206 and decision.media_type == "multipart/byteranges" and decision.params.get("boundary"):
+                    # The parts name the page's type: read on to the first part's header.
+                    self._start = make(ResponseStart, (status, headers, reason))
+                    self._to("peek")
+                    return []
                 self._answer = self._held_answer(status, headers, reason)
                 self._to("redispatch")
                 return [REDISPATCH]
@@ -235,6 +240,11 @@ class ResponseMachine:
             return []
         if state is _PASSTHROUGH:
             return [make(Body, (data,))] if data else []
+        if state is _PEEKING:
+            if data:
+                self._chunks.append(data)
+                self._size += len(data)
+            return self._peeked(ended=False)
         if state is _STREAMING or state is _HOLDING:
             if not data:
                 return []
@@ -260,6 +270,9 @@ class ResponseMachine:
             self._trailers = trailers
             assert self._stream is not None
             return [FilterCall(self.filter, self._stream.finish)]
+        if state is _PEEKING:
+            self._trailers = trailers
+            return self._peeked(ended=True)
         if state is _ANSWERED:
             self._to("end")
             return []
@@ -576,6 +589,35 @@ class ResponseMachine:
         if charset is not self._held_charset and charset is not None:
             start = ResponseStart(start.status, responses.with_charset(start.headers, charset), start.reason)
         return start
+
+    # -- a multipart/byteranges 206 ------------------------------------------------------
+
+    def _peeked(self, ended: bool) -> list[Event]:
+        """A multipart 206 read so far: asked again when its first part is of a
+        type the filter would filter (the page's type), on as it came when not."""
+        start = self._start
+        assert start is not None and self.decision is not None
+        body = b"".join(self._chunks)
+        self._chunks = [body]
+        media_type = multipart.first_part_type(body, self.decision.params["boundary"])
+        if media_type is None and not ended and self._size < multipart.HEADER_LIMIT:
+            return []  # the first part's header is still to come
+        environ = self.environ
+        if media_type is not None:
+            part = [("Content-Type", media_type)]
+            wanted = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), 200, part, environ).wanted
+        else:
+            wanted = not ended  # no header within the limit: assume the worst; a body that ended without one goes as it came
+        self._chunks, self._size = [], 0
+        if wanted:
+            self._to("redispatch")
+            return [REDISPATCH]
+        self._to("pass")
+        events: list[Event] = [start, Body(body)] if body else [start]
+        if not ended:
+            return [*events, PASSTHROUGH]
+        self._to("end")
+        return [*events, _END if self._trailers is None else make(End, (self._trailers,))]
 
     # -- answers of the machine's own ------------------------------------------------------
 

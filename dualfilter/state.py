@@ -10,6 +10,7 @@ test checks that they agree)::
     START --open--> OPENING
     START --bodiless--> BODILESS
     START --redispatch--> REDISPATCHING
+    START --peek--> PEEKING
     START --failed--> ANSWERED
     START --precondition_failed--> ANSWERED
     REDISPATCHING --pass--> PASSTHROUGH
@@ -18,6 +19,9 @@ test checks that they agree)::
     REDISPATCHING --bodiless--> BODILESS
     REDISPATCHING --failed--> ANSWERED
     REDISPATCHING --precondition_failed--> ANSWERED
+    PEEKING --redispatch--> REDISPATCHING
+    PEEKING --pass--> PASSTHROUGH
+    PEEKING --restart--> START
     OPENING --opened--> HOLDING
     OPENING --declined--> BUFFERING
     OPENING --failed--> ANSWERED
@@ -77,6 +81,10 @@ class State(enum.Enum):
         "redispatching",
         "The app's 206 or 304 may stand for a filtered page: its rest is dropped, the app asked again.",
     )
+    PEEKING = (
+        "peeking",
+        "The app's multipart 206 is held until its first part's header names the page's type.",
+    )
     PASSTHROUGH = "passthrough", "Not filtered: the start went out, body chunks and the end go on as they come."
     BUFFERING = "buffering", "To be filtered: the start and every body chunk are held until the end."
     OPENING = "opening", "A streaming filter's ``stream()`` is being asked for (a FilterCall is out)."
@@ -103,6 +111,7 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.START, "open"): State.OPENING,
     (State.START, "bodiless"): State.BODILESS,
     (State.START, "redispatch"): State.REDISPATCHING,
+    (State.START, "peek"): State.PEEKING,
     (State.START, "failed"): State.ANSWERED,
     (State.START, "precondition_failed"): State.ANSWERED,
     (State.REDISPATCHING, "pass"): State.PASSTHROUGH,
@@ -111,6 +120,9 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.REDISPATCHING, "bodiless"): State.BODILESS,
     (State.REDISPATCHING, "failed"): State.ANSWERED,
     (State.REDISPATCHING, "precondition_failed"): State.ANSWERED,
+    (State.PEEKING, "redispatch"): State.REDISPATCHING,
+    (State.PEEKING, "pass"): State.PASSTHROUGH,
+    (State.PEEKING, "restart"): State.START,
     (State.OPENING, "opened"): State.HOLDING,
     (State.OPENING, "declined"): State.BUFFERING,
     (State.OPENING, "failed"): State.ANSWERED,

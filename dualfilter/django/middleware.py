@@ -127,14 +127,16 @@ class FilterMiddleware:
             return response  # as the view made it, without a machine
         machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
         events = drive(machine, machine.start(response.status_code, headers, decision=decision))
-        if events and events[-1] is REDISPATCH:  # a 206 or 304 that may stand for a filtered page
-            _drop(response)
-            response = self._ask(request, RequestPolicy.redispatch_environ)
-            headers = list(response.items())
-            events = drive(machine, machine.start(response.status_code, headers))
         chunks: Iterator[bytes] | None = None
         try:
-            while not _settled(events, response):
+            while True:
+                if events and events[-1] is REDISPATCH:  # a 206 or 304 that may stand for a filtered page
+                    _drop(response)
+                    response, chunks = self._ask(request, RequestPolicy.redispatch_environ), None
+                    headers = list(response.items())
+                    events = drive(machine, machine.start(response.status_code, headers))
+                if _settled(events, response):
+                    break
                 if chunks is None:
                     chunks = iter(response)
                 chunk = next(chunks, None)
@@ -150,14 +152,16 @@ class FilterMiddleware:
             return response  # as the view made it, without a machine
         machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
         events = await drive_async(machine, machine.start(response.status_code, headers, decision=decision))
-        if events and events[-1] is REDISPATCH:
-            _drop(response)
-            response = await self._ask_async(request, RequestPolicy.redispatch_environ)
-            headers = list(response.items())
-            events = await drive_async(machine, machine.start(response.status_code, headers))
         chunks: AsyncIterator[bytes] | None = None
         try:
-            while not _settled(events, response):
+            while True:
+                if events and events[-1] is REDISPATCH:
+                    _drop(response)
+                    response, chunks = await self._ask_async(request, RequestPolicy.redispatch_environ), None
+                    headers = list(response.items())
+                    events = await drive_async(machine, machine.start(response.status_code, headers))
+                if _settled(events, response):
+                    break
                 if chunks is None:
                     chunks = aiter(response) if response.streaming else _async_chunks(response)
                 chunk = await anext(chunks, None)

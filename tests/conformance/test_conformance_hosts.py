@@ -183,3 +183,43 @@ async def test_a_head_of_a_filtered_page_drops_what_the_filtered_get_drops_on_ev
             (k, v) for k, v in get.headers if k != "content-length"
         ]
         assert ("x-kept", "1") in head.headers and not {"keep-alive", "content-range", "content-md5"} & dict(head.headers).keys()
+
+
+@dataclasses.dataclass
+class _MultiRange(Inner):
+    """A range-aware app that answers two ranges with a multipart/byteranges 206 (RFC 9110 section 14.6)."""
+
+    asked: list = dataclasses.field(default_factory=list)
+
+    def seen(self, range_header):
+        self.asked.append(range_header)
+        if range_header != "bytes=0-1,3-4":
+            return self
+        body, content_type = b"".join(self.chunks), dict(self.headers)["Content-Type"]
+        parts = [
+            f"--SEP\r\nContent-Type: {content_type}\r\nContent-Range: bytes {a}-{b}/{len(body)}\r\n\r\n".encode()
+            + body[a : b + 1]
+            + b"\r\n"
+            for a, b in ((0, 1), (3, 4))
+        ]
+        multipart = b"".join(parts) + b"--SEP--\r\n"
+        headers = [("Content-Type", "multipart/byteranges; boundary=SEP"), ("Content-Length", str(len(multipart)))]
+        return Inner(206, "Partial Content", headers, [multipart[:20], multipart[20:]], self.method, self.request_headers)
+
+
+async def test_a_multipart_206_of_a_type_the_filter_leaves_alone_stands_on_every_host():
+    # Its parts name the page's type: the app's own 206 goes on, the app asked once.
+    png = [b"\x89PNG\r\n\x1a\n" * 4]
+    inner = _MultiRange(200, "OK", [("Content-Type", "image/png")], png, "GET", [("Range", "bytes=0-1,3-4")])
+    answer = inner.seen("bytes=0-1,3-4")
+    results = await _on_every_host(UpperBytes, inner)
+    for result in results:
+        assert (result.status, result.body) == (206, b"".join(answer.chunks))
+        assert dict(result.headers)["content-type"] == "multipart/byteranges; boundary=SEP"
+    assert inner.asked == ["bytes=0-1,3-4"] * (len(results) + 1)  # each host once, and once above
+
+
+async def test_a_multipart_206_of_a_filtered_type_is_asked_again_for_the_whole_filtered_page_on_every_host():
+    inner = _MultiRange(200, "OK", [("Content-Type", "text/html")], [b"<p>secret</p>"], "GET", [("Range", "bytes=0-1,3-4")])
+    for result in await _on_every_host(UpperBytes, inner):
+        assert (result.status, result.body) == (200, b"<P>SECRET</P>")

@@ -1,0 +1,76 @@
+"""A multipart/byteranges 206 (RFC 9110 section 14.6): read up to its first part's header, whose
+type is the page's; asked again when the filter would filter that page, else on as it came."""
+
+from __future__ import annotations
+
+from dualfilter import multipart
+from dualfilter.events import PASSTHROUGH, REDISPATCH, Body, End, ResponseStart
+from dualfilter.machine import ResponseMachine
+from dualfilter.state import State
+from dualfilter.testing import make_environ
+from tests.support.filters import Upper
+
+MULTIPART = [("Content-Type", "multipart/byteranges; boundary=SEP")]
+
+
+def part(content_type: str) -> bytes:
+    return f"\r\n--SEP\r\nContent-Type: {content_type}\r\nContent-Range: bytes 0-1/9\r\n\r\nab\r\n--SEP--\r\n".encode()
+
+
+def peeking() -> ResponseMachine:
+    machine = ResponseMachine(Upper(), make_environ(environ={"HTTP_RANGE": "bytes=0-1,3-4"}), can_redispatch=True)
+    assert machine.start(206, MULTIPART) == []
+    assert machine.state is State.PEEKING
+    return machine
+
+
+def test_a_type_the_filter_leaves_alone_goes_on_as_it_came_once_its_first_part_header_is_read():
+    machine, body = peeking(), part("image/png")
+    header_end = body.index(b"\r\n\r\nab") + 4
+    for byte in range(header_end - 1):
+        assert machine.body(body[byte : byte + 1]) == []  # the header is not complete yet
+    events = machine.body(body[header_end - 1 : header_end + 1])
+    assert events == [ResponseStart(206, MULTIPART, ""), Body(body[: header_end + 1]), PASSTHROUGH]
+    assert machine.body(body[header_end + 1 :]) == [Body(body[header_end + 1 :])]
+    assert machine.end() == [End()]
+
+
+def test_a_type_the_filter_filters_is_asked_again():
+    machine = peeking()
+    assert machine.body(part("text/html; charset=utf-8")) == [REDISPATCH]
+    assert machine.state is State.REDISPATCHING
+
+
+def test_a_body_that_ends_before_any_part_header_goes_on_as_it_came():
+    machine = peeking()
+    assert machine.body(b"\r\n--SEP\r\nContent-Ty") == []
+    assert machine.end() == [ResponseStart(206, MULTIPART, ""), Body(b"\r\n--SEP\r\nContent-Ty"), End()]
+
+
+def test_no_part_header_within_the_limit_is_taken_for_the_worst_and_asked_again():
+    machine = peeking()
+    assert machine.body(b"x" * (multipart.HEADER_LIMIT - 1)) == []
+    assert machine.body(b"x") == [REDISPATCH]
+
+
+def test_a_restart_while_peeking_starts_over():
+    machine = peeking()
+    machine.body(b"\r\n--SEP\r\n")
+    events = machine.start(200, [("Content-Type", "image/png")], restart=True)
+    assert events == [ResponseStart(200, [("Content-Type", "image/png")], ""), PASSTHROUGH]
+    assert machine.body(b"png") == [Body(b"png")]
+
+
+def test_without_a_range_asked_or_a_host_that_can_ask_again_a_multipart_206_goes_on_as_it_came():
+    unasked = ResponseMachine(Upper(), make_environ(), can_redispatch=True)
+    cannot = ResponseMachine(Upper(), make_environ(environ={"HTTP_RANGE": "bytes=0-1,3-4"}))
+    for machine in (unasked, cannot):
+        assert machine.start(206, MULTIPART) == [ResponseStart(206, MULTIPART, ""), PASSTHROUGH]
+
+
+def test_the_first_part_type_is_read_from_a_complete_header_only():
+    body = part("image/png")
+    assert multipart.first_part_type(body, "SEP") == "image/png"
+    assert multipart.first_part_type(body[: body.index(b"\r\n\r\n")], "SEP") is None
+    assert multipart.first_part_type(b"--SEP\r\n\r\nab", "SEP") is None  # no header fields
+    assert multipart.first_part_type(body, "OTHER") is None
