@@ -198,7 +198,7 @@ class ResponseMachine:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
             self._to("pass")
             return [make(ResponseStart, (status, headers, reason)), PASSTHROUGH]
-        if decision.wanted and status < 300 and RequestPolicy.if_match_fails(environ):
+        if decision.wanted and "HTTP_IF_MATCH" in environ and status < 300 and RequestPolicy.if_match_fails(environ):
             # A filtered page has no strong tag, so If-Match is false (RFC 9110 section 13.2.2, step 1).
             self._to("precondition_failed")
             return responses.simple_response(412, "Precondition Failed", "The page has changed.", head=self._head())
