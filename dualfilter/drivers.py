@@ -58,6 +58,10 @@ def resolve(value: Any) -> Any:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
+        in_loop = False
+    else:
+        in_loop = True
+    if not in_loop:  # run outside the except block: the filter's errors get no "no running event loop" context
         return _run_aside(value)
     outcome: dict[str, Any] = {}
 

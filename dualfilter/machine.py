@@ -37,6 +37,7 @@ from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, Heade
 from .headers import Headers, get_header, without
 from .request_policy import RequestPolicy
 from .state import NEXT, State, transition
+from .streaming import StageFailed
 
 if TYPE_CHECKING:
     from .filter import Filter
@@ -330,7 +331,9 @@ class ResponseMachine:
             return self._fail(exc, stage)
         if state is _OPENING:
             self._to("failed")
-            return self._fail(exc.__cause__ or exc, getattr(exc, "stage", None))
+            if isinstance(exc, StageFailed):  # a chain's stage raised as its stream was opened
+                return self._fail(exc.__cause__ or exc, exc.stage)
+            return self._fail(exc)
         if state is _HOLDING_FEED or state is _HOLDING_FINISH:
             # Nothing of the response went out yet: the clean 500 can replace it.
             self._to("failed")

@@ -199,6 +199,7 @@ def _answer(events: list[Event]) -> HttpResponse:
     assert isinstance(start, ResponseStart)
     response = HttpResponse(b"".join(_data(events)), status=start.status, reason=start.reason or None)
     response.headers = ResponseHeaders(dict(start.headers))
+    response._has_been_logged = True  # dualfilter logged it: Django's handler need not
     return response
 
 
@@ -304,6 +305,7 @@ def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[
         response.reason_phrase = start.reason or reason_phrase(start.status)
     if answered:
         response.cookies = SimpleCookie()
+        response._has_been_logged = True  # dualfilter logged it: Django's handler need not
     content_type = response.headers.get("Content-Type")
     fields = response.headers = ResponseHeaders({})
     views = Counter(value for name, value in original if name.lower() == "set-cookie")

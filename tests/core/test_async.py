@@ -46,6 +46,33 @@ async def test_an_async_filter_exception_gives_a_500():
     assert collect(await drive_async(machine, machine.end()))[0] == 500
 
 
+def test_an_async_filter_failing_under_a_sync_host_keeps_its_own_exception_alone(caplog):
+    # Not "during handling of RuntimeError: no running event loop": that is the driver's, not the filter's.
+    class Broken(Filter):
+        async def filter(self, environ, headers, data):
+            raise ValueError("no")
+
+    machine, status, _, _ = drive(Broken(), [b"abc"])
+    assert status == 500
+    assert isinstance(machine.error, ValueError) and machine.error.__context__ is None
+    assert "no running event loop" not in caplog.text
+
+
+def test_a_stream_that_fails_to_open_is_reported_as_its_own_exception_not_its_cause(caplog):
+    class Unopened(Filter):
+        def stream(self, environ, headers):
+            try:
+                raise KeyError("config")
+            except KeyError as exc:
+                raise RuntimeError("cannot open the stream") from exc
+
+    machine, status, _, body = drive(Unopened(debug=True), [b"abc"])
+    assert status == 500 and b"RuntimeError: cannot open the stream" in body
+    assert type(machine.error) is RuntimeError
+    (record,) = caplog.records
+    assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+
+
 async def _run(flt, size, run_sync):
     machine = ResponseMachine(flt, make_environ())
     machine.start(200, list(HTML))

@@ -86,3 +86,15 @@ def test_a_view_stream_that_raises_while_the_filter_reads_it_goes_to_djangos_err
         response = Client(raise_request_exception=False).get("/broken-view-stream/")
     assert response.status_code == 500 and b"<h1>Server Error (500)</h1>" in response.content
     assert b"<p>one</p>" not in response.content and b"broke" not in response.content
+
+
+@pytest.mark.parametrize("client", [Client, AsyncClient], ids=["sync", "async"])
+async def test_a_failing_filter_is_logged_once_not_again_by_djangos_handler(client, caplog):
+    # Django logs a 500 on django.request unless the response says it was logged (as its own 500s do);
+    # the failure is dualfilter's, logged once (an AdminEmailHandler would mail it twice).
+    with project([spec("Broken")]), caplog.at_level(logging.ERROR):
+        response = client().get("/html/")
+        if client is AsyncClient:
+            response = await response
+    assert_clean_500(response)
+    assert [(record.name, record.getMessage()) for record in caplog.records] == [("dualfilter", "Broken raised on GET /html/")]

@@ -126,3 +126,37 @@ def test_write_after_a_failing_stream_raises_extension_error():
     inner = WritesUntilRefused()
     call_extension(FailsMidway.isapi(inner), FakeECB(), raise_errors=False)
     assert [type(error) for error in inner.errors] == [StreamError, ExtensionError]
+
+
+class LetsErrorsOut:
+    """An ordinary synchronous extension: it catches nothing its WriteClient raises."""
+
+    def HttpExtensionProc(self, ecb):
+        start(ecb)
+        ecb.WriteClient(BOOM)
+        ecb.WriteClient(b"<p>more</p>")
+        return HSE_STATUS_SUCCESS
+
+
+def test_an_extension_letting_the_failed_writes_error_out_gets_its_response_cut_without_an_error_page():
+    # pywin32 writes its own error page after the body for an exception out of HttpExtensionProc.
+    response = call_extension(FailsMidway.isapi(LetsErrorsOut()), FakeECB(), raise_errors=False)
+    assert (response.done_status, response.error) == (HSE_STATUS_ERROR, None)
+    assert response.body == FINE.upper()
+
+
+def test_a_wsgi_extension_cut_by_a_failing_stream_logs_the_failure_once(caplog):
+    import logging
+
+    from dualfilter.isapi import WSGIExtension
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", HTML)])
+        return [FINE, BOOM, b"<p>more</p>"]
+
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        response = call_extension(WSGIExtension(FailsMidway(app)), FakeECB(), raise_errors=False)
+    assert (response.done_status, response.body) == (HSE_STATUS_ERROR, FINE.upper())
+    assert [record.getMessage() for record in caplog.records] == [
+        "FailsMidway failed while streaming GET /; the response is cut short"
+    ]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...errors import StreamError
 from ...filter import Filter
 from ...machine import ResponseMachine
 from ...request_policy import VALIDATOR_HEADERS
@@ -69,6 +70,11 @@ class FilterMiddleware:
         proxy = ProxyECB(ecb, self, machine, headers)
         try:
             result = self.extension.HttpExtensionProc(proxy)
+        except StreamError:
+            proxy._abandon()
+            if proxy._cut:  # the extension let the failed WriteClient's error out (the machine logged it)
+                return HSE_STATUS_ERROR  # cut short: IIS closes the connection, and no error page follows the body
+            raise
         except BaseException:
             proxy._abandon()
             raise

@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from types import TracebackType
 from typing import Any
 
+from ...errors import StreamError
 from ...http1 import content_length
 from ...responses import simple_response
 from ..constants import (
@@ -341,7 +342,8 @@ class WSGIExtension:
                 if close is not None:
                     close()
         except Exception as exc:
-            log.error("WSGI application %r failed", self.app, exc_info=exc)
+            if not isinstance(exc, StreamError):  # a streaming filter that failed: the machine logged it
+                log.error("WSGI application %r failed", self.app, exc_info=exc)
             if response.sent:  # part of the response is out: close the connection so the client sees it cut
                 return HSE_STATUS_ERROR
             send_response(ecb, simple_response(500, "Internal Server Error", head=response.head))
