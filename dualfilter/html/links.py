@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import html
+import html.entities
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -24,7 +25,33 @@ _SELECTOR = ",".join(
 )
 _CSS_URL = re.compile(r"""url\(\s*("[^"]*"|'[^']*'|[^)]*?)\s*\)""", re.I)
 _CSS_IMPORT = re.compile(r"""@import\s+("[^"]*"|'[^']*')""", re.I)
-_REFRESH = re.compile(r"""^(\s*\d*(?:\.\d*)?\s*[;,]\s*url\s*=\s*)(.*)$""", re.I | re.S)
+#: A refresh value: the delay, then the URL, ``url=`` before it optional (WHATWG HTML, "shared declarative refresh steps").
+_REFRESH = re.compile(r"""^(\s*\d*(?:\.\d*)?\s*[;,]\s*(?:url\s*=\s*)?)(.*)$""", re.I | re.S)
+
+
+#: A character reference, as the standard library finds them (``html.unescape``).
+_REFERENCE = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+_ALPHANUMERIC_OR_EQUALS = re.compile(r"[A-Za-z0-9=]")
+
+
+def unescape_attribute(value: str) -> str:
+    """An attribute value as browsers read it: character references decoded,
+    except a named one without its ``;`` followed by an ASCII letter, digit or
+    ``=``, which stays as written (WHATWG HTML, the named character reference
+    state, in an attribute value): ``?q=x&region=us`` is not ``?q=x®ion=us``."""
+
+    def decoded(found: re.Match[str]) -> str:
+        name = found.group(1)
+        if name[0] == "#" or name in html.entities.html5:
+            return html.unescape(found.group(0))
+        for end in range(len(name) - 1, 1, -1):  # the longest name a reference may omit its ';' after
+            if name[:end] in html.entities.html5:
+                if _ALPHANUMERIC_OR_EQUALS.match(name, end):
+                    return found.group(0)
+                return html.entities.html5[name[:end]] + name[end:]
+        return found.group(0)
+
+    return _REFERENCE.sub(decoded, value) if "&" in value else value
 
 
 def _quoted(token: str, rewrite: Callable[[str], str]) -> str:
@@ -89,10 +116,18 @@ class LinkRewriter(Rewriter):
     owner: Any = None
 
     def _attribute(self, value: str) -> str:
-        """A URL as written in an attribute (character references and all), rewritten."""
-        url = html.unescape(value)
+        """A URL as written in an attribute (character references and all), rewritten;
+        as browsers and lxml do, spaces around it are no part of it."""
+        url = unescape_attribute(value).strip(_SPACE)
         new = self.owner.rewrite_link(url)
         return value if new == url else new.replace("&", "&amp;")
+
+    def _css(self, value: str) -> str:
+        """A ``style`` attribute (character references and all) with its URLs rewritten:
+        read whole first, since its quotes may be references too (``url(&quot;...&quot;)``)."""
+        css = unescape_attribute(value)
+        new = rewrite_css(css, lambda url: self.owner.rewrite_link(url.strip(_SPACE)))
+        return value if new == css else new.replace("&", "&amp;")
 
     def _set(self, element: Element, name: str, value: str, new: str) -> None:
         if new != value:
@@ -108,7 +143,7 @@ class LinkRewriter(Rewriter):
             elif name == "archive":
                 self._set(element, name, value, re.sub(r"[^\s,]+", lambda m: self._attribute(m.group(0)), value))
             elif name == "style":
-                self._set(element, name, value, rewrite_css(value, self._attribute))
+                self._set(element, name, value, self._css(value))
 
     @on("meta[http-equiv]")
     def refresh(self, element: Element, environ: Mapping[str, Any]) -> None:

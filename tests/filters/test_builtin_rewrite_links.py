@@ -252,3 +252,36 @@ def test_with_the_extra_an_undeclared_page_that_is_not_utf8_keeps_its_bytes():
     original = b'<html><head><title>caf\xe9</title></head><body><a href="/app/x">caf\xe9</a></body></html>'
     body = run_filter(RewriteLinks(mapping={"/app/": "/v2/"}), original, content_type="text/html", chunks=2)[2]
     assert body == original.replace(b"/app/x", b"/v2/x")
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_a_query_with_a_name_that_starts_like_a_character_reference_is_read_as_browsers_read_it(extra, monkeypatch):
+    # WHATWG HTML: in an attribute, "&region=" (no ";", a letter or "=" after "&reg") is no reference.
+    seen: list[str] = []
+    flt = build(extra, monkeypatch, function=lambda url: seen.append(url) or url.replace("/app/", "/new/"))
+    body = run_filter(flt, page('<a href="/app/s?q=x&region=us&copy=1&amp;times=2&lt;">a</a>'))[2]
+    assert seen == ["/app/s?q=x&region=us&copy=1&times=2<"]
+    assert attribute(body, "a", "href") == "/new/s?q=x&region=us&copy=1&times=2<"
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_spaces_around_a_url_are_no_part_of_it(extra, monkeypatch):
+    flt = build(extra, monkeypatch, mapping={"/app/": "/new/"})
+    body = run_filter(flt, page('<a href=" /app/x ">a</a><video poster="\n/app/p.png"></video>'))[2]
+    assert (attribute(body, "a", "href"), attribute(body, "video", "poster")) == ("/new/x", "/new/p.png")
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_a_refresh_url_without_url_equals_is_rewritten(extra, monkeypatch):
+    flt = build(extra, monkeypatch, mapping={"/app/": "/new/"})
+    body = run_filter(flt, page('<meta http-equiv="refresh" content="5; /app/next">'))[2]
+    assert attribute(body, "meta", "content") == "5; /new/next"
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+@pytest.mark.parametrize("quote", ["&quot;", "&#39;"])
+def test_a_style_url_quoted_with_character_references_is_rewritten(extra, quote, monkeypatch):
+    flt = build(extra, monkeypatch, mapping={"/app/": "/new/"})
+    body = run_filter(flt, page(f'<div style="background:url({quote}/app/x.png{quote})"></div>'))[2]
+    expected = quote.replace("&quot;", '"').replace("&#39;", "'")
+    assert attribute(body, "div", "style") == f"background:url({expected}/new/x.png{expected})"
