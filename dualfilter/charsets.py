@@ -290,6 +290,20 @@ def python_lookup(name: str) -> str:
         raise FilterError(f"unknown charset {name!r}") from None
 
 
+def byte_order(codec: str, head: bytes) -> str:
+    """``codec`` as it reads a body starting with ``head`` chunk by chunk: Python's
+    ``utf-16`` and ``utf-32`` (labels browsers lack) become the fixed-order codec
+    their mark, or its absence, names (little-endian, as Python reads them
+    unmarked); their incremental forms refuse a body without a mark and write one
+    of their own. A mark left in the body is read as U+FEFF and written back as it came."""
+    name = codecs.lookup(codec).name
+    if name == "utf-32":
+        return "utf-32-be" if head.startswith(codecs.BOM_UTF32_BE) else "utf-32-le"
+    if name == "utf-16":
+        return "utf-16-be" if head.startswith(codecs.BOM_UTF16_BE) else "utf-16-le"
+    return codec
+
+
 def bom(data: bytes) -> str | None:
     """The codec a byte order mark at the start of ``data`` names, if any."""
     for mark, codec in _BOMS:

@@ -75,10 +75,22 @@ def open_stream(flt: Filter, environ: Mapping[str, Any], headers: Headers) -> St
         if not declared:
             return None
         charset = Charset(charsets.lookup(declared), "header", declared.strip(), media_type)
+        if not _streamable(charset.codec):
+            return None
     inner = flt.stream(environ, headers)
     if inner is None:
         return None
     return TextStream(inner, charset, flt.unicode_errors)
+
+
+def _streamable(codec: str) -> bool:
+    """Whether text in ``codec`` can be read and written back chunk by chunk, each
+    chunk's bytes as they came: not Python's ``utf-8-sig`` (a label browsers lack,
+    whose codec writes a byte order mark of its own), nor a codec that shifts
+    modes (``iso-2022-*``, whose bytes for a text depend on the mode before it).
+    Such text is filtered whole."""
+    name = codecs.lookup(codec).name
+    return name != "utf-8-sig" and "iso2022" not in name
 
 
 class TextStream:
@@ -96,7 +108,7 @@ class TextStream:
     charset stays as it was); other output the charset cannot hold is replaced.
     """
 
-    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark", "_raw", "_aligned")
+    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark", "_raw")
 
     def __init__(self, inner: Stream, charset: Charset | None, errors: str = "strict") -> None:
         self.inner = inner
@@ -109,7 +121,6 @@ class TextStream:
         self._head = b""
         self._mark = b""  # a byte order mark still to be written back
         self._raw = b""  # the bytes the text last decoded came from (empty: not known)
-        self._aligned = True  # whether decoded text and its bytes line up (not for a shifting codec)
 
     def _decode(self, data: bytes, final: bool = False) -> str:
         if self._decoder is None:
@@ -118,21 +129,19 @@ class TextStream:
                 return ""
             data, self._head = head, b""
             marked = charsets.bom(data) if self.charset is not None else ("utf-8" if data.startswith(codecs.BOM_UTF8) else None)
-            codec = marked or self._codec
+            codec = marked or charsets.byte_order(self._codec, data)
             if marked:
                 self._mark = data[: len(charsets.BOM_OF[marked])]
                 data = data[len(self._mark) :]
             self._decoder = codecs.getincrementaldecoder(codec)(self.errors)
-            self._aligned = "iso2022" not in codecs.lookup(codec).name  # iso-2022-*: shifts kept as state
             encoding = charsets.STREAM_CODEC.get(codec, codec)
             self._encoder = codecs.getincrementalencoder(encoding)("strict" if self.errors == "strict" else "replace")
         decoder = self._decoder
         held = decoder.getstate()[0]
         text = decoder.decode(data, final)
-        if self._aligned:
-            raw = held + data
-            still = decoder.getstate()[0]
-            self._raw = raw[: len(raw) - len(still)] if still else raw
+        raw = held + data
+        still = decoder.getstate()[0]
+        self._raw = raw[: len(raw) - len(still)] if still else raw
         return text
 
     def _encode(self, text: str, final: bool = False, decoded: str | None = None) -> bytes:

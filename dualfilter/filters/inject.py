@@ -14,10 +14,11 @@ from ..html import engine
 from ..html.rewriter import outgrown
 from ..mediatypes import parse_content_type
 
-_HEAD_CLOSE = re.compile(r"</head\s*>", re.I)
+# An end tag, as browsers tokenize it: its name, then whitespace, "/" or ">", anything up to ">".
+_HEAD_CLOSE = re.compile(r"</head(?=[\t\n\f\r />])[^>]*>", re.I)
 _BODY_OPEN = re.compile(r"<body[\s/>]", re.I)
-_BODY_CLOSE = re.compile(r"</body\s*>", re.I)
-_HTML_CLOSE = re.compile(r"</html\s*>", re.I)
+_BODY_CLOSE = re.compile(r"</body(?=[\t\n\f\r />])[^>]*>", re.I)
+_HTML_CLOSE = re.compile(r"</html(?=[\t\n\f\r />])[^>]*>", re.I)
 
 
 def _last(pattern: re.Pattern[str], text: str) -> int | None:
@@ -131,12 +132,12 @@ class Inject(Filter):
 
 
 def _partial(name: str, closing: bool) -> re.Pattern[str]:
-    """Matches any prefix of ``</name\\s*>`` (or ``<name``): the tail a later chunk may complete."""
+    """Matches any prefix of the end tag ``</name ...>`` (or of ``<name``): the tail a later chunk may complete."""
     letters = "</" + name if closing else "<" + name
-    pattern = ""
+    pattern = r"(?:[\t\n\f\r /][^>]*)?" if closing else ""
     for letter in reversed(letters[1:]):
         pattern = f"(?:{re.escape(letter)}{pattern})?"
-    return re.compile("<" + pattern + (r"\s*" if closing else "") + r"\Z", re.I)
+    return re.compile("<" + pattern + r"\Z", re.I)
 
 
 _PARTIALS = (_partial("body", True), _partial("head", True), _partial("html", True), _partial("body", False))

@@ -100,7 +100,8 @@ class Landmarks:
         self.skip = missing == "skip"
         self.markers = re.compile(rb"<!--dualfilter-inject-" + token.encode() + rb"-([ghsbx])-->")
         #: Until the element starts, its end tag standing alone (a fragment) is the landmark.
-        self.stray_end = re.compile(rb"</head\s*>" if where == "head" else rb"</body\s*>", re.I)
+        #: (An end tag: its name, then whitespace, "/" or ">", anything up to ">", as browsers tokenize it.)
+        self.stray_end = re.compile((rb"</head" if where == "head" else rb"</body") + rb"(?=[\t\n\f\r />])[^>]*>", re.I)
         self.tag = b"</head" if where == "head" else b"</body"
         #: Where the element started in ``held`` (None: not yet); text before it is
         #: searched for stray end tags, from ``scan_from`` on.
@@ -152,8 +153,10 @@ class Landmarks:
             self.places.append((match.start(), "explicit"))
             self.scan_from = match.end()
         if self.start_at is None:
-            tail = self.held.rfind(b"<", max(self.scan_from, end - 64), end)  # a "<" may become "</head>"
-            self.scan_from = max(self.scan_from, tail if tail >= 0 else end)
+            # A "<" with no ">" after it yet may still become the end tag: searched again from there.
+            tail = self.held.rfind(b"<", self.scan_from, end)
+            open_tag = tail >= 0 and self.held.find(b">", tail, end) < 0
+            self.scan_from = max(self.scan_from, tail if open_tag else end)
         else:
             self.scan_from = end
 

@@ -438,6 +438,7 @@ class RewriteStream:
             codec = charsets.fallback(charsets.detect(head, declared, self._media_type or "text/html"), head, final).codec
         except FilterError:
             codec = "utf-8"
+        codec = charsets.byte_order(codec, head)
         # An iso-8859-1 or us-ascii label is windows-1252 to browsers: read and
         # written back in it, the bytes 0x80-0xFF the page holds stay as they are.
         # Buffered, the label's strict reading is kept for the output while the

@@ -147,3 +147,17 @@ def test_with_the_html_extra_only_real_tags_are_landmarks():
     assert (
         run_filter(Inject(html="<b>X</b>"), page, chunks=4)[2] == b"<html><body><p>hi</p><!-- </body> --><b>X</b></body></html>"
     )
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "regex"])
+@pytest.mark.parametrize("end_tag", [b"</body class=x>", b"</body/>", b"</BODY\n>", b"</body" + b" " * 100 + b">"])
+def test_a_stray_end_tag_with_attributes_a_slash_or_long_space_is_the_landmark_however_chunked(extra, end_tag, monkeypatch):
+    # An end tag as browsers tokenize it: its name, then whitespace, "/" or ">", anything up to ">".
+    from dualfilter.html import engine
+
+    if not extra:
+        monkeypatch.setattr(engine, "lolhtml", None)
+    page = b"<p>" + b"x" * 200 + b"</p>" + end_tag + b"tail"
+    expected = page.replace(end_tag, b"<i>S</i>" + end_tag)
+    for chunks in (1, 2, 40, len(page)):
+        assert run_filter(Inject(html="<i>S</i>"), page, chunks=chunks)[2] == expected, chunks

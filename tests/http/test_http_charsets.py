@@ -265,3 +265,34 @@ def test_an_unchanging_stream_is_byte_identical_with_the_same_content_type(label
     given_type = f"text/plain; charset={label}"
     status, headers, out = run_filter(SameStream(), body, content_type=given_type, chunks=chunks)
     assert (status, out, content_type(headers)) == (200, body, given_type)
+
+
+#: Bodies under labels browsers lack, whose Python codecs read or write a byte order mark of their own,
+#: and under a codec that shifts modes (bytes that do not end in ASCII mode; a redundant escape).
+PYTHON_CODEC_BODIES = [
+    ("utf-32", "<p>h\u00e9</p>".encode("utf-32-le")),
+    ("utf-32", codecs.BOM_UTF32_BE + "<p>h\u00e9</p>".encode("utf-32-be")),
+    ("utf16", "<p>h\u00e9</p>".encode("utf-16-le")),
+    ("utf-8-sig", codecs.BOM_UTF8 + "<p>h\u00e9</p>".encode()),
+    ("utf-8-sig", "<p>h\u00e9</p>".encode()),
+    ("iso-2022-jp", b"<p>a\x1b$B\x1b(Bb\x1b$BF|K\\"),
+]
+
+
+@pytest.mark.parametrize(("label", "body"), PYTHON_CODEC_BODIES)
+@pytest.mark.parametrize("flt", [SameStream, Same], ids=["streamed", "buffered"])
+@pytest.mark.parametrize("chunks", [1, 3, 7])
+def test_unchanged_text_under_a_python_codec_that_writes_marks_or_shifts_modes_is_byte_identical(flt, label, body, chunks):
+    status, headers, out = run_filter(flt(), body, content_type=f"text/html; charset={label}", chunks=chunks)
+    assert (status, out) == (200, body)
+    assert get_header(headers, "content-type") == f"text/html; charset={label}"
+
+
+@pytest.mark.parametrize(("label", "body"), PYTHON_CODEC_BODIES[:3])
+def test_a_rewriter_reads_a_utf32_or_utf16_body_without_a_mark_and_writes_it_back_in_its_byte_order(label, body):
+    from dualfilter.filters import Inject
+
+    codec = "utf-32-be" if body.startswith(codecs.BOM_UTF32_BE) else label.replace("16", "-16").replace("--", "-") + "-le"
+    status, _, out = run_filter(Inject(html="<b>!</b>"), body, content_type=f"text/html; charset={label}", chunks=3)
+    assert status == 200
+    assert out.decode(codec).lstrip("\ufeff") == "<p>h\u00e9</p><b>!</b>"
