@@ -208,6 +208,24 @@ def body_reader(method: str, head: Head) -> BodyReader | LengthReader:
     return BodyReader(method, head)
 
 
+def chunked(headers: Iterable[tuple[str, str]]) -> bool:
+    """Whether the last transfer coding ``headers`` name is chunked (RFC 9112 section 6.1)."""
+    return _last_coding(", ".join(value for name, value in headers if name.lower() == "transfer-encoding")) == "chunked"
+
+
+def _last_coding(transfer_encoding: str) -> str:
+    """The last transfer coding a Transfer-Encoding value names, lower-cased."""
+    return transfer_encoding.rstrip(" \t,").rsplit(",", 1)[-1].strip(" \t").lower()
+
+
+def dechunker(status: int, headers: HeaderList) -> BodyReader:
+    """The reader of a body framed in chunks by its writer, as an ISAPI extension frames
+    its own (IIS sends what it writes as it is): its data de-chunked, then its ``End``."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
+    raw = f"HTTP/1.1 {status} -\r\n{lines}\r\n".encode("latin-1")
+    return BodyReader("GET", parse_head(raw))
+
+
 class LengthReader:
     """A body of a known length: the pieces are handed on as they come, until the length is reached."""
 
@@ -351,7 +369,7 @@ def delimited(status: int, headers: Iterable[tuple[str, str]], *, head: bool = F
         elif lowered == "transfer-encoding":
             coding = value if coding is None else f"{coding}, {value}"
     if coding is not None and coding.strip(" \t,"):
-        return coding.rstrip(" \t,").rsplit(",", 1)[-1].strip(" \t").lower() == "chunked"
+        return _last_coding(coding) == "chunked"
     if length is None:
         return False
     if length.isdigit() and length.isascii():

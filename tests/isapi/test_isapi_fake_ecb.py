@@ -324,3 +324,16 @@ def test_extension_host_loads_serves_and_unloads_through_the_factory():
     with ExtensionHost(Script) as host:
         assert host.get("/where").body == b"/where"
     assert events == ["load", "unload"]
+
+
+@pytest.mark.parametrize(
+    ("protocol", "connection", "keeps"),
+    [("HTTP/1.1", None, True), ("HTTP/1.1", "close", False), ("HTTP/1.0", None, False), ("HTTP/1.0", "keep-alive", True)],
+)
+def test_is_keep_conn_answers_as_iis_does_by_the_request_version_and_connection(protocol, connection, keeps):
+    # HSE_REQ_IS_KEEP_CONN, RFC 9112 section 9.3: HTTP/1.0 keeps its connection only when asked.
+    from dualfilter.isapi.testing import Request
+
+    headers = (("Connection", connection),) if connection else ()
+    ecb = FakeECB(Request("GET", "/", headers=headers, variables={"SERVER_PROTOCOL": protocol}))
+    assert ecb.IsKeepConn() is keeps

@@ -70,3 +70,12 @@ def test_valid_headers_pass(header):
 
 def test_status_with_a_latin1_reason_passes():
     assert serve("299 Caf\xe9", []).reason == "Caf\xe9"
+
+
+@pytest.mark.parametrize(
+    "header", [("Transfer-Encoding", "chunked"), ("Connection", "keep-alive"), ("Keep-Alive", "timeout=5"), ("Upgrade", "h2c")]
+)
+def test_a_hop_by_hop_header_from_the_app_gets_a_clean_500_as_on_wsgiref(header):
+    # PEP 3333: framing and connection fields are the server's; IIS would send this one verbatim.
+    response = serve("200 OK", [("Content-Type", "text/plain"), header])
+    assert response.status == 500 and response.header(header[0]) is None and b"body" not in response.body

@@ -41,8 +41,8 @@ from typing import TYPE_CHECKING, Any
 from ...decision import decide
 from ...drivers import drive
 from ...errors import StreamError
-from ...events import PASSTHROUGH, REDISPATCH, Event, ResponseStart
-from ...http1 import delimited
+from ...events import PASSTHROUGH, REDISPATCH, Body, Event, ResponseStart
+from ...http1 import BodyReader, RawResponseError, chunked, dechunker, delimited
 from ...machine import ResponseMachine
 from ...responses import status_line
 from ..constants import (
@@ -98,6 +98,7 @@ class ProxyECB:
         "_cut",
         "_keep_alive",
         "_io",
+        "_chunks",
         "asked_again",
         "closes",
     )
@@ -116,6 +117,9 @@ class ProxyECB:
         self._cut = False  # a streaming filter failed after the start went out: the response is cut short
         self._keep_alive = False
         self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
+        #: The reader of a filtered body the extension frames in chunks itself (IIS sends
+        #: its writes as they are).
+        self._chunks: BodyReader | None = None
         #: The machine said REDISPATCH: this answer is dropped, the extension is asked again.
         self.asked_again = False
         #: The start that went out does not say where the body ends (no Content-Length, no
@@ -146,9 +150,14 @@ class ProxyECB:
             self._keep_alive = keep_alive
             self._started = True
             events = drive(machine, machine.start(text, pairs))
-            if body:
-                events += drive(machine, machine.body(body))
             self._send(events)
+            if not self._direct and chunked(pairs):
+                try:
+                    self._chunks = dechunker(int(text.partition(" ")[0]), pairs)
+                except RawResponseError as exc:
+                    raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), _HEADERS_CALL) from None
+            if body:
+                self._send(self._drive(self._body(body)))
 
     def WriteClient(self, data: str | bytes, flags: int = 0, /) -> int:
         """Write body bytes; with ``HSE_IO_ASYNC`` the IOCompletion callback follows on another thread."""
@@ -164,7 +173,7 @@ class ProxyECB:
                 if self._started:
                     if self._cut:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, _CUT, "WriteClient")
-                    events = machine.body(payload)
+                    events = machine.body(payload) if self._chunks is None else self._body(payload)
                     if events:  # none while a filtered body is held: the common case, at no cost
                         self._send(self._drive(events))
                     payload = b""
@@ -347,6 +356,22 @@ class ProxyECB:
         except StreamError:
             self._cut = True
             raise
+
+    def _body(self, data: bytes) -> list[Event]:
+        """The machine's answer to body bytes the extension wrote: de-chunked first when it
+        frames them in chunks itself. Its last chunk's trailers go with the framing: the
+        filtered page goes out whole (IIS frames nothing, so it can carry no trailers)."""
+        if self._chunks is None:
+            return self._machine.body(data)
+        try:
+            read = self._chunks.feed(data)
+        except RawResponseError as exc:
+            raise ExtensionError(ERROR_INVALID_PARAMETER, f"malformed chunked body: {exc}", "WriteClient") from None
+        events: list[Event] = []
+        for event in read:
+            if type(event) is Body:
+                events += self._machine.body(event.data)
+        return events
 
     def _finish(self) -> bool:
         """Give the machine its end and send what it answers (a filtered response goes out here).

@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import Any
 
 from ...errors import StreamError
+from ...headers import HOP_BY_HOP
 from ...http1 import content_length
 from ...responses import simple_response
 from ..constants import (
@@ -63,8 +64,9 @@ def check_status(status: object) -> str:
 
 
 def check_headers(headers: object) -> list[tuple[str, str]]:
-    """WSGI response headers as RFC 9110 allows them: token names, values of visible
-    latin-1 characters, spaces and tabs; TypeError or ValueError otherwise."""
+    """WSGI response headers as RFC 9110 and PEP 3333 allow them: token names, values
+    of visible latin-1 characters, spaces and tabs, no hop-by-hop field (wsgiref
+    refuses them too); TypeError or ValueError otherwise."""
     if type(headers) is not list:
         raise TypeError(f"headers must be a list, not {type(headers).__name__}")
     for pair in headers:
@@ -73,6 +75,8 @@ def check_headers(headers: object) -> list[tuple[str, str]]:
         name, value = pair
         if _FIELD_NAME.fullmatch(name) is None:
             raise ValueError(f"not a valid header name: {name!r}")
+        if name.lower() in HOP_BY_HOP:  # PEP 3333: the server's to send, not the app's
+            raise ValueError(f"a WSGI application may not send the hop-by-hop header {name}")
         if _FIELD_VALUE.fullmatch(value) is None:
             raise ValueError(f"not a valid value for header {name}: {value!r}")
     return headers

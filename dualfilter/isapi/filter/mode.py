@@ -92,6 +92,13 @@ class Connection:
         data = raw.InData
         if not data:
             return NEXT
+        if exchange is not None and exchange.phase is DONE:
+            # Bytes after the end of the response, in a later notification, before END_OF_REQUEST
+            # (a body a HEAD, 204 or 304 may not have, bytes past the length, a second response):
+            # a client reusing the connection would read them as its next answer, unfiltered.
+            raw.InData = b""
+            log.warning("%s: %d bytes after the end of a response to %s dropped", owner.filter.name, len(data), exchange.method)
+            return NEXT
         if exchange is None or exchange.phase is DONE:
             if not self.asked:  # asked here when PREPROC_HEADERS was not
                 self.ask(owner, fc)

@@ -46,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ...http1 import persists
 from ...responses import reason_phrase
 from ..constants import (
     ERROR_INVALID_PARAMETER,
@@ -437,8 +438,12 @@ class FakeECB:
         return int(self._s.variables.get("HTTP_CONNECTION", "").lower() == "keep-alive")
 
     def IsKeepConn(self, /) -> bool:
+        """IIS's answer to HSE_REQ_IS_KEEP_CONN: whether the request lets the connection
+        stay open (RFC 9112 section 9.3: an HTTP/1.0 request only with ``keep-alive``)."""
         self._check()
-        return "close" not in self._s.variables.get("HTTP_CONNECTION", "").lower()
+        variables = self._s.variables
+        version = variables.get("SERVER_PROTOCOL", "HTTP/1.1").removeprefix("HTTP/")
+        return persists(version, [variables.get("HTTP_CONNECTION", "")])
 
     def MapURLToPath(self, url: str, /) -> bytes:
         args.s(url, "MapURLToPath")

@@ -1,0 +1,91 @@
+"""An extension that frames its body in chunks itself, as ISAPI extensions stream (IIS sends what
+they write as it is): a filtered body is read de-chunked (RFC 9112 section 7.1), a passed one as written."""
+
+from __future__ import annotations
+
+import pytest
+from isapi_harness import HTML, header_string
+
+from dualfilter import Filter
+from dualfilter.isapi import ExtensionError
+from dualfilter.isapi.constants import HSE_STATUS_SUCCESS
+from dualfilter.isapi.testing import FakeECB, call_extension
+
+PARTS = (b"<p>hello", b" world</p>")
+
+
+def framed(parts=PARTS, trailers=b""):
+    return [b"%x\r\n%s\r\n" % (len(part), part) for part in parts] + [b"0\r\n" + trailers + b"\r\n"]
+
+
+class Chunking:
+    """Sends ``writes`` after a chunked head, as its own framing."""
+
+    def __init__(self, content_type=HTML, writes=None, extra=()):
+        self.headers = [("Content-Type", content_type), ("Transfer-Encoding", "chunked"), *extra]
+        self.writes = framed() if writes is None else writes
+        self.errors = []
+
+    def HttpExtensionProc(self, ecb):
+        ecb.SendResponseHeaders("200 OK", header_string(self.headers), False)
+        for data in self.writes:
+            try:
+                ecb.WriteClient(data)
+            except ExtensionError as exc:
+                self.errors.append(exc)
+                break
+        return HSE_STATUS_SUCCESS
+
+
+class Upper(Filter):
+    def filter(self, environ, headers, data):
+        assert data == b"<p>hello world</p>"  # the page, not its framing
+        return data.upper()
+
+
+class UpperStream(Filter):
+    def stream(self, environ, headers):
+        return Stream()
+
+
+class Stream:
+    def feed(self, data):
+        return data.upper()
+
+    def finish(self):
+        return b""
+
+
+@pytest.mark.parametrize("split", [None, 1, 3])
+def test_a_filtered_body_the_extension_chunks_itself_is_read_de_chunked(split):
+    writes = framed()
+    if split is not None:  # the framing cut anywhere between writes
+        whole = b"".join(writes)
+        writes = [whole[i : i + split] for i in range(0, len(whole), split)]
+    response = call_extension(Upper.isapi(Chunking(writes=writes)), FakeECB())
+    assert (response.status, response.body) == (200, b"<P>HELLO WORLD</P>")
+    assert response.header("Content-Length") == "18" and response.header("Transfer-Encoding") is None
+
+
+def test_a_streamed_filter_gets_each_de_chunked_part():
+    response = call_extension(UpperStream.isapi(Chunking()), FakeECB())
+    assert response.body == b"<P>HELLO WORLD</P>" and response.header("Transfer-Encoding") is None
+
+
+def test_a_body_the_filter_leaves_alone_goes_out_with_the_extensions_own_framing():
+    response = call_extension(Upper.isapi(Chunking(content_type="image/png")), FakeECB())
+    assert response.body == b"".join(framed()) and response.header("Transfer-Encoding") == "chunked"
+
+
+def test_the_last_chunks_trailers_go_with_the_framing_and_the_page_goes_out_whole():
+    # IIS frames nothing an extension writes: a filtered page can carry no trailers, so it has a length.
+    extension = Chunking(writes=framed(trailers=b"X-Sum: 42\r\n"), extra=[("Trailer", "X-Sum")])
+    response = call_extension(Upper.isapi(extension), FakeECB())
+    assert (response.body, response.header("Content-Length")) == (b"<P>HELLO WORLD</P>", "18")
+    assert response.header("Trailer") is None
+
+
+def test_malformed_framing_is_refused_to_the_extension():
+    extension = Chunking(writes=[b"zz\r\nhello\r\n"])
+    call_extension(Upper.isapi(extension), FakeECB(), raise_errors=False)
+    assert [type(error) for error in extension.errors] == [ExtensionError]
