@@ -23,7 +23,11 @@ from ..filter import Filter
 from .nodes import Element
 from .rewriter import Rewriter, on, outgrown
 
-_HEAD_START, _HEAD, _BODY_START, _BODY_END, _HTML_END = "g", "h", "s", "b", "x"
+_HEAD_START, _HEAD, _BODY_START, _BODY_END, _HTML_START, _HTML_END = "g", "h", "s", "b", "t", "x"
+
+
+#: An ``</html>`` end tag, as browsers tokenize it.
+_STRAY_HTML_END = re.compile(rb"</html(?=[\t\n\f\r />])[^>]*>", re.I)
 
 
 class InjectRewriter(Rewriter):
@@ -55,6 +59,7 @@ class InjectRewriter(Rewriter):
 
     @on("html")
     def root(self, element: Element, environ: Mapping[str, Any]) -> None:
+        element.before(_marker(environ, _HTML_START), html=True)
         element.append(_marker(environ, _HTML_END), html=True)
 
     def stream(self, environ: Mapping[str, Any], headers: Any) -> Any:
@@ -98,11 +103,14 @@ class Landmarks:
         self.size = 0
         self.where = where
         self.skip = missing == "skip"
-        self.markers = re.compile(rb"<!--dualfilter-inject-" + token.encode() + rb"-([ghsbx])-->")
+        self.markers = re.compile(rb"<!--dualfilter-inject-" + token.encode() + rb"-([ghsbtx])-->")
         #: Until the element starts, its end tag standing alone (a fragment) is the landmark.
         #: (An end tag: its name, then whitespace, "/" or ">", anything up to ">", as browsers tokenize it.)
         self.stray_end = re.compile((rb"</head" if where == "head" else rb"</body") + rb"(?=[\t\n\f\r />])[^>]*>", re.I)
         self.tag = b"</head" if where == "head" else b"</body"
+        #: Until an ``<html>`` starts, a ``</html>`` standing alone is a fallback place, searched from ``html_from``.
+        self.html_started = False
+        self.html_from = 0
         #: Where the element started in ``held`` (None: not yet); text before it is
         #: searched for stray end tags, from ``scan_from`` on.
         self.start_at: int | None = None
@@ -127,6 +135,8 @@ class Landmarks:
             kind = match.group(1).decode()
             if kind == own_start and self.start_at is None:
                 self.start_at = size
+            if kind == _HTML_START:
+                self.html_started = True
             if kind == _BODY_START and self.where == "head":
                 self.places.append((size, "start"))
             elif kind == _HTML_END:
@@ -136,6 +146,8 @@ class Landmarks:
         parts.append(data[last:])
         self.held += b"".join(parts) if len(parts) > 1 else parts[0]
         self._stray_ends()
+        if not self.html_started:
+            self._stray_html_ends()
         settled = []
         for offset, kind in self.places:
             if kind == "open" and len(self.held) - offset >= len(self.tag):
@@ -159,6 +171,16 @@ class Landmarks:
             self.scan_from = max(self.scan_from, tail if open_tag else end)
         else:
             self.scan_from = end
+
+    def _stray_html_ends(self) -> None:
+        """A ``</html>`` with no ``<html>`` before it (a fragment): the place an end the
+        browser implies would be, as the ``</html>`` of a page is (a tail that may
+        still become one is searched again)."""
+        for match in _STRAY_HTML_END.finditer(self.held, self.html_from):
+            self.places.append((match.start(), "implied"))
+            self.html_from = match.end()
+        tail = self.held.rfind(b"<", self.html_from)
+        self.html_from = tail if tail >= 0 and self.held.find(b">", tail) < 0 else len(self.held)
 
     def _choice(self, final: bool) -> tuple[int | None, int]:
         """(where the snippet goes, or None; how much of ``held`` may go out)."""
@@ -202,10 +224,13 @@ class Landmarks:
             return held
         if self.start_at is None:
             free = min(free, self.scan_from)  # a stray end tag may still be completing
+        if not self.html_started:
+            free = min(free, self.html_from)  # so may a stray </html>
         out = bytes(self.held[:free])
         del self.held[:free]
         self.places = [(offset - free, kind) for offset, kind in self.places if offset >= free]
         self.scan_from = max(self.scan_from - free, 0)
+        self.html_from = max(self.html_from - free, 0)
         if self.start_at is not None:
             self.start_at = max(self.start_at - free, 0)
         self._measure(before, free, out)

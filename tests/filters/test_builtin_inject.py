@@ -161,3 +161,24 @@ def test_a_stray_end_tag_with_attributes_a_slash_or_long_space_is_the_landmark_h
     expected = page.replace(end_tag, b"<i>S</i>" + end_tag)
     for chunks in (1, 2, 40, len(page)):
         assert run_filter(Inject(html="<i>S</i>"), page, chunks=chunks)[2] == expected, chunks
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "regex"])
+@pytest.mark.parametrize(
+    ("where", "page"),
+    [("body", b"<p>x</p></html>\n"), ("body", b"<!DOCTYPE html><body><p>x</p></html>\n"), ("head", b"<p>x</p></html>\n")],
+)
+def test_a_stray_html_end_tag_is_the_fallback_place_however_chunked(extra, where, page, monkeypatch):
+    from dualfilter.html import engine
+
+    if not extra:
+        monkeypatch.setattr(engine, "lolhtml", None)
+    expected = page.replace(b"</html>", b"<i>S</i></html>")
+    for chunks in (1, 2, 5, len(page)):
+        assert run_filter(Inject(html="<i>S</i>", where=where), page, chunks=chunks)[2] == expected, chunks
+
+
+def test_with_the_html_extra_an_html_end_tag_in_a_script_of_a_page_with_its_html_start_is_no_place():
+    page = b"<html><body><p>x</p><script>w('</html>')</script></html>"
+    expected = b"<html><body><p>x</p><script>w('</html>')</script><i>S</i></html>"
+    assert run_filter(Inject(html="<i>S</i>"), page, chunks=3)[2] == expected
