@@ -108,8 +108,9 @@ class Landmarks:
         #: (An end tag: its name, then whitespace, "/" or ">", anything up to ">", as browsers tokenize it.)
         self.stray_end = re.compile((rb"</head" if where == "head" else rb"</body") + rb"(?=[\t\n\f\r />])[^>]*>", re.I)
         self.tag = b"</head" if where == "head" else b"</body"
-        #: Until an ``<html>`` starts, a ``</html>`` standing alone is a fallback place, searched from ``html_from``.
-        self.html_started = False
+        #: Before an ``<html>`` starts (at ``html_start_at`` in ``held``; None: not yet), a
+        #: ``</html>`` standing alone is a fallback place, searched from ``html_from``.
+        self.html_start_at: int | None = None
         self.html_from = 0
         #: Where the element started in ``held`` (None: not yet); text before it is
         #: searched for stray end tags, from ``scan_from`` on.
@@ -135,8 +136,8 @@ class Landmarks:
             kind = match.group(1).decode()
             if kind == own_start and self.start_at is None:
                 self.start_at = size
-            if kind == _HTML_START:
-                self.html_started = True
+            if kind == _HTML_START and self.html_start_at is None:
+                self.html_start_at = size
             if kind == _BODY_START and self.where == "head":
                 self.places.append((size, "start"))
             elif kind == _HTML_END:
@@ -146,8 +147,7 @@ class Landmarks:
         parts.append(data[last:])
         self.held += b"".join(parts) if len(parts) > 1 else parts[0]
         self._stray_ends()
-        if not self.html_started:
-            self._stray_html_ends()
+        self._stray_html_ends()
         settled = []
         for offset, kind in self.places:
             if kind == "open" and len(self.held) - offset >= len(self.tag):
@@ -173,14 +173,18 @@ class Landmarks:
             self.scan_from = end
 
     def _stray_html_ends(self) -> None:
-        """A ``</html>`` with no ``<html>`` before it (a fragment): the place an end the
-        browser implies would be, as the ``</html>`` of a page is (a tail that may
-        still become one is searched again)."""
-        for match in _STRAY_HTML_END.finditer(self.held, self.html_from):
+        """A ``</html>`` before any ``<html>`` (a fragment): the place an end the browser
+        implies would be, as the ``</html>`` of a page is (a tail that may still
+        become one is searched again)."""
+        end = len(self.held) if self.html_start_at is None else self.html_start_at
+        if self.html_from >= end:
+            return
+        for match in _STRAY_HTML_END.finditer(self.held, self.html_from, end):
             self.places.append((match.start(), "implied"))
             self.html_from = match.end()
-        tail = self.held.rfind(b"<", self.html_from)
-        self.html_from = tail if tail >= 0 and self.held.find(b">", tail) < 0 else len(self.held)
+        tail = self.held.rfind(b"<", self.html_from, end)
+        open_tag = self.html_start_at is None and tail >= 0 and self.held.find(b">", tail, end) < 0
+        self.html_from = max(self.html_from, tail if open_tag else end)
 
     def _choice(self, final: bool) -> tuple[int | None, int]:
         """(where the snippet goes, or None; how much of ``held`` may go out)."""
@@ -224,13 +228,15 @@ class Landmarks:
             return held
         if self.start_at is None:
             free = min(free, self.scan_from)  # a stray end tag may still be completing
-        if not self.html_started:
+        if self.html_start_at is None:
             free = min(free, self.html_from)  # so may a stray </html>
         out = bytes(self.held[:free])
         del self.held[:free]
         self.places = [(offset - free, kind) for offset, kind in self.places if offset >= free]
         self.scan_from = max(self.scan_from - free, 0)
         self.html_from = max(self.html_from - free, 0)
+        if self.html_start_at is not None:
+            self.html_start_at = max(self.html_start_at - free, 0)
         if self.start_at is not None:
             self.start_at = max(self.start_at - free, 0)
         self._measure(before, free, out)

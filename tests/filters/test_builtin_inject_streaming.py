@@ -50,6 +50,7 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
     st.sampled_from(["fallback", "skip"]),
 )
 @example(pieces=["<text<<< ", "</head>"], cuts=[10], where="head", missing="fallback")  # a chunk ending in the "<" of </head>
+@example(pieces=["<head>", "</html>", "<html>"], cuts=[13], where="body", missing="fallback")  # </html> before <html>
 def test_streaming_gives_the_buffered_bytes_for_any_page_and_chunking(pieces, cuts, where, missing):
     page = "".join(pieces).encode()
     flt = Inject(html="<b>X</b>", where=where, missing=missing)
