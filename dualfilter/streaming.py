@@ -33,12 +33,12 @@ class Stream(Protocol):
     an empty result means "nothing yet". The output for any way of cutting the
     body into chunks must be the same: hold back what a later chunk may change.
 
-    Two optional attributes the core reads: ``charset`` (a
+    Optional, read by the core: ``charset`` (a
     :class:`~dualfilter.charsets.Charset`), the charset the output is in when it
     is not the response's own, read when the stream opens and again as its
     first output byte releases the held start, so the Content-Type names it;
-    and ``may_switch_to_utf8``, which a chain sets False on every stream but the
-    last (the next stage reads a stream's output in the charset its headers name).
+    and ``read_as(charset)``, which a chain calls before a stage has read a
+    byte when a stage before it switched its output to ``charset``.
     """
 
     def feed(self, data: Any) -> Any:
@@ -122,6 +122,11 @@ class TextStream:
         self._mark = b""  # a byte order mark still to be written back
         self._raw = b""  # the bytes the text last decoded came from (empty: not known)
 
+    def read_as(self, charset: Charset) -> None:
+        """The body is in ``charset`` (the stage before switched to it), if none of it was read yet."""
+        if self._decoder is None and not self._head:
+            self.charset, self._codec = charset, charset.codec
+
     def _decode(self, data: bytes, final: bool = False) -> str:
         if self._decoder is None:
             head = self._head = self._head + data
@@ -204,31 +209,45 @@ def open_streams(chain: Filter, environ: Mapping[str, Any], status: int, headers
         streams.append((stage, stream))
     if not streams:
         return None
-    for _, stream in streams[:-1]:  # the next stage reads this one's output in the charset its headers name
-        if getattr(stream, "may_switch_to_utf8", False):
-            stream.may_switch_to_utf8 = False  # type: ignore[attr-defined]
     headers.list[:] = current
     return ChainStream(streams)
 
 
 class ChainStream:
-    """Several stages' streams, each one's output the next one's input."""
+    """Several stages' streams, each one's output the next one's input.
 
-    __slots__ = ("streams", "failed")
+    A stage whose output leaves in another charset than its page's (a rewriter
+    whose first output holds what the page's charset cannot) names it before
+    the next stage has read a byte: the next stages read it in that charset,
+    as nested middlewares read the Content-Type the inner one sent."""
+
+    __slots__ = ("streams", "failed", "_charset")
 
     def __init__(self, streams: list[tuple[Filter, Stream]]) -> None:
         self.streams = streams
         #: The stage whose stream raised, if one did.
         self.failed: Filter | None = None
+        self._charset: Charset | None = None  # the last charset handed on
 
     @property
     def charset(self) -> Charset | None:
-        """The charset the last stream names, if any: the output is in it."""
-        return getattr(self.streams[-1][1], "charset", None)
+        """The charset the output is in when a stage changed it, if one did."""
+        return getattr(self.streams[-1][1], "charset", None) or self._charset
+
+    def _hand_on(self, index: int, stream: Stream) -> None:
+        """Tell the stages after ``index`` the charset ``stream`` switched its output to, if it did."""
+        charset = getattr(stream, "charset", None)
+        if charset is None or charset.source != "output" or charset is self._charset:
+            return  # no switch: the output is in the charset its headers name
+        self._charset = charset
+        for _, later in self.streams[index + 1 :]:
+            read_as = getattr(later, "read_as", None)
+            if read_as is not None:
+                read_as(charset)
 
     def feed(self, data: bytes) -> bytes:
         """Each stream's output for this chunk, fed to the next."""
-        for stage, stream in self.streams:
+        for index, (stage, stream) in enumerate(self.streams):
             if not data:
                 return b""
             try:
@@ -236,16 +255,20 @@ class ChainStream:
             except Exception:
                 self.failed = stage
                 raise
+            if data:
+                self._hand_on(index, stream)
         return data
 
     def finish(self) -> bytes:
         """Finish each stream in turn, feeding its last output to the next."""
         data = b""
-        for stage, stream in self.streams:
+        for index, (stage, stream) in enumerate(self.streams):
             try:
                 head = stream.feed(data) if data else b""
                 data = head + stream.finish()
             except Exception:
                 self.failed = stage
                 raise
+            if data:
+                self._hand_on(index, stream)
         return data

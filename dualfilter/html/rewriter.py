@@ -393,10 +393,6 @@ class RewriteStream:
         self._post = post
         self.whole = whole
         self.switched_to_utf8 = False
-        #: Whether the output may still leave as UTF-8 when the first of it holds a
-        #: character the page's charset cannot (a chain's inner stages may not: the
-        #: next stage reads their output in the charset the headers name).
-        self.may_switch_to_utf8 = True
         #: The charset the output is in when it is not the page's (the machine reads it
         #: as it releases the held start: the Content-Type then names it).
         self.charset: charsets.Charset | None = None
@@ -418,6 +414,11 @@ class RewriteStream:
         self._lease: Lease | None = None
 
     # -- charset ---------------------------------------------------------------
+
+    def read_as(self, charset: charsets.Charset) -> None:
+        """The page is in ``charset`` (a chain's stage before switched to it), if none of it was read yet."""
+        if not self._decided and not self._head:
+            self._declared = charset.header_name
 
     def _decide(self, final: bool) -> bool:
         """Pick the charset once enough of the body is here; False to keep holding."""
@@ -478,7 +479,7 @@ class RewriteStream:
         if self._encoder is not None:
             if not self._out_started and text:
                 self._out_started = True
-                if self.may_switch_to_utf8 and not _fits(text, self._codec):
+                if not _fits(text, self._codec):
                     # The start is still held: the page can leave as UTF-8, and say so.
                     self._encoder = codecs.getincrementalencoder("utf-8")()
                     self.charset = charsets.Charset("utf-8", "output", "utf-8", self._media_type)

@@ -7,6 +7,7 @@ import gzip
 import pytest
 from html_rewriters import CollectText
 
+from dualfilter import Filter
 from dualfilter.headers import Headers
 from dualfilter.html import Rewriter, on
 from dualfilter.testing import run_filter
@@ -67,14 +68,52 @@ def test_an_insertion_the_charset_cannot_hold_after_output_went_out_is_a_charact
     assert dict(headers)["Content-Type"] == "text/html; charset=iso-8859-1"
 
 
-def test_in_a_chain_only_the_outer_rewriter_may_send_the_page_as_utf8():
-    # An inner stage's output is read by the next in the charset the headers name.
+class _Upper(Filter):
+    """A text stream after a rewriter: reads the page in the charset the stage before left it in."""
+
+    decode_unicode = True
+
+    def stream(self, environ, headers):
+        return _UpperText()
+
+
+class _UpperText:
+    def feed(self, text):
+        return text.upper()
+
+    def finish(self):
+        return ""
+
+
+class _Seen(Rewriter):
+    """Records the text it sees (what the stage before inserted, as characters)."""
+
+    def __init__(self, app=None, **options):
+        super().__init__(app, **options)
+        self.seen = []
+
+    @on.text("p")
+    def p(self, text, environ):
+        self.seen.append(text.text)
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 5])
+@pytest.mark.parametrize("outer", [Mark, _Upper, _Seen], ids=["rewriter", "text-stream", "text-handler"])
+def test_a_chain_whose_inner_rewriter_leaves_as_utf8_gives_the_bytes_of_nesting_them(outer, chunks):
+    # The inner stage's output leaves as UTF-8 (what it inserted does not fit latin-1): the outer
+    # reads it so, as it reads the Content-Type the inner middleware sends when nested.
     from dualfilter import chain
+    from tests.chain.nesting import run_nested
 
     page = "<p>caf\u00e9</p>".encode("iso-8859-1")
-    status, headers, body = run_filter(chain(Mark, Mark), page, content_type="text/html; charset=iso-8859-1")
-    assert body == '<p title="\u2192">caf\u00e9 \u00e9&#8594; \u00e9\u2192</p>'.encode()
-    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
+    content_type = "text/html; charset=iso-8859-1"
+    nested_outer, chained_outer = outer(), outer()
+    nested = run_nested([nested_outer, Mark()], page, content_type=content_type, chunks=chunks)
+    chained = run_filter(chain(chained_outer, Mark()), page, content_type=content_type, chunks=chunks)
+    assert chained == nested
+    assert dict(chained[1])["Content-Type"] == "text/html; charset=utf-8"
+    if outer is _Seen:
+        assert "".join(chained_outer.seen) == "".join(nested_outer.seen) == "caf\u00e9 \u00e9\u2192"
 
 
 @pytest.mark.parametrize("label", ["iso-8859-1", "latin1", "us-ascii"])
