@@ -11,6 +11,7 @@ work in a worker thread so the event loop keeps serving.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import functools
 import inspect
 import threading
@@ -64,10 +65,11 @@ def resolve(value: Any) -> Any:
     if not in_loop:  # run outside the except block: the filter's errors get no "no running event loop" context
         return _run_aside(value)
     outcome: dict[str, Any] = {}
+    context = contextvars.copy_context()  # the caller's context variables, as in the caller's thread
 
     def run() -> None:
         try:
-            outcome["value"] = _run_aside(value)
+            outcome["value"] = context.run(_run_aside, value)
         except BaseException as exc:  # handed back to the caller's thread
             outcome["error"] = exc
 
@@ -108,12 +110,16 @@ async def run_in_thread(func: Callable[[], T]) -> T:
     return await anyio.to_thread.run_sync(func)
 
 
-async def drive_async(machine: ResponseMachine, events: list[Event], run_sync: RunSync = run_in_thread) -> list[Event]:
+async def drive_async(
+    machine: ResponseMachine, events: list[Event], run_sync: RunSync = run_in_thread, *, all_sync: bool = False
+) -> list[Event]:
     """``drive`` for async hosts: ``async def`` filters are awaited; a call the
-    machine marks ``offload`` (big synchronous work) runs through ``run_sync``."""
+    machine marks ``offload`` (big synchronous work) runs through ``run_sync``,
+    and with ``all_sync`` every synchronous call does (a host whose sync code
+    must not run on the event loop at all: Django's)."""
     while events and type(events[-1]) is FilterCall:
         call: FilterCall = events.pop()  # type: ignore[assignment]
-        if call.offload:
+        if call.offload or all_sync and not (call.stage.is_async and call.function == call.stage.filter):
             more = await run_sync(functools.partial(_step, machine, call))
         else:
             try:

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from http.cookies import SimpleCookie
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.asgi import ASGIRequest
@@ -151,7 +151,7 @@ class FilterMiddleware:
         if decision.untouched:
             return response  # as the view made it, without a machine
         machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
-        events = await drive_async(machine, machine.start(response.status_code, headers, decision=decision))
+        events = await _drive_async(machine, machine.start(response.status_code, headers, decision=decision))
         chunks: AsyncIterator[bytes] | None = None
         try:
             while True:
@@ -159,13 +159,13 @@ class FilterMiddleware:
                     _drop(response)
                     response, chunks = await self._ask_async(request, RequestPolicy.redispatch_environ), None
                     headers = list(response.items())
-                    events = await drive_async(machine, machine.start(response.status_code, headers))
+                    events = await _drive_async(machine, machine.start(response.status_code, headers))
                 if _settled(events, response):
                     break
                 if chunks is None:
                     chunks = aiter(response) if response.streaming else _async_chunks(response)
                 chunk = await anext(chunks, None)
-                events += await drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
+                events += await _drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
         return _respond(request, response, headers, machine, events, chunks, True)
@@ -191,6 +191,17 @@ class FilterMiddleware:
 
 
 _GONE = object()
+
+
+async def _drive_async(machine: ResponseMachine, events: list[Event]) -> list[Event]:
+    """``drive_async`` as Django runs sync code under ASGI: every synchronous call of the
+    filter (``filter()``, a stream's ``feed``) in Django's thread for sync code
+    (``sync_to_async(thread_sensitive=True)``), where the ORM works, never on the event loop."""
+    return await drive_async(machine, events, _in_django_thread, all_sync=True)
+
+
+async def _in_django_thread(func: Callable[[], Any]) -> Any:
+    return await sync_to_async(func, thread_sensitive=True)()
 
 
 def _answer(events: list[Event]) -> HttpResponse:
@@ -362,7 +373,7 @@ async def _feed_async(machine: ResponseMachine, first: list[bytes], chunks: Asyn
     for data in first:
         yield data
     async for chunk in chunks:
-        for data in _data(await drive_async(machine, machine.body(chunk))):
+        for data in _data(await _drive_async(machine, machine.body(chunk))):
             yield data
-    for data in _data(await drive_async(machine, machine.end())):
+    for data in _data(await _drive_async(machine, machine.end())):
         yield data

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import queue
 import threading
 from collections.abc import Callable
@@ -31,6 +32,18 @@ MAX_IDLE = 32
 log = logging.getLogger("dualfilter")
 _lock = threading.Lock()
 _idle: list[_Worker] = []
+
+
+def _forget_threads() -> None:
+    """In a forked child (a prefork server's worker): the parent's threads did not come
+    along, so none of them is idle here, and the lock may have been held as it forked."""
+    global _lock
+    _lock = threading.Lock()
+    _idle.clear()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which does not fork
+    os.register_at_fork(after_in_child=_forget_threads)
 
 
 class _Worker:

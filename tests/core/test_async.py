@@ -7,7 +7,7 @@ import asyncio
 from dualfilter import Filter
 from dualfilter.drivers import drive_async
 from dualfilter.machine import ResponseMachine
-from dualfilter.testing import collect, make_environ
+from dualfilter.testing import collect, make_environ, run_filter
 from tests.support.filters import Upper
 
 from .conftest import drive
@@ -71,6 +71,21 @@ def test_a_stream_that_fails_to_open_is_reported_as_its_own_exception_not_its_ca
     assert type(machine.error) is RuntimeError
     (record,) = caplog.records
     assert record.exc_info is not None and record.exc_info[0] is RuntimeError
+
+
+async def test_an_async_filter_run_by_a_sync_host_inside_a_loop_sees_the_callers_context_variables():
+    # run_filter (a sync driver) called where a loop runs: the coroutine runs in a thread of its own,
+    # in a copy of the caller's context, as it would without a loop.
+    import contextvars
+
+    request_id = contextvars.ContextVar("request_id", default="none")
+
+    class Tag(Filter):
+        async def filter(self, environ, headers, data):
+            return data + request_id.get().encode()
+
+    request_id.set("r-1")
+    assert run_filter(Tag, b"page:")[2] == b"page:r-1"
 
 
 async def _run(flt, size, run_sync):

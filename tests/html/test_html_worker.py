@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import queue
 import threading
 
+import pytest
 from html_rewriters import PAGE, Tidy
 
 from dualfilter.headers import Headers
@@ -71,3 +74,34 @@ def test_a_handler_waiting_on_another_threads_rewriting_never_waits_on_itself():
     for stream in held:
         stream.finish()
     assert body == b'<p inner-ran="True">a</p>'
+
+
+def _rewrite_in_child(queue):
+    from dualfilter.html import Rewriter, on
+    from dualfilter.testing import run_filter
+
+    class Mark(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            element.set_attribute("class", "x")
+
+    queue.put(run_filter(Mark, b"<p>x</p>")[2])
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX")
+def test_a_forked_child_rewrites_with_threads_of_its_own():
+    # A prefork server (gunicorn --preload) forks after the parent rewrote: the parent's idle
+    # threads did not come along, so the child must not wait on one.
+    import multiprocessing
+
+    _rewrite_in_child(queue.SimpleQueue())  # the parent now holds an idle engine thread
+    assert worker.idle_count() >= 1
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    child = context.Process(target=_rewrite_in_child, args=(results,))
+    child.start()
+    child.join(20)
+    if child.is_alive():
+        child.kill()
+        child.join(5)
+    assert child.exitcode == 0 and results.get(timeout=5) == b'<p class="x">x</p>'
