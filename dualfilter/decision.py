@@ -31,7 +31,7 @@ DECISION_CACHE_SIZE = 512
 NO_BODY_STATUS = frozenset({204, 205, 304})
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
-Action = Literal["pass", "buffer", "stream", "bodiless", "redispatch", "fail"]
+Action = Literal["pass", "buffer", "stream", "bodiless", "redispatch", "precondition", "fail"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,9 @@ class Decision:
     wanted: bool
     #: ``'pass'``, ``'buffer'``, ``'stream'`` (the filter has ``stream()``),
     #: ``'bodiless'`` (no body may follow: HEAD, 1xx, 204, 205, 304) or
-    #: ``'redispatch'`` (a 206 or 304 that may stand for a filtered page) or
+    #: ``'redispatch'`` (a 206 or 304 that may stand for a filtered page),
+    #: ``'precondition'`` (the app's 412 for a page the filter filters: answered
+    #: with the machine's own, since some apps send the page with it) or
     #: ``'fail'`` (the filter's ``should_filter`` raised ``error``: a clean 500).
     action: Action
     #: Why, in a sentence: printed by ``dualfilter apply`` and in logs.
@@ -200,6 +202,18 @@ def _decide(
             return Decision(False, "redispatch", f"{what} of what may be a filtered page", media_type, params)
         kept: Action = "bodiless" if status == 304 or head else "pass"
         return Decision(False, kept, f"status {status} of a type not filtered", media_type, params)
+    if status == 412 and media_type and not flt.filter_all_status:
+        # A failed precondition of a page this filter filters: werkzeug (Flask, Quart) sends
+        # the page itself with it, which may not pass unfiltered (a 412 is not filtered).
+        whole = (
+            flt.should_filter(environ, 200, headers)
+            if headers is not None and environ is not None
+            else flt.accepts(200, media_type)
+        )
+        if whole:
+            return Decision(
+                False, "precondition", "a 412 of a page the filter filters: its body may be the page", media_type, params
+            )
     unwanted: Action = "bodiless" if head else "pass"  # a HEAD response never carries a body
     if headers is not None and environ is not None:
         if not flt.should_filter(environ, status, headers):

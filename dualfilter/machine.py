@@ -201,8 +201,9 @@ class ResponseMachine:
             return [make(ResponseStart, (status, headers, reason)), PASSTHROUGH]
         if decision.wanted and "HTTP_IF_MATCH" in environ and status < 300 and RequestPolicy.if_match_fails(environ):
             # A filtered page has no strong tag, so If-Match is false (RFC 9110 section 13.2.2, step 1).
-            self._to("precondition_failed")
-            return responses.simple_response(412, "Precondition Failed", "The page has changed.", head=self._head())
+            return self._precondition_failed()
+        if action == "precondition":  # the app's own 412, whose body may be the page
+            return self._precondition_failed()
         if action == "bodiless":
             # No body may follow; one the app sends anyway is dropped. For a HEAD of a
             # filtered type, what the app says of its length and validators would not
@@ -623,6 +624,10 @@ class ResponseMachine:
         return [*events, _END if self._trailers is None else make(End, (self._trailers,))]
 
     # -- answers of the machine's own ------------------------------------------------------
+
+    def _precondition_failed(self) -> list[Event]:
+        self._to("precondition_failed")
+        return responses.simple_response(412, "Precondition Failed", "The page has changed.", head=self._head())
 
     def _oversize(self, ended: bool = False) -> list[Event]:
         """The response outgrew ``max_buffer_size``: pass it on or refuse it."""

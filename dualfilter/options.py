@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import inspect
 import re
+import types
+import typing
 from functools import cache
 from typing import Any
 
@@ -93,8 +95,22 @@ def _annotation(cls: type, name: str) -> str | None:
     for klass in cls.__mro__:
         annotation = vars(klass).get("__annotations__", {}).get(name)
         if annotation is not None:
-            return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", repr(annotation))
+            return _text(annotation)
     return None
+
+
+def _text(annotation: Any) -> str:
+    """An annotation object as it would be written: ``Optional[int]`` -> ``'int | None'``."""
+    if isinstance(annotation, str):
+        return annotation
+    if annotation is type(None):
+        return "None"
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return " | ".join(_text(argument) for argument in typing.get_args(annotation))
+    if origin is not None:  # tuple[str, ...]: its collection
+        return _text(origin)
+    return getattr(annotation, "__name__", repr(annotation))
 
 
 def _base_type(annotation: str) -> str:

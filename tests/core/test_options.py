@@ -100,6 +100,27 @@ def test_an_ini_string_becomes_the_type_the_options_annotation_names():
     assert converted == {"limit": 5, "ratio": 0.5, "names": ("a", "b")}
 
 
+def test_annotations_that_are_objects_not_text_convert_alike():
+    # A module without "from __future__ import annotations" keeps typing objects, not strings.
+    import typing
+
+    namespace = {
+        "__annotations__": {
+            "limit": typing.Optional[int],  # noqa: UP045 - the spelling under test
+            "ratio": typing.Union[float, None],  # noqa: UP007 - the spelling under test
+            "count": int | None,
+            "names": tuple[str, ...],
+        },
+        "limit": None,
+        "ratio": None,
+        "count": None,
+        "names": (),
+    }
+    Objects = type("Objects", (Upper,), namespace)
+    converted = convert_options(Objects, {"limit": "5", "ratio": "0.5", "count": "7", "names": "a, b"})
+    assert converted == {"limit": 5, "ratio": 0.5, "count": 7, "names": ("a", "b")}
+
+
 def test_none_is_not_a_value_for_an_option_that_cannot_be_none():
     with pytest.raises(ValueError, match="max_buffer_size"):
         convert_options(Upper, {"max_buffer_size": "none"})
