@@ -43,7 +43,7 @@ class Spec:
         try:
             return self.cls(**self.options)
         except Exception as exc:
-            raise SpecError(f"{self.name}: {exc}") from None
+            raise SpecError(f"{self.name}: {exc}") from exc  # the cause: for --traceback
 
 
 def import_object(target: str) -> Any:
@@ -54,9 +54,9 @@ def import_object(target: str) -> Any:
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
-        raise ValueError(f"cannot import module {module_name!r}: {exc}") from None
-    except Exception as exc:  # the module itself is broken: say how, in one line
-        raise ValueError(f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}") from None
+        raise ValueError(f"cannot import module {module_name!r}: {exc}") from exc
+    except Exception as exc:  # the module itself is broken: say how, in one line (the cause has the rest)
+        raise ValueError(f"cannot import module {module_name!r}: {type(exc).__name__}: {exc}") from exc
     for part in attribute.split("."):
         try:
             obj = getattr(obj, part)
@@ -76,7 +76,7 @@ def filter_class(name: str) -> type[Filter]:
     try:
         cls = import_object(target)
     except ValueError as exc:
-        raise SpecError(str(exc)) from None
+        raise SpecError(str(exc)) from exc.__cause__
     if not (isinstance(cls, type) and issubclass(cls, Filter)):
         raise SpecError(f"{name} is not a dualfilter.Filter subclass")
     return cls

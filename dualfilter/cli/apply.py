@@ -17,7 +17,7 @@ from typing import Any
 from ..drivers import drive
 from ..errors import FilterError
 from ..filter import Filter
-from ..headers import HeaderList
+from ..headers import HeaderList, check_header
 from ..machine import ResponseMachine
 from ..responses import status_line
 from ..testing import collect, make_environ
@@ -127,6 +127,10 @@ def _headers(args: argparse.Namespace) -> HeaderList:
         name, sep, value = header.partition(":")
         if not sep or not name.strip():
             raise CommandError(f"--header {header!r} is not 'NAME: VALUE'", USAGE)
+        try:
+            check_header(name.strip(), value.strip())  # a field HTTP can carry
+        except FilterError as exc:
+            raise CommandError(f"--header {header!r}: {exc}", USAGE) from None
         headers.append((name.strip(), value.strip()))
     if guessed_coding and not any(name.lower() == "content-encoding" for name, _ in headers):
         # A compressed file is a body sent with that Content-Encoding: the core decodes it to

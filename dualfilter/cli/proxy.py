@@ -12,9 +12,10 @@ and an upstream failure while nothing of the response has gone out.
 from __future__ import annotations
 
 import argparse
+import email.utils
 import logging
 import socket
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, MutableMapping
 from http import HTTPStatus
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
@@ -124,6 +125,22 @@ async def request_body(receive: Receive) -> AsyncIterator[bytes]:
             return
 
 
+def _dated(send: Send) -> Send:
+    """``send`` giving each response a Date when it has none: the upstream's goes through,
+    and the proxy has a clock (RFC 9110 section 6.6.1: a recipient forwarding a response
+    without one appends it; the proxy's own answers and the filters' have one too)."""
+
+    async def dated(message: MutableMapping[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", ()))
+            if not any(bytes(name).lower() == b"date" for name, _ in headers):
+                now = email.utils.formatdate(usegmt=True).encode("ascii")
+                message = {**message, "headers": [*headers, (b"date", now)]}
+        await send(message)
+
+    return dated
+
+
 async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
     """Send a whole response that the proxy itself makes."""
     headers = [*headers, (b"content-length", str(len(body)).encode("ascii"))]
@@ -164,6 +181,9 @@ class ReverseProxy:
         if client is None:
             client = httpx.AsyncClient(
                 timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+                # As many upstream connections as requests: a pool's cap would make requests
+                # wait behind long streams, and read as a silent upstream (a false 504).
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
                 follow_redirects=False,
                 trust_env=False,
                 # Cookies belong to the proxy's clients: keep none of them here.
@@ -182,7 +202,7 @@ class ReverseProxy:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            await self._http(scope, receive, send)
+            await self._http(scope, receive, _dated(send))
         elif scope["type"] == "lifespan":
             while True:
                 message = await receive()
@@ -384,7 +404,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 #: How uvicorn serves the proxy.
 SERVER_CONFIG: dict[str, Any] = {
     "lifespan": "on",
-    # The upstream's Server and Date headers go through; uvicorn adds none of its own.
+    # The upstream's Server and Date headers go through; uvicorn adds none of its own
+    # (the proxy adds a Date where the upstream sent none).
     "server_header": False,
     "date_header": False,
     # X-Forwarded-* from clients are passed on, not taken as the client's address.

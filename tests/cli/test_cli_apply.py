@@ -225,6 +225,39 @@ def test_a_malformed_header_option_is_an_error_with_exit_2(stdin, capsysbinary):
     assert capsysbinary.readouterr().err == b"dualfilter: error: --header 'NoColon' is not 'NAME: VALUE'\n"
 
 
+@pytest.mark.parametrize("header", ["Bad Name: x", "X-A: \u2192", "X-A: a\x01b"])
+def test_a_header_option_http_cannot_carry_is_an_error_with_exit_2(header, stdin, capsysbinary):
+    # RFC 9110 sections 5.1 and 5.5: a name is a token; a value is latin-1 without control characters.
+    stdin(b"hi")
+    assert main(["apply", "--filter", "replace?pattern=a", "--include", "--header", header, "-"]) == 2
+    out, err = capsysbinary.readouterr()
+    assert out == b"" and err.startswith(b"dualfilter: error: --header ") and err.count(b"\n") == 1
+
+
+@pytest.mark.parametrize(
+    ("source", "raised"),
+    [
+        ("raise RuntimeError('broken at import')\n", b"RuntimeError: broken at import"),
+        (
+            "from dualfilter import Filter\n\nclass F(Filter):\n    def __init__(self, **kw):\n"
+            "        raise ValueError('broken at build')\n",
+            b"ValueError: broken at build",
+        ),
+    ],
+    ids=["import", "build"],
+)
+def test_traceback_option_adds_the_traceback_of_a_filter_module_or_constructor_that_fails(
+    source, raised, tmp_path, monkeypatch, stdin, capsysbinary
+):
+    name = f"broken_{len(source)}"
+    (tmp_path / f"{name}.py").write_text(source)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stdin(b"<p>x</p>")
+    assert main(["apply", "--traceback", "--filter", f"{name}:F", "-"]) == 2
+    err = capsysbinary.readouterr().err
+    assert b"Traceback (most recent call last)" in err and raised in err
+
+
 def test_a_status_outside_http_range_is_an_error_with_exit_2(stdin, capsysbinary):
     stdin(b"hi")
     assert main(["apply", "--filter", "replace?pattern=a", "--status", "42", "-"]) == 2
