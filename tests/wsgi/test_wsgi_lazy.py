@@ -43,14 +43,20 @@ def test_a_lazy_passthrough_response_hands_on_each_chunk_as_it_came():
     assert len(out) == 3 and all(got is sent for got, sent in zip(out, chunks, strict=True))
 
 
-def test_a_lazy_passthrough_response_hands_on_each_empty_chunk_as_it_comes():
-    # PEP 3333: a middleware yields a value (an empty one, if it has nothing) for each the app yields.
-    tracked = TrackingIterable([b"", b"", b"x"])
+def lazily_started(chunks):
+    """An app whose iterable (tracked) calls start_response as it is first read, for a type not filtered."""
+    tracked = TrackingIterable(chunks)
 
     def app(environ, start_response):
         tracked.start = lambda: start_response("200 OK", [("Content-Type", TEXT)])
         return tracked
 
+    return app, tracked
+
+
+def test_a_lazy_passthrough_response_hands_on_each_empty_chunk_as_it_comes():
+    # PEP 3333: a middleware yields a value (an empty one, if it has nothing) for each the app yields.
+    app, tracked = lazily_started([b"", b"", b"x"])
     recorder, result = call(UpperFilter(app))
     iterator = iter(result)
     assert next(iterator) == b""
@@ -59,12 +65,7 @@ def test_a_lazy_passthrough_response_hands_on_each_empty_chunk_as_it_comes():
 
 
 def test_a_lazy_passthrough_response_is_read_one_chunk_at_a_time():
-    tracked = TrackingIterable([b"a", b"b", b"c"])
-
-    def app(environ, start_response):
-        tracked.start = lambda: start_response("200 OK", [("Content-Type", TEXT)])
-        return tracked
-
+    app, tracked = lazily_started([b"a", b"b", b"c"])
     recorder, result = call(UpperFilter(app))
     iterator = iter(result)
     assert next(iterator) == b"a"
