@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import email.message
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -11,21 +10,70 @@ from types import MappingProxyType
 _NO_PARAMS: Mapping[str, str] = MappingProxyType({})
 
 
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_WHITESPACE = " \t\r\n"
+
+
 @lru_cache(maxsize=256)
 def parse_content_type(value: str) -> tuple[str, Mapping[str, str]]:
     """``'Text/HTML; Charset="UTF-8"'`` -> ``('text/html', {'charset': 'UTF-8'})``.
 
-    The media type is lower-cased, parameter names too; values are unquoted.
-    An empty or unparseable value gives ``('', {})``. Results are cached, so
-    the parameters come as a read-only mapping.
+    Read as browsers read it (WHATWG MIME Sniffing, "parse a MIME type"): the
+    type and subtype are tokens, lower-cased, as are parameter names; a quoted
+    value is unquoted (spaces around ``=`` are forgiven); of a parameter given
+    twice the first counts; a parameter whose name is not a token, or with no
+    value, is left out (``charset*`` is a parameter of its own, not RFC
+    2231's). A value with no valid type
+    gives ``('', {})``. Results are cached, so the parameters come as a
+    read-only mapping.
     """
-    message = email.message.Message()
-    message["content-type"] = value
-    params = message.get_params()
-    if not params or "/" not in params[0][0]:
+    text = value.strip(_WHITESPACE)
+    slash = text.find("/")
+    end = text.find(";")
+    if end < 0:
+        end = len(text)
+    if slash < 0 or slash > end:
         return "", _NO_PARAMS
-    media_type = params[0][0].strip().lower()
-    return media_type, MappingProxyType({k.lower(): str(v) for k, v in params[1:]})
+    main, sub = text[:slash], text[slash + 1 : end].rstrip(_WHITESPACE)
+    if not _TOKEN.fullmatch(main) or not _TOKEN.fullmatch(sub):
+        return "", _NO_PARAMS
+    params: dict[str, str] = {}
+    position = end
+    while position < len(text):
+        position += 1  # past the ";"
+        while position < len(text) and text[position] in _WHITESPACE:
+            position += 1
+        name_end = position
+        while name_end < len(text) and text[name_end] not in ";=":
+            name_end += 1
+        name = text[position:name_end].rstrip(_WHITESPACE).lower()
+        position = name_end
+        if position >= len(text) or text[position] == ";":
+            continue  # a name with no value
+        position += 1  # past the "=", and spaces around it (as Chrome and Python's email read it)
+        while position < len(text) and text[position] in _WHITESPACE:
+            position += 1
+        if position < len(text) and text[position] == '"':
+            chars = []
+            position += 1
+            while position < len(text) and text[position] != '"':
+                if text[position] == "\\" and position + 1 < len(text):
+                    position += 1
+                chars.append(text[position])
+                position += 1
+            parameter = "".join(chars)
+            next_semicolon = text.find(";", position)
+            position = len(text) if next_semicolon < 0 else next_semicolon
+        else:
+            next_semicolon = text.find(";", position)
+            value_end = len(text) if next_semicolon < 0 else next_semicolon
+            parameter = text[position:value_end].rstrip(_WHITESPACE)
+            position = value_end
+            if not parameter:
+                continue
+        if _TOKEN.fullmatch(name) and name not in params:
+            params[name] = parameter
+    return f"{main}/{sub}".lower(), MappingProxyType(params) if params else _NO_PARAMS
 
 
 #: One item of a comma-separated list; commas inside quoted strings do not split.

@@ -35,3 +35,30 @@ def test_a_comma_inside_a_quoted_parameter_does_not_split_a_list():
 
 def test_a_value_needing_quotes_is_quoted_when_written():
     assert format_content_type("text/html", {"charset": "utf-8", "x": "a b"}) == 'text/html; charset=utf-8; x="a b"'
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("text/html; charset=iso-8859-1;", ("text/html", {"charset": "iso-8859-1"})),  # a trailing ";": no "" parameter
+        ("text/html; charset=utf-8; charset=iso-8859-2", ("text/html", {"charset": "utf-8"})),  # the first counts
+        ("text/html; charset*=utf-8''utf-8", ("text/html", {"charset*": "utf-8''utf-8"})),  # no RFC 2231
+        ("text/html;charset=", ("text/html", {})),
+        ('text/html;charset="a\\"b";x=1', ("text/html", {"charset": 'a"b', "x": "1"})),
+        ("text/html ; charset = utf-8", ("text/html", {"charset": "utf-8"})),
+        ("text/html garbage; charset=utf-8", ("", {})),
+        ("text/html;;; bad name=1; charset=utf-8  ", ("text/html", {"charset": "utf-8"})),
+    ],
+)
+def test_content_types_are_parsed_as_browsers_parse_them(value, expected):
+    # WHATWG MIME Sniffing, "parse a MIME type".
+    media_type, params = parse_content_type(value)
+    assert (media_type, dict(params)) == expected
+
+
+def test_a_redeclared_charset_leaves_no_empty_parameter_behind():
+    from dualfilter.charsets import Charset
+    from dualfilter.responses import with_charset
+
+    headers = with_charset([("Content-Type", "text/html; charset=iso-8859-1;")], Charset("utf-8", "output", "utf-8"))
+    assert headers == [("Content-Type", "text/html; charset=utf-8")]
