@@ -60,6 +60,8 @@ _REDISPATCHING, _PEEKING = State.REDISPATCHING, State.PEEKING
 _END = End()
 #: The fields that frame a body, which a response with no content cannot keep.
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
+#: Fields of a multipart 206 that describe it, not its page (whose type its first part names).
+_PART_BOUND = frozenset({"content-type", "content-length", "content-range"})
 #: States in which a FilterCall is out.
 _PENDING = frozenset({_OPENING, _FILTERING, _HOLDING_FEED, _HOLDING_FINISH, _FEEDING, _FINISHING})
 
@@ -144,6 +146,8 @@ class ResponseMachine:
         """The response's status and headers (a WSGI status string is parsed).
         ``restart`` replaces an earlier start (WSGI's ``exc_info``); ``decision``
         is what ``decide`` said of this start, when the host asked it already."""
+        if restart and self.state is _REDISPATCHING:
+            return []  # a restart of the answer being dropped (WSGI exc_info): the app is asked again all the same
         if self.state is not _START and self.state is not _REDISPATCHING:
             if not restart:
                 raise ProtocolError("response already started")
@@ -171,7 +175,13 @@ class ResponseMachine:
                 self._to("bodiless")
                 return [ResponseStart(304, self._derive_etag(without(headers, responses.BODY_BOUND), headers), reason)]
             if self.can_redispatch and self.state is _START and RequestPolicy.may_redispatch(environ):
-                if status == 206 and decision.media_type == "multipart/byteranges" and decision.params.get("boundary"):
+                if (
+                    status == 206
+                    and decision.media_type == "multipart/byteranges"
+                    and decision.params.get("boundary")
+                    and not codings.parse(get_header(headers, "content-encoding"))  # coded: cannot be read here
+                    and environ.get("REQUEST_METHOD", "GET") != "HEAD"  # no body to read: asked again, as the GET is
+                ):
                     # The parts name the page's type: read on to the first part's header.
                     self._start = make(ResponseStart, (status, headers, reason))
                     self._to("peek")
@@ -603,13 +613,17 @@ class ResponseMachine:
         assert start is not None and self.decision is not None
         body = b"".join(self._chunks)
         self._chunks = [body]
-        media_type = multipart.first_part_type(body, self.decision.params["boundary"])
-        if media_type is None and not ended and self._size < multipart.HEADER_LIMIT:
+        content_type = multipart.first_part_type(body, self.decision.params["boundary"])
+        if content_type is None and not ended and self._size < multipart.HEADER_LIMIT:
             return []  # the first part's header is still to come
         environ = self.environ
-        if media_type is not None:
-            part = [("Content-Type", media_type)]
-            wanted = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), 200, part, environ).wanted
+        if content_type is not None:
+            # The page's headers as its 200 would have them: the 206's, with the part's type
+            # (none: the page has none, and is not filtered).
+            page = [(name, value) for name, value in start.headers if name.lower() not in _PART_BOUND]
+            if content_type:
+                page.append(("Content-Type", content_type))
+            wanted = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), 200, page, environ).wanted
         else:
             wanted = not ended  # no header within the limit: assume the worst; a body that ended without one goes as it came
         self._chunks, self._size = [], 0

@@ -72,5 +72,41 @@ def test_the_first_part_type_is_read_from_a_complete_header_only():
     body = part("image/png")
     assert multipart.first_part_type(body, "SEP") == "image/png"
     assert multipart.first_part_type(body[: body.index(b"\r\n\r\n")], "SEP") is None
-    assert multipart.first_part_type(b"--SEP\r\n\r\nab", "SEP") is None  # no header fields
+    assert multipart.first_part_type(b"--SEP\r\n\r\nab", "SEP") == ""  # no header fields: a page without a type
     assert multipart.first_part_type(body, "OTHER") is None
+
+
+def test_a_part_header_without_a_type_is_a_page_without_one_and_goes_on_at_once():
+    # RFC 9110 section 14.6: parts carry a Content-Type only when the 200 would; no type, not filtered.
+    machine = peeking()
+    body = b"\r\n--SEP\r\nContent-Range: bytes 0-1/9\r\n\r\nab"
+    assert machine.body(body) == [ResponseStart(206, MULTIPART, ""), Body(body), PASSTHROUGH]
+
+
+def test_the_page_is_decided_with_the_206s_own_headers_and_the_parts_type():
+    class SkipsDownloads(Upper):
+        def should_filter(self, environ, status, headers):
+            return "attachment" not in (headers.get("Content-Disposition") or "") and super().should_filter(
+                environ, status, headers
+            )
+
+    headers = [*MULTIPART, ("Content-Disposition", "attachment")]
+    machine = ResponseMachine(SkipsDownloads(), make_environ(environ={"HTTP_RANGE": "bytes=0-1,3-4"}), True)
+    assert machine.start(206, headers) == []
+    body = part("text/html")
+    assert machine.body(body) == [ResponseStart(206, headers, ""), Body(body), PASSTHROUGH]
+
+
+def test_a_head_or_a_coded_multipart_206_is_asked_again_at_once():
+    head = ResponseMachine(Upper(), make_environ("HEAD", environ={"HTTP_RANGE": "bytes=0-1,3-4"}), can_redispatch=True)
+    assert head.start(206, MULTIPART) == [REDISPATCH]
+    coded = ResponseMachine(Upper(), make_environ(environ={"HTTP_RANGE": "bytes=0-1,3-4"}), can_redispatch=True)
+    assert coded.start(206, [*MULTIPART, ("Content-Encoding", "gzip")]) == [REDISPATCH]
+
+
+def test_a_restart_of_the_answer_being_dropped_leaves_the_app_to_be_asked_again():
+    machine = peeking()
+    assert machine.body(part("text/html")) == [REDISPATCH]
+    assert machine.start(200, [("Content-Type", "text/html")], restart=True) == []  # WSGI exc_info, first answer
+    assert machine.state is State.REDISPATCHING
+    assert machine.start(200, [("Content-Type", "text/html")]) == []  # the second answer, buffered to filter
