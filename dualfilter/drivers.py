@@ -81,24 +81,25 @@ def resolve(value: Any) -> Any:
     return outcome["value"]
 
 
-def _step(machine: ResponseMachine, call: FilterCall) -> list[Event]:
+def _step(machine: ResponseMachine, call: FilterCall, run_async: Callable[[Any], Any] = resolve) -> list[Event]:
     """Run one FilterCall to completion and hand its outcome to the machine."""
     try:
         prepare = call.prepare
         result = call.function(*(prepare() if prepare is not None else call.args))
         if type(result) not in _PLAIN and inspect.isawaitable(result):
-            result = resolve(result)
+            result = run_async(result)
     except Exception as exc:
         return machine.failed(exc)
     return machine.filtered(result)
 
 
-def drive(machine: ResponseMachine, events: list[Event]) -> list[Event]:
+def drive(machine: ResponseMachine, events: list[Event], run_async: Callable[[Any], Any] = resolve) -> list[Event]:
     """``events`` with every FilterCall run (synchronously) and replaced by
     what the machine answered to its result (the list is the machine's answer,
-    extended in place)."""
+    extended in place). An ``async def`` filter's coroutine is run to completion
+    by ``run_async`` (:func:`resolve`, unless the host has its own way)."""
     while events and type(events[-1]) is FilterCall:
-        events += _step(machine, events.pop())  # type: ignore[arg-type]
+        events += _step(machine, events.pop(), run_async)  # type: ignore[arg-type]
     return events
 
 

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from http.cookies import SimpleCookie
 from typing import Any
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import async_to_sync, iscoroutinefunction, markcoroutinefunction, sync_to_async
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured, MiddlewareNotUsed
 from django.core.handlers.asgi import ASGIRequest
@@ -100,8 +100,8 @@ class FilterMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         flt = self.filter
-        if flt.asks_requests:
-            refused = request_refused(flt, request.META)
+        if flt.asks_requests:  # the user's code: where Django runs sync code, never on the loop
+            refused = await sync_to_async(request_refused, thread_sensitive=True)(flt, request.META)
             if refused:
                 return _answer(refused)
             if refused is not None:
@@ -126,7 +126,7 @@ class FilterMiddleware:
         if decision.untouched:
             return response  # as the view made it, without a machine
         machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
-        events = drive(machine, machine.start(response.status_code, headers, decision=decision))
+        events = _drive(machine, machine.start(response.status_code, headers, decision=decision))
         chunks: Iterator[bytes] | None = None
         try:
             while True:
@@ -134,20 +134,23 @@ class FilterMiddleware:
                     _drop(response)
                     response, chunks = self._ask(request, RequestPolicy.redispatch_environ), None
                     headers = list(response.items())
-                    events = drive(machine, machine.start(response.status_code, headers))
+                    events = _drive(machine, machine.start(response.status_code, headers))
                 if _settled(events, response):
                     break
                 if chunks is None:
                     chunks = iter(response)
                 chunk = next(chunks, None)
-                events += drive(machine, machine.end() if chunk is None else machine.body(chunk))
+                events += _drive(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:  # a streaming filter failed on a body still held here
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
         return _respond(request, response, headers, machine, events, chunks, False)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
         headers = list(response.items())
-        decision = self._decide(request, response, headers)
+        if self.filter.default_decision:
+            decision = self._decide(request, response, headers)
+        else:  # the filter's own should_filter: where Django runs sync code, never on the loop
+            decision = await sync_to_async(self._decide, thread_sensitive=True)(request, response, headers)
         if decision.untouched:
             return response  # as the view made it, without a machine
         machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
@@ -191,6 +194,21 @@ class FilterMiddleware:
 
 
 _GONE = object()
+
+
+def _drive(machine: ResponseMachine, events: list[Event]) -> list[Event]:
+    """``drive`` as Django runs async code from sync code: an ``async def`` filter through
+    ``async_to_sync``, so its ``sync_to_async`` calls come back to the request's thread
+    (where its database connection is) rather than wait on a thread that waits for them."""
+    return drive(machine, events, _await_in_django)
+
+
+def _await_in_django(awaitable: Any) -> Any:
+    return async_to_sync(_awaited)(awaitable)
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
 
 
 async def _drive_async(machine: ResponseMachine, events: list[Event]) -> list[Event]:
@@ -364,8 +382,8 @@ def _feed(machine: ResponseMachine, first: list[bytes], chunks: Iterable[bytes])
     machine; StreamError cuts it short."""
     yield from first
     for chunk in chunks:
-        yield from _data(drive(machine, machine.body(chunk)))
-    yield from _data(drive(machine, machine.end()))
+        yield from _data(_drive(machine, machine.body(chunk)))
+    yield from _data(_drive(machine, machine.end()))
 
 
 async def _feed_async(machine: ResponseMachine, first: list[bytes], chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:

@@ -72,3 +72,50 @@ async def test_under_async_django_a_synchronous_filter_runs_where_django_runs_sy
         response = await AsyncClient().get("/html/")
     assert response.status_code == 200 and response.content == response.content.upper()
     assert flt.threads and flt.threads[0] is not threading.current_thread()
+
+
+class Guarded(Filter):
+    """Asks, in its should_filter_request and should_filter, what Django allows only outside an event loop."""
+
+    def should_filter_request(self, environ):
+        from django.utils.asyncio import async_unsafe
+
+        return async_unsafe("an ORM query")(lambda: True)()
+
+    def should_filter(self, environ, status, headers):
+        from django.utils.asyncio import async_unsafe
+
+        return async_unsafe("an ORM query")(lambda: True)() and super().should_filter(environ, status, headers)
+
+    def filter(self, environ, headers, data):
+        return data.upper()
+
+
+async def test_under_async_django_the_filters_own_predicates_run_where_django_runs_sync_code():
+    with project([Guarded()]):
+        response = await AsyncClient().get("/html/")
+    assert response.status_code == 200 and response.content == response.content.upper()
+
+
+class AwaitsSyncCode(Filter):
+    """An async filter reaching sync code (the ORM) the Django way: records the thread it ran in."""
+
+    def __init__(self, **options):
+        super().__init__(**options)
+        self.threads: list[threading.Thread] = []
+
+    async def filter(self, environ, headers, data):
+        from asgiref.sync import sync_to_async
+
+        await sync_to_async(lambda: self.threads.append(threading.current_thread()))()
+        return data.upper()
+
+
+def test_under_wsgi_an_async_filters_sync_to_async_calls_run_in_the_requests_thread():
+    # As Django runs an async view from sync code (async_to_sync): the request's thread, with its
+    # database connection, and no wait on a thread that waits for the filter.
+    flt = AwaitsSyncCode()
+    with project([flt]):
+        response = Client().get("/html/")
+    assert response.status_code == 200 and response.content == response.content.upper()
+    assert flt.threads == [threading.current_thread()]

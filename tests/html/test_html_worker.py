@@ -33,7 +33,19 @@ def test_responses_fed_from_many_threads_at_once_each_get_their_own_output():
     assert results == dict.fromkeys(range(16), whole)
 
 
+def _end_idle_threads():
+    """End the threads other tests left idle, so the pool starts empty."""
+    with worker._lock:
+        idle, worker._idle[:] = list(worker._idle), []
+    for thread in idle:
+        thread.ended = True
+        thread.jobs.put(lambda: None)  # wakes it: it ends
+    for thread in idle:
+        thread.thread.join(5)
+
+
 def test_at_most_max_idle_threads_wait_once_many_responses_are_done(monkeypatch):
+    _end_idle_threads()
     monkeypatch.setattr(worker, "MAX_IDLE", 2)
     streams = [Tidy().stream({}, Headers(list(UTF8))) for _ in range(6)]
     for stream in streams:
