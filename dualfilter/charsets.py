@@ -318,17 +318,18 @@ def bom(data: bytes) -> str | None:
 _REPLACEMENT_LABELS = frozenset({"csiso2022kr", "hz-gb-2312", "iso-2022-cn", "iso-2022-cn-ext", "iso-2022-kr", "replacement"})
 #: Every label browsers know, and the encoding it names (what the prescan reads in a document).
 _BROWSER_LABELS = {**_ENCODING_OF_LABEL, **dict.fromkeys(_REPLACEMENT_LABELS, "replacement")}
-_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
 def _document_label(data: bytes, media_type: str) -> tuple[str, str] | None:
     """``(codec, label)`` of an in-document declaration in the first
     SNIFF_BYTES, as browsers read it: the ``<meta>`` prescan for HTML, then
-    (for HTML and XML alike) an XML declaration."""
+    (for HTML and XML alike) an XML declaration, read in UTF-16 when it is
+    written so without a byte order mark. XHTML is XML: a ``<meta>`` means
+    nothing there."""
     head = data[:SNIFF_BYTES]
-    label = prescan.meta_label(head, _BROWSER_LABELS) if media_type in _HTML_TYPES else None
-    if label is None and (media_type in _HTML_TYPES or media_type.endswith("xml")):
-        label = prescan.xml_label(head, _BROWSER_LABELS)
+    label = prescan.meta_label(head, _BROWSER_LABELS) if media_type == "text/html" else None
+    if label is None and (media_type == "text/html" or media_type.endswith("xml")):
+        label = prescan.utf16_declaration(head) or prescan.xml_label(head, _BROWSER_LABELS)
     if label is None:
         return None
     codec = _resolve(label)

@@ -170,8 +170,14 @@ class Filter(_Configured):
             raise ValueError(f"thread_threshold must be an int of 0 or more, or None, not {threshold!r}")
         try:
             codecs.lookup_error(self.unicode_errors)
+            try:
+                b"\xff".decode("utf-8", self.unicode_errors)  # one that can read: xmlcharrefreplace only writes
+            except UnicodeDecodeError:
+                pass  # strict, or a handler of its own that refuses: it reads
         except (LookupError, TypeError):
-            raise ValueError(f"unicode_errors must name a codec error handler, not {self.unicode_errors!r}") from None
+            raise ValueError(
+                f"unicode_errors must name a codec error handler that decodes, not {self.unicode_errors!r}"
+            ) from None
         try:
             charsets.lookup(self.output_encoding)
         except (FilterError, AttributeError, TypeError):

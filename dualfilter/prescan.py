@@ -145,10 +145,9 @@ def meta_label(head: bytes, known: Mapping[str, str]) -> str | None:
     the label of the first ``<meta>`` that declares one browsers know, reading
     past comments, other tags' attributes and ``<!``, ``</``, ``<?``
     constructs as browsers do; None when there is none before the bytes run out."""
-    if head.startswith(b"<\0?\0x\0"):
-        return "utf-16le"  # an XML declaration in UTF-16 without a byte order mark
-    if head.startswith(b"\0<\0?\0x"):
-        return "utf-16be"
+    unmarked = utf16_declaration(head)
+    if unmarked is not None:
+        return unmarked
     if b"<meta" not in head.lower():
         return None  # the scan below could find nothing (and takes some 30 us)
     position = 0
@@ -167,6 +166,16 @@ def meta_label(head: bytes, known: Mapping[str, str]) -> str | None:
             position += 1
     except IndexError:
         pass  # the bytes ran out inside a construct: the prescan is aborted
+    return None
+
+
+def utf16_declaration(head: bytes) -> str | None:
+    """``'utf-16le'`` or ``'utf-16be'`` when ``head`` starts with an XML declaration in
+    UTF-16 without a byte order mark (HTML's prescan, and browsers' XML sniffing), else None."""
+    if head.startswith(b"<\0?\0x\0"):
+        return "utf-16le"
+    if head.startswith(b"\0<\0?\0x"):
+        return "utf-16be"
     return None
 
 

@@ -1,6 +1,7 @@
 """What handlers get: an element, a whole text node, the document's end.
 
-Each wraps the engine's object for the duration of one handler call. Content
+Each wraps the engine's object for the duration of one handler call (after
+it, using it raises RuntimeError). Content
 is escaped unless ``html=True``. Edits combine as in lol-html (its
 ``element.rs``): ``before`` and ``append`` add after what the same method
 added, ``after`` and ``prepend`` ahead of it, ``set_inner_content`` and
@@ -12,6 +13,20 @@ from __future__ import annotations
 from typing import Any
 
 from . import engine
+
+
+class _Gone:
+    """In place of the engine's object once its handler has returned: the engine's
+    object lives only as long as the call (used later, it would crash the process;
+    kept, it would be freed on another thread)."""
+
+    __slots__ = ()
+
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError("an element, text node or document end can only be used in the handler it was given to")
+
+
+GONE: Any = _Gone()
 
 
 class Replacement:
@@ -58,8 +73,18 @@ class Element:
 
     @property
     def attributes(self) -> list[tuple[str, str]]:
-        """The attributes as ``(name, value)`` pairs, in document order."""
-        return list(self._raw.attributes)
+        """The attributes as ``(name, value)`` pairs, in document order: of a name
+        written twice, the first, as browsers keep it (the HTML tokenizer drops the others)."""
+        pairs = list(self._raw.attributes)
+        if len(pairs) < 2:
+            return pairs
+        seen: set[str] = set()
+        kept = []
+        for name, value in pairs:
+            if name.lower() not in seen:
+                seen.add(name.lower())
+                kept.append((name, value))
+        return kept
 
     @property
     def removed(self) -> bool:
@@ -78,7 +103,12 @@ class Element:
         self._raw.set_attribute(name, value)
 
     def remove_attribute(self, name: str) -> None:
-        self._raw.remove_attribute(name)
+        """Remove attribute ``name``: every copy of it, or a copy browsers dropped would take its place."""
+        raw = self._raw
+        for _ in range(len(raw.attributes)):  # bounded: one copy a pass
+            if not raw.has_attribute(name):
+                break
+            raw.remove_attribute(name)
 
     def before(self, content: str, *, html: bool = False) -> None:
         """Insert ``content`` before the start tag."""

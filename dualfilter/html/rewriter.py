@@ -14,7 +14,7 @@ from ..filter import Filter
 from ..headers import Headers
 from ..mediatypes import format_content_type, parse_content_type
 from . import engine
-from .nodes import Document, Element, Replacement, Text
+from .nodes import GONE, Document, Element, Replacement, Text
 from .worker import Lease
 
 log = logging.getLogger("dualfilter")
@@ -194,8 +194,11 @@ class _Run:
         node = Text(raw, whole)
         handlers = self.text_handlers
         rewriter, environ = self.rewriter, self.environ
-        for index in dict.fromkeys(marks):
-            handlers[index](rewriter, node, environ)
+        try:
+            for index in dict.fromkeys(marks):
+                handlers[index](rewriter, node, environ)
+        finally:
+            node._raw = GONE
         if held and not node._changed:
             raw.replace(whole, engine.kind(True))
 
@@ -218,11 +221,14 @@ class _ElementHook:
 
     def element(self, raw: Any) -> None:
         run = self.run
+        node = Element(raw, run.replacement)
         try:
-            self.method(run.rewriter, Element(raw, run.replacement), run.environ)
+            self.method(run.rewriter, node, run.environ)
         except BaseException as exc:
             run.failed(exc)
             raise
+        finally:
+            node._raw = GONE  # what the handler kept (or its error holds) lets go of the engine's object
         if self.last:
             run.replacement.flush(raw)
 
@@ -264,11 +270,14 @@ class _DocumentEnd:
 
     def end(self, raw: Any) -> None:
         run = self.run
+        document = Document(raw)
         try:
-            run.rewriter.end(Document(raw), run.environ)
+            run.rewriter.end(document, run.environ)
         except BaseException as exc:
             run.failed(exc)
             raise
+        finally:
+            document._raw = GONE
 
 
 class _DocumentHook(_DocumentEnd):
@@ -311,8 +320,9 @@ def _open_engine(run: _Run) -> engine.Rewriter:
         else:
             hooks.append((selector, _TextMark(run, len(run.text_handlers))))
             run.text_handlers.append(method)
-    if len(selectors) > 1:
-        hooks.append((", ".join(selectors), _Flush(run.replacement)))
+    if len(selectors) > 1:  # one flush a selector (a later one on the same element finds nothing to write)
+        flush = _Flush(run.replacement)
+        hooks += [(selector, flush) for selector in dict.fromkeys(selectors)]
     document = _DocumentHook(run) if run.text_handlers else _DocumentEnd(run)
     return engine.build(run.out.extend, hooks, document)
 

@@ -126,6 +126,18 @@ def test_none_is_not_a_value_for_an_option_that_cannot_be_none():
         convert_options(Upper, {"max_buffer_size": "none"})
 
 
+@pytest.mark.parametrize("handler", ["xmlcharrefreplace", "namereplace", "no-such-handler"])
+def test_a_unicode_errors_handler_that_cannot_decode_is_refused_at_construction(handler):
+    # xmlcharrefreplace and namereplace only encode: every page with a stray byte would be a 500.
+    with pytest.raises(ValueError, match="unicode_errors"):
+        Upper(unicode_errors=handler)
+
+
+@pytest.mark.parametrize("handler", ["strict", "replace", "ignore", "backslashreplace", "surrogateescape"])
+def test_a_unicode_errors_handler_that_decodes_is_taken(handler):
+    assert Upper(unicode_errors=handler).unicode_errors == handler
+
+
 def test_an_async_stream_is_refused_at_construction():
     class AsyncStream(Filter):
         async def stream(self, environ, headers):

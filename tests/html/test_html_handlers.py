@@ -264,3 +264,68 @@ def test_html_and_xhtml_are_filtered_other_types_pass():
 def test_malformed_html_is_read_as_browsers_do_and_passed_through():
     page = b"<p <<a></q><div><p>unclosed<b>x</p></i><<<<!--never closed"
     assert body_of(Tidy, page) == page + b"<!-- filtered -->"
+
+
+def test_an_element_or_text_node_kept_past_its_handler_raises_instead_of_touching_the_engine():
+    # The engine's object lives only for the call: used later it would crash the process,
+    # kept (say, in an exception) it would be freed on another thread.
+    kept = {}
+
+    class Keeps(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            kept["element"] = element
+
+        @on.text("p")
+        def text(self, text, environ):
+            kept["text"] = text
+
+        def end(self, document, environ):
+            kept["document"] = document
+
+    assert run_filter(Keeps, b"<p>x</p>")[2] == b"<p>x</p>"
+    for name, use in [("element", lambda e: e.tag_name), ("text", lambda t: t.after("y")), ("document", lambda d: d.append("y"))]:
+        with pytest.raises(RuntimeError, match="only be used in the handler"):
+            use(kept[name])
+
+
+def test_an_error_holding_the_element_fails_the_response_cleanly():
+    class Fails(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            try:
+                raise KeyError("inner")
+            except KeyError as exc:
+                raise ValueError(element) from exc
+
+    status, _, body = run_filter(Fails, b"<p>x</p>")
+    assert (status, body) == (500, b"Internal Server Error\n")
+
+
+def test_an_attribute_written_twice_is_one_attribute_as_browsers_keep_it():
+    # HTML tokenizer: a duplicate attribute is dropped; removing the name must not bring the copy back.
+    seen = {}
+
+    class Strip(Rewriter):
+        @on("p")
+        def p(self, element, environ):
+            seen["attributes"] = element.attributes
+            element.remove_attribute("onclick")
+            seen["after"] = (element.has_attribute("onclick"), element.get_attribute("onclick"))
+
+    body = run_filter(Strip, b'<p onclick="track()" ONCLICK="evil()" id=x>t</p>')[2]
+    assert seen == {"attributes": [("onclick", "track()"), ("id", "x")], "after": (False, None)}
+    assert body == b"<p id=x>t</p>"
+
+
+def test_replace_writes_its_content_whatever_the_other_selectors_look_like():
+    class Two(Rewriter):
+        @on('a[title="x')  # an unterminated string the engine closes: no part of another selector
+        def a(self, element, environ):
+            pass
+
+        @on("b")
+        def b(self, element, environ):
+            element.replace("R")
+
+    assert run_filter(Two, b"<b>x</b><p>y</p>")[2] == b"R<p>y</p>"

@@ -296,3 +296,19 @@ def test_a_rewriter_reads_a_utf32_or_utf16_body_without_a_mark_and_writes_it_bac
     status, _, out = run_filter(Inject(html="<b>!</b>"), body, content_type=f"text/html; charset={label}", chunks=3)
     assert status == 200
     assert out.decode(codec).lstrip("\ufeff") == "<p>h\u00e9</p><b>!</b>"
+
+
+def test_xhtml_is_xml_a_meta_charset_means_nothing_there():
+    # HTML standard: a meta charset "has no effect in XML documents"; XHTML is read by BOM, header, declaration, UTF-8.
+    page = '<html xmlns="http://www.w3.org/1999/xhtml"><head><meta charset="iso-8859-2"/></head><body>\u0142</body></html>'
+    filter_ = Same(filter_content_types=("application/xhtml+xml",))
+    status, headers, body = run_filter(filter_, page.encode(), content_type="application/xhtml+xml")
+    assert (status, body) == (200, page.encode()) and filter_.seen == [page]
+
+
+@pytest.mark.parametrize("codec", ["utf-16-le", "utf-16-be"])
+def test_xml_in_utf16_without_a_mark_is_read_as_utf16_by_its_declaration(codec):
+    text = '<?xml version="1.0"?><a>\u00e9</a>'
+    filter_ = Same()
+    status, _, body = run_filter(filter_, text.encode(codec), content_type="application/xml")
+    assert (status, body, filter_.seen) == (200, text.encode(codec), [text])
