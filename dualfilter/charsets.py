@@ -369,6 +369,10 @@ def fallback(charset: Charset, head: bytes, final: bool = True) -> Charset:
 def decode(data: bytes, declared: str | None, media_type: str, errors: str = "strict") -> tuple[str, Charset]:
     """Decode a body to text; FilterError if it is not in the charset it claims."""
     charset = detect(data, declared, media_type)
+    if charset.source != "bom":
+        ordered = byte_order(charset.codec, data)  # utf-32 / utf16: written back in the body's own order
+        if ordered != charset.codec:
+            charset = Charset(ordered, charset.source, charset.label, media_type)
     skip = len(BOM_OF[charset.codec]) if charset.source == "bom" else 0
     try:
         text = str(memoryview(data)[skip:], charset.codec, errors)
@@ -396,6 +400,19 @@ def _declaration(charset: Charset, data: bytes) -> Charset | None:
     return charset  # 'header', 'document' (the header says it too) or 'output'
 
 
+def _encoded(text: str, codec: str) -> bytes | None:
+    """``text`` in ``codec``, or None if it cannot hold it; bytes that ``unicode_errors='surrogateescape'``
+    kept as lone surrogates go back as the bytes they were."""
+    try:
+        return text.encode(codec)
+    except UnicodeEncodeError:
+        pass
+    try:
+        return text.encode(codec, "surrogateescape")
+    except UnicodeEncodeError:
+        return None
+
+
 def encode(text: str, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset | None]:
     """Encode text as the body's charset says (see the module docstring), and
     the charset the Content-Type must declare (None: leave it as it is)."""
@@ -403,15 +420,13 @@ def encode(text: str, charset: Charset | None, output_encoding: str) -> tuple[by
         original = charset.original
         if original is not None and (text is original[0] or text == original[0]):
             return original[1], None
-        try:
-            data = text.encode(charset.codec)
-        except UnicodeEncodeError:
-            if charset.media_type == "text/event-stream":
-                raise FilterError("an event stream is UTF-8, which cannot hold the filtered text") from None
-        else:
+        encoded = _encoded(text, charset.codec)
+        if encoded is not None:
             if charset.source == "bom":
-                data = BOM_OF[charset.codec] + data
-            return data, _declaration(charset, data)
+                encoded = BOM_OF[charset.codec] + encoded
+            return encoded, _declaration(charset, encoded)
+        if charset.media_type == "text/event-stream":
+            raise FilterError("an event stream is UTF-8, which cannot hold the filtered text")
     codec = lookup(output_encoding)
     label = output_encoding.strip() if output_encoding.strip().lower() in _ENCODING_OF_LABEL else ""
     fallback = Charset(codec, "output", label)

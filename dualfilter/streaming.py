@@ -140,7 +140,8 @@ class TextStream:
                 data = data[len(self._mark) :]
             self._decoder = codecs.getincrementaldecoder(codec)(self.errors)
             encoding = charsets.STREAM_CODEC.get(codec, codec)
-            self._encoder = codecs.getincrementalencoder(encoding)("strict" if self.errors == "strict" else "replace")
+            errors = self.errors if self.errors in ("strict", "surrogateescape") else "replace"  # the byte it kept goes back
+            self._encoder = codecs.getincrementalencoder(encoding)(errors)
         decoder = self._decoder
         held = decoder.getstate()[0]
         text = decoder.decode(data, final)

@@ -312,3 +312,38 @@ def test_xml_in_utf16_without_a_mark_is_read_as_utf16_by_its_declaration(codec):
     filter_ = Same()
     status, _, body = run_filter(filter_, text.encode(codec), content_type="application/xml")
     assert (status, body, filter_.seen) == (200, text.encode(codec), [text])
+
+
+@pytest.mark.parametrize(
+    ("body", "codec"),
+    [
+        (codecs.BOM_UTF32_BE + "<p>caf\u00e9</p>".encode("utf-32-be"), "utf-32-be"),
+        ("<p>caf\u00e9</p>".encode("utf-32-le"), "utf-32-le"),
+        ("<p>caf\u00e9</p>".encode("utf-16-le"), "utf-16-le"),
+    ],
+)
+def test_changed_text_under_utf32_or_utf16_labels_keeps_the_bodys_byte_order_and_mark(body, codec):
+    label = "utf16" if "16" in codec else "utf-32"
+    status, headers, out = run_filter(Upper(), body, content_type=f"text/html; charset={label}")
+    assert (status, out) == (200, body.decode(codec).upper().encode(codec))
+    assert dict(headers)["Content-Type"] == f"text/html; charset={label}"
+
+
+@pytest.mark.parametrize("flt", [Upper, "stream"], ids=["buffered", "streamed"])
+def test_a_byte_kept_by_surrogateescape_goes_back_as_it_came(flt):
+    class UpperText:
+        def feed(self, text):
+            return text.upper()
+
+        def finish(self):
+            return ""
+
+    class UpperStream(Filter):
+        decode_unicode = True
+
+        def stream(self, environ, headers):
+            return UpperText()
+
+    filter_ = (UpperStream if flt == "stream" else Upper)(unicode_errors="surrogateescape")
+    status, _, out = run_filter(filter_, b"<p>caf\xff</p>", content_type="text/html; charset=utf-8")
+    assert (status, out) == (200, b"<P>CAF\xff</P>")
