@@ -103,8 +103,18 @@ class View:
         self.media_type = media_type
         self.declared = declared
 
-    def text_charset(self) -> Charset | None:
-        """The charset text output is written in when it can hold it."""
+    def text_charset(self, headers: Headers | None = None) -> Charset | None:
+        """The charset text output is written in when it can hold it: the one the
+        filter's ``headers`` now declare, if it changed the Content-Type charset (the
+        bytes must be what the header says), else the one the body was read in."""
+        if headers is not None:
+            header = headers.get("Content-Type")
+            label = parse_content_type(header)[1].get("charset") if header else None
+            if label and (self.declared or "").strip().lower() != label.strip().lower():
+                try:
+                    return Charset(charsets.lookup(label), "header", label.strip(), self.media_type)
+                except FilterError:
+                    pass  # a label nobody knows: the body's own charset
         charset = self.charset
         if charset is None and self.declared:
             charset = Charset(charsets.lookup(self.declared), "header", self.declared)
@@ -165,7 +175,7 @@ def view(value: BodyValue, flt: Filter, headers: Headers, content_type: tuple[st
     return View(data, fmt, charset, media_type, declared)
 
 
-def settle(flt: Filter, seen: View, result: Any) -> BodyValue:
+def settle(flt: Filter, seen: View, result: Any, headers: Headers | None = None) -> BodyValue:
     """``flt``'s ``result`` for the body it saw as ``seen``, as a BodyValue for the
     next stage (not serialized); FilterError if it is not a kind ``flt`` may return."""
     if type(result) is bytes:
@@ -181,13 +191,13 @@ def settle(flt: Filter, seen: View, result: Any) -> BodyValue:
             raise FilterError(f"{flt.name}.filter() returned {kind}, which format {fmt.name} cannot write (expected {expects})")
         return BodyValue(result, fmt, seen.charset, seen.media_type, flt.output_encoding, flt)
     if isinstance(result, str):
-        return BodyValue(result, None, seen.text_charset(), seen.media_type, flt.output_encoding, flt)
+        return BodyValue(result, None, seen.text_charset(headers), seen.media_type, flt.output_encoding, flt)
     if isinstance(result, Iterable) and not isinstance(result, (dict, set)):
         items = list(result)
         if all(type(item) is bytes for item in items):
             return BodyValue(b"".join(items), producer=flt)
         if all(isinstance(item, str) for item in items):
-            return BodyValue("".join(items), None, seen.text_charset(), seen.media_type, flt.output_encoding, flt)
+            return BodyValue("".join(items), None, seen.text_charset(headers), seen.media_type, flt.output_encoding, flt)
         kinds = sorted({type(item).__name__ for item in items})
         raise FilterError(f"{flt.name}.filter() returned chunks of {', '.join(kinds)}; expected all bytes or all str")
     raise FilterError(f"{flt.name}.filter() returned {type(result).__name__}; expected bytes or str")

@@ -479,7 +479,7 @@ class ResponseMachine:
             # A plain text filter's text, directly: what settle() then serialize() would write.
             self._value = self._seen = self._raw = None
             try:
-                body, charset = charsets.encode(result, seen.text_charset(), stage.output_encoding)
+                body, charset = charsets.encode(result, seen.text_charset(self._stage_headers), stage.output_encoding)
             except Exception as exc:
                 self._to("failed")
                 return self._fail(exc, stage)
@@ -488,7 +488,7 @@ class ResponseMachine:
             seen = View(self._raw, None, None, decision.media_type, decision.params.get("charset"))
             self._value = BodyValue(self._raw)
         try:
-            self._value = settle(stage, seen, result)
+            self._value = settle(stage, seen, result, self._stage_headers)
             headers = self._stage_headers.list
             self._headers = responses.fixed_headers(headers, self._headers, None, None) if chained else headers
         except Exception as exc:

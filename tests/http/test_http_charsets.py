@@ -347,3 +347,19 @@ def test_a_byte_kept_by_surrogateescape_goes_back_as_it_came(flt):
     filter_ = (UpperStream if flt == "stream" else Upper)(unicode_errors="surrogateescape")
     status, _, out = run_filter(filter_, b"<p>caf\xff</p>", content_type="text/html; charset=utf-8")
     assert (status, out) == (200, b"<P>CAF\xff</P>")
+
+
+@pytest.mark.parametrize("suffix", ["", "!"], ids=["unchanged", "changed"])
+def test_a_filter_that_declares_another_charset_gets_its_text_written_in_it(suffix):
+    # The bytes must be what the Content-Type says: the filter's header wins over the page's charset.
+    class ToUTF8(Filter):
+        decode_unicode = True
+
+        def filter(self, environ, headers, data):
+            headers["Content-Type"] = "text/html; charset=utf-8"
+            return data + suffix
+
+    page = "<p>\u0141\u00f3d\u017a</p>"
+    status, headers, body = run_filter(ToUTF8(), page.encode("iso-8859-2"), content_type="text/html; charset=iso-8859-2")
+    assert (status, body) == (200, (page + suffix).encode("utf-8"))
+    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
