@@ -296,6 +296,8 @@ def byte_order(codec: str, head: bytes) -> str:
     their mark, or its absence, names (little-endian, as Python reads them
     unmarked); their incremental forms refuse a body without a mark and write one
     of their own. A mark left in the body is read as U+FEFF and written back as it came."""
+    if "16" not in codec and "32" not in codec:
+        return codec  # the common case, without a codec lookup
     name = codecs.lookup(codec).name
     if name == "utf-32":
         return "utf-32-be" if head.startswith(codecs.BOM_UTF32_BE) else "utf-32-le"

@@ -209,7 +209,7 @@ class ResponseMachine:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
             self._to("pass")
             return [make(ResponseStart, (status, headers, reason)), PASSTHROUGH]
-        if decision.wanted and "HTTP_IF_MATCH" in environ and status < 300 and RequestPolicy.if_match_fails(environ):
+        if decision.wanted and status < 300 and environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
             # A filtered page has no strong tag, so If-Match is false (RFC 9110 section 13.2.2, step 1).
             return self._precondition_failed()
         if action == "precondition":  # the app's own 412, whose body may be the page
@@ -479,7 +479,7 @@ class ResponseMachine:
             # A plain text filter's text, directly: what settle() then serialize() would write.
             self._value = self._seen = self._raw = None
             try:
-                body, charset = charsets.encode(result, seen.text_charset(self._stage_headers), stage.output_encoding)
+                body, charset = charsets.encode(result, seen.text_charset(self._edited_headers()), stage.output_encoding)
             except Exception as exc:
                 self._to("failed")
                 return self._fail(exc, stage)
@@ -488,7 +488,7 @@ class ResponseMachine:
             seen = View(self._raw, None, None, decision.media_type, decision.params.get("charset"))
             self._value = BodyValue(self._raw)
         try:
-            self._value = settle(stage, seen, result, self._stage_headers)
+            self._value = settle(stage, seen, result, self._edited_headers())
             headers = self._stage_headers.list
             self._headers = responses.fixed_headers(headers, self._headers, None, None) if chained else headers
         except Exception as exc:
@@ -500,6 +500,13 @@ class ResponseMachine:
             return self._finish()
         self._to("next")
         return self._next_stage()
+
+    def _edited_headers(self) -> Headers | None:
+        """The headers the stage that just ran left, if it changed them (else None)."""
+        headers, start = self._stage_headers, self._start
+        assert headers is not None and start is not None
+        baseline = self._headers if self.filter._stages else start.headers
+        return None if headers._headers == baseline else headers
 
     def _finish(self) -> list[Event]:
         """The filtered response, or the app's own when no stage filtered it."""

@@ -82,7 +82,29 @@ def _path_info(scope: Mapping[str, Any], root_path: str) -> str:
 #: environ (ranges, validators), by key, with the name each is read from (lower
 #: case, ``-`` as ``_``). None holds "SS", so no non-ASCII name maps to them
 #: (only "ß".upper() turns latin-1 into ASCII): a byte comparison is exact.
-_READ_WITHOUT_BUILDING = {"HTTP_RANGE": b"range", "HTTP_IF_RANGE": b"if_range", "HTTP_IF_NONE_MATCH": b"if_none_match"}
+_READ_WITHOUT_BUILDING = {
+    "HTTP_RANGE": b"range",
+    "HTTP_IF_RANGE": b"if_range",
+    "HTTP_IF_NONE_MATCH": b"if_none_match",
+    "HTTP_IF_MATCH": b"if_match",
+}
+
+
+#: The length of each of those names: most others are passed over by that test alone.
+_SIZES = frozenset(len(name) for name in _READ_WITHOUT_BUILDING.values())
+_KEY_OF = {name: key for key, name in _READ_WITHOUT_BUILDING.items()}
+
+
+def _read_headers(scope: Mapping[str, Any]) -> dict[str, str]:
+    """What build_environ would put under each key of ``_READ_WITHOUT_BUILDING``: the header's values, joined."""
+    read: dict[str, str] = {}
+    for raw_name, raw_value in scope.get("headers", ()):
+        if len(raw_name) in _SIZES:
+            key = _KEY_OF.get(bytes(raw_name).lower().replace(b"-", b"_"))
+            if key is not None:
+                text = bytes(raw_value).decode("latin-1")
+                read[key] = read[key] + "," + text if key in read else text
+    return read
 
 
 class ScopeEnviron(LazyEnviron):
@@ -92,29 +114,24 @@ class ScopeEnviron(LazyEnviron):
     answered from the scope's headers without building the rest.
     """
 
-    __slots__ = ("scope",)
+    __slots__ = ("scope", "_read")
 
     def __init__(self, scope: Mapping[str, Any]) -> None:
         # LazyEnviron.__init__, inline (one per request): the method known up front, nothing built.
         self.method = scope.get("method", "GET")
         self._data = None
         self.scope = scope
+        self._read: dict[str, str] | None = None  # those headers, read in one pass when first asked
 
     def get(self, key: str, default: Any = None) -> Any:
         if self._data is None:
             if key == "REQUEST_METHOD":
                 return self.method
-            wanted = _READ_WITHOUT_BUILDING.get(key)
-            if wanted is not None:
-                # What build_environ would put under the key: the header's values, joined.
-                value = None
-                size = len(wanted)
-                for raw_name, raw_value in self.scope.get("headers", ()):
-                    # Only a name of the same length can match: most are passed over by that test alone.
-                    if len(raw_name) == size and bytes(raw_name).lower().replace(b"-", b"_") == wanted:
-                        text = bytes(raw_value).decode("latin-1")
-                        value = text if value is None else value + "," + text
-                return default if value is None else value
+            if key in _READ_WITHOUT_BUILDING:
+                read = self._read
+                if read is None:
+                    read = self._read = _read_headers(self.scope)
+                return read.get(key, default)
         return self.data.get(key, default)
 
     def build(self) -> dict[str, Any]:
