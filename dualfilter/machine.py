@@ -170,6 +170,9 @@ class ResponseMachine:
             return self._fail(decision.error)
         if action == "redispatch":
             if status == 304 and validators.confirms(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
+                if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
+                    # If-Match comes first (RFC 9110 section 13.2.2), false for a filtered page.
+                    return self._precondition_failed()
                 # The client holds the filtered body (or asked for any), and the app's own
                 # is unchanged: confirm it with the derived tag, and nothing that describes the app's body.
                 self._to("bodiless")

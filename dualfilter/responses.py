@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .charsets import Charset
 from .events import Body, End, Event, ResponseStart
 from .headers import HOP_BY_HOP, HeaderList, check_header
-from .mediatypes import format_content_type, parse_content_type
+from .mediatypes import content_type_items, format_content_type, parse_content_type
 
 if TYPE_CHECKING:
     from .filter import Filter
@@ -84,7 +84,12 @@ def with_charset(headers: HeaderList, charset: Charset) -> HeaderList:
 
 
 def _declaring(content_type: str, charset: Charset) -> str:
-    """A Content-Type value whose ``charset`` parameter names ``charset``."""
+    """A Content-Type value whose ``charset`` parameter names ``charset``: of a list
+    (several field lines combined), every type in it, since browsers read the last."""
+    if "," in content_type:
+        items = content_type_items(content_type)
+        if len(items) > 1:
+            return ", ".join(_declaring(item.strip(), charset) for item in items)
     media_type, params = parse_content_type(content_type)
     if media_type and params.get("charset", "").lower() != charset.header_name.lower():
         return format_content_type(media_type, {**params, "charset": charset.header_name})

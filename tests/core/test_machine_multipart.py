@@ -110,3 +110,12 @@ def test_a_restart_of_the_answer_being_dropped_leaves_the_app_to_be_asked_again(
     assert machine.start(200, [("Content-Type", "text/html")], restart=True) == []  # WSGI exc_info, first answer
     assert machine.state is State.REDISPATCHING
     assert machine.start(200, [("Content-Type", "text/html")]) == []  # the second answer, buffered to filter
+
+
+def test_if_match_is_asked_before_the_derived_tag_the_app_confirmed():
+    # RFC 9110 section 13.2.2: If-Match first; a filtered page has no strong tag, so it is false.
+    flt = Upper(force_no_conditional=False)
+    derived = f'W/"v1-dfs{flt.validator_token()}"'
+    environ = make_environ(environ={"HTTP_IF_NONE_MATCH": derived, "HTTP_IF_MATCH": '"other"'})
+    events = ResponseMachine(flt, environ, can_redispatch=True).start(304, [("ETag", '"v1"')])
+    assert type(events[0]) is ResponseStart and events[0].status == 412

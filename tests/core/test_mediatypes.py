@@ -62,3 +62,12 @@ def test_a_redeclared_charset_leaves_no_empty_parameter_behind():
 
     headers = with_charset([("Content-Type", "text/html; charset=iso-8859-1;")], Charset("utf-8", "output", "utf-8"))
     assert headers == [("Content-Type", "text/html; charset=utf-8")]
+
+
+def test_a_charset_declared_again_names_it_in_every_type_of_a_list():
+    # Several field lines combined: browsers read the last type, so each must say the new charset.
+    from dualfilter.charsets import Charset
+    from dualfilter.responses import with_charset
+
+    headers = with_charset([("Content-Type", "text/plain, text/html; charset=iso-8859-1")], Charset("utf-8", "output", "utf-8"))
+    assert headers == [("Content-Type", "text/plain; charset=utf-8, text/html; charset=utf-8")]

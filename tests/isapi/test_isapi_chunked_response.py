@@ -89,3 +89,15 @@ def test_malformed_framing_is_refused_to_the_extension():
     extension = Chunking(writes=[b"zz\r\nhello\r\n"])
     call_extension(Upper.isapi(extension), FakeECB(), raise_errors=False)
     assert [type(error) for error in extension.errors] == [ExtensionError]
+
+
+def test_a_chunked_body_the_extension_never_ends_is_a_502_not_a_complete_page(caplog):
+    # RFC 9112 section 8: an incomplete message may not pass for a complete one.
+    extension = Chunking(writes=framed()[:-1])  # no last chunk
+    response = call_extension(Upper.isapi(extension), FakeECB(), raise_errors=False)
+    assert (response.status, response.body) == (502, b"Bad Gateway\nThe response ended before its body.\n")
+
+
+def test_a_head_of_a_page_the_extension_chunks_itself_needs_no_body():
+    response = call_extension(Upper.isapi(Chunking(writes=[])), FakeECB("HEAD", "/"))
+    assert (response.status, response.body) == (200, b"")

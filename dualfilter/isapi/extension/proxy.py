@@ -44,7 +44,8 @@ from ...errors import StreamError
 from ...events import PASSTHROUGH, REDISPATCH, Body, Event, ResponseStart
 from ...http1 import BodyReader, RawResponseError, chunked, dechunker, delimited
 from ...machine import ResponseMachine
-from ...responses import status_line
+from ...responses import request_path, simple_response, status_line
+from ...state import State
 from ..constants import (
     ERROR_INVALID_INDEX,
     ERROR_INVALID_PARAMETER,
@@ -79,6 +80,12 @@ _HEADERS_CALL = "ServerSupportFunction(HSE_REQ_SEND_RESPONSE_HEADER_EX)"
 _NO_DEFAULT: Any = object()
 _CUT = "the response was cut short: a streaming filter failed"
 _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
+
+
+#: Machine states in which the body is read (a filtered one): an extension's own chunks are undone for it.
+_READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
+#: Those in which nothing of the response went out yet.
+_HOLDS_START = frozenset({State.BUFFERING, State.HOLDING})
 
 
 class ProxyECB:
@@ -151,7 +158,7 @@ class ProxyECB:
             self._started = True
             events = drive(machine, machine.start(text, pairs))
             self._send(events)
-            if not self._direct and chunked(pairs):
+            if machine.state in _READS_BODY and chunked(pairs):
                 try:
                     self._chunks = dechunker(int(text.partition(" ")[0]), pairs)
                 except RawResponseError as exc:
@@ -381,11 +388,31 @@ class ProxyECB:
         if not self._ended:
             self._ended = True
             if not self._raw and self._started and not self._cut:
+                if self._chunks is not None and not self._chunks_complete():
+                    return not self._cut
                 try:
                     self._send(self._drive(self._machine.end()))
                 except StreamError:
                     pass  # the machine logged it: the response is cut short
         return not self._cut
+
+    def _chunks_complete(self) -> bool:
+        """Whether the extension ended its own chunked framing (its last chunk came). If not,
+        the page is incomplete: a 502 in its place while nothing of it went out, else the
+        response is cut short (RFC 9112 section 8: an incomplete message is not a complete one)."""
+        assert self._chunks is not None
+        try:
+            self._chunks.finish()
+            return True
+        except RawResponseError as exc:
+            machine = self._machine
+            path = request_path(machine.environ)
+            log.error("%s: the extension's chunked body for %s ended early: %s", machine.filter.name, path, exc)
+            if machine.state in _HOLDS_START:
+                send_response(self._real, simple_response(502, "Bad Gateway", "The response ended before its body."), False)
+            else:
+                self._cut = True
+            return False
 
     def _end_session(self, status: int, *, failed: bool = False) -> None:
         with self._lock:
