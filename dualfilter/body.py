@@ -78,7 +78,11 @@ class BodyValue:
         """The body as bytes, and the charset to declare for it (None: leave the header)."""
         value = self.value
         if self.format is not None:
-            return self.format.serialize(value, self.charset, self.media_type, self.output_encoding)
+            written = self.format.serialize(value, self.charset, self.media_type, self.output_encoding)
+            if type(written) is not tuple or len(written) != 2 or type(written[0]) is not bytes:
+                kind = type(written[0] if type(written) is tuple and written else written).__name__
+                raise FilterError(f"format {self.format.name}'s serialize() gave {kind}; expected (bytes, Charset or None)")
+            return written
         if type(value) is str:
             return charsets.encode(value, self.charset, self.output_encoding)
         if self.codings:
@@ -189,7 +193,8 @@ def settle(flt: Filter, seen: View, result: Any, headers: Headers | None = None)
         if not fmt.accepts(result):
             kind, expects = type(result).__name__, fmt.expects
             raise FilterError(f"{flt.name}.filter() returned {kind}, which format {fmt.name} cannot write (expected {expects})")
-        return BodyValue(result, fmt, seen.charset, seen.media_type, flt.output_encoding, flt)
+        charset = seen.text_charset(headers) if headers is not None else seen.charset  # a charset the filter declared
+        return BodyValue(result, fmt, charset, seen.media_type, flt.output_encoding, flt)
     if isinstance(result, str):
         return BodyValue(result, None, seen.text_charset(headers), seen.media_type, flt.output_encoding, flt)
     if isinstance(result, Iterable) and not isinstance(result, (dict, set)):

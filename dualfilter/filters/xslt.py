@@ -88,16 +88,19 @@ class XSLT(Filter):
             result = self._transform(data)
         except lxml.etree.XSLTApplyError as exc:
             raise FilterError(f"stylesheet {self._label} failed: {exc}") from None
+        output: bytes = bytes(result)
         method = self._method
         if method is None:
+            # XSLT 1.0 section 16: html when the root is <html> and no text but white space
+            # comes before it; libxslt then writes no XML declaration, which tells the two apart.
             root = result.getroot()
             is_html = root is not None and isinstance(root.tag, str) and root.tag.lower() == "html"
-            method = "html" if is_html else "xml"
+            method = "html" if is_html and not output.startswith(b"<?xml") else "xml"
         media_type = self._media_type or METHOD_MEDIA_TYPES.get(method)
         if media_type is None:
             media_type = parse_content_type(headers.get("Content-Type") or "")[0] or "application/xml"
         headers["Content-Type"] = format_content_type(media_type, {"charset": self._encoding.lower()})
-        return bytes(result)
+        return output
 
 
 #: How many stylesheet files (a stylesheet and what it imports) the digest reads at most.

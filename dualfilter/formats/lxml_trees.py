@@ -66,9 +66,15 @@ class LxmlHTMLFormat(LxmlFormat):
         text, charset = charsets.decode(data, declared, media_type)
         parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=False, default_doctype=False)  # type: ignore[call-arg]  # lxml-stubs lag lxml 5
         try:
-            return lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=parser), charset
+            document = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=parser)
         except (lxml.etree.LxmlError, ValueError) as exc:
             raise FilterError(f"response body is not parseable HTML: {exc}") from None
+        for entry in parser.error_log:
+            # libxml2 stops at its limits (nesting, a huge text node) without raising: the rest
+            # of the page would be lost without a word, so it is the clean 500, as for XML.
+            if entry.level_name == "FATAL":
+                raise FilterError(f"response body is beyond the HTML parser's limits: {entry.message}")
+        return document, charset
 
     def serialize(
         self, value: Any, charset: Charset | None, media_type: str, output_encoding: str

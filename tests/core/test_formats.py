@@ -253,3 +253,58 @@ def test_xml_keeps_its_standalone_declaration():
 def test_json_holding_an_escaped_lone_surrogate_is_written_back_escaped():
     body = drive(AddField(), [b'{"half": "\\ud83d", "n": "caf\\u00e9"}'], headers=ct("application/json"))[3]
     assert body == b'{"half":"\\ud83d","n":"caf\\u00e9","added":1}'
+
+
+@pytest.mark.parametrize(
+    "page",
+    [
+        b"<html><body>" + b"<div>" * 300 + b"deep" + b"</div>" * 300 + b"<p>footer</p></body></html>",
+        b"<html><body><p>" + b"x" * 11_000_000 + b"</p><p>after</p></body></html>",
+    ],
+    ids=["nesting", "huge-text"],
+)
+def test_html_past_the_parsers_limits_is_the_clean_500_not_a_page_cut_short(page):
+    # libxml2 stops at its limits without raising: the rest of the page would be lost without a word.
+    _, status, _, body = drive(AddRel(), [page], headers=ct("text/html"))
+    assert status == 500 and body == b"Internal Server Error\n"
+
+
+def test_a_format_whose_serialize_gives_no_bytes_is_the_clean_500():
+    class Broken(Format):
+        name = "broken-text"
+        media_types = ("text/x-broken",)
+
+        def parse(self, data, declared, media_type):
+            return data.decode(), None
+
+        def serialize(self, value, charset, media_type, output_encoding):
+            return value, None  # str: not what a format writes
+
+    class UsesIt(Filter):
+        format = Broken()
+
+        def filter(self, environ, headers, data):
+            return data + "!"
+
+    _, status, _, body = drive(UsesIt(), [b"x"], headers=ct("text/x-broken"))
+    assert (status, body) == (500, b"Internal Server Error\n")
+
+
+def test_a_format_filter_that_declares_another_charset_gets_its_document_written_in_it():
+    class ToUTF8(AddRel):
+        def filter(self, environ, headers, data):
+            headers["Content-Type"] = "text/html; charset=utf-8"
+            return super().filter(environ, headers, data)
+
+    page = "<html><body><p>\u0141\u00f3d\u017a</p></body></html>"
+    _, status, headers, body = drive(ToUTF8(), [page.encode("iso-8859-2")], headers=ct("text/html; charset=iso-8859-2"))
+    assert status == 200 and "\u0141\u00f3d\u017a" in body.decode("utf-8")
+    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
+
+
+def test_json_is_read_from_its_bytes_whatever_a_charset_parameter_says():
+    # RFC 8259 section 11: the charset parameter has no effect; clients read UTF-8.
+    latin = ct("application/json; charset=iso-8859-1")
+    _, status, headers, body = drive(AddField(), ['{"n": "caf\u00e9"}'.encode()], headers=latin)
+    assert body == '{"n":"caf\u00e9","added":1}'.encode()
+    assert dict(headers)["Content-Type"] == "application/json; charset=utf-8"

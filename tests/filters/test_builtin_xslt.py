@@ -194,3 +194,14 @@ def test_a_new_stylesheet_at_the_same_path_or_a_new_import_makes_a_new_validator
     stylesheet(f"""<xsl:stylesheet version="1.0" {XSL}><xsl:import href="base.xsl"/><!-- v2 --></xsl:stylesheet>""")
     rewritten = XSLT(stylesheet=main, force_no_conditional=False).etag_token
     assert len({first, imported, rewritten}) == 3
+
+
+def test_without_an_output_method_text_before_an_html_root_makes_it_xml(stylesheet):
+    # XSLT 1.0 section 16: html is the default only if nothing but white space precedes the <html> root.
+    path = stylesheet(
+        f"""<xsl:stylesheet version="1.0" {XSL}>
+      <xsl:template match="/">Report<html><body><xsl:value-of select="/doc/title"/></body></html></xsl:template>
+    </xsl:stylesheet>"""
+    )
+    status, headers, body = run_filter(XSLT(stylesheet=path), DOC, content_type="application/xml")
+    assert body.startswith(b"<?xml") and dict(headers)["Content-Type"] == "application/xml; charset=utf-8"
