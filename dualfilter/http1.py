@@ -197,14 +197,15 @@ def body_reader(method: str, head: Head) -> BodyReader | LengthReader:
     Raises FramingError for a Content-Length that does not state one length
     (RFC 9112 section 6.3, rule 5: the response cannot be read, a proxy answers 502).
     """
-    if method != "HEAD" and head.status >= 200 and head.status not in _BODILESS:
-        if not any(name.lower() == "transfer-encoding" for name, _ in head.headers):
-            try:
-                length = content_length(head.headers)
-            except ValueError as exc:
-                raise FramingError(str(exc)) from None
-            if length is not None:
-                return LengthReader(length)
+    if method == "HEAD" or head.status < 200 or head.status in _BODILESS:
+        return LengthReader(0)  # nothing follows: what its framing fields say does not matter
+    if not any(name.lower() == "transfer-encoding" for name, _ in head.headers):
+        try:
+            length = content_length(head.headers)
+        except ValueError as exc:
+            raise FramingError(str(exc)) from None
+        if length is not None:
+            return LengthReader(length)
     return BodyReader(method, head)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import pytest
 from filter_harness import HTML_TYPE, PAGE, UpperFilter, filtered, html, serve
 
 from dualfilter import Filter
@@ -211,3 +212,32 @@ def test_a_body_the_site_writes_after_a_bodiless_head_is_dropped():
         head_end = raw.index(b"\r\n\r\n") + 4
         for splits in ([], [head_end]):  # in the notification of the head, or in one of their own
             assert b"secret" not in serve(raw, method=method, splits=splits).raw, (method, raw[:20], splits)
+
+
+def test_requests_on_a_connection_without_end_of_request_between_them_each_get_their_response():
+    # PREPROC_HEADERS marks each new request: what the last left is over then.
+    from dualfilter.isapi.constants import SF_NOTIFY_END_OF_REQUEST
+
+    page = html(b"<p>ok</p>")
+    png = b"HTTP/1.1 200 OK\r\nContent-Type: image/png\r\nContent-Length: 3\r\n\r\nabc"
+    with FilterHost(UpperFilter.isapi_filter(), raise_errors=False) as iis:
+        iis.flags &= ~SF_NOTIFY_END_OF_REQUEST
+        with iis.connection() as connection:
+            answers = [connection.request("GET", f"/{n}", response=raw) for n, raw in enumerate([page, page, png, page])]
+    assert [answer.raw for answer in answers] == [filtered(page), filtered(page), png, filtered(page)]
+
+
+def test_an_interim_response_never_reaches_an_http10_client():
+    # RFC 9110 section 15.2: no 1xx to an HTTP/1.0 client, which would take it for the answer.
+    page = html(b"<p>ok</p>")
+    raw = b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n" + page
+    response = serve(raw, variables={"SERVER_PROTOCOL": "HTTP/1.0"})
+    assert response.raw.startswith(b"HTTP/1.1 200 OK") and b"103" not in response.raw
+
+
+@pytest.mark.parametrize("length", ["5, 11", "+5"])
+def test_a_head_with_a_length_that_is_no_length_still_loses_the_unfiltered_validators(length):
+    # Nothing follows a HEAD: its framing fields say nothing, and the ETag is the unfiltered body's.
+    raw = f'HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nContent-Length: {length}\r\nETag: "v1"\r\n\r\n'.encode()
+    response = serve(raw, method="HEAD")
+    assert response.status == 200 and b"ETag" not in response.raw and b"Content-Length" not in response.raw

@@ -194,8 +194,10 @@ class RawExchange:
                 return NEXT
             used += size
             if head.informational and head.status != 101:
-                # An interim response (100 Continue, 103 Early Hints) goes out now, as it came.
-                self.connection.write(fc, [*self.held, data[sent:used]])
+                # An interim response (100 Continue, 103 Early Hints) goes out now, as it came;
+                # never to an HTTP/1.0 client, which would take it for the answer (RFC 9110 section 15.2).
+                if reads_chunks(self._client_version()):
+                    self.connection.write(fc, [*self.held, data[sent:used]])
                 self.held = []
                 sent = used
                 continue

@@ -194,6 +194,8 @@ class ISAPIFilter:
                 connection = fc.FilterContext
                 if type(connection) is not Connection:
                     connection = fc.FilterContext = Connection()
+                elif connection.exchange is not None:  # the last request's END_OF_REQUEST never came: it is over
+                    connection.end_of_request(fc)
                 connection.ask(self, fc)
                 connection.request_headers = {} if connection.skipped else self._strip_request_headers(fc.GetData())
             elif kind == SF_NOTIFY_END_OF_NET_SESSION:
