@@ -9,13 +9,46 @@ from urllib.parse import urljoin
 from ..filter import Filter
 from ..headers import Headers
 from ..html import engine
-from ..html.links import SRCSET_ATTRIBUTES, rewrite_srcset
+from ..html.links import SRCSET_ATTRIBUTES, rewrite_css, rewrite_srcset
 from ..specs import import_object
 from ..streaming import Stream
 
 #: The URL attributes lxml's ``iterlinks`` does not know (dualfilter.html.links knows them all).
 _MORE_URL_ATTRIBUTES = ("poster",)
 _MORE_LINKS = "//*[" + " or ".join(f"@{name}" for name in (*_MORE_URL_ATTRIBUTES, *SRCSET_ATTRIBUTES)) + "]"
+
+
+def _rewrite_lxml_links(document: Any, rewrite: Callable[[str], str]) -> None:
+    """The links lxml's ``iterlinks`` finds, rewritten as its ``rewrite_links`` would, but
+    each value from its end back (several links in one value, as ``archive`` holds,
+    keep their places) and CSS read as browsers read it (``url( 'x' )``,
+    ``@import 'x'``: :func:`~dualfilter.html.links.rewrite_css`, as the streaming path)."""
+    found: dict[tuple[Any, str | None], list[tuple[int, str]]] = {}
+    for element, attribute, link, position in document.iterlinks():
+        if attribute == "style" or (attribute is None and element.tag == "style"):
+            continue  # CSS: below
+        found.setdefault((element, attribute), []).append((position, link))
+    for (element, attribute), links in found.items():
+        value = element.get(attribute) if attribute is not None else element.text
+        if value is None:
+            continue
+        new_value = value
+        for position, link in sorted(links, reverse=True):
+            new = rewrite(link.strip())
+            if new != link:
+                whole = not position and len(link) == len(value)
+                new_value = new if whole else new_value[:position] + new + new_value[position + len(link) :]
+        if new_value != value:
+            if attribute is None:
+                element.text = new_value
+            else:
+                element.set(attribute, new_value)
+    for element in document.iter():
+        style = element.get("style") if isinstance(element.tag, str) else None
+        if style is not None and (new := rewrite_css(style, lambda url: rewrite(url.strip()))) != style:
+            element.set("style", new)
+        if element.tag == "style" and element.text and (new := rewrite_css(element.text, rewrite)) != element.text:
+            element.text = new
 
 
 def _rewrite_more_links(document: Any, rewrite: Callable[[str], str]) -> None:
@@ -117,7 +150,7 @@ class RewriteLinks(Filter):
         """The document with every link rewritten."""
         if self._links is not None:
             return self._links.filter(environ, headers, data)
-        data.rewrite_links(self.rewrite_link, resolve_base_href=False)
+        _rewrite_lxml_links(data, self.rewrite_link)
         _rewrite_more_links(data, self.rewrite_link)
         return data
 

@@ -48,9 +48,7 @@ class XSLT(Filter):
             self._transform = lxml.etree.XSLT(document, access_control=access)
         except lxml.etree.XSLTParseError as exc:
             raise ValueError(f"stylesheet {self._label} is not valid XSLT: {exc}") from None
-        output: dict[str, str] = {}
-        for element in document.getroot().iterchildren(f"{{{XSL_NAMESPACE}}}output"):
-            output.update(element.attrib)
+        output = _output(document, set())
         self._method = output.get("method")
         self._media_type = output.get("media-type")
         self._encoding = output.get("encoding", "UTF-8")
@@ -111,26 +109,58 @@ def _digest(document: Any) -> str:
     """A hash of a stylesheet and the local files it imports or includes, as they are now."""
     import lxml.etree
 
-    digest = hashlib.sha256(lxml.etree.tostring(document))
+    digest = hashlib.sha256()
     seen: set[str] = set()
     pending = [document]
     while pending and len(seen) < _MOST_FILES:
         current = pending.pop()
+        digest.update(lxml.etree.tostring(current))
         base = current.docinfo.URL or ""
+        seen.add(base)
         for element in current.getroot().iterchildren(f"{{{XSL_NAMESPACE}}}import", f"{{{XSL_NAMESPACE}}}include"):
-            href = element.get("href")
-            path = os.path.join(os.path.dirname(base), href) if href else ""
-            if not path or path in seen or not os.path.isfile(path):
-                continue
-            seen.add(path)
-            with open(path, "rb") as file:
-                content = file.read()
-            digest.update(content)
-            try:
-                pending.append(lxml.etree.ElementTree(lxml.etree.fromstring(content, _safe_parser(), base_url=path)))
-            except lxml.etree.XMLSyntaxError:
-                continue  # compiling it said what is wrong
+            referenced = _referenced(element, base)
+            if referenced is not None and (referenced.docinfo.URL or "") not in seen:
+                pending.append(referenced)
     return digest.hexdigest()
+
+
+def _referenced(element: Any, base: str) -> Any | None:
+    """The stylesheet an ``xsl:import`` or ``xsl:include`` names, parsed; None when unreadable."""
+    import lxml.etree
+
+    href = element.get("href")
+    path = os.path.join(os.path.dirname(base), href) if href else ""
+    if not path or not os.path.isfile(path):
+        return None
+    try:
+        with open(path, "rb") as file:
+            return lxml.etree.ElementTree(lxml.etree.fromstring(file.read(), _safe_parser(), base_url=path))
+    except (OSError, lxml.etree.XMLSyntaxError):
+        return None  # compiling it said what is wrong
+
+
+def _output(document: Any, seen: set[str]) -> dict[str, str]:
+    """The ``xsl:output`` attributes in force, merged as XSLT 1.0 section 16 has it: an
+    imported stylesheet's first (lower precedence), then the stylesheet's own and what
+    it includes, in document order."""
+    base = document.docinfo.URL or ""
+    if base in seen or len(seen) >= _MOST_FILES:
+        return {}
+    seen.add(base)
+    merged: dict[str, str] = {}
+    root = document.getroot()
+    for element in root.iterchildren(f"{{{XSL_NAMESPACE}}}import"):
+        imported = _referenced(element, base)
+        if imported is not None:
+            merged.update(_output(imported, seen))
+    for element in root.iterchildren(f"{{{XSL_NAMESPACE}}}include", f"{{{XSL_NAMESPACE}}}output"):
+        if element.tag == f"{{{XSL_NAMESPACE}}}output":
+            merged.update(element.attrib)
+        else:
+            included = _referenced(element, base)
+            if included is not None:
+                merged.update(_output(included, seen))
+    return merged
 
 
 def _safe_parser() -> Any:

@@ -285,3 +285,21 @@ def test_a_style_url_quoted_with_character_references_is_rewritten(extra, quote,
     body = run_filter(flt, page(f'<div style="background:url({quote}/app/x.png{quote})"></div>'))[2]
     expected = quote.replace("&quot;", '"').replace("&#39;", "'")
     assert attribute(body, "div", "style") == f"background:url({expected}/new/x.png{expected})"
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_each_url_of_an_archive_is_rewritten_in_its_place(extra, monkeypatch):
+    flt = build(extra, monkeypatch, mapping={"/app/": "/v2/app/"})
+    body = run_filter(flt, page('<object archive="/app/z1 /app/z2" data="/app/o"></object>'))[2]
+    assert attribute(body, "object", "archive") == "/v2/app/z1 /v2/app/z2"
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_css_urls_are_read_as_browsers_read_them(extra, monkeypatch):
+    # CSS Syntax: url( followed by spaces and a string is a URL; @import takes either quote.
+    seen: list[str] = []
+    flt = build(extra, monkeypatch, function=lambda url: seen.append(url) or url.replace("/app/", "/new/"))
+    body = run_filter(flt, page("<div style=\"background: url( '/app/bg.png' )\"></div><style>@import '/app/x.css';</style>"))[2]
+    assert attribute(body, "div", "style") == "background: url( '/new/bg.png' )"
+    assert b"@import '/new/x.css'" in body
+    assert sorted(seen) == ["/app/bg.png", "/app/x.css"]

@@ -205,3 +205,15 @@ def test_without_an_output_method_text_before_an_html_root_makes_it_xml(styleshe
     )
     status, headers, body = run_filter(XSLT(stylesheet=path), DOC, content_type="application/xml")
     assert body.startswith(b"<?xml") and dict(headers)["Content-Type"] == "application/xml; charset=utf-8"
+
+
+def test_the_content_type_follows_an_xsl_output_the_stylesheet_imports(stylesheet):
+    # XSLT 1.0 section 16: xsl:output elements are merged, imported ones included.
+    common = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text" encoding="ISO-8859-1"/></xsl:stylesheet>"""
+    stylesheet(common, "common.xsl")
+    main = stylesheet(
+        f"""<xsl:stylesheet version="1.0" {XSL}><xsl:import href="common.xsl"/>
+      <xsl:template match="/">caf\u00e9</xsl:template></xsl:stylesheet>"""
+    )
+    status, headers, body = run_filter(XSLT(stylesheet=main), DOC, content_type="application/xml")
+    assert (body, dict(headers)["Content-Type"]) == ("caf\u00e9".encode("iso-8859-1"), "text/plain; charset=iso-8859-1")
