@@ -62,6 +62,8 @@ class Exchange:
     _fast = False  # passing and sent: the rest is the app's, as is
     _asked_again = False  # the machine said REDISPATCH: the app's answer is dropped, the app asked again
     machine: ResponseMachine | None = None  # made at the first start the decision does not leave untouched
+    #: Body to hand on, made by :meth:`respond` when the server iterates this object (until then, none).
+    _pending: deque[bytes] = deque()  # never appended to: shared, empty
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
         self.filter = flt
@@ -70,7 +72,6 @@ class Exchange:
         self._app = app
         # The request as it came, for a redispatch: apps rewrite their environ as they route.
         self._request = dict(environ)
-        self._pending: deque[bytes] = deque()
 
     # -- what the app calls ------------------------------------------------------
 
@@ -86,8 +87,13 @@ class Exchange:
                 environ = self.environ
                 decision = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
                 if decision.untouched:
-                    self._server_write = self._server_start(status, headers)
+                    write = self._server_start(status, headers)
                     self._forwarded = self._passing = True
+                    if self._inner is None:
+                        # The app has not returned: nothing is held to go before what it
+                        # writes, and a restart the server has seen body before is the server's to refuse.
+                        return write
+                    self._server_write = write
                     return self.write
             machine = self.machine = ResponseMachine(self.filter, self.environ, True)  # True: can_redispatch
             events = machine.start(status, headers, decision=decision)
@@ -153,6 +159,7 @@ class Exchange:
         if self._passing:
             self._detached = True
             return app_iter
+        self._pending = deque()
         self._inner = app_iter
         try:
             if self._asked_again:
