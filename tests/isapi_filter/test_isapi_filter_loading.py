@@ -54,9 +54,9 @@ def test_filter_asks_for_request_headers_to_strip_range():
     assert version_of(UpperFilter.isapi_filter()).Flags & SF_NOTIFY_PREPROC_HEADERS
 
 
-def test_strip_request_headers_false_asks_only_raw_data_and_the_ends_of_request_and_connection():
+def test_strip_request_headers_false_still_asks_for_the_request_headers_to_see_each_request_begin():
     flags = version_of(UpperFilter.isapi_filter(strip_request_headers=False)).Flags
-    expected = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_END_OF_NET_SESSION
+    expected = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_END_OF_NET_SESSION
     assert flags & ~SF_NOTIFY_ORDER_MASK == expected
 
 

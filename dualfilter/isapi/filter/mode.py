@@ -100,7 +100,7 @@ class Connection:
             log.warning("%s: %d bytes after the end of a response to %s dropped", owner.filter.name, len(data), exchange.method)
             return NEXT
         if exchange is None or exchange.phase is DONE:
-            if not self.asked:  # asked here when PREPROC_HEADERS was not
+            if not self.asked:  # asked here when IIS sent no PREPROC_HEADERS for this request
                 self.ask(owner, fc)
                 if self.skipped:
                     return NEXT
@@ -161,13 +161,19 @@ class ISAPIFilter:
             raise ValueError(f"notify_order must be one of the SF_NOTIFY_ORDER_* values, not {notify_order!r}")
         self.filter = filter
         # END_OF_NET_SESSION releases the connection's state: pywin32 never calls TerminateFilter.
-        self.flags = SF_NOTIFY_SEND_RAW_DATA | SF_NOTIFY_END_OF_REQUEST | SF_NOTIFY_END_OF_NET_SESSION | notify_order
-        if strip_request_headers:
-            self.flags |= SF_NOTIFY_PREPROC_HEADERS
+        # PREPROC_HEADERS, asked whether the headers are stripped or not, tells where a new
+        # request begins (IIS need not send END_OF_REQUEST between a connection's requests).
+        self.flags = (
+            SF_NOTIFY_SEND_RAW_DATA
+            | SF_NOTIFY_PREPROC_HEADERS
+            | SF_NOTIFY_END_OF_REQUEST
+            | SF_NOTIFY_END_OF_NET_SESSION
+            | notify_order
+        )
+        self.strip_request_headers = strip_request_headers
         self.description = fit_description(description or f"dualfilter {filter.name}", MAX_DESCRIPTION)
-        #: The request headers removed, as IIS names them (``'Range:'``).
-        removed = filter.request_policy.removed
-        self.removed = tuple(sorted(name.title() + ":" for name in removed)) if strip_request_headers else ()
+        #: The request headers removed (under ``strip_request_headers``), as IIS names them (``'Range:'``).
+        self.removed = tuple(sorted(name.title() + ":" for name in filter.request_policy.removed))
         self.max_head_size = max_head_size
 
     def GetFilterVersion(self, fv: Any) -> None:
@@ -197,7 +203,8 @@ class ISAPIFilter:
                 elif connection.exchange is not None:  # the last request's END_OF_REQUEST never came: it is over
                     connection.end_of_request(fc)
                 connection.ask(self, fc)
-                connection.request_headers = {} if connection.skipped else self._strip_request_headers(fc.GetData())
+                strips = self.strip_request_headers and not connection.skipped
+                connection.request_headers = self._strip_request_headers(fc.GetData()) if strips else {}
             elif kind == SF_NOTIFY_END_OF_NET_SESSION:
                 fc.FilterContext = None
         except Exception:
