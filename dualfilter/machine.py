@@ -475,10 +475,11 @@ class ResponseMachine:
         stage, seen, decision = self._stage, self._seen, self.decision
         assert stage is not None and decision is not None and self._stage_headers is not None
         chained = self.filter._stages
-        if not chained and type(result) is bytes and not decision.codings:
+        direct = not chained and not decision.codings and not self._codes_anew()
+        if direct and type(result) is bytes:
             self._value = self._seen = self._raw = None
             return self._respond(result, None, self._stage_headers._headers, stage)  # the common case, directly
-        if not chained and type(result) is str and seen is not None and seen.format is None and not decision.codings:
+        if direct and type(result) is str and seen is not None and seen.format is None:
             # A plain text filter's text, directly: what settle() then serialize() would write.
             self._value = self._seen = self._raw = None
             try:
@@ -523,14 +524,20 @@ class ResponseMachine:
             return [start, Body(body), End(self._trailers)] if body else [start, End(self._trailers)]
         try:
             body, charset = value.serialize()
-            if self.decision.codings:
-                # Coded again as the headers the filters left say: as the app's (the
-                # usual case), or as a filter changed or dropped the Content-Encoding.
-                body = codings.encode(body, self._final_codings())
+            # Coded as the headers the filters left say: as the app's (the usual case),
+            # or as a filter changed, dropped or added the Content-Encoding.
+            named = self._final_codings()
+            if named:
+                body = codings.encode(body, named)
         except Exception as exc:
             self._to("failed")
             return self._fail(exc, value.producer)
         return self._respond(body, charset, self._headers, value.producer)
+
+    def _codes_anew(self) -> bool:
+        """Whether the stage that just ran named a Content-Encoding (the app's page had none)."""
+        edited = self._edited_headers()
+        return edited is not None and get_header(edited.list, "content-encoding") is not None
 
     def _final_codings(self) -> list[str]:
         """The codings the filtered headers name; FilterError for one dualfilter cannot apply."""
@@ -590,6 +597,8 @@ class ResponseMachine:
             self._to("declined")
             return []
         try:
+            if codings.parse(get_header(headers.list, "content-encoding")):
+                raise FilterError("a streamed response cannot be given a Content-Encoding: dualfilter compresses no stream")
             fixed = responses.fixed_headers(headers.list, start.headers, None, getattr(stream, "charset", None))
             fixed += [(name, value) for name, value in start.headers if name.lower() == "trailer"]  # streamed: chunked
             if self.filter.etag_token is not None:

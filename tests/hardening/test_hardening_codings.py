@@ -134,6 +134,65 @@ def test_a_filter_naming_another_coding_gets_its_page_in_that_coding(host):
     assert brotli.decompress(response.body) == FILTERED
 
 
+class CodeText(Filter):
+    """A text filter that names a coding for a page the app sent uncoded."""
+
+    decode_unicode = True
+
+    def filter(self, environ, headers, data):
+        headers["Content-Encoding"] = "gzip"
+        return data.replace("secret", "[redacted]")
+
+
+class CodeStream(Filter):
+    """A streaming filter that names a coding: a stream is not compressed."""
+
+    class Echo:
+        def feed(self, data):
+            return data
+
+        def finish(self):
+            return b""
+
+    def stream(self, environ, headers):
+        headers["Content-Encoding"] = "gzip"
+        return self.Echo()
+
+
+@pytest.mark.parametrize("host", HOSTS)
+@pytest.mark.parametrize(
+    ("flt", "expected"),
+    [(Recode(coding="gzip"), FILTERED), (CodeText(), PAGE.replace(b"secret", b"[redacted]"))],
+    ids=["bytes", "text"],
+)
+def test_a_filter_naming_a_coding_for_an_uncoded_page_gets_its_page_in_that_coding(host, flt, expected):
+    # RFC 9110 section 8.4: Content-Encoding names the codings applied to the content.
+    inner = Inner(200, "OK", [("Content-Type", HTML), ("Content-Length", str(len(PAGE)))], [PAGE])
+    response = fetch(host, flt, inner)
+    assert header(response, "content-encoding") == "gzip"
+    assert gzip.decompress(response.body) == expected
+    assert header(response, "content-length") == str(len(response.body))
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_filter_naming_a_coding_it_cannot_apply_to_an_uncoded_page_gives_the_clean_500(host, caplog):
+    inner = Inner(200, "OK", [("Content-Type", HTML)], [PAGE])
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        response = fetch(host, Recode(coding="x-custom"), inner)
+    assert response.status == 500
+    assert "Content-Encoding x-custom, which cannot be applied" in caplog.text
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_a_stream_naming_a_coding_gives_the_clean_500(host, caplog):
+    inner = Inner(200, "OK", [("Content-Type", HTML)], [PAGE])
+    with caplog.at_level(logging.ERROR, logger="dualfilter"):
+        response = fetch(host, CodeStream(), inner)
+    assert response.status == 500
+    assert b"secret" not in response.body
+    assert "cannot be given a Content-Encoding" in caplog.text
+
+
 @pytest.mark.parametrize("host", HOSTS)
 def test_a_filter_naming_a_coding_that_cannot_be_applied_gives_the_clean_500(host, caplog):
     with caplog.at_level(logging.ERROR, logger="dualfilter"):
