@@ -63,8 +63,19 @@ def _quoted(token: str, rewrite: Callable[[str], str]) -> str:
 
 def rewrite_css(text: str, rewrite: Callable[[str], str]) -> str:
     """``text`` (CSS) with every ``url()`` and ``@import "..."`` rewritten."""
-    text = _CSS_URL.sub(lambda m: m.group(0).replace(m.group(1), _quoted(m.group(1), rewrite), 1), text)
-    return _CSS_IMPORT.sub(lambda m: m.group(0).replace(m.group(1), _quoted(m.group(1), rewrite), 1), text)
+    text = _CSS_URL.sub(lambda m: _spliced(m, rewrite), text)
+    return _CSS_IMPORT.sub(lambda m: _spliced(m, rewrite), text)
+
+
+def _spliced(found: re.Match[str], rewrite: Callable[[str], str]) -> str:
+    """The text ``found`` matched, with its first group (the URL) rewritten in its place;
+    an empty URL is left as it is (CSS Values 4: it resolves to no resource)."""
+    if not found.group(1).strip("'\" \t\n\f\r"):
+        return found.group(0)
+    start, end = found.span(1)
+    offset = found.start()
+    whole = found.group(0)
+    return whole[: start - offset] + _quoted(found.group(1), rewrite) + whole[end - offset :]
 
 
 _SPACE = " \t\n\f\r"

@@ -303,3 +303,23 @@ def test_css_urls_are_read_as_browsers_read_them(extra, monkeypatch):
     assert attribute(body, "div", "style") == "background: url( '/new/bg.png' )"
     assert b"@import '/new/x.css'" in body
     assert sorted(seen) == ["/app/bg.png", "/app/x.css"]
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_a_css_url_that_is_part_of_the_word_url_is_rewritten_in_its_own_place(extra, monkeypatch):
+    # The URL "l" is no "l" of "url(": only the token's argument changes (CSS Syntax 3).
+    flt = build(extra, monkeypatch, function=lambda url: "http://h/d/" + url)
+    body = run_filter(flt, page('<div style="background:url(l)"></div><style>a{background:url(r)}</style>'))[2]
+    assert attribute(body, "div", "style") == "background:url(http://h/d/l)"
+    assert b"a{background:url(http://h/d/r)}" in body
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+def test_an_empty_css_url_is_left_alone(extra, monkeypatch):
+    # CSS Values 4: an empty url() resolves to no resource; nothing to rewrite.
+    seen: list[str] = []
+    flt = build(extra, monkeypatch, function=lambda url: seen.append(url) or "http://h/d/" + url)
+    body = run_filter(flt, page("<div style=\"background:url()\"></div><style>a{background:url('')}</style>"))[2]
+    assert attribute(body, "div", "style") == "background:url()"
+    assert b"a{background:url('')}" in body
+    assert seen == []
