@@ -326,6 +326,23 @@ def test_extension_host_loads_serves_and_unloads_through_the_factory():
     assert events == ["load", "unload"]
 
 
+@pytest.mark.parametrize("result", ["yes", 0, object()])
+def test_extension_host_refuses_an_extension_pywin32_would_not_load(result):
+    # pyISAPI.cpp: GetExtensionVersion returns None or a true int, else IIS does not load the DLL.
+    class Ext:
+        def GetExtensionVersion(self, vi):
+            return result
+
+        def HttpExtensionProc(self, ecb):
+            return HSE_STATUS_SUCCESS
+
+        def TerminateExtension(self, status):
+            pass
+
+    with pytest.raises(RuntimeError, match="refused to load"):
+        ExtensionHost(Ext()).__enter__()
+
+
 @pytest.mark.parametrize(
     ("protocol", "connection", "keeps"),
     [("HTTP/1.1", None, True), ("HTTP/1.1", "close", False), ("HTTP/1.0", None, False), ("HTTP/1.0", "keep-alive", True)],

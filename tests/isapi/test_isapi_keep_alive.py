@@ -59,3 +59,29 @@ def test_keep_conn_given_to_done_with_session_for_a_streamed_response_without_a_
             return HSE_STATUS_PENDING
 
     assert call_extension(StreamingUpper.isapi(PendingKeepAlive()), FakeECB()).done_status == HSE_STATUS_SUCCESS
+
+
+class BufferedUpper(Filter):
+    def filter(self, environ, headers, data):
+        return data.upper()
+
+
+def test_keep_conn_of_a_synchronous_answer_after_a_pending_one_was_asked_again_reaches_done_with_session():
+    # A pending 304 for what may be a filtered page is dropped and the extension asked again;
+    # its synchronous HSE_STATUS_SUCCESS_AND_KEEP_CONN answer keeps the connection, as IIS is told.
+    class ConditionalLater:
+        def HttpExtensionProc(self, ecb):
+            if ecb.GetServerVariable("HTTP_IF_NONE_MATCH", None):
+
+                def later():
+                    ecb.SendResponseHeaders("304 Not Modified", 'ETag: "v1"\r\n\r\n', True)
+                    ecb.DoneWithSession(HSE_STATUS_SUCCESS_AND_KEEP_CONN)
+
+                threading.Thread(target=later).start()
+                return HSE_STATUS_PENDING
+            keep_alive_page(ecb)
+            return HSE_STATUS_SUCCESS_AND_KEEP_CONN
+
+    response = call_extension(BufferedUpper.isapi(ConditionalLater()), FakeECB(headers=[("If-None-Match", '"v1"')]))
+    assert (response.status, response.body, response.keep_alive) == (200, PAGE.upper(), True)
+    assert response.done_status == HSE_STATUS_SUCCESS_AND_KEEP_CONN

@@ -47,12 +47,13 @@ def file_descriptor(tmp_path):
 class Transmits:
     """Sends a file with TransmitFile, optionally after SendResponseHeaders; records what it raised."""
 
-    def __init__(self, fd, content_type, send_headers_first):
+    def __init__(self, fd, content_type, send_headers_first, prefix="", tail=None):
         self.fd, self.content_type, self.send_headers_first = fd, content_type, send_headers_first
+        self.prefix, self.tail = prefix, tail
         self.error = None
 
     def HttpExtensionProc(self, ecb):
-        head = header_string([("Content-Type", self.content_type)])
+        head = header_string([("Content-Type", self.content_type)]) + self.prefix
         flags = HSE_IO_ASYNC
         if self.send_headers_first:
             ecb.SendResponseHeaders("200 OK", head)
@@ -61,7 +62,7 @@ class Transmits:
             flags |= HSE_IO_SEND_HEADERS
         try:
             ecb.TransmitFile(
-                lambda ecb, arg, count, error: ecb.DoneWithSession(), None, self.fd, "200 OK", 0, 0, head, None, flags
+                lambda ecb, arg, count, error: ecb.DoneWithSession(), None, self.fd, "200 OK", 0, 0, head, self.tail, flags
             )
         except ExtensionError as exc:
             self.error = exc
@@ -77,6 +78,13 @@ def test_transmit_file_of_an_unfiltered_response_is_passed_on(file_descriptor, s
     inner = Transmits(file_descriptor, "image/png", send_headers_first)
     response = call_extension(UpperFilter.isapi(inner), FakeECB())
     assert inner.error is None and response.header("Content-Type") == "image/png" and response.body == b"<p>file</p>"
+
+
+def test_transmit_file_of_an_unfiltered_response_sends_what_follows_its_headers_before_the_file(file_descriptor):
+    # HSE_IO_SEND_HEADERS: the head is the header lines, a blank line, and bytes to send before the file.
+    inner = Transmits(file_descriptor, "image/png", False, prefix="<prefix>", tail="<suffix>")
+    response = call_extension(UpperFilter.isapi(inner), FakeECB())
+    assert inner.error is None and response.body == b"<prefix><p>file</p><suffix>"
 
 
 @pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])

@@ -79,6 +79,18 @@ def test_response_with_content_length_keeps_the_connection(host):
     assert host.get("/").keep_alive is True
 
 
+@pytest.mark.parametrize(("method", "status"), [("GET", "204 No Content"), ("GET", "304 Not Modified"), ("HEAD", "200 OK")])
+def test_a_response_without_a_body_keeps_the_connection_without_a_length(method, status):
+    # RFC 9112 section 6.3: it ends at the blank line after its headers.
+    def app(environ, start_response):
+        start_response(status, [("ETag", '"v1"')])
+        return []
+
+    response = call_extension(WSGIExtension(app, workers=0), FakeECB(method))
+    assert (response.status, response.body, response.keep_alive) == (int(status[:3]), b"", True)
+    assert response.done_status == HSE_STATUS_SUCCESS_AND_KEEP_CONN
+
+
 def test_streamed_response_without_length_closes_the_connection(host):
     response = host.get("/stream")
     assert response.body == b"<p>streamed</p>" and response.keep_alive is False and response.done_status == HSE_STATUS_SUCCESS

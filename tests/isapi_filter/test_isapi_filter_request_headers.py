@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from filter_harness import UpperFilter, html
 
+from dualfilter.isapi.constants import SF_NOTIFY_PREPROC_HEADERS
 from dualfilter.isapi.testing import FilterHost
 from dualfilter.validators import derive
 
@@ -65,3 +66,41 @@ def test_other_headers_reach_the_site():
 def test_strip_request_headers_false_leaves_range():
     flt = UpperFilter.isapi_filter(strip_request_headers=False)
     assert seen_headers(flt, [("Range", "bytes=0-5")])["range"] == b"bytes=0-5"
+
+
+#: A valid range set (RFC 9110 section 14.1.1) longer than pywin32's 8 KiB GetHeader buffer.
+LONG_RANGE = "bytes=0-4," + ",".join(f"{i}-{i}" for i in range(10, 1800))
+
+
+def test_the_double_reads_a_header_as_pywin32_does_up_to_8_kib():
+    got = {}
+
+    class Probe:
+        def GetFilterVersion(self, fv):
+            fv.Flags = SF_NOTIFY_PREPROC_HEADERS
+
+        def HttpFilterProc(self, fc):
+            got["long"] = fc.GetData().GetHeader("Range:", None)
+            got["short"] = fc.GetData().GetHeader("Accept:", None)
+
+    with FilterHost(Probe()) as iis:
+        iis.request(response=html(), headers=[("Range", LONG_RANGE), ("Accept", "text/html")])
+    assert got == {"long": None, "short": b"text/html"}
+
+
+def test_a_range_longer_than_pywin32_reads_is_removed_and_the_filtered_page_served():
+    # Several ranges of a filtered page: the whole filtered page (the site's 206 would skip the filter).
+    assert len(LONG_RANGE) > 8192
+    assert seen_headers(UpperFilter.isapi_filter(), [("Range", LONG_RANGE)])["range"] is None
+    with FilterHost(UpperFilter.isapi_filter()) as iis:
+        response = iis.request(response=html(b"<p>hello world</p>"), headers=[("Range", LONG_RANGE)])
+    assert (response.status, response.body) == (200, b"<P>HELLO WORLD</P>")
+
+
+def test_a_derived_tag_in_a_long_if_none_match_is_shown_to_the_site_as_its_own():
+    flt = UpperFilter.isapi_filter(force_no_conditional=False)
+    others = ", ".join(f'"other-{i}"' for i in range(700))
+    derived = derive('"v1"', flt.filter.etag_token)
+    assert len(others) > 8192
+    seen = seen_headers(flt, [("If-None-Match", f"{others}, {derived}")])["headers"]["If-None-Match"]
+    assert seen == '"v1"'

@@ -92,7 +92,8 @@ class FilterMiddleware:
         the extension is asked again, and the real session ends with that answer."""
         result = self._dispatch(ecb, machine, self.redispatch_headers)
         if result != HSE_STATUS_PENDING:
-            ecb.DoneWithSession(HSE_STATUS_SUCCESS if result != HSE_STATUS_ERROR else HSE_STATUS_ERROR)
+            # The answer's own status: an error, the connection kept (when _dispatch left it so), or done.
+            ecb.DoneWithSession(result if result in (HSE_STATUS_ERROR, HSE_STATUS_SUCCESS_AND_KEEP_CONN) else HSE_STATUS_SUCCESS)
 
     def TerminateExtension(self, status: int) -> Any:
         """Called once as IIS unloads the extension."""

@@ -252,7 +252,8 @@ class ProxyECB:
                     raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
                 else:
                     try:
-                        pairs = parse_header_lines(split_header_block(buffer_arg(head or b"", "TransmitFile"))[0])
+                        lines, prefix = split_header_block(buffer_arg(head or b"", "TransmitFile"))
+                        pairs = parse_header_lines(lines)
                         text = status_text(buffer_arg(statusCode, "TransmitFile"))
                     except ValueError as exc:
                         raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), call) from None
@@ -267,7 +268,7 @@ class ProxyECB:
                     start = machine.start(text, pairs, decision=decision)[0]
                     assert isinstance(start, ResponseStart)
                     statusCode = status_line(start.status, start.reason)
-                    head = header_block(start.headers)
+                    head = header_block(start.headers) + prefix  # what followed the headers goes before the file, as it came
                 self._direct = True
 
             def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:

@@ -194,9 +194,10 @@ class _Response:
         bodiless = self.bodiless = self.head or code < 200 or code == 204 or code == 304
         if length is not None and not bodiless:
             self.remaining = length
-        # Keep the connection only if the client can tell where the body ends (and it will end there).
+        # Keep the connection only if the client can tell where the body ends (and it will end
+        # there): at the blank line for a response without one (RFC 9112 section 6.3), else at its length.
         whole = self.whole
-        self.keep_alive = length is not None and (bodiless or whole is None or whole >= length)
+        self.keep_alive = bodiless or length is not None and (whole is None or whole >= length)
         self.sent = True
         self.ecb.SendResponseHeaders(status.encode("latin-1"), header_block(self.headers), self.keep_alive)
 

@@ -204,7 +204,7 @@ class ISAPIFilter:
                     connection.end_of_request(fc)
                 connection.ask(self, fc)
                 strips = self.strip_request_headers and not connection.skipped
-                connection.request_headers = self._strip_request_headers(fc.GetData()) if strips else {}
+                connection.request_headers = self._strip_request_headers(fc, fc.GetData()) if strips else {}
             elif kind == SF_NOTIFY_END_OF_NET_SESSION:
                 fc.FilterContext = None
         except Exception:
@@ -222,18 +222,18 @@ class ISAPIFilter:
     def TerminateFilter(self, status: int) -> None:
         """Called as IIS unloads the filter: nothing is held outside the connections."""
 
-    def _strip_request_headers(self, headers: Any) -> dict[str, str]:
+    def _strip_request_headers(self, fc: Any, headers: Any) -> dict[str, str]:
         """PREPROC_HEADERS: take away the request headers the site must not see
         (IIS cannot be asked twice); returns them, by environ key, for the filter's environ."""
         taken = {}
         for name in self.removed:
-            value = headers.GetHeader(name, None)
+            value = _header(fc, headers, name)
             if value is not None:
                 taken[environ_key(name[:-1])] = value.decode("latin-1") if isinstance(value, bytes) else value
                 headers.SetHeader(name, "")  # an empty value deletes the header
         policy = self.filter.request_policy
         if policy.token is not None:
-            value = headers.GetHeader("If-None-Match:", None)
+            value = _header(fc, headers, "If-None-Match:")
             if value:
                 text = value.decode("latin-1") if isinstance(value, bytes) else value
                 # Only the app's own tags for derived ones: the site cannot be asked twice,
@@ -258,3 +258,15 @@ def isapi_filter(target: type[Filter] | Filter, **options: Any) -> ISAPIFilter:
             raise TypeError(f"options go to the constructor: {name}({', '.join(options)}=...).isapi_filter()")
         return ISAPIFilter(target, **isapi)
     return ISAPIFilter(target(**options), **isapi)
+
+
+def _header(fc: Any, headers: Any, name: str) -> bytes | str | None:
+    """Request header ``name`` (``'Range:'``) at PREPROC_HEADERS, or None. pywin32's
+    ``GetHeader`` reads into 8 KiB and gives the default for a longer value; its
+    ``GetServerVariable`` reads up to 64 KiB, so a long header is read from there."""
+    value = headers.GetHeader(name, None)
+    if value is None:
+        value = fc.GetServerVariable(environ_key(name[:-1]), None)
+        if isinstance(value, bytes):
+            value = value.rstrip(b"\x00")  # IIS counts the terminating NUL in what it copies
+    return value or None

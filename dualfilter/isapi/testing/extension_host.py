@@ -47,8 +47,9 @@ class ExtensionHost:
 
     def __enter__(self) -> ExtensionHost:
         result = self.extension.GetExtensionVersion(self.version_info)
-        if result is not None and not result:
-            raise RuntimeError(f"{self.extension!r}.GetExtensionVersion refused to load")
+        if result is not None and (not isinstance(result, int) or not result):
+            # pywin32 (pyISAPI.cpp) loads on None or a true int; anything else is refused.
+            raise RuntimeError(f"{self.extension!r}.GetExtensionVersion refused to load (it returned {result!r})")
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -23,6 +23,8 @@ __all__ = ["FakeFilterContext", "FakeRawData", "FakePreprocHeaders"]
 
 _FILTER_DEAD = "Invalid HTTP_FILTER_CONTEXT (HttpFilterProc has returned)"
 _READ_ONLY_MEMBERS = frozenset({"NotificationType", "Revision", "fIsSecurePort"})
+#: The buffer pywin32's ``HTTP_FILTER_PREPROC_HEADERS.GetHeader`` reads a value into (PyFilterObjects.cpp).
+_GET_HEADER_BUFFER = 8192
 
 
 class FakeRawData:
@@ -81,7 +83,8 @@ class FakePreprocHeaders:
         if name in self._LINE:
             return server_bytes(request.line(name))
         values = [value for key, value in request.headers if f"{key.lower()}:" == name.lower()]
-        if not name.endswith(":") or not values:
+        # pywin32 reads the value into an 8192-byte buffer: a longer one (with its NUL) fails.
+        if not name.endswith(":") or not values or len(server_bytes(", ".join(values))) + 1 > _GET_HEADER_BUFFER:
             if default is NO_DEFAULT:
                 raise FilterError(ERROR_INVALID_INDEX, None, "GetHeader")
             return default
