@@ -183,6 +183,7 @@ class ResponseMachine:
                     and decision.media_type == "multipart/byteranges"
                     and decision.params.get("boundary")
                     and not codings.parse(get_header(headers, "content-encoding"))  # coded: cannot be read here
+                    and get_header(headers, "transfer-encoding") is None  # framed by the app (an ISAPI extension): neither
                     and environ.get("REQUEST_METHOD", "GET") != "HEAD"  # no body to read: asked again, as the GET is
                 ):
                     # The parts name the page's type: read on to the first part's header.
