@@ -12,6 +12,7 @@ response, so that no middleware above measures a length the GET does not have.
 
 from __future__ import annotations
 
+import functools
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -317,10 +318,21 @@ def _unmeasurable(response: HttpResponseBase, serve_async: bool) -> HttpResponse
     cookies, closers and attributes (``xframe_options_exempt``...), of the handler's kind."""
     if response.streaming:
         return _without_content(response, serve_async)
-    empty = StreamingHttpResponse(_chunks([b""], None, serve_async))
+    kind = _streaming(type(response))
+    empty = kind.__new__(kind)  # the view's response is made: its class's __init__ is not called again
     empty.__dict__.update((name, value) for name, value in response.__dict__.items() if name != "_container")
     empty.status_code = response.status_code  # a class attribute of HttpResponseNotFound and the like
+    empty.streaming_content = _chunks([b""], None, serve_async)
     return empty
+
+
+@functools.cache
+def _streaming(kind: type[HttpResponseBase]) -> type[StreamingHttpResponse]:
+    """A streaming response class that is still a ``kind``: what the class gives (a
+    redirect's ``url``, ``isinstance``) survives as the response stops being measurable."""
+    if kind is HttpResponse:
+        return StreamingHttpResponse
+    return type(f"Streaming{kind.__name__}", (StreamingHttpResponse, kind), {"__module__": __name__})
 
 
 def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[tuple[str, str]], answered: bool) -> None:

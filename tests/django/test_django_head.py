@@ -9,8 +9,8 @@ import warnings
 import pytest
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
-from django.http import HttpResponse
-from django.test import AsyncClient, AsyncRequestFactory, Client
+from django.http import HttpResponse, HttpResponsePermanentRedirect, HttpResponseRedirect
+from django.test import AsyncClient, AsyncRequestFactory, Client, RequestFactory
 from django.test.utils import override_settings
 from django_middleware_project import (
     DJANGO_DEFAULT_APPS,
@@ -72,6 +72,16 @@ def test_a_head_of_a_filtered_page_keeps_what_the_view_marked_on_its_response():
     with project([spec("Upper")], middleware=[XFRAME, FILTER_MIDDLEWARE]):
         get, head = Client().get("/framable/"), Client().head("/framable/")
     assert get.get("X-Frame-Options") is head.get("X-Frame-Options") is None
+
+
+@pytest.mark.parametrize("kind", [HttpResponseRedirect, HttpResponsePermanentRedirect])
+def test_a_head_of_a_filtered_redirect_is_still_a_redirect_with_its_url(kind):
+    # Django's test Client follows it by its url; assertRedirects reads it.
+    with project([spec("Upper", "filter_all_status=true")]):
+        middleware = FilterMiddleware(lambda request: kind("/new/", content_type="text/html"))
+    head = middleware(RequestFactory().head("/old/"))
+    assert (head.streaming, isinstance(head, kind), head.url, head.status_code) == (True, True, "/new/", kind.status_code)
+    assert list(head) == [b""]
 
 
 def test_a_head_of_a_page_not_filtered_is_the_views_own_response():
