@@ -74,6 +74,8 @@ class FilterMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
         self.get_response = get_response
         self.filter = filter_from_settings()
+        #: What this filter writes on a response it filtered (see :func:`_filtered_by`).
+        self._mark = self.filter.validator_token()
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
@@ -122,6 +124,8 @@ class FilterMiddleware:
         return decide(self.filter, meta.get("REQUEST_METHOD", "GET"), response.status_code, headers, meta)
 
     def _filter(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if self._mark in _filtered_by(response):
+            return response  # filtered already: a cached page (FetchFromCacheMiddleware below)
         headers = list(response.items())
         decision = self._decide(request, response, headers)
         if decision.untouched:
@@ -144,9 +148,11 @@ class FilterMiddleware:
                 events += _drive(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:  # a streaming filter failed on a body still held here
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
-        return _respond(request, response, headers, machine, events, chunks, False)
+        return _marked(_respond(request, response, headers, machine, events, chunks, False), machine, self._mark)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
+        if self._mark in _filtered_by(response):
+            return response
         headers = list(response.items())
         if self.filter.default_decision:
             decision = self._decide(request, response, headers)
@@ -172,7 +178,7 @@ class FilterMiddleware:
                 events += await _drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
-        return _respond(request, response, headers, machine, events, chunks, True)
+        return _marked(_respond(request, response, headers, machine, events, chunks, True), machine, self._mark)
 
     def _show(self, request: HttpRequest, policy: Callable[[Any], Any]) -> dict[str, Any]:
         """Make ``request.META`` what ``policy`` shows the views and middleware below,
@@ -255,6 +261,24 @@ def _settled(events: list[Event], response: HttpResponseBase) -> bool:
     complete, or (a streaming response) its start and first output are out and
     the rest streams."""
     return bool(events) and (response.streaming or events[-1] is PASSTHROUGH or type(events[-1]) is End)
+
+
+#: The attribute naming the filters (by validator token) a response went through; an
+#: instance attribute, so it is pickled with the response into Django's cache.
+_FILTERED_BY = "_dualfilter_filtered_by"
+
+
+def _filtered_by(response: HttpResponseBase) -> tuple[str, ...]:
+    """The filters ``response`` went through already (a page from Django's cache was
+    filtered before it was stored: it is not filtered again)."""
+    return getattr(response, _FILTERED_BY, ())
+
+
+def _marked(response: HttpResponseBase, machine: ResponseMachine, mark: str) -> HttpResponseBase:
+    """``response``, marked as filtered by the filter ``mark`` names when the machine filtered it."""
+    if machine.decision is not None and machine.decision.wanted and machine.error is None:
+        setattr(response, _FILTERED_BY, (*_filtered_by(response), mark))
+    return response
 
 
 def _respond(

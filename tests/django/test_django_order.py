@@ -11,7 +11,7 @@ import hashlib
 
 import django_middleware_project as project_module
 import pytest
-from django.test import Client
+from django.test import AsyncClient, Client
 from django_middleware_project import FILTER_MIDDLEWARE, LONG_PAGE, PAGE, PIECES, Progress, Upper, project, spec
 
 GZIP = "django.middleware.gzip.GZipMiddleware"
@@ -121,3 +121,25 @@ def test_conditional_get_inside_revalidates_through_derived_tags_without_force_n
         again = client.get("/html/", HTTP_IF_NONE_MATCH=first["ETag"])
     assert first["ETag"].startswith(f'W/"{hashlib.md5(PAGE.encode()).hexdigest()}-df')
     assert (again.status_code, again["ETag"]) == (304, first["ETag"])
+
+
+UPDATE_CACHE = "django.middleware.cache.UpdateCacheMiddleware"
+FETCH_FROM_CACHE = "django.middleware.cache.FetchFromCacheMiddleware"
+#: Django's per-site cache as its docs lay it out (Update first, Fetch last), the filter between.
+CACHED_SITE = [UPDATE_CACHE, FILTER_MIDDLEWARE, "django.middleware.common.CommonMiddleware", FETCH_FROM_CACHE]
+LOCMEM = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dualfilter-order"}}
+
+
+@pytest.mark.parametrize("client_class", [Client, AsyncClient])
+async def test_a_page_from_the_per_site_cache_below_the_filter_is_not_filtered_again(client_class):
+    # The cache stores the filtered page (UpdateCacheMiddleware is above the filter) and
+    # FetchFromCacheMiddleware returns it from below: each answer is filtered once.
+    filters = [spec("Append", "text=!"), spec("Append", "text=?")]
+    with project(filters, middleware=CACHED_SITE, CACHES=LOCMEM, CACHE_MIDDLEWARE_SECONDS=60):
+        client = client_class()
+        bodies = []
+        for _ in range(3):
+            response = client.get("/html/")
+            response = await response if client_class is AsyncClient else response
+            bodies.append((response.content, response["X-Order"]))
+    assert bodies == [(PAGE.encode() + b"!?", "!?")] * 3
