@@ -12,7 +12,6 @@ response, so that no middleware above measures a length the GET does not have.
 
 from __future__ import annotations
 
-import functools
 import itertools
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
@@ -342,21 +341,24 @@ def _unmeasurable(response: HttpResponseBase, serve_async: bool) -> HttpResponse
     cookies, closers and attributes (``xframe_options_exempt``...), of the handler's kind."""
     if response.streaming:
         return _without_content(response, serve_async)
-    kind = _streaming(type(response))
-    empty = kind.__new__(kind)  # the view's response is made: its class's __init__ is not called again
+    empty: Any = object.__new__(_streaming(type(response)))  # made by the view: no __init__ again
     empty.__dict__.update((name, value) for name, value in response.__dict__.items() if name != "_container")
     empty.status_code = response.status_code  # a class attribute of HttpResponseNotFound and the like
     empty.streaming_content = _chunks([b""], None, serve_async)
     return empty
 
 
-@functools.cache
-def _streaming(kind: type[HttpResponseBase]) -> type[StreamingHttpResponse]:
+#: The streaming classes :func:`_streaming` made, by the view's response class.
+_STREAMING: dict[type, type] = {HttpResponse: StreamingHttpResponse}
+
+
+def _streaming(kind: type) -> type:
     """A streaming response class that is still a ``kind``: what the class gives (a
     redirect's ``url``, ``isinstance``) survives as the response stops being measurable."""
-    if kind is HttpResponse:
-        return StreamingHttpResponse
-    return type(f"Streaming{kind.__name__}", (StreamingHttpResponse, kind), {"__module__": __name__})
+    made = _STREAMING.get(kind)
+    if made is None:
+        made = _STREAMING[kind] = type(f"Streaming{kind.__name__}", (StreamingHttpResponse, kind), {"__module__": __name__})
+    return made
 
 
 def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[tuple[str, str]], answered: bool) -> None:

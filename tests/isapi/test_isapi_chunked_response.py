@@ -108,7 +108,8 @@ PAGE = b"<p>secret page</p>"
 #: inside the first part's header.
 RANGES = (
     b"--b\r\nContent-Range: bytes 0-3/18\r\n",
-    b"Content-Type: text/html\r\n\r\n<p>s\r\n--b\r\nContent-Range: bytes 5-8/18\r\nContent-Type: text/html\r\n\r\ncret\r\n--b--\r\n",
+    b"Content-Type: text/html\r\n\r\n<p>s\r\n"
+    b"--b\r\nContent-Range: bytes 5-8/18\r\nContent-Type: text/html\r\n\r\ncret\r\n--b--\r\n",
 )
 
 
