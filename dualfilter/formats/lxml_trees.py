@@ -158,14 +158,17 @@ def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> 
     import lxml.etree
 
     # lxml reads standalone="no" and no standalone declaration alike (False), which mean the same.
+    docinfo = tree.docinfo
     options: dict[str, Any] = {"xml_declaration": True}
-    if tree.docinfo.standalone:
+    if docinfo.standalone:
         options["standalone"] = True
+    if _xhtml_doctype(docinfo):
+        tree, options["doctype"] = _detached(tree), docinfo.doctype
     if charset is not None and charset.source == "bom":
         marked = lxml.etree.tostring(tree, encoding=_LIBXML2_NAME[charset.codec], **options)
         assert isinstance(marked, bytes)
         return charsets.BOM_OF[charset.codec] + marked, None
-    encoding = (charset.label if charset is not None else None) or tree.docinfo.encoding or output_encoding
+    encoding = (charset.label if charset is not None else None) or docinfo.encoding or output_encoding
     try:
         data = lxml.etree.tostring(tree, encoding=encoding, **options)
     except LookupError:
@@ -180,3 +183,31 @@ def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> 
     except FilterError:
         codec = charsets.python_lookup(encoding)
     return data, Charset(codec, "document", encoding)
+
+
+def _xhtml_doctype(docinfo: Any) -> bool:
+    """Whether the document has an XHTML doctype with nothing else in its internal subset:
+    libxml2 then writes it in its XHTML mode, which adds a ``<meta http-equiv>`` to its head."""
+    ids = f"{docinfo.public_id or ''} {docinfo.system_url or ''}"
+    if "xhtml" not in ids.lower():
+        return False
+    dtd = docinfo.internalDTD
+    return dtd is None or not (dtd.elements() or dtd.entities())
+
+
+def _detached(tree: Any) -> Any:
+    """A copy of ``tree`` without its doctype node (written as a string instead), so libxml2
+    writes it as the XML it is: the root and the comments and PIs around it, in order."""
+    import copy
+
+    import lxml.etree
+
+    root = tree.getroot()
+    copied = copy.deepcopy(root)
+    for sibling in reversed(list(root.itersiblings(preceding=True))):
+        copied.addprevious(copy.deepcopy(sibling))
+    last = copied
+    for sibling in root.itersiblings():
+        last.addnext(following := copy.deepcopy(sibling))
+        last = following
+    return lxml.etree.ElementTree(copied)

@@ -250,6 +250,31 @@ def test_xml_keeps_its_standalone_declaration():
     assert body == b"<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n<!DOCTYPE a SYSTEM \"a.dtd\">\n<a seen=\"1\"/>"
 
 
+XHTML_DOCTYPE = '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">'
+
+
+class MarkXHTML(MarkRoot):
+    format = None
+    format_output = "lxml.etree"  # lxml_html for XHTML, lxml_xml for XML
+
+
+@pytest.mark.parametrize("content_type", ["application/xhtml+xml", "application/xml", "application/xml; charset=iso-8859-1"])
+def test_an_xhtml_page_gets_no_element_the_filter_did_not_add(content_type):
+    # libxml2 writes a document with an XHTML doctype in an XHTML mode that adds a
+    # <meta http-equiv="Content-Type"> to its head: the page is written as the XML it is.
+    page = (
+        f'<?xml version="1.0" encoding="iso-8859-1"?>\n{XHTML_DOCTYPE}\n<!-- before --><html xmlns="http://www.w3.org/1999/xhtml">'
+        "<head><meta charset='iso-8859-1'/><title>caf\u00e9</title></head><body><p>x</p></body></html><!-- after -->"
+    ).encode("latin-1")
+    _, status, headers, body = drive(MarkXHTML(), [page], headers=ct(content_type))
+    assert status == 200 and b"http-equiv" not in body
+    assert body == (
+        f"<?xml version='1.0' encoding='iso-8859-1'?>\n{XHTML_DOCTYPE}\n<!-- before --><html "
+        'xmlns="http://www.w3.org/1999/xhtml" seen="1"><head><meta charset="iso-8859-1"/><title>caf\u00e9</title>'
+        "</head><body><p>x</p></body></html><!-- after -->"
+    ).encode("latin-1")
+
+
 def test_json_holding_an_escaped_lone_surrogate_is_written_back_escaped():
     body = drive(AddField(), [b'{"half": "\\ud83d", "n": "caf\\u00e9"}'], headers=ct("application/json"))[3]
     assert body == b'{"half":"\\ud83d","n":"caf\\u00e9","added":1}'
