@@ -205,9 +205,10 @@ class ResponseMachine:
         elif self._answer is not None:
             answer, self._answer = self._answer, None
             if not decision.wanted:
-                # Asked again after a 304 or 416 for a page that is not filtered after all: that answer stands.
-                self._to("bodiless")
-                return [answer]
+                # Asked again after a 304 or 416 for a page that is not filtered after all: that
+                # answer stands, whole (it has no body), whatever becomes of the second call.
+                self._to("answer_stands")
+                return [answer, End()]
         if action == "pass":
             if decision.codings:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)

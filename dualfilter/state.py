@@ -19,6 +19,7 @@ test checks that they agree)::
     REDISPATCHING --bodiless--> BODILESS
     REDISPATCHING --failed--> ANSWERED
     REDISPATCHING --precondition_failed--> ANSWERED
+    REDISPATCHING --answer_stands--> ANSWERED
     PEEKING --redispatch--> REDISPATCHING
     PEEKING --pass--> PASSTHROUGH
     PEEKING --restart--> START
@@ -96,7 +97,11 @@ class State(enum.Enum):
     FEEDING = "feeding", "A chunk is with the stream (a FilterCall is out); the next waits for its output."
     FINISHING = "finishing", "The app ended a streamed response; the stream's last output is being asked for."
     BODILESS = "bodiless", "No body may follow (HEAD of a filtered type): the start went out, body is dropped, the end goes on."
-    ANSWERED = "answered", "The machine's own answer (a 500, 502 or 412) went out whole; the app's rest is dropped until it ends."
+    ANSWERED = (
+        "answered",
+        "An answer went out whole (the machine's 500, 502 or 412, or the app's first 304 or 416 standing);"
+        " the app's rest is dropped until it ends.",
+    )
     DONE = "done", "The response is complete; nothing more may come."
     FAILED = "failed", "A stream failed after the start went out: the response was cut short."
 
@@ -120,6 +125,7 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.REDISPATCHING, "bodiless"): State.BODILESS,
     (State.REDISPATCHING, "failed"): State.ANSWERED,
     (State.REDISPATCHING, "precondition_failed"): State.ANSWERED,
+    (State.REDISPATCHING, "answer_stands"): State.ANSWERED,
     (State.PEEKING, "redispatch"): State.REDISPATCHING,
     (State.PEEKING, "pass"): State.PASSTHROUGH,
     (State.PEEKING, "restart"): State.START,

@@ -172,3 +172,25 @@ def test_a_failed_response_is_freed_without_the_garbage_collector(monkeypatch):
         assert gone() is None
     finally:
         gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("status", "request_header", "first_headers"),
+    [
+        (416, ("HTTP_RANGE", "bytes=900-"), [("Content-Type", "image/png"), ("Content-Range", "bytes */10")]),
+        (304, ("HTTP_IF_NONE_MATCH", '"v1"'), [("ETag", '"v1"')]),
+    ],
+)
+def test_a_first_answer_that_stands_goes_out_whole_before_the_second_call_ends(status, request_header, first_headers):
+    # Asked again for what may be a filtered page, the page is not filtered after all: the
+    # app's first answer (no body) is the response, complete at once, whatever the second call does.
+    from dualfilter.events import REDISPATCH, End, ResponseStart
+    from dualfilter.machine import ResponseMachine
+    from dualfilter.state import State
+
+    machine = ResponseMachine(Upper(), make_environ(environ=dict([request_header])), can_redispatch=True)
+    assert machine.start(status, first_headers) == [REDISPATCH]
+    events = machine.start(200, [("Content-Type", "image/png"), ("Content-Length", "10")])
+    assert [type(event) for event in events] == [ResponseStart, End]
+    assert events[0].status == status and machine.state is State.ANSWERED
+    assert machine.body(b"0123456789") == [] and machine.end() == []
