@@ -7,6 +7,7 @@ use, so the rest of the core never does.
 from __future__ import annotations
 
 import asyncio
+import functools
 import importlib
 import inspect
 from typing import Any
@@ -18,12 +19,17 @@ def is_asgi(app: Any) -> bool:
     """Whether ``app`` is an ASGI 3 application (a coroutine function or object)."""
     if not callable(app):
         return False
-    # The object itself first: inspect sees through functools.partial; asyncio's
-    # check also sees functions marked by asgiref's markcoroutinefunction.
+    # As servers and Starlette look: through functools.partial, at the object itself
+    # (asyncio's check also sees functions marked by asgiref's markcoroutinefunction),
+    # then at its __call__ as the instance has it (one may set it per instance, as Sentry's does).
+    while isinstance(app, functools.partial):
+        app = app.func
     if inspect.iscoroutinefunction(app) or asyncio.iscoroutinefunction(app):
         return True
-    call = app if inspect.isroutine(app) else type(app).__call__
-    return inspect.iscoroutinefunction(call) or asyncio.iscoroutinefunction(call)
+    if isinstance(app, type):
+        return False  # a class: calling it makes an instance
+    call = getattr(app, "__call__", None)
+    return call is not None and (inspect.iscoroutinefunction(call) or asyncio.iscoroutinefunction(call))
 
 
 def _is_filter(obj: Any) -> bool:

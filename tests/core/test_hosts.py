@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 
 from dualfilter import hosts
@@ -54,6 +56,33 @@ def test_a_partial_of_an_asgi_function_is_asgi():
         pass
 
     assert hosts.detect(functools.partial(app, greeting="hello")) == "asgi"
+
+
+class PerInstanceCall:
+    """An ASGI app whose __call__ is set per instance (sentry_sdk's SentryAsgiMiddleware does)."""
+
+    __slots__ = ("__call__",)
+
+    def __init__(self):
+        self.__call__ = self._run
+
+    async def _run(self, scope, receive, send):
+        pass
+
+
+@pytest.mark.parametrize(
+    ("app", "kind"),
+    [
+        (functools.partial(AsgiObject()), "asgi"),
+        (functools.partial(functools.partial(AsgiObject())), "asgi"),
+        (functools.partial(WsgiObject()), "wsgi"),
+        (PerInstanceCall(), "asgi"),
+        (AsgiObject, "wsgi"),  # a class is called to make an instance, as a WSGI app is called
+    ],
+    ids=["partial-of-object", "nested-partials", "partial-of-wsgi-object", "per-instance-call", "class"],
+)
+def test_the_host_is_detected_as_servers_and_starlette_detect_it(app, kind):
+    assert hosts.detect(app) == kind
 
 
 def test_something_that_is_not_an_app_is_refused():
