@@ -60,12 +60,27 @@ class Chain(Filter):
                 f"e.g. chain(MyFilter({unknown[0]}=...), ...)"
             )
         inner = self._stages
-        self.max_buffer_size = min(stage.max_buffer_size for stage in inner)
-        self.oversize = "error" if any(stage.oversize == "error" for stage in inner) else "pass"
         thresholds = [stage.thread_threshold for stage in inner if stage.thread_threshold is not None]
-        self.thread_threshold = min(thresholds) if thresholds else None
-        self.debug = any(stage.debug for stage in inner)
+        derived = {
+            "max_buffer_size": min(stage.max_buffer_size for stage in inner),
+            "oversize": "error" if any(stage.oversize == "error" for stage in inner) else "pass",
+            "thread_threshold": min(thresholds) if thresholds else None,
+            "debug": any(stage.debug for stage in inner),
+        }
+        for name, value in derived.items():
+            if not self._set_by_class(name):  # a subclass's class attribute stands, as any filter's
+                setattr(self, name, value)
         self.force_no_conditional = any(stage.force_no_conditional for stage in inner)
+
+    @classmethod
+    def _set_by_class(cls, name: str) -> bool:
+        """Whether a class between ``cls`` and Chain sets option ``name`` (``class Small(chain(A, B)): ...``)."""
+        for klass in cls.__mro__:
+            if klass is Chain:
+                return False
+            if name in vars(klass):
+                return True
+        return False
 
     def _configure(self) -> None:
         super()._configure()

@@ -91,6 +91,18 @@ def test_chain_options_default_from_the_stages():
     assert (flt.max_buffer_size, flt.oversize, flt.debug) == (10, "error", True)
 
 
+def test_a_chains_own_options_set_as_class_attributes_of_a_subclass_stand():
+    class Small(chain(Upper, MarkBody)):
+        max_buffer_size = 8
+        oversize = "pass"
+        debug = True
+
+    flt = Small()
+    assert (flt.max_buffer_size, flt.oversize, flt.debug) == (8, "pass", True)
+    assert Small(max_buffer_size=100).max_buffer_size == 100  # a keyword still overrides the class
+    assert run_filter(Small, PAGE)[2] == PAGE  # too large for 8 bytes: passes, as oversize says
+
+
 def test_a_chain_option_applies_to_the_whole_chain():
     status, _, _ = run_filter(chain(Upper, MarkBody)(max_buffer_size=8), PAGE)
     assert status == 502
