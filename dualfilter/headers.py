@@ -36,7 +36,7 @@ class Headers(wsgiref.headers.Headers):
 
     def __init__(self, headers: HeaderList | None = None) -> None:
         # No per-header type check here: every header a filter may have
-        # touched is checked on the way out (check_header), once.
+        # touched is checked on the way out (check_headers), once.
         self._headers = headers if headers is not None else []
 
     _headers: HeaderList
@@ -77,6 +77,15 @@ _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: Characters a field value may not hold (RFC 9110 section 5.5): the controls
 #: but HTAB, and DEL; the rest of latin-1 is visible ASCII, SP and obs-text.
 _NOT_IN_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]|[^\x00-\xff]")
+
+
+def check_headers(headers: Iterable[object]) -> None:
+    """Raise FilterError unless every entry of ``headers`` is a ``(name, value)`` pair
+    HTTP/1.1 can carry (:func:`check_header`)."""
+    for entry in headers:
+        if type(entry) is not tuple or len(entry) != 2:
+            raise FilterError(f"header entry {entry!r} is not a (name, value) pair")
+        check_header(*entry)
 
 
 def check_header(name: object, value: object) -> None:

@@ -34,7 +34,7 @@ from .codings import TooLarge
 from .decision import Decision, decide, wants
 from .errors import FilterError, ProtocolError, StreamError
 from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart, make
-from .headers import Headers, get_header, without
+from .headers import Headers, check_headers, get_header, without
 from .request_policy import RequestPolicy
 from .state import NEXT, State, transition
 from .streaming import StageFailed
@@ -477,6 +477,13 @@ class ResponseMachine:
         stage, seen, decision = self._stage, self._seen, self.decision
         assert stage is not None and decision is not None and self._stage_headers is not None
         chained = self.filter._stages
+        edited = self._edited_headers()
+        if edited is not None:
+            try:  # before the headers are read: an entry that is no (name, value) pair is the filter's error
+                check_headers(edited.list)
+            except FilterError as exc:
+                self._to("failed")
+                return self._fail(exc, stage)
         direct = not chained and not decision.codings and not self._codes_anew()
         if direct and type(result) is bytes:
             self._value = self._seen = self._raw = None

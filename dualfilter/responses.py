@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .charsets import Charset
 from .events import Body, End, Event, ResponseStart
-from .headers import HOP_BY_HOP, HeaderList, check_header
+from .headers import HOP_BY_HOP, HeaderList, check_headers
 from .mediatypes import content_type_items, format_content_type, parse_content_type
 
 if TYPE_CHECKING:
@@ -63,8 +63,7 @@ def fixed_headers(headers: HeaderList, original: HeaderList, length: int | None,
     Content-Length (none when ``length`` is None: a streamed body).
     """
     if headers != original:
-        for name, value in headers:
-            check_header(name, value)
+        check_headers(headers)
     fixed: HeaderList = []
     for name, value in headers:
         lowered = name.lower()

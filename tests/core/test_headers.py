@@ -61,3 +61,16 @@ def test_a_header_value_that_could_split_the_header_block_gives_a_500(value, cap
     assert status == 500
     assert all(k != "X-Echo" for k, v in out)
     assert "Injecting failed" in caplog.text
+
+
+@pytest.mark.parametrize("entry", ["X-Note: added", ("X-Note", "a", "b"), ("Content-Encoding",), ("X-Note", 1)])
+@pytest.mark.parametrize("decode_unicode", [False, True])
+def test_a_malformed_entry_in_the_header_list_gives_a_500(entry, decode_unicode, caplog):
+    class Appending(Filter):
+        def filter(self, environ, headers, data):
+            headers.list.append(entry)  # what headers["X-Note"] = "added" would have done right
+            return data
+
+    machine, status, out, body = drive(Appending(decode_unicode=decode_unicode), [b"a"])
+    assert status == 500
+    assert "Appending failed" in caplog.text
