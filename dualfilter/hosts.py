@@ -28,8 +28,8 @@ def is_asgi(app: Any) -> bool:
         return True
     if isinstance(app, type):
         return False  # a class: calling it makes an instance
-    call = getattr(app, "__call__", None)
-    return call is not None and (inspect.iscoroutinefunction(call) or asyncio.iscoroutinefunction(call))
+    call = app.__call__  # as the instance has it: callable, checked above
+    return inspect.iscoroutinefunction(call) or asyncio.iscoroutinefunction(call)
 
 
 def _is_filter(obj: Any) -> bool:
