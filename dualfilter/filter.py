@@ -163,7 +163,7 @@ class Filter(_Configured):
         """Check the options once and precompute what every response needs."""
         if self.oversize not in ("error", "pass"):
             raise ValueError(f"oversize must be 'error' or 'pass', not {self.oversize!r}")
-        if not isinstance(self.max_buffer_size, int) or self.max_buffer_size <= 0:
+        if not isinstance(self.max_buffer_size, int) or isinstance(self.max_buffer_size, bool) or self.max_buffer_size <= 0:
             raise ValueError(f"max_buffer_size must be a positive int, not {self.max_buffer_size!r}")
         threshold = self.thread_threshold
         if threshold is not None and (not isinstance(threshold, int) or isinstance(threshold, bool) or threshold < 0):
@@ -185,11 +185,18 @@ class Filter(_Configured):
         for name in _SWITCHES:
             if not isinstance(getattr(self, name), bool):  # "false" from an environment variable is true
                 raise TypeError(f"{name} must be True or False, not {getattr(self, name)!r}")
-        if isinstance(self.filter_content_types, str):
-            self.filter_content_types = (self.filter_content_types,)
         types_given = self.filter_content_types
-        if isinstance(types_given, (bytes, bytearray)) or not all(isinstance(t, str) for t in _iterable(types_given)):
-            raise TypeError(f"filter_content_types must be a media type or several (str), not {types_given!r}")
+        if isinstance(types_given, str):
+            self.filter_content_types = (types_given,)
+        elif types_given is not Filter.filter_content_types:
+            items = _iterable(types_given)  # read once: a generator is used up by reading it
+            if isinstance(types_given, (bytes, bytearray)) or not all(isinstance(t, str) for t in items):
+                raise TypeError(f"filter_content_types must be a media type or several (str), not {types_given!r}")
+            self.filter_content_types = tuple(items)
+        if self.format is not None and not isinstance(self.format, (str, formats.Format)):
+            raise TypeError(f"format must be a format's name (str) or a Format, not {self.format!r}")
+        if self.format_output is not None and not isinstance(self.format_output, str):
+            raise TypeError(f"format_output must be an object type's name (str), not {self.format_output!r}")
         self._format = formats.get(self.format) if self.format is not None else None
         if self._format is None and self.format_output is not None:
             formats.check_output(self.format_output)

@@ -223,3 +223,22 @@ def test_content_types_that_are_not_text_fail_at_construction_naming_the_option(
 def test_an_output_encoding_given_as_bytes_fails_at_construction_naming_the_option():
     with pytest.raises(ValueError, match="output_encoding"):
         Upper(output_encoding=b"utf-8")
+
+
+@pytest.mark.parametrize("value", [True, False, 0, -5, 1.5, "1024"])
+def test_a_max_buffer_size_that_is_no_positive_int_fails_at_construction(value):
+    # True is an int to Python, but no size: it would be a limit of one byte.
+    with pytest.raises(ValueError, match="max_buffer_size"):
+        Upper(max_buffer_size=value)
+
+
+def test_content_types_given_as_a_generator_are_read_once_and_kept():
+    flt = Upper(filter_content_types=(kind for kind in ["text/html", "text/plain"]))
+    assert flt.filter_content_types == ("text/html", "text/plain")
+    assert flt.accepts(200, "text/plain")
+
+
+@pytest.mark.parametrize(("option", "value"), [("format", ["json"]), ("format", 5), ("format_output", ["python"])])
+def test_a_format_option_of_the_wrong_type_fails_at_construction_naming_the_option(option, value):
+    with pytest.raises(TypeError, match=option):
+        Upper(**{option: value})
