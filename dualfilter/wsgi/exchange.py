@@ -87,14 +87,9 @@ class Exchange:
                 environ = self.environ
                 decision = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
                 if decision.untouched:
-                    write = self._server_start(status, headers)
+                    self._server_write = self._server_start(status, headers)
                     self._forwarded = self._passing = True
-                    if self._inner is None:
-                        # The app has not returned: nothing is held to go before what it
-                        # writes, and a restart the server has seen body before is the server's to refuse.
-                        return write
-                    self._server_write = write
-                    return self.write
+                    return self.write  # its own: a restart after what the app wrote must re-raise
             machine = self.machine = ResponseMachine(self.filter, self.environ, True)  # True: can_redispatch
             events = machine.start(status, headers, decision=decision)
         elif exc_info is not None:
@@ -196,8 +191,8 @@ class Exchange:
         chunk = pending.popleft()
         if chunk:
             self._sent = True
-        if not pending and self._passing and not self._closed:
-            self._fast = True
+        if not pending and self._passing and self._sent and not self._closed:
+            self._fast = True  # body went out: a restart now re-raises, so no chunk need be looked at
         return chunk
 
     def close(self) -> None:

@@ -223,3 +223,41 @@ def test_the_server_answers_its_own_500_when_a_filtered_body_raises():
     assert response.status == 500
     assert b"<p>start" not in response.body.lower()
     assert "AppError: mid-body" in response.errors
+
+
+def test_a_restart_to_a_filtered_type_after_writing_an_untouched_response_re_raises_the_apps_error():
+    # PEP 3333: once body went out, start_response with exc_info re-raises, as the server would.
+    def app(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", TEXT)])
+        write(b"partial")
+        start_response("500 Internal Server Error", [("Content-Type", HTML)], exc_info_of(AppError("late")))
+        return [b"<p>error page</p>"]
+
+    with pytest.raises(AppError, match="late"):
+        call(UpperFilter(app, filter_all_status=True))
+    response = serve(wrap(UpperFilter, app, filter_all_status=True))  # wsgiref logs the app's own error
+    assert (response.status, response.body) == (200, b"partial")
+    assert "AppError: late" in response.errors and "No active exception" not in response.errors
+
+
+@pytest.mark.parametrize("content_encoding", [None, "gzip"])
+def test_a_restart_after_a_lazy_passthrough_gave_an_empty_chunk_then_body_re_raises_the_apps_error(content_encoding):
+    # The empty first chunk sends nothing; the next does, and a restart after it must re-raise
+    # (not send an unfiltered error page after the partial body).
+    import gzip
+
+    headers = [("Content-Type", TEXT)] + ([("Content-Encoding", content_encoding)] if content_encoding else [])
+
+    def app(environ, start_response):
+        def body():
+            start_response("200 OK", headers)
+            yield b""
+            yield gzip.compress(b"partial ") if content_encoding else b"partial "
+            start_response("500 Internal Server Error", [("Content-Type", HTML)], exc_info_of(AppError("late")))
+            yield b"<p>error page</p>"
+
+        return body()
+
+    recorder, result = call(UpperFilter(app, filter_all_status=True))
+    with pytest.raises(AppError, match="late"):
+        read(result)

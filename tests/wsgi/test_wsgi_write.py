@@ -54,27 +54,3 @@ def test_write_during_iteration_of_a_lazy_passthrough_response_keeps_the_order()
 
     response = serve(wrap(UpperFilter, app))
     assert response.body == b"abc"
-
-
-def test_an_untouched_start_gives_the_app_the_servers_own_write():
-    given = []
-
-    def app(environ, start_response):
-        given.append(start_response("200 OK", [("Content-Type", TEXT)]))
-        return []
-
-    recorder, result = call(UpperFilter(app))
-    assert given == [recorder.write]
-    assert read(result) == []
-
-
-def test_a_filtered_start_gives_the_app_a_write_that_is_not_the_servers():
-    given = []
-
-    def app(environ, start_response):
-        given.append(start_response("200 OK", [("Content-Type", HTML)]))
-        return [b"<p>a</p>"]
-
-    recorder, result = call(UpperFilter(app))
-    assert given[0] != recorder.write
-    assert result == [b"<P>A</P>"]
