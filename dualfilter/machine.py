@@ -327,7 +327,7 @@ class ResponseMachine:
         self._to("finished")  # FINISHING or HOLDING_FINISH
         events: list[Event] = [self._release()] if state is _HOLDING_FINISH else []
         self._stream = None
-        end = End(self._trailers)
+        end = End(responses.fixed_trailers(self._trailers))
         return [*events, Body(result), end] if result else [*events, end]
 
     def failed(self, exc: BaseException) -> list[Event]:
@@ -565,7 +565,7 @@ class ResponseMachine:
             # With trailers the response goes out chunked: no Content-Length, its Trailer field kept.
             fixed = responses.fixed_headers(headers, start.headers, None if trailers else len(body), charset)
             if trailers:
-                fixed += [(name, value) for name, value in start.headers if name.lower() == "trailer"]
+                fixed += responses.trailer_field(start.headers)
             if self.filter.etag_token is not None:
                 fixed = self._derive_etag(fixed, start.headers)
         except Exception as exc:
@@ -580,7 +580,7 @@ class ResponseMachine:
             if wanted is not None:
                 status, reason, fixed, body = self._partial(wanted, fixed, body)
         out = make(ResponseStart, (status, fixed, reason))
-        end = _END if trailers is None else make(End, (trailers,))
+        end = _END if trailers is None else make(End, (responses.fixed_trailers(trailers),))
         return [out, make(Body, (body,)), end] if body else [out, end]
 
     @staticmethod
@@ -609,7 +609,7 @@ class ResponseMachine:
             if codings.parse(get_header(headers.list, "content-encoding")):
                 raise FilterError("a streamed response cannot be given a Content-Encoding: dualfilter compresses no stream")
             fixed = responses.fixed_headers(headers.list, start.headers, None, getattr(stream, "charset", None))
-            fixed += [(name, value) for name, value in start.headers if name.lower() == "trailer"]  # streamed: chunked
+            fixed += responses.trailer_field(start.headers)  # streamed: chunked, its trailers announced
             if self.filter.etag_token is not None:
                 fixed = self._derive_etag(fixed, start.headers)
         except Exception as exc:

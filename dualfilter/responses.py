@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from .charsets import Charset
 from .events import Body, End, Event, ResponseStart
-from .headers import HOP_BY_HOP, HeaderList, check_headers
+from .headers import HOP_BY_HOP, HeaderList, check_headers, without
 from .mediatypes import content_type_items, format_content_type, parse_content_type
 
 if TYPE_CHECKING:
@@ -75,6 +75,25 @@ def fixed_headers(headers: HeaderList, original: HeaderList, length: int | None,
     if length is not None:
         fixed.append(("Content-Length", str(length)))
     return fixed
+
+
+def fixed_trailers(trailers: HeaderList | None) -> HeaderList | None:
+    """A new body's trailer section: without the fields that described the old body
+    (a digest, a validator: RFC 9530 sends digests as trailers of a streamed body)."""
+    return None if trailers is None else without(trailers, BODY_BOUND)
+
+
+def trailer_field(headers: HeaderList) -> HeaderList:
+    """The app's ``Trailer`` field lines for a new body: the names of the trailers it
+    still carries (those :func:`fixed_trailers` drops are not announced)."""
+    kept: HeaderList = []
+    for name, value in headers:
+        if name.lower() == "trailer":
+            names = [item.strip() for item in value.split(",")]
+            announced = [item for item in names if item and item.lower() not in BODY_BOUND]
+            if announced:
+                kept.append((name, ", ".join(announced)))
+    return kept
 
 
 def with_charset(headers: HeaderList, charset: Charset) -> HeaderList:

@@ -23,6 +23,11 @@ class UpperStream:
         return b""
 
 
+class StreamingUpperFilter(Filter):
+    def stream(self, environ, headers):
+        return UpperStream()
+
+
 def test_the_middleware_call_is_a_coroutine_function():
     wrapped = UpperFilter.asgi(raw_app())
     assert isinstance(wrapped, FilterMiddleware)
@@ -163,6 +168,22 @@ async def test_trailers_announced_by_the_app_follow_the_filtered_body():
     assert exchange.start["trailers"] is True
     assert exchange.messages[1] == {"type": "http.response.body", "body": b"<P>T</P>", "more_body": False}
     assert exchange.messages[2]["headers"] == [(b"x-checksum", b"abc")]
+
+
+DIGESTS = [(b"content-digest", b"sha-256=:abc=:"), (b"repr-digest", b"sha-256=:abc=:"), (b"content-md5", b"x"), (b"etag", b'"v1"')]
+
+
+@pytest.mark.parametrize("streaming", [False, True], ids=["buffered", "streamed"])
+async def test_trailers_that_describe_the_unfiltered_body_are_dropped_with_it(streaming):
+    # RFC 9530: digests go as trailers of a streamed body; of the app's body, they are false of the filtered one.
+    trailers = {"type": "http.response.trailers", "headers": [*DIGESTS, (b"x-checksum", b"abc")], "more_trailers": False}
+    message = start(trailers=True)
+    message["headers"].append((b"trailer", b"Content-Digest, Repr-Digest, Content-MD5, ETag, X-Checksum"))
+    flt = StreamingUpperFilter if streaming else UpperFilter
+    exchange = await call(flt.asgi(raw_app(message, body(b"<p>t</p>"), trailers)))
+    assert exchange.body == b"<P>T</P>"
+    assert exchange.messages[-1]["headers"] == [(b"x-checksum", b"abc")]
+    assert exchange.headers[b"trailer"] == b"X-Checksum"
 
 
 async def test_trailers_sent_in_several_messages_are_joined():
