@@ -170,7 +170,7 @@ async def test_trailers_announced_by_the_app_follow_the_filtered_body():
     assert exchange.messages[2]["headers"] == [(b"x-checksum", b"abc")]
 
 
-DIGESTS = [(b"content-digest", b"sha-256=:abc=:"), (b"repr-digest", b"sha-256=:abc=:"), (b"content-md5", b"x"), (b"etag", b'"v1"')]
+DIGESTS = [(b"content-digest", b"sha-256=:a=:"), (b"repr-digest", b"sha-256=:a=:"), (b"content-md5", b"x"), (b"etag", b'"v1"')]
 
 
 @pytest.mark.parametrize("streaming", [False, True], ids=["buffered", "streamed"])
