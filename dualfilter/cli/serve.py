@@ -113,6 +113,11 @@ def _log_errors_to_stderr() -> Iterator[None]:
         logger.removeHandler(handler)
 
 
+#: Seconds a stop (Ctrl+C, SIGTERM) waits for responses under way, a stream that never
+#: ends included, before closing their connections (uvicorn waits for ever by default).
+GRACE = 5
+
+
 def run_server(app: Any, host: str, port: int, describe: str, *, log_level: str = "warning", **config: Any) -> int:
     """Serve the ASGI ``app`` on uvicorn until interrupted; prints one line,
     ``dualfilter: <describe> on <url> ...``, once it accepts requests."""
@@ -128,7 +133,7 @@ def run_server(app: Any, host: str, port: int, describe: str, *, log_level: str 
             if self.started:
                 print(f"dualfilter: {describe} on {url} (press Ctrl+C to stop)", flush=True)
 
-    settings = {"interface": "asgi3", "log_level": log_level, **config}
+    settings = {"interface": "asgi3", "log_level": log_level, "timeout_graceful_shutdown": GRACE, **config}
     server = Server(uvicorn.Config(app, **settings))
     try:
         with _log_errors_to_stderr():
@@ -162,7 +167,7 @@ def run_processes(command: str, args: argparse.Namespace, describe: str, **confi
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     how = "reloading on changes" if reload else f"{args.workers} worker processes"
     print(f"dualfilter: {describe} on {url_of(sock)} ({how}; press Ctrl+C to stop)", flush=True)
-    settings = {"factory": True, "interface": "asgi3", "log_level": args.log_level, **config}
+    settings = {"factory": True, "interface": "asgi3", "log_level": args.log_level, "timeout_graceful_shutdown": GRACE, **config}
     try:
         if reload:
             uvicorn.run(FACTORY, fd=sock.fileno(), reload=True, **settings)

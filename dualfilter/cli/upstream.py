@@ -75,6 +75,7 @@ class Upstream:
         """
         if raw_path == b"*" and method == "OPTIONS" and not query:
             return self.raw_prefix or b"*"
+        raw_path = origin_form(raw_path)
         shown = raw_path.decode("latin-1")
         if not raw_path.startswith(b"/"):
             raise BadTarget(f"the request target {shown!r} is not a path")
@@ -101,7 +102,11 @@ class Upstream:
 
     def relocate(self, location: str, origin: str) -> str:
         """A Location (or Content-Location) header as the client of the proxy at ``origin`` must see it."""
-        parts = urlsplit(location)
+        try:
+            parts = urlsplit(location)
+            parts.port  # noqa: B018 - read for its ValueError: an invalid port is no URL of the upstream's
+        except ValueError:
+            return location  # no URL: nothing to map (left alone, as a Location elsewhere is)
         if parts.netloc:
             if not self.owns(parts):
                 return location
@@ -133,3 +138,15 @@ class Upstream:
                     attribute = f" {key.strip()}={path}"
             kept.append(attribute)
         return ";".join([pair, *kept])
+
+
+def origin_form(raw_path: bytes) -> bytes:
+    """A request target in absolute-form (``http://host/x``, which a server must take,
+    RFC 9112 section 3.2.2; uvicorn's h11 protocol hands it on as it came) as its path:
+    the authority is the proxy's to answer for, the path and query go upstream."""
+    lowered = raw_path[:8].lower()
+    if lowered.startswith(b"http://") or lowered.startswith(b"https://"):
+        rest = raw_path.split(b"://", 1)[1]
+        slash = rest.find(b"/")
+        return rest[slash:] if slash >= 0 else b"/"
+    return raw_path

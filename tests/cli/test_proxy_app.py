@@ -359,6 +359,24 @@ async def test_a_path_climbing_above_the_upstreams_path_is_refused_and_not_forwa
     assert len(app.targets) == asked
 
 
+@pytest.mark.parametrize("prefix", ["", "/app"])
+@pytest.mark.parametrize("form", ["http://front.example/x", "HTTP://front.example:8080/x", "https://front.example/x"])
+async def test_an_absolute_form_target_goes_upstream_as_its_path(recorder, prefix, form):
+    # RFC 9112 section 3.2.2: a server must take the absolute-form; uvicorn's h11 protocol hands it on as it came.
+    _, url = recorder
+    scope = request("GET", "/x?q=1")
+    scope["raw_path"] = form.encode()
+    async with aclosing(filtered(url + prefix)) as proxy:
+        seen = seen_upstream(await ask(proxy, scope))
+    assert seen["target"] == prefix + "/x?q=1"
+
+
+def test_an_upstream_location_that_is_no_url_is_left_alone():
+    upstream = Upstream("http://127.0.0.1:8000/app")
+    for location in ("http://[bad/x", "http://127.0.0.1:99999999/x", "//[::1/x"):
+        assert upstream.relocate(location, "http://proxy.test") == location
+
+
 async def test_a_request_target_that_is_not_a_path_is_refused(recorder):
     app, url = recorder
     asked = len(app.targets)

@@ -69,6 +69,34 @@ def test_ctrl_c_stops_the_server_quietly(site):
         assert (server.process.returncode, server.process.stderr.read()) == (130, b"")
 
 
+FOREVER_SITE = """
+import asyncio
+
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/event-stream")]})
+    for _ in range(600):  # a stream that outlasts any stop
+        await send({"type": "http.response.body", "body": b"data: tick\\n\\n", "more_body": True})
+        await asyncio.sleep(0.1)
+    await send({"type": "http.response.body", "body": b""})
+"""
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT])
+def test_a_stop_ends_the_command_while_a_response_still_streams(site, stop):
+    # uvicorn waits for open responses with no limit unless told one: GRACE seconds here.
+    from dualfilter.cli.serve import GRACE
+
+    (site / "forever_site.py").write_text(FOREVER_SITE)
+    with command("serve", "forever_site:app", "-f", "inject?html=<hr>", cwd=site) as server:
+        with httpx.stream("GET", server.url + "/", timeout=10) as response:
+            next(response.iter_bytes())  # the stream is open
+            server.process.send_signal(stop)
+            server.process.wait(timeout=GRACE + 10)
+    assert server.process.poll() is not None
+
+
 @pytest.mark.parametrize("host", ["asgi", "wsgi"])
 async def test_the_first_filter_given_filters_first(host):
     async def asgi_app(scope, receive, send):
