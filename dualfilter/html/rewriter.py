@@ -443,10 +443,14 @@ class RewriteStream:
             return False
         if declared is not None and len(head) < 3 and not final:
             return False  # the byte order mark decides between UTF-8 with and without it
+        # Undeclared: UTF-8 if the first 1024 bytes are (streamed, so that how the app
+        # chunked the page cannot change it; a whole page is read whole).
+        sniffed = head if self.whole else head[: charsets.SNIFF_BYTES]
+        ends = final and len(sniffed) == len(head)
         try:
             # Undeclared and not UTF-8: windows-1252, as charsets.decode reads such a
             # body; the page stays undeclared, its output goes back in windows-1252.
-            codec = charsets.fallback(charsets.detect(head, declared, self._media_type or "text/html"), head, final).codec
+            codec = charsets.fallback(charsets.detect(head, declared, self._media_type or "text/html"), sniffed, ends).codec
         except FilterError:
             codec = "utf-8"
         codec = charsets.byte_order(codec, head)

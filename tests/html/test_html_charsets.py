@@ -197,6 +197,18 @@ def test_an_undeclared_page_whose_first_bytes_are_utf8_stays_utf8_with_a_charact
     assert out == page.replace(b"</p>", "\u20ac</p>".encode())
 
 
+@pytest.mark.parametrize("pieces", [[0], [1024], [1500], [700, 1400], [1503]])
+def test_an_undeclared_page_is_read_alike_however_the_app_chunked_it(pieces):
+    # Its first 1024 bytes decide (UTF-8 here), not the first chunk, however long that is.
+    page = b"<p>" + b"a" * 1500 + b"</p><p>caf\xe9</p>"
+    cuts = [0, *[cut for cut in pieces if cut], len(page)]
+    stream = Euro().stream({}, Headers([("Content-Type", "text/html")]))
+    out = b"".join(stream.feed(page[a:b]) for a, b in zip(cuts, cuts[1:])) + stream.finish()
+    whole = Euro().stream({}, Headers([("Content-Type", "text/html")]))
+    assert out == whole.feed(page) + whole.finish()
+    assert out.endswith(b"</p><p>caf\xe9\xe2\x82\xac</p>")  # read as UTF-8: the euro sign in it, the stray byte as it came
+
+
 def test_a_utf16_page_with_a_byte_order_mark_is_read_and_written_in_utf16():
     page = "<p>\u00e9t\u00e9</p>".encode("utf-16")
     seen: list[str] = []
