@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import inspect
 import logging
 from collections.abc import Callable, Mapping
 from types import FrameType
@@ -99,6 +100,15 @@ class Rewriter(Filter):
         super()._configure()
         if self.decode_unicode or self.format is not None or self.format_output is not None:
             raise ValueError("a Rewriter reads bytes: decode_unicode, format and format_output do not apply")
+        if codecs.lookup(self.output_encoding).name != "utf-8":
+            raise ValueError(
+                f"output_encoding={self.output_encoding!r}: a Rewriter writes what its page's charset cannot hold as UTF-8"
+            )
+        for _, _, method in self._handlers:
+            if inspect.iscoroutinefunction(method):
+                raise TypeError(f"{type(self).__name__}.{method.__name__}: a Rewriter's handlers run as the page streams; not async def")
+        if inspect.iscoroutinefunction(type(self).end):
+            raise TypeError(f"{type(self).__name__}.end: a Rewriter's end() runs as the page ends; not async def")
         # A wrong selector fails now, not on the first response.
         probe = engine.build(lambda data: None, [(selector, _Probe()) for _, selector, _ in self._handlers], None)
         del probe

@@ -254,3 +254,34 @@ def test_an_engine_is_never_freed_on_a_foreign_thread(monkeypatch):
         threading.Event().wait(0.01)
     gc.collect()
     assert unraisable == []
+
+
+def test_an_async_handler_is_refused_when_the_rewriter_is_built():
+    # It would return a coroutine nobody awaits, and the page would go out unedited.
+    class Late(Rewriter):
+        @on("a")
+        async def mark(self, element, environ):
+            element.set_attribute("rel", "nofollow")
+
+    with pytest.raises(TypeError, match="Late.mark"):
+        Late()
+
+
+def test_an_async_end_is_refused_when_the_rewriter_is_built():
+    class LateEnd(Rewriter):
+        async def end(self, document, environ):
+            document.append("<hr>", html=True)
+
+    with pytest.raises(TypeError, match="LateEnd.end"):
+        LateEnd()
+
+
+@pytest.mark.parametrize("encoding", ["gb18030", "latin-1"])
+def test_an_output_encoding_other_than_utf8_is_refused_when_the_rewriter_is_built(encoding):
+    # What the page's charset cannot hold goes out as UTF-8: the option would be ignored.
+    class Plain(Rewriter):
+        pass
+
+    with pytest.raises(ValueError, match="output_encoding"):
+        Plain(output_encoding=encoding)
+    assert Plain(output_encoding="UTF8").output_encoding == "UTF8"
