@@ -104,11 +104,9 @@ class Rewriter(Filter):
             raise ValueError(
                 f"output_encoding={self.output_encoding!r}: a Rewriter writes what its page's charset cannot hold as UTF-8"
             )
-        for _, _, method in self._handlers:
+        for name, method in [*((method.__name__, method) for _, _, method in self._handlers), ("end", type(self).end)]:
             if inspect.iscoroutinefunction(method):
-                raise TypeError(f"{type(self).__name__}.{method.__name__}: a Rewriter's handlers run as the page streams; not async def")
-        if inspect.iscoroutinefunction(type(self).end):
-            raise TypeError(f"{type(self).__name__}.end: a Rewriter's end() runs as the page ends; not async def")
+                raise TypeError(f"{type(self).__name__}.{name}: a Rewriter's handlers run as the page streams, not async def")
         # A wrong selector fails now, not on the first response.
         probe = engine.build(lambda data: None, [(selector, _Probe()) for _, selector, _ in self._handlers], None)
         del probe
