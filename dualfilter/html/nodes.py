@@ -55,12 +55,23 @@ class Replacement:
 class Element:
     """A start tag and, through it, the element it opens."""
 
-    __slots__ = ("_raw", "_replacement")
+    __slots__ = ("_raw", "_replacement", "_codec")
 
-    def __init__(self, raw: Any, replacement: Replacement) -> None:
+    def __init__(self, raw: Any, replacement: Replacement, codec: str = "utf-8") -> None:
         self._raw = raw
         #: Shared by every handler on the element: flushed after the last.
         self._replacement = replacement
+        #: The page's charset: a name (of the tag, of an attribute) must be written in it.
+        self._codec = codec
+
+    def _writable(self, what: str, name: str) -> None:
+        """ValueError unless ``name`` can be written in the page's charset: HTML reads no
+        character reference in a name, so one would name another tag or attribute (lol-html's rule)."""
+        if type(name) is str and not name.isascii() and self._codec != "utf-8":
+            try:
+                name.encode(self._codec)
+            except UnicodeEncodeError:
+                raise ValueError(f"{what} {name!r} cannot be written in the page's charset ({self._codec})") from None
 
     @property
     def tag_name(self) -> str:
@@ -69,6 +80,7 @@ class Element:
 
     @tag_name.setter
     def tag_name(self, name: str) -> None:
+        self._writable("tag name", name)
         self._raw.tag_name = name
 
     @property
@@ -99,7 +111,9 @@ class Element:
         return bool(self._raw.has_attribute(name))
 
     def set_attribute(self, name: str, value: str) -> None:
-        """Set ``name`` to ``value`` (double quotes in it are escaped)."""
+        """Set ``name`` to ``value`` (double quotes in it are escaped); ValueError for a
+        name the page's charset cannot hold."""
+        self._writable("attribute name", name)
         self._raw.set_attribute(name, value)
 
     def remove_attribute(self, name: str) -> None:

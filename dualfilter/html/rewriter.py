@@ -229,7 +229,7 @@ class _ElementHook:
 
     def element(self, raw: Any) -> None:
         run = self.run
-        node = Element(raw, run.replacement)
+        node = Element(raw, run.replacement, run.codec)
         try:
             self.method(run.rewriter, node, run.environ)
         except BaseException as exc:

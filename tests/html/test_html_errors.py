@@ -321,3 +321,17 @@ def test_an_output_encoding_other_than_utf8_is_refused_when_the_rewriter_is_buil
     with pytest.raises(ValueError, match="output_encoding"):
         Plain(output_encoding=encoding)
     assert Plain(output_encoding="UTF8").output_encoding == "UTF8"
+
+
+@pytest.mark.parametrize("chunks", [1, 2])
+def test_an_attribute_name_the_pages_charset_cannot_hold_is_refused(chunks):
+    # HTML reads no character reference in a name: data-&#233; would be another attribute (lol-html's rule).
+    class Named(Rewriter):
+        @on("b")
+        def tag(self, element, environ):
+            element.set_attribute("data-\u00e9", "1")
+
+    page = b"<p>" + b"x" * 50 + b"</p><b>y</b>"
+    with pytest.raises(ValueError, match="cannot be written in the page's charset"):
+        run_filter(Named, page, content_type="text/html; charset=koi8-r", chunks=chunks, raise_errors=True)
+    assert run_filter(Named, page, content_type="text/html; charset=utf-8")[2].endswith('<b data-\u00e9="1">y</b>'.encode())
