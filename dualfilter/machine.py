@@ -484,7 +484,8 @@ class ResponseMachine:
             except FilterError as exc:
                 self._to("failed")
                 return self._fail(exc, stage)
-        direct = not chained and not decision.codings and not self._codes_anew()
+        # Directly out unless the page goes on coded (the app's coding, or one the filter named).
+        direct = not chained and not decision.codings and (edited is None or get_header(edited.list, "content-encoding") is None)
         if direct and type(result) is bytes:
             self._value = self._seen = self._raw = None
             return self._respond(result, None, self._stage_headers._headers, stage)  # the common case, directly
@@ -492,7 +493,7 @@ class ResponseMachine:
             # A plain text filter's text, directly: what settle() then serialize() would write.
             self._value = self._seen = self._raw = None
             try:
-                body, charset = charsets.encode(result, seen.text_charset(self._edited_headers()), stage.output_encoding)
+                body, charset = charsets.encode(result, seen.text_charset(edited), stage.output_encoding)
             except Exception as exc:
                 self._to("failed")
                 return self._fail(exc, stage)
@@ -501,7 +502,7 @@ class ResponseMachine:
             seen = View(self._raw, None, None, decision.media_type, decision.params.get("charset"))
             self._value = BodyValue(self._raw)
         try:
-            self._value = settle(stage, seen, result, self._edited_headers())
+            self._value = settle(stage, seen, result, edited)
             headers = self._stage_headers.list
             self._headers = responses.fixed_headers(headers, self._headers, None, None) if chained else headers
         except Exception as exc:
@@ -542,11 +543,6 @@ class ResponseMachine:
             self._to("failed")
             return self._fail(exc, value.producer)
         return self._respond(body, charset, self._headers, value.producer)
-
-    def _codes_anew(self) -> bool:
-        """Whether the stage that just ran named a Content-Encoding (the app's page had none)."""
-        edited = self._edited_headers()
-        return edited is not None and get_header(edited.list, "content-encoding") is not None
 
     def _final_codings(self) -> list[str]:
         """The codings the filtered headers name; FilterError for one dualfilter cannot apply."""
