@@ -231,7 +231,7 @@ class ResponseMachine:
                 return [ResponseStart(status, [*kept, ("Content-Length", "0")] if status == 205 else kept, reason)]
             if not decision.wanted:
                 return [ResponseStart(status, headers, reason)]
-            kept = without(headers, responses.BODY_BOUND)  # as the filtered GET drops them
+            kept = without(headers, responses.BODY_BOUND) + responses.trailer_field(headers)  # as the filtered GET has them
             return [ResponseStart(status, self._derive_etag(kept, headers), reason)]
         self._start = make(ResponseStart, (status, headers, reason))
         if action == "stream":
@@ -277,6 +277,8 @@ class ResponseMachine:
         state = self.state
         if state is _PASSTHROUGH or state is _BODILESS:
             self._to("end")
+            if trailers is not None and state is _BODILESS and self.decision is not None and self.decision.wanted:
+                trailers = responses.fixed_trailers(trailers)  # a HEAD drops what its filtered GET drops
             return [_END if trailers is None else make(End, (trailers,))]
         if state is _BUFFERING:
             self._to("end")

@@ -349,7 +349,7 @@ def _unmeasurable(response: HttpResponseBase, serve_async: bool) -> HttpResponse
 
 
 #: The streaming classes :func:`_streaming` made, by the view's response class.
-_STREAMING: dict[type, type] = {HttpResponse: StreamingHttpResponse}
+_STREAMING: dict[type, type] = {}
 
 
 def _streaming(kind: type) -> type:

@@ -186,6 +186,16 @@ async def test_trailers_that_describe_the_unfiltered_body_are_dropped_with_it(st
     assert exchange.headers[b"trailer"] == b"X-Checksum"
 
 
+async def test_a_head_of_a_filtered_page_drops_the_trailers_its_get_drops():
+    trailers = {"type": "http.response.trailers", "headers": [*DIGESTS, (b"x-checksum", b"abc")], "more_trailers": False}
+    message = start(trailers=True)
+    message["headers"].append((b"trailer", b"Content-Digest, ETag, X-Checksum"))
+    exchange = await call(UpperFilter.asgi(raw_app(message, body(b"<p>t</p>"), trailers)), make_scope(method="HEAD"))
+    assert exchange.body == b""
+    assert exchange.messages[-1]["headers"] == [(b"x-checksum", b"abc")]
+    assert exchange.headers[b"trailer"] == b"X-Checksum"
+
+
 async def test_trailers_sent_in_several_messages_are_joined():
     first = {"type": "http.response.trailers", "headers": [(b"x-a", b"1")], "more_trailers": True}
     second = {"type": "http.response.trailers", "headers": [(b"x-b", b"2")], "more_trailers": False}
