@@ -430,10 +430,6 @@ class RewriteStream:
         self._text_out: list[str] = []
         self._engine: _Engine | None = _Engine(_Run(rewriter, environ))
         self._lease: Lease | None = None
-        #: The bytes given to the engine since a ``<`` no ``>`` followed yet: the tag it holds
-        #: whole until its end (a ``data:`` URL may be huge), bounded by ``max_buffer_size``;
-        #: None once that was said (under ``oversize='pass'``: it is held on).
-        self._in_tag: int | None = 0
 
     # -- charset ---------------------------------------------------------------
 
@@ -559,28 +555,10 @@ class RewriteStream:
             data, self._head = self._head, b""
         if not data:
             return b""
-        if self._in_tag is not None and not self.whole:
-            self._measure_tag(data)
         out = self._run(self._to_engine(data, False), False)
         if self._post is not None:
             out = self._post_call(self._post.feed, out)
         return self._from_engine(out, False)
-
-    def _measure_tag(self, data: bytes) -> None:
-        """Count what the engine will hold of a tag not ended yet (it has no limit of its own);
-        past ``max_buffer_size``, OversizeError, or under ``oversize='pass'`` a warning (what
-        the engine holds cannot be let go unfiltered: it is held on)."""
-        opened, closed = data.rfind(b"<"), data.rfind(b">")
-        assert self._in_tag is not None
-        if opened > closed:
-            self._in_tag = len(data) - opened
-        elif closed < 0 and self._in_tag:
-            self._in_tag += len(data)
-        else:
-            self._in_tag = 0
-        if self._in_tag > self.rewriter.max_buffer_size:
-            self._in_tag = None
-            outgrown(self.rewriter, "a tag not ended yet", "it is held on")
 
     def finish(self) -> bytes:
         """The rest of the output, the document's end included."""
