@@ -83,7 +83,8 @@ def check_headers(headers: Iterable[object]) -> None:
     """Raise FilterError unless every entry of ``headers`` is a ``(name, value)`` pair
     HTTP/1.1 can carry (:func:`check_header`)."""
     for entry in headers:
-        if type(entry) is not tuple or len(entry) != 2:
+        # A list of two is taken too: servers take an app's (waitress does), so the filter passes it on.
+        if (type(entry) is not tuple and type(entry) is not list) or len(entry) != 2:
             raise FilterError(f"header entry {entry!r} is not a (name, value) pair")
         check_header(*entry)
 

@@ -168,7 +168,7 @@ class Exchange:
             return self  # start_response comes with the first chunk
         self._pull()
         if self._ended:
-            if not self._pending and (self._live and unframed(self._live) or self.environ.get("REQUEST_METHOD") == "HEAD"):
+            if not any(self._pending) and (self._live and unframed(self._live) or self.environ.get("REQUEST_METHOD") == "HEAD"):
                 return _no_content()
             return list(self._pending)
         return self
@@ -225,6 +225,8 @@ class Exchange:
                                     break
                                 if self._pending:
                                     return
+                            if self._ended:
+                                break  # its start ended the response (a first answer that stands)
                             if self._live:
                                 # Started, yet nothing to hand on for this chunk: PEP 3333 has
                                 # a middleware yield a value (an empty one) for each the app yields.

@@ -74,3 +74,15 @@ def test_a_malformed_entry_in_the_header_list_gives_a_500(entry, decode_unicode,
     machine, status, out, body = drive(Appending(decode_unicode=decode_unicode), [b"a"])
     assert status == 500
     assert "Appending failed" in caplog.text
+
+
+def test_an_apps_header_entries_given_as_lists_pass_a_filter_that_edits_the_headers():
+    # PEP 3333 asks for tuples, but servers take lists of two (waitress does): so does the filter.
+    class Tagging(Filter):
+        def filter(self, environ, headers, data):
+            headers["X-Filtered"] = "yes"
+            return data.upper()
+
+    machine, status, out, body = drive(Tagging(), [b"<p>a</p>"], headers=[["Content-Type", "text/html"]])
+    assert (status, body) == (200, b"<P>A</P>")
+    assert ("X-Filtered", "yes") in out

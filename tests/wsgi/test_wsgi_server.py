@@ -78,10 +78,10 @@ def waitress_port():
         yield port
 
 
-def fetch_raw(port: int, path: str, method: str = "GET") -> tuple[str, dict[str, str], bytes]:
-    """One HTTP/1.1 request on a fresh connection; everything the server sent back."""
+def fetch_raw(port: int, path: str, method: str = "GET", extra: str = "") -> tuple[str, dict[str, str], bytes]:
+    """One HTTP/1.1 request on a fresh connection (``extra``: header lines); everything the server sent back."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+        sock.sendall(f"{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n".encode())
         received = bytearray()
         while chunk := sock.recv(65536):
             received += chunk
@@ -176,3 +176,39 @@ def test_a_get_with_content_asked_again_gets_none_the_second_time_and_the_client
     head, _, body = bytes(received).partition(b"\r\n\r\n")
     assert head.split(b"\r\n", 1)[0].endswith(b"206 Partial Content")
     assert body == b"<P></P>"[:5] and b"content-range: bytes 0-4/7" in head.lower()
+
+
+def test_a_304_that_stands_after_a_lazy_second_call_closes_it_and_gets_no_length_from_wsgiref():
+    # Asked again for what may be a filtered page, the page is not (image/png): the first 304
+    # stands, whole; the second answer, started lazily, is closed (PEP 3333) and read no further.
+    closed: list[bool] = []
+
+    class Later:
+        def __init__(self, start_response):
+            self.start_response, self.read = start_response, 0
+
+        def __iter__(self):
+            return self
+
+        def __next__(self):
+            if self.read == 0:
+                self.start_response("200 OK", [("Content-Type", "image/png"), ("Content-Length", "20"), ("ETag", '"v1"')])
+            if self.read >= 2:
+                raise StopIteration
+            self.read += 1
+            return b"0123456789"
+
+        def close(self):
+            closed.append(True)
+
+    def app(environ, start_response):
+        if environ.get("HTTP_IF_NONE_MATCH") == '"v1"':
+            start_response("304 Not Modified", [("ETag", '"v1"')])  # a 304 need not name its type
+            return []
+        return Later(start_response)
+
+    with wsgiref_serving(wrap(WireFilter, app)) as port:
+        status, headers, body = fetch_raw(port, "/", extra='If-None-Match: "v1"\r\n')
+    assert (status.split(" ", 1)[1], body, headers["etag"]) == ("304 Not Modified", b"", '"v1"')
+    assert "content-length" not in headers
+    assert closed == [True]
