@@ -165,3 +165,34 @@ def test_exec_url_is_refused():
 
     call_extension(UpperFilter.isapi(Child()), FakeECB())
     assert errors and "bypass" in errors[0].strerror
+
+
+class ConditionalStatic:
+    """A static-file extension: a bare 304 to a matching If-None-Match (no type), else TransmitFile."""
+
+    def __init__(self, fd, send_headers_first):
+        self.fd, self.send_headers_first, self.calls = fd, send_headers_first, 0
+
+    def HttpExtensionProc(self, ecb):
+        self.calls += 1
+        if ecb.GetServerVariable("HTTP_IF_NONE_MATCH", None) == b'"v1"':
+            ecb.SendResponseHeaders("304 Not Modified", 'ETag: "v1"\r\n\r\n', True)
+            ecb.DoneWithSession()
+            return HSE_STATUS_PENDING
+        head = header_string([("Content-Type", "image/png"), ("Content-Length", "11"), ("ETag", '"v1"')])
+        flags = HSE_IO_ASYNC
+        if self.send_headers_first:
+            ecb.SendResponseHeaders("200 OK", head, True)
+            head = None
+        else:
+            flags |= HSE_IO_SEND_HEADERS
+        ecb.TransmitFile(lambda ecb, arg, count, error: ecb.DoneWithSession(), None, self.fd, "200 OK", 0, 0, head, None, flags)
+        return HSE_STATUS_PENDING
+
+
+@pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])
+def test_a_first_304_that_stands_is_not_followed_by_the_file_the_second_call_transmits(file_descriptor, send_headers_first):
+    # Asked again for what may be a filtered page, the page is a PNG: the 304 stands, and has no content.
+    inner = ConditionalStatic(file_descriptor, send_headers_first)
+    response = call_extension(UpperFilter.isapi(inner), FakeECB(headers=[("If-None-Match", '"v1"')]))
+    assert (inner.calls, response.status, response.body, response.header("ETag")) == (2, 304, b"", '"v1"')

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from ...decision import decide
 from ...drivers import drive
 from ...errors import StreamError
-from ...events import PASSTHROUGH, REDISPATCH, Body, Event, ResponseStart
+from ...events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ...http1 import BodyReader, RawResponseError, chunked, dechunker, delimited
 from ...machine import ResponseMachine
 from ...responses import request_path, simple_response, status_line
@@ -86,6 +86,8 @@ _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
 _READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
 #: Those in which nothing of the response went out yet.
 _HOLDS_START = frozenset({State.BUFFERING, State.HOLDING})
+#: Those in which the response went out whole: nothing more of the app's is sent.
+_ENDED = frozenset({State.ANSWERED, State.DONE})
 
 
 class ProxyECB:
@@ -248,6 +250,9 @@ class ProxyECB:
                 if self._started:  # the headers went out with SendResponseHeaders
                     if machine.decision is None or not machine.decision.as_made:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
+                    if machine.state in _ENDED:  # a first answer stood, whole: the file has nowhere to go
+                        self._owner.completions.post(self._transmitted, callback, param)
+                        return
                 elif not flags & HSE_IO_SEND_HEADERS:
                     raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
                 else:
@@ -265,7 +270,12 @@ class ProxyECB:
                     if not decision.as_made:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
                     self._started = True
-                    start = machine.start(text, pairs, decision=decision)[0]
+                    events = machine.start(text, pairs, decision=decision)
+                    if type(events[-1]) is End:  # a first answer stands, whole (no body): not this file
+                        self._send(events)
+                        self._owner.completions.post(self._transmitted, callback, param)
+                        return
+                    start = events[0]
                     assert isinstance(start, ResponseStart)
                     statusCode = status_line(start.status, start.reason)
                     head = header_block(start.headers) + prefix  # what followed the headers goes before the file, as it came
@@ -461,6 +471,17 @@ class ProxyECB:
             proxy._ended = proxy._raw = proxy._direct = True
             proxy._keep_alive = self._keep_alive
             return proxy
+
+    def _transmitted(self, callback: Callable[..., Any], param: Any) -> None:
+        """A TransmitFile that sent nothing (the response ended before it): its callback, as IIS calls it."""
+        with self._lock:
+            if self._done:
+                return
+        try:
+            callback(self, param, 0, 0)
+        except Exception:
+            log.exception("ISAPI TransmitFile callback failed; ending the request")
+            self._end_session(HSE_STATUS_ERROR, failed=True)
 
     def _complete_io(self, count: int) -> None:
         """An asynchronous write is complete: call the extension's IOCompletion callback."""
