@@ -36,7 +36,10 @@ def _optional(module: str) -> ModuleType | None:
         return None
 
 
-def _inflate(data: bytes, limit: int, wbits: int) -> bytes:
+def _inflate(data: bytes, limit: int, wbits: int, members: bool = False) -> bytes:
+    """``data`` inflated, to ``limit`` bytes (TooLarge past it); with ``members``, gzip's
+    several members back to back. Bytes after the end that begin no member are not read,
+    as browsers ignore them (Chromium's GzipSourceStream does; zero padding is common)."""
     out = []
     size = 0
     while data:
@@ -52,12 +55,18 @@ def _inflate(data: bytes, limit: int, wbits: int) -> bytes:
             chunk = engine.decompress(engine.unconsumed_tail, limit + 1 - size)
         if not engine.eof:
             raise zlib.error("truncated stream")
-        data = engine.unused_data  # gzip allows several members back to back
+        data = engine.unused_data
+        if not (members and data[:2] == GZIP_MAGIC):
+            break
     return b"".join(out)
 
 
+#: What every gzip member begins with (RFC 1952: ID1, ID2).
+GZIP_MAGIC = b"\x1f\x8b"
+
+
 def _gunzip(data: bytes, limit: int) -> bytes:
-    return _inflate(data, limit, 16 + zlib.MAX_WBITS)
+    return _inflate(data, limit, 16 + zlib.MAX_WBITS, members=True)
 
 
 def _gzip(data: bytes) -> bytes:
@@ -190,7 +199,9 @@ def decoded_size(data: bytes, codings: tuple[str, ...] | list[str]) -> int | Non
     ``deflateBound`` for its input (about 1/8 more, at the smallest memory
     level), so a smaller size says the body holds other members before the
     last (or a header with long extra fields, or a size past 4 GiB)."""
-    if list(codings) in (["gzip"], ["x-gzip"]) and len(data) >= 18 and data[:2] == b"\x1f\x8b":
+    if list(codings) in (["gzip"], ["x-gzip"]) and len(data) >= 18 and data[:2] == GZIP_MAGIC:
+        if data.find(GZIP_MAGIC + b"\x08", 10) >= 0:
+            return None  # maybe a member after the first (every one begins so): its trailer says its own size only
         size = int.from_bytes(data[-4:], "little")
         return size if len(data) <= size + (size >> 3) + (size >> 6) + 64 else None
     return None

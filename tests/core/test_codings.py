@@ -91,11 +91,41 @@ def test_a_gzip_body_of_several_members_says_nothing_of_its_size_when_its_traile
 
 @pytest.mark.parametrize("level", [0, 1, 9])
 def test_the_size_of_one_incompressible_gzip_member_is_read_from_its_trailer(level):
-    import os
+    import random
 
     from dualfilter.codings import decoded_size
 
-    page = os.urandom(300_000)
+    page = random.Random(level).randbytes(300_000)
     for memory in (1, 9):
         engine = zlib.compressobj(level, zlib.DEFLATED, 31, memory)
-        assert decoded_size(engine.compress(page) + engine.flush(), ["gzip"]) == len(page)
+        body = engine.compress(page) + engine.flush()
+        # A member's magic inside the stream would make it a possible second member (see below).
+        assert body.find(b"\x1f\x8b\x08", 10) < 0
+        assert decoded_size(body, ["gzip"]) == len(page)
+
+
+def test_a_gzip_body_with_a_well_compressed_member_before_the_last_says_nothing_of_its_size():
+    # The last member's trailer fits the body's length, yet the first holds 10 MiB in 10 KB.
+    import random
+
+    from dualfilter.codings import decoded_size
+
+    body = gzip.compress(b"x" * (10 << 20)) + gzip.compress(random.Random(1).randbytes(1 << 20), compresslevel=0)
+    assert decoded_size(body, ["gzip"]) is None
+
+
+@pytest.mark.parametrize(
+    ("coding", "compress", "after"),
+    [
+        ("gzip", gzip.compress, b"\0" * 8),
+        ("gzip", gzip.compress, b"\n"),
+        ("deflate", zlib.compress, b"\n"),
+        ("deflate", lambda data: (lambda engine: engine.compress(data) + engine.flush())(zlib.compressobj(wbits=-15)), b"\n\n"),
+    ],
+    ids=["gzip-zero-padding", "gzip-newline", "deflate-newline", "raw-deflate-newline"],
+)
+def test_bytes_after_the_end_of_a_compressed_stream_are_not_read_as_browsers_ignore_them(coding, compress, after):
+    raw = compress(b"<p>x</p>") + after
+    status, headers, body = drive(Upper(), [raw], headers=[("Content-Type", "text/html"), ("Content-Encoding", coding)])[1:]
+    assert status == 200
+    assert CODERS[coding][1](body) == b"<P>X</P>"
