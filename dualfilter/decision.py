@@ -19,7 +19,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
 from . import codings
-from .headers import Headers, get_header
+from .headers import Headers
 from .mediatypes import content_type_items, parse_content_type
 
 if TYPE_CHECKING:
@@ -70,6 +70,13 @@ class Decision:
         way, as ISAPI's TransmitFile); not one it filters, nor a 206 or 304 that
         is asked again, nor one answered with the clean 500."""
         return self.action == "pass" or self.action == "bodiless" and not self.wanted
+
+
+def page_type(flt: Filter, headers: Iterable[tuple[str, str]], status: int = 200) -> tuple[str, Mapping[str, str]]:
+    """The media type and parameters a response with ``headers`` is filtered as: of several
+    field lines or a list, as :func:`decide` reads them (``('', {})`` with none)."""
+    value = ", ".join(value for name, value in headers if name.lower() == "content-type")
+    return _content_type(flt, status, value) if value else ("", _NO_PARAMS)
 
 
 def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[str, str]]:
@@ -192,7 +199,8 @@ def _decide(
         if status == 206 and media_type == "multipart/byteranges":
             whole = True  # the parts' types are inside the body: assume the worst
         elif not media_type:
-            whole = status == 304  # a 304 need not say its type: assume the worst
+            # A 304 need not say its type, nor a 206 after If-Range (RFC 9110 section 15.3.7): assume the worst.
+            whole = True
         elif headers is not None and environ is not None:
             whole = flt.should_filter(environ, 200, headers)
         else:
@@ -246,6 +254,6 @@ def wants(stage: Filter, environ: Mapping[str, Any], status: int, headers: Itera
     these headers (as the stages before it left them); the chain has left out
     the stages whose ``should_filter_request`` refused the request."""
     if stage.default_decision:
-        content_type = get_header(headers, "content-type")
-        return stage.accepts(status, parse_content_type(content_type)[0] if content_type else "")
+        media_type = page_type(stage, headers, status)[0]
+        return bool(media_type) and stage.accepts(status, media_type)
     return stage.should_filter(environ, status, Headers(list(headers)))

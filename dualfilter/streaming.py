@@ -16,9 +16,8 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from . import charsets
 from .charsets import Charset
-from .decision import wants
-from .headers import Headers, get_header
-from .mediatypes import parse_content_type
+from .decision import page_type, wants
+from .headers import Headers
 from .responses import fixed_headers
 
 if TYPE_CHECKING:
@@ -66,8 +65,7 @@ def open_stream(flt: Filter, environ: Mapping[str, Any], headers: Headers) -> St
     and streams with no charset declared: it may never end."""
     if not flt.decode_unicode:
         return flt.stream(environ, headers)
-    content_type = get_header(headers.list, "content-type")
-    media_type, params = parse_content_type(content_type) if content_type else ("", {})
+    media_type, params = page_type(flt, headers.list)  # of several types, the one filtered
     if media_type == "text/event-stream":
         charset: Charset | None = None
     else:

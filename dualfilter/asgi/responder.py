@@ -114,7 +114,7 @@ class Responder:
                 # Any iterable is allowed (a generator, say): read it once, forward what was read.
                 message = {**message, "headers": list(raw)}
                 raw = message["headers"]
-            if raw and type(raw[0][0]) is str:
+            if _has_text(raw):
                 # ASGI headers are bytes; h11-based servers take str too (latin-1), and so does the
                 # filter, rather than read no Content-Type and let the page pass.
                 message = {**message, "headers": _latin1_pairs(raw)}
@@ -302,6 +302,19 @@ class Responder:
 def _latin1_pairs(pairs: Any) -> list[tuple[bytes, bytes]]:
     """Header pairs given as ``str`` (as h11 takes them), as the bytes ASGI specifies."""
     try:
-        return [(str(name).encode("latin-1"), str(value).encode("latin-1")) for name, value in pairs]
+        return [(_latin1(name), _latin1(value)) for name, value in pairs]
     except UnicodeEncodeError as exc:
         raise TypeError(f"ASGI header names and values are bytes (latin-1 text at most): {exc}") from None
+
+
+def _latin1(item: Any) -> bytes:
+    """One header name or value as bytes: a str encoded as latin-1, bytes (or a bytearray) as they are."""
+    return item.encode("latin-1") if type(item) is str else bytes(item)
+
+
+def _has_text(pairs: Any) -> bool:
+    """Whether any header name or value is a ``str`` (a plain loop: on every response)."""
+    for name, value in pairs:
+        if type(name) is str or type(value) is str:
+            return True
+    return False

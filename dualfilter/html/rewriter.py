@@ -10,6 +10,7 @@ from types import FrameType
 from typing import Any, TypeVar
 
 from .. import charsets
+from ..decision import page_type
 from ..errors import FilterError
 from ..filter import Filter
 from ..headers import Headers
@@ -415,8 +416,7 @@ class RewriteStream:
         #: as it releases the held start: the Content-Type then names it).
         self.charset: charsets.Charset | None = None
         self._out_started = False
-        content_type = headers.get("content-type") or ""
-        self._media_type, params = parse_content_type(content_type)
+        self._media_type, params = page_type(rewriter, headers.list)  # of several types, the one filtered
         self._declared = params.get("charset")
         self._head = b""
         self._decided = False

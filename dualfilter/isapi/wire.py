@@ -10,6 +10,8 @@ the core's response events to an ECB, the one way every ISAPI adapter does it.
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Iterable
 from typing import Any
 
@@ -81,7 +83,14 @@ def status_text(status: bytes) -> str:
     code = text.partition(" ")[0]
     if len(code) != 3 or not code.isdigit():
         raise ValueError(f"not an HTTP status: {text!r}")
+    if _CONTROL.search(text):
+        # IIS writes the status as it is: a CR or LF in it would start header lines of its own.
+        raise ValueError(f"an HTTP status holds no control character: {text!r}")
     return text
+
+
+#: What a status line's reason phrase may not hold (RFC 9112 section 4): controls but HTAB, and DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
 def fit_description(text: str, limit: int) -> str:

@@ -145,3 +145,39 @@ def test_a_stream_returning_its_text_unchanged_gives_the_apps_bytes_even_where_t
     for chunks in (1, 3, len(body)):
         status, headers, out = run_filter(_EchoStream, body, content_type=f"text/plain; charset={label}", chunks=chunks)
         assert (status, out) == (200, body), chunks
+
+
+class _UpperTextStream(Filter):
+    """A streaming text filter: upper-cases each decoded chunk."""
+
+    decode_unicode = True
+
+    def stream(self, environ, headers):
+        class Upper:
+            def feed(self, text):
+                return text.upper()
+
+            def finish(self):
+                return ""
+
+        return Upper()
+
+
+def test_a_streaming_text_filter_reads_the_charset_of_the_type_it_filters_of_several_lines():
+    # A text/plain line before the text/html one must not lend it its charset (the page is UTF-8).
+    headers = [("Content-Type", "text/plain; charset=utf-16le"), ("Content-Type", "text/html; charset=utf-8")]
+    status, out, body = drive(_UpperTextStream(), ["<p>caf\u00e9</p>".encode()], headers=headers)[1:]
+    assert (status, body) == (200, "<P>CAF\u00c9</P>".encode())
+
+
+def test_the_rewriter_reads_the_charset_of_the_type_it_filters_of_several_lines():
+    from dualfilter.html import Rewriter, on
+
+    class Mark(Rewriter):
+        @on("p")
+        def mark(self, element, environ):
+            element.set_attribute("title", "\u00e9")
+
+    headers = [("Content-Type", "text/plain; charset=utf-16le"), ("Content-Type", "text/html; charset=utf-8")]
+    status, out, body = drive(Mark(), ["<p>caf\u00e9</p>".encode()], headers=headers)[1:]
+    assert (status, body) == (200, '<p title="\u00e9">caf\u00e9</p>'.encode())

@@ -239,3 +239,37 @@ def test_a_starlette_streaming_response_is_filtered():
 def test_a_wsgi_body_given_through_write_or_a_late_start_is_filtered(mode):
     chunks = [PAGE[:10], PAGE[10:20], PAGE[20:]]
     assert fetch("wsgi", Redact(), page(chunks=chunks), mode).body == FILTERED
+
+
+# -- last review pass: an untyped partial, a type list through a chain -------------------------
+
+
+def if_range_page(environ, start_response):
+    """A page that answers Range with If-Range as RFC 9110 section 15.3.7 suggests: a 206
+    without the representation's other headers (the client has them), so without a type."""
+    if environ.get("HTTP_RANGE") and environ.get("HTTP_IF_RANGE") == ETAG:
+        start_response("206 Partial Content", [("Content-Range", f"bytes 0-9/{len(PAGE)}"), ("ETag", ETAG)])
+        return [PAGE[:10]]
+    start_response("200 OK", [("Content-Type", "text/html"), ("ETag", ETAG)])
+    return [PAGE]
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_an_untyped_206_after_if_range_is_asked_again_for_the_whole_filtered_page(host):
+    response = fetch_wsgi_app(host, Redact(), if_range_page, headers=[("Range", "bytes=0-9"), ("If-Range", ETAG)])
+    assert (response.status, response.body) == (200, FILTERED)
+
+
+class JSONOnly(Redact):
+    filter_content_types = ("application/json",)
+
+
+@pytest.mark.parametrize("host", HOSTS)
+@pytest.mark.parametrize(
+    "types", [[("Content-Type", "text/plain"), ("Content-Type", HTML)], [("Content-Type", f"text/plain, {HTML}")]], ids=["lines", "list"]
+)
+def test_a_chain_filters_a_page_whose_content_types_name_a_filtered_one_anywhere(host, types):
+    from dualfilter import chain
+
+    response = fetch(host, chain(Redact, JSONOnly)(), Inner(200, "OK", types, [PAGE]))
+    assert response.body == FILTERED

@@ -196,3 +196,40 @@ def test_a_first_304_that_stands_is_not_followed_by_the_file_the_second_call_tra
     inner = ConditionalStatic(file_descriptor, send_headers_first)
     response = call_extension(UpperFilter.isapi(inner), FakeECB(headers=[("If-None-Match", '"v1"')]))
     assert (inner.calls, response.status, response.body, response.header("ETag")) == (2, 304, b"", '"v1"')
+
+
+@pytest.mark.parametrize("status", ["200 OK\r\nContent-Type: text/html", "200 OK\nX: y", "200 O\x00K"])
+def test_a_status_with_a_control_character_is_refused(status):
+    # IIS writes the status as it is: a CR or LF would start header lines the filter never read.
+    errors = []
+
+    class Injecting:
+        def HttpExtensionProc(self, ecb):
+            try:
+                ecb.SendResponseHeaders(status, "X-Page: 1\r\n\r\n")
+            except ExtensionError as exc:
+                errors.append(exc)
+            return HSE_STATUS_SUCCESS
+
+    response = call_extension(UpperFilter.isapi(Injecting()), FakeECB())
+    assert errors and b"text/html" not in (response.raw_head or b"")
+
+
+@pytest.mark.parametrize("status", ["204 No Content", "304 Not Modified"])
+@pytest.mark.parametrize("send_headers_first", [True, False], ids=["after-headers", "with-headers"])
+def test_a_file_transmitted_after_a_start_that_has_no_body_is_not_sent(file_descriptor, status, send_headers_first):
+    # RFC 9112 section 6.3: a 204 or 304 ends at its head; bytes after it would be the next answer.
+    class Bodiless:
+        def HttpExtensionProc(self, ecb):
+            head = header_string([("Content-Type", "text/plain")])
+            flags = HSE_IO_ASYNC
+            if send_headers_first:
+                ecb.SendResponseHeaders(status, head)
+                head = None
+            else:
+                flags |= HSE_IO_SEND_HEADERS
+            ecb.TransmitFile(lambda ecb, arg, count, error: ecb.DoneWithSession(), None, file_descriptor, status, 0, 0, head, None, flags)
+            return HSE_STATUS_PENDING
+
+    response = call_extension(UpperFilter.isapi(Bodiless()), FakeECB())
+    assert (response.status, response.body) == (int(status[:3]), b"")

@@ -86,8 +86,8 @@ _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
 _READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
 #: Those in which nothing of the response went out yet.
 _HOLDS_START = frozenset({State.BUFFERING, State.HOLDING})
-#: Those in which the response went out whole: nothing more of the app's is sent.
-_ENDED = frozenset({State.ANSWERED, State.DONE})
+#: Those in which nothing more of the app's is sent: the response went out whole, or has no body (204, 304).
+_ENDED = frozenset({State.ANSWERED, State.DONE, State.BODILESS})
 
 
 class ProxyECB:
@@ -250,7 +250,7 @@ class ProxyECB:
                 if self._started:  # the headers went out with SendResponseHeaders
                     if machine.decision is None or not machine.decision.as_made:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
-                    if machine.state in _ENDED:  # a first answer stood, whole: the file has nowhere to go
+                    if machine.state in _ENDED:  # no body may follow, or a first answer stood whole: the file has nowhere to go
                         self._owner.completions.post(self._transmitted, callback, param)
                         return
                 elif not flags & HSE_IO_SEND_HEADERS:
@@ -271,7 +271,7 @@ class ProxyECB:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
                     self._started = True
                     events = machine.start(text, pairs, decision=decision)
-                    if type(events[-1]) is End:  # a first answer stands, whole (no body): not this file
+                    if type(events[-1]) is End or machine.state in _ENDED:  # no body may follow (204, 304; a first answer that stands)
                         self._send(events)
                         self._owner.completions.post(self._transmitted, callback, param)
                         return
