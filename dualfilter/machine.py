@@ -177,7 +177,10 @@ class ResponseMachine:
                 # is unchanged: confirm it with the derived tag, and nothing that describes the app's body.
                 self._to("bodiless")
                 return [ResponseStart(304, self._derive_etag(without(headers, responses.BODY_BOUND), headers), reason)]
-            if self.can_redispatch and self.state is _START and RequestPolicy.may_redispatch(environ):
+            # An untyped 206 is of an untyped page (RFC 9110 section 15.3.7: a 206 carries the 200's
+            # Content-Type), but after If-Range, which lets it leave the type out: it may be a filtered page's.
+            untyped_partial = status == 206 and not decision.media_type and not environ.get("HTTP_IF_RANGE")
+            if self.can_redispatch and self.state is _START and not untyped_partial and RequestPolicy.may_redispatch(environ):
                 if (
                     status == 206
                     and decision.media_type == "multipart/byteranges"
@@ -200,7 +203,7 @@ class ResponseMachine:
                     flt, environ.get("REQUEST_METHOD", "GET"), status, headers, environ, plainly=True
                 )
                 action = decision.action
-            else:  # a 206 or 304 nobody asked for: as it came
+            else:  # a 206 or 304 nobody asked for, or an untyped 206: as it came
                 action = "bodiless" if status == 304 or environ.get("REQUEST_METHOD", "GET") == "HEAD" else "pass"
         elif self._answer is not None:
             answer, self._answer = self._answer, None

@@ -11,7 +11,6 @@ the core's response events to an ECB, the one way every ISAPI adapter does it.
 from __future__ import annotations
 
 import re
-
 from collections.abc import Iterable
 from typing import Any
 

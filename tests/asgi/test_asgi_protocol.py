@@ -203,7 +203,8 @@ async def test_a_head_of_a_filtered_page_drops_the_trailers_its_get_drops():
 )
 async def test_header_pairs_partly_given_as_str_are_read_as_latin1(pairs):
     # h11-based servers take str pairs; a page whose Content-Type is one must not pass unread.
-    exchange = await call(UpperFilter.asgi(raw_app({"type": "http.response.start", "status": 200, "headers": pairs}, body(b"<p>x</p>"))))
+    started = {"type": "http.response.start", "status": 200, "headers": pairs}
+    exchange = await call(UpperFilter.asgi(raw_app(started, body(b"<p>x</p>"))))
     assert exchange.body == b"<P>X</P>"
 
 

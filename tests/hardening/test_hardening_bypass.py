@@ -266,7 +266,9 @@ class JSONOnly(Redact):
 
 @pytest.mark.parametrize("host", HOSTS)
 @pytest.mark.parametrize(
-    "types", [[("Content-Type", "text/plain"), ("Content-Type", HTML)], [("Content-Type", f"text/plain, {HTML}")]], ids=["lines", "list"]
+    "types",
+    [[("Content-Type", "text/plain"), ("Content-Type", HTML)], [("Content-Type", f"text/plain, {HTML}")]],
+    ids=["lines", "list"],
 )
 def test_a_chain_filters_a_page_whose_content_types_name_a_filtered_one_anywhere(host, types):
     from dualfilter import chain

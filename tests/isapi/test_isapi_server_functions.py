@@ -228,7 +228,8 @@ def test_a_file_transmitted_after_a_start_that_has_no_body_is_not_sent(file_desc
                 head = None
             else:
                 flags |= HSE_IO_SEND_HEADERS
-            ecb.TransmitFile(lambda ecb, arg, count, error: ecb.DoneWithSession(), None, file_descriptor, status, 0, 0, head, None, flags)
+            done = lambda ecb, arg, count, error: ecb.DoneWithSession()  # noqa: E731
+            ecb.TransmitFile(done, None, file_descriptor, status, 0, 0, head, None, flags)
             return HSE_STATUS_PENDING
 
     response = call_extension(UpperFilter.isapi(Bodiless()), FakeECB())

@@ -271,7 +271,8 @@ class ProxyECB:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
                     self._started = True
                     events = machine.start(text, pairs, decision=decision)
-                    if type(events[-1]) is End or machine.state in _ENDED:  # no body may follow (204, 304; a first answer that stands)
+                    # No body may follow (a 204 or 304; a first answer that stands, whole): not this file.
+                    if type(events[-1]) is End or machine.state in _ENDED:
                         self._send(events)
                         self._owner.completions.post(self._transmitted, callback, param)
                         return
