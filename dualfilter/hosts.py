@@ -88,7 +88,11 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
 
         if foldable(filter, app.filter):
             inner = app.extension if host == "isapi" else app.app
-            return middleware(chain(filter, app.filter)(), inner)
+            # The options both agree on, as the two had them (a configured chain's own included).
+            thresholds = [t for t in (filter.thread_threshold, app.filter.thread_threshold) if t is not None]
+            options = {name: getattr(filter, name) for name in ("max_buffer_size", "oversize", "debug")}
+            folded = chain(filter, app.filter)(thread_threshold=min(thresholds) if thresholds else None, **options)
+            return middleware(folded, inner)
     return middleware(filter, app)
 
 

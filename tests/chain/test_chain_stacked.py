@@ -305,3 +305,14 @@ def test_stacked_filters_whose_whole_chain_options_differ_stay_two_middlewares(i
         assert b"secret detail" in body  # the inner filter's own debug page, as stacked
     else:
         assert body == b"page[outer]"  # the inner passes what it cannot hold; the outer filters it
+
+
+def test_a_filter_stacked_on_a_configured_chain_keeps_the_chains_own_options():
+    # chain(...)(app, max_buffer_size=..., oversize=...) are the chain's options, not its stages':
+    # folded with a filter of the same options, they still apply.
+    Pipeline = chain(_Tagging(mark="[a]"), _Tagging(mark="[b]"))
+    inner = Pipeline(max_buffer_size=3, oversize="pass", thread_threshold=None)
+    app = _Tagging(mark="[outer]", max_buffer_size=3, oversize="pass").wsgi(inner.wsgi(_routed_wsgi_app))
+    assert (app.filter.max_buffer_size, app.filter.oversize, app.filter.thread_threshold) == (3, "pass", 256 * 1024)
+    environ = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "SCRIPT_NAME": "", "SERVER_NAME": "t", "SERVER_PORT": "80"}
+    assert b"".join(app(environ, lambda status, headers, exc_info=None: None)) == b"page"  # too large: passed on
