@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from filter_harness import UpperFilter, html
 
 from dualfilter.isapi.constants import SF_NOTIFY_PREPROC_HEADERS
@@ -9,7 +11,7 @@ from dualfilter.isapi.testing import FilterHost
 from dualfilter.validators import derive
 
 
-def seen_headers(flt, headers):
+def seen_headers(flt, headers, method="GET"):
     """The request headers the site saw, and its ECB's HTTP_RANGE."""
     seen = {}
 
@@ -19,7 +21,7 @@ def seen_headers(flt, headers):
         return html()
 
     with FilterHost(flt) as iis:
-        iis.request(response=site, headers=headers)
+        iis.request(method, response=site, headers=headers)
     return seen
 
 
@@ -104,3 +106,21 @@ def test_a_derived_tag_in_a_long_if_none_match_is_shown_to_the_site_as_its_own()
     assert len(others) > 8192
     seen = seen_headers(flt, [("If-None-Match", f"{others}, {derived}")])["headers"]["If-None-Match"]
     assert seen == '"v1"'
+
+
+@pytest.mark.parametrize("method", ["PUT", "POST", "DELETE"])
+@pytest.mark.parametrize("force_no_conditional", [True, False])
+def test_an_unsafe_request_keeps_its_preconditions(method, force_no_conditional):
+    # RFC 9110 section 13.1.2: If-None-Match: * keeps a PUT from overwriting; its answer is never a
+    # 206 or 304 of a page, so there is nothing to hide (the other hosts show it as sent).
+    flt = UpperFilter.isapi_filter(force_no_conditional=force_no_conditional)
+    sent = [("If-None-Match", "*"), ("If-Match", '"v1"'), ("If-Unmodified-Since", "Wed, 15 Nov 2023 00:00:00 GMT")]
+    seen = seen_headers(flt, sent, method=method)["headers"]
+    assert (seen["If-None-Match"], seen["If-Match"]) == ("*", '"v1"')
+
+
+def test_a_derived_tag_in_an_unsafe_requests_if_none_match_is_shown_as_the_sites_own():
+    flt = UpperFilter.isapi_filter(force_no_conditional=False)
+    derived = derive('"v1"', flt.filter.etag_token)
+    seen = seen_headers(flt, [("If-None-Match", f'{derived}, "v2"')], method="PUT")["headers"]
+    assert seen["If-None-Match"] == '"v1"'  # as every host shows it (validators.translate_if_none_match)

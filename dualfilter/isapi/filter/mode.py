@@ -29,7 +29,7 @@ from typing import Any
 
 from ...extras import require
 from ...filter import Filter
-from ...request_policy import environ_key
+from ...request_policy import SAFE_METHODS, environ_key
 from ..constants import (
     SF_NOTIFY_END_OF_NET_SESSION,
     SF_NOTIFY_END_OF_REQUEST,
@@ -226,7 +226,11 @@ class ISAPIFilter:
         """PREPROC_HEADERS: take away the request headers the site must not see
         (IIS cannot be asked twice); returns them, by environ key, for the filter's environ."""
         taken = {}
-        for name in self.removed:
+        method = headers.GetHeader("method", None)
+        # Only a safe request's answer may be a 206 or 304 of a page: an unsafe one keeps its
+        # preconditions (If-None-Match: * guards a PUT against overwriting, RFC 9110 section 13.1.2).
+        safe = (method.decode("latin-1") if isinstance(method, bytes) else str(method or "GET")) in SAFE_METHODS
+        for name in self.removed if safe else ():
             value = _header(fc, headers, name)
             if value is not None:
                 taken[environ_key(name[:-1])] = value.decode("latin-1") if isinstance(value, bytes) else value
@@ -236,9 +240,9 @@ class ISAPIFilter:
             value = _header(fc, headers, "If-None-Match:")
             if value:
                 text = value.decode("latin-1") if isinstance(value, bytes) else value
-                # Only the app's own tags for derived ones: the site cannot be asked twice,
-                # and its own tags may be from before the filter existed.
-                translated = policy.translate_derived(text)
+                # Safe: only the app's own tags for derived ones (the site cannot be asked twice,
+                # and its own tags may be from before the filter existed); else as other hosts show it.
+                translated = policy.translate_derived(text) if safe else policy.translate(text)
                 if translated != text:
                     taken["HTTP_IF_NONE_MATCH"] = text  # the filter reads what the client sent
                     headers.SetHeader("If-None-Match:", translated)  # an empty value deletes the header
