@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from filter_harness import UpperFilter, html
 
 from dualfilter.isapi.constants import SF_NOTIFY_PREPROC_HEADERS
