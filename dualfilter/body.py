@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 from . import charsets, codings
 from .charsets import Charset
 from .codings import TooLarge
+from .decision import page_type
 from .errors import FilterError
-from .headers import Headers, get_header
+from .headers import Headers
 from .mediatypes import parse_content_type
 from .responses import fixed_headers
 
@@ -148,8 +149,7 @@ def view(value: BodyValue, flt: Filter, headers: Headers, content_type: tuple[st
     charset the bytes now declare, if serializing changed it). ``content_type``
     is the response's parsed Content-Type when the caller knows it already."""
     if content_type is None:
-        header = get_header(headers.list, "content-type")
-        content_type = parse_content_type(header) if header else ("", _NO_PARAMS)
+        content_type = page_type(flt, headers.list)  # of several types, the one filtered
     media_type, params = content_type
     declared = params.get("charset")
     if flt._plain_bytes and type(value.value) is bytes and not value.codings:

@@ -88,7 +88,8 @@ class Chain(Filter):
         self.is_async = any(stage.is_async for stage in inner)
         self.is_streaming = any(stage.is_streaming for stage in inner)
         self.default_decision = False
-        self.asks_requests = any(stage.asks_requests for stage in inner)
+        overridden = type(self).should_filter_request is not Chain.should_filter_request  # a subclass's own
+        self.asks_requests = overridden or any(stage.asks_requests for stage in inner)
         #: Where ``should_filter_request`` keeps its stages' answers in a request's environ.
         self._refused_key = f"dualfilter.refused_stages.{id(self)}"
 
@@ -161,7 +162,8 @@ def chain(*filters: type[Filter] | Filter) -> type[Chain]:
     would: the last one filters first.
 
     Each item is a Filter class (used with its defaults), a configured instance
-    (``MyFilter(option=...)``) or another chain (its stages are spliced in).
+    (``MyFilter(option=...)``) or another chain (its stages are spliced in; a
+    subclass of one, with hooks or options of its own, stays one stage).
     """
     if not filters:
         raise ValueError("chain() needs at least one filter")
@@ -171,6 +173,7 @@ def chain(*filters: type[Filter] | Filter) -> type[Chain]:
             item = item()
         if not isinstance(item, Filter):
             raise TypeError(f"chain() takes Filter classes or instances, not {item!r}")
-        flat.extend(item._stages or (item,))
+        made_here = type(item).__bases__ == (Chain,) and type(item).__module__ == __name__  # by chain() itself
+        flat.extend(item._stages if item._stages and made_here else (item,))
     names = ", ".join(stage.name for stage in flat)
     return type(f"chain({names})", (Chain,), {"_stages": tuple(flat), "__module__": __name__})

@@ -72,6 +72,14 @@ class Decision:
         return self.action == "pass" or self.action == "bodiless" and not self.wanted
 
 
+def untyped_partial(flt: Filter, status: int, decision: Decision, environ: Mapping[str, Any]) -> bool:
+    """Whether a 206 is of a page with no type, to pass as it came: it names none (RFC 9110
+    section 15.3.7: a 206 carries its 200's Content-Type), and neither an If-Range (after which
+    it may leave the type out) nor an overridden ``should_filter`` (which may take untyped
+    pages) says its page may be filtered."""
+    return status == 206 and not decision.media_type and flt.default_decision and not environ.get("HTTP_IF_RANGE")
+
+
 def page_type(flt: Filter, headers: Iterable[tuple[str, str]], status: int = 200) -> tuple[str, Mapping[str, str]]:
     """The media type and parameters a response with ``headers`` is filtered as: of several
     field lines or a list, as :func:`decide` reads them (``('', {})`` with none)."""

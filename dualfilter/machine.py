@@ -31,7 +31,7 @@ from . import charsets, codings, multipart, ranges, responses, validators
 from .body import BodyValue, NothingToParse, Unwritable, View, settle, view
 from .charsets import Charset
 from .codings import TooLarge
-from .decision import Decision, decide, wants
+from .decision import Decision, decide, untyped_partial, wants
 from .errors import FilterError, ProtocolError, StreamError
 from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart, make
 from .headers import Headers, check_headers, get_header, without
@@ -177,10 +177,12 @@ class ResponseMachine:
                 # is unchanged: confirm it with the derived tag, and nothing that describes the app's body.
                 self._to("bodiless")
                 return [ResponseStart(304, self._derive_etag(without(headers, responses.BODY_BOUND), headers), reason)]
-            # An untyped 206 is of an untyped page (RFC 9110 section 15.3.7: a 206 carries the 200's
-            # Content-Type), but after If-Range, which lets it leave the type out: it may be a filtered page's.
-            untyped_partial = status == 206 and not decision.media_type and not environ.get("HTTP_IF_RANGE")
-            if self.can_redispatch and self.state is _START and not untyped_partial and RequestPolicy.may_redispatch(environ):
+            if (
+                self.can_redispatch
+                and self.state is _START
+                and not untyped_partial(flt, status, decision, environ)
+                and RequestPolicy.may_redispatch(environ)
+            ):
                 if (
                     status == 206
                     and decision.media_type == "multipart/byteranges"

@@ -225,8 +225,12 @@ class Exchange:
                                     break
                                 if self._pending:
                                     return
-                            if self._ended:
-                                break  # its start ended the response (a first answer that stands)
+                            if self._ended:  # its start ended the response (a first answer that stands)
+                                if not self._pending and self._live:
+                                    # One value for the server to send the start by, as it is (a 304
+                                    # iterated to its end would get a Content-Length: 0 from wsgiref).
+                                    self._pending.append(b"")
+                                break
                             if self._live:
                                 # Started, yet nothing to hand on for this chunk: PEP 3333 has
                                 # a middleware yield a value (an empty one) for each the app yields.

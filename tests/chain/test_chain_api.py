@@ -139,3 +139,53 @@ def test_calling_filter_directly_runs_the_stages():
 
 def test_paste_deploy_wraps_an_app_in_the_chain():
     assert isinstance(chain(Upper).paste_deploy_middleware(wsgi_app, {}), dualfilter.wsgi.FilterMiddleware)
+
+
+@pytest.mark.parametrize(
+    "types",
+    [
+        [("Content-Type", "text/plain; charset=utf-8"), ("Content-Type", "text/html; charset=windows-1251")],
+        [("Content-Type", "text/plain; charset=utf-8, text/html; charset=windows-1251")],
+    ],
+    ids=["lines", "list"],
+)
+def test_a_chain_stage_reads_the_charset_of_the_type_it_filters_of_several(types):
+    # As a single filter does: the html item's charset, not the first line's, not the list as one type.
+    class UpperText(Filter):
+        decode_unicode = True
+
+        def filter(self, environ, headers, data):
+            return data.upper()
+
+    page = "<p>\u0436</p>".encode("cp1251")
+    status, headers, body = run_filter(chain(UpperText, JSONOnlyStage), page, content_type=None, headers=types)
+    assert (status, body) == (200, "<P>\u0416</P>".encode("cp1251"))
+
+
+class JSONOnlyStage(Filter):
+    filter_content_types = ("application/json",)
+
+    def filter(self, environ, headers, data):
+        return data
+
+
+def test_a_chain_subclass_overriding_should_filter_request_is_asked_alone_and_stacked():
+    class Guarded(chain(Upper)):
+        def should_filter_request(self, environ):
+            return not environ.get("PATH_INFO", "").startswith("/static/")
+
+    class Tag(Filter):
+        def filter(self, environ, headers, data):
+            return data + b"[t]"
+
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html")])
+        return [b"<p>a</p>"]
+
+    def get(wrapped, path):
+        environ = {"REQUEST_METHOD": "GET", "PATH_INFO": path, "SCRIPT_NAME": "", "SERVER_NAME": "t", "SERVER_PORT": "80"}
+        return b"".join(wrapped(environ, lambda status, headers, exc_info=None: None))
+
+    assert (get(Guarded.wsgi(app), "/static/x"), get(Guarded.wsgi(app), "/page")) == (b"<p>a</p>", b"<P>A</P>")
+    stacked = Tag.wsgi(Guarded.wsgi(app))
+    assert (get(stacked, "/static/x"), get(stacked, "/page")) == (b"<p>a</p>[t]", b"<P>A</P>[t]")

@@ -275,3 +275,29 @@ def test_a_chain_filters_a_page_whose_content_types_name_a_filtered_one_anywhere
 
     response = fetch(host, chain(Redact, JSONOnly)(), Inner(200, "OK", types, [PAGE]))
     assert response.body == FILTERED
+
+
+SECRET_AT = PAGE.index(b"secret")
+SECRET_RANGE = f"bytes={SECRET_AT}-{SECRET_AT + 5}"
+
+
+def untyped_page(environ, start_response):
+    """An untyped page (no Content-Type) that answers a Range with an untyped 206."""
+    if environ.get("HTTP_RANGE") == SECRET_RANGE:
+        start_response("206 Partial Content", [("Content-Range", f"bytes {SECRET_AT}-{SECRET_AT + 5}/{len(PAGE)}")])
+        return [PAGE[SECRET_AT : SECRET_AT + 6]]
+    start_response("200 OK", [])
+    return [PAGE]
+
+
+class RedactUntyped(Redact):
+    def should_filter(self, environ, status, headers):
+        return status == 200  # untyped pages too
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_an_untyped_206_of_a_page_an_overridden_should_filter_takes_is_asked_again(host):
+    # Asked again without its Range, the page is filtered and the range served from it: never b"secret".
+    response = fetch_wsgi_app(host, RedactUntyped(), untyped_page, headers=[("Range", SECRET_RANGE)], validate=False)
+    assert (response.status, response.body) == (206, FILTERED[SECRET_AT : SECRET_AT + 6])
+    assert header(response, "content-range") == f"bytes {SECRET_AT}-{SECRET_AT + 5}/{len(FILTERED)}"

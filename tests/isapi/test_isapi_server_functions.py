@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 
 import pytest
 from isapi_harness import HTML, UpperFilter, header_string
@@ -234,3 +235,42 @@ def test_a_file_transmitted_after_a_start_that_has_no_body_is_not_sent(file_desc
 
     response = call_extension(UpperFilter.isapi(Bodiless()), FakeECB())
     assert (response.status, response.body) == (int(status[:3]), b"")
+
+
+@pytest.mark.parametrize(("method", "status"), [("HEAD", "200 OK"), ("GET", "204 No Content")])
+def test_the_callback_of_a_file_not_sent_comes_also_after_http_extension_proc_returned(file_descriptor, method, status):
+    # pywin32's samples/test.py returns HSE_STATUS_SUCCESS after TransmitFile; its callback closes its file.
+    calls = []
+
+    class SendsItsFile:
+        def callback(self, ecb, param, count, error):
+            calls.append((count, error))
+            ecb.close()
+
+        def HttpExtensionProc(self, ecb):
+            flags = HSE_IO_ASYNC | HSE_IO_SEND_HEADERS
+            head = header_string([("Content-Type", "text/plain")])
+            ecb.TransmitFile(self.callback, None, file_descriptor, status, 0, 0, head, None, flags)
+            return HSE_STATUS_SUCCESS
+
+    response = call_extension(UpperFilter.isapi(SendsItsFile()), FakeECB(method))
+    for _ in range(100):  # the callback comes on a completion thread
+        if calls:
+            break
+        time.sleep(0.02)
+    assert calls == [(0, 0)] and response.body == b""
+
+
+def test_an_untyped_partial_of_an_untyped_page_may_be_sent_with_transmit_file(file_descriptor):
+    # RFC 9110 section 15.3.7: a 206 carries its 200's type; none, and no If-Range: the page has none.
+    class Partial:
+        def HttpExtensionProc(self, ecb):
+            head = header_string([("Content-Range", "bytes 0-10/20"), ("Content-Length", "11")])
+            done = lambda ecb, arg, count, error: ecb.DoneWithSession()  # noqa: E731
+            ecb.TransmitFile(
+                done, None, file_descriptor, "206 Partial Content", 0, 0, head, None, HSE_IO_ASYNC | HSE_IO_SEND_HEADERS
+            )
+            return HSE_STATUS_PENDING
+
+    response = call_extension(UpperFilter.isapi(Partial()), FakeECB(headers=[("Range", "bytes=0-10")]))
+    assert (response.status, response.body) == (206, b"<p>file</p>")

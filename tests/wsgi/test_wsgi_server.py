@@ -212,3 +212,18 @@ def test_a_304_that_stands_after_a_lazy_second_call_closes_it_and_gets_no_length
     assert (status.split(" ", 1)[1], body, headers["etag"]) == ("304 Not Modified", b"", '"v1"')
     assert "content-length" not in headers
     assert closed == [True]
+
+
+def test_a_304_that_stands_after_a_lazy_first_call_gets_no_length_from_wsgiref():
+    def app(environ, start_response):  # a generator app: start_response comes as it is iterated
+        if environ.get("HTTP_IF_NONE_MATCH") == '"v1"':
+            start_response("304 Not Modified", [("ETag", '"v1"')])  # a 304 need not name its type
+            yield b""
+            return
+        start_response("200 OK", [("Content-Type", "text/plain"), ("ETag", '"v1"'), ("Content-Length", "5")])
+        yield b"hello"
+
+    with wsgiref_serving(wrap(WireFilter, app)) as port:
+        status, headers, body = fetch_raw(port, "/", extra='If-None-Match: "v1"\r\n')
+    assert (status.split(" ", 1)[1], body, headers["etag"]) == ("304 Not Modified", b"", '"v1"')
+    assert "content-length" not in headers  # RFC 9110 section 8.6: not 0 for a 5-byte page

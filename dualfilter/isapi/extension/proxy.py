@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...decision import decide
+from ...decision import decide, untyped_partial
 from ...drivers import drive
 from ...errors import StreamError
 from ...events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
@@ -248,11 +248,13 @@ class ProxyECB:
             machine = self._machine
             if not self._direct:
                 if self._started:  # the headers went out with SendResponseHeaders
-                    if machine.decision is None or not machine.decision.as_made:
-                        raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
-                    if machine.state in _ENDED:  # no body may follow, or a first answer stood whole: the file has nowhere to go
+                    decision = machine.decision
+                    if machine.state in _ENDED and decision is not None and decision.as_made:
+                        # No body may follow (a 204, 304), or a first answer stood whole: the file has nowhere to go.
                         self._owner.completions.post(self._transmitted, callback, param)
                         return
+                    if machine.state is not State.PASSTHROUGH:  # the body is the filter's (or it failed)
+                        raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
                 elif not flags & HSE_IO_SEND_HEADERS:
                     raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
                 else:
@@ -267,7 +269,7 @@ class ProxyECB:
                     environ = machine.environ
                     status = int(text.partition(" ")[0])
                     decision = decide(machine.filter, environ.get("REQUEST_METHOD", "GET"), status, pairs, environ)
-                    if not decision.as_made:
+                    if not decision.as_made and not untyped_partial(machine.filter, status, decision, environ):
                         raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
                     self._started = True
                     events = machine.start(text, pairs, decision=decision)
@@ -474,15 +476,14 @@ class ProxyECB:
             return proxy
 
     def _transmitted(self, callback: Callable[..., Any], param: Any) -> None:
-        """A TransmitFile that sent nothing (the response ended before it): its callback, as IIS calls it."""
-        with self._lock:
-            if self._done:
-                return
+        """A TransmitFile that sent nothing (no body may follow): its callback, as IIS calls it,
+        also once HttpExtensionProc has returned (on the ECB it gets then, as for a file sent)."""
+        ecb = self._for_callback(self._real)
         try:
-            callback(self, param, 0, 0)
+            callback(ecb, param, 0, 0)
         except Exception:
             log.exception("ISAPI TransmitFile callback failed; ending the request")
-            self._end_session(HSE_STATUS_ERROR, failed=True)
+            ecb._end_session(HSE_STATUS_ERROR, failed=True)
 
     def _complete_io(self, count: int) -> None:
         """An asynchronous write is complete: call the extension's IOCompletion callback."""
