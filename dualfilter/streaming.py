@@ -85,10 +85,10 @@ def _streamable(codec: str) -> bool:
     """Whether text in ``codec`` can be read and written back chunk by chunk, each
     chunk's bytes as they came: not Python's ``utf-8-sig`` (a label browsers lack,
     whose codec writes a byte order mark of its own), nor a codec that shifts
-    modes (``iso-2022-*``, whose bytes for a text depend on the mode before it).
-    Such text is filtered whole."""
+    modes (``iso-2022-*`` and ``hz``, whose bytes for a text depend on the mode before
+    it). Such text is filtered whole."""
     name = codecs.lookup(codec).name
-    return name != "utf-8-sig" and "iso2022" not in name
+    return name != "utf-8-sig" and "iso2022" not in name and name != "hz"
 
 
 class TextStream:
@@ -106,7 +106,7 @@ class TextStream:
     charset stays as it was); other output the charset cannot hold is replaced.
     """
 
-    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark", "_raw")
+    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark", "_raw", "_carry")
 
     def __init__(self, inner: Stream, charset: Charset | None, errors: str = "strict") -> None:
         self.inner = inner
@@ -119,6 +119,7 @@ class TextStream:
         self._head = b""
         self._mark = b""  # a byte order mark still to be written back
         self._raw = b""  # the bytes the text last decoded came from (empty: not known)
+        self._carry = b""  # bytes read that decoded to no text (unicode_errors='ignore'): they go with the next
 
     def read_as(self, charset: Charset) -> None:
         """The body is in ``charset`` (the stage before switched to it), if none of it was read yet."""
@@ -145,7 +146,11 @@ class TextStream:
         text = decoder.decode(data, final)
         raw = held + data
         still = decoder.getstate()[0]
-        self._raw = raw[: len(raw) - len(still)] if still else raw
+        read = raw[: len(raw) - len(still)] if still else raw
+        if text:
+            self._raw, self._carry = self._carry + read, b""
+        else:
+            self._raw, self._carry = b"", self._carry + read
         return text
 
     def _encode(self, text: str, final: bool = False, decoded: str | None = None) -> bytes:
@@ -171,6 +176,9 @@ class TextStream:
         if out and out == text and self._raw:
             return self._encode(out, decoded=text) + self._encode(self.inner.finish(), final=True)
         out += self.inner.finish()
+        if not out and self._carry:  # the last bytes decoded to nothing, and nothing was added: as they came
+            carry, self._carry = self._carry, b""
+            return self._encode(out, final=True) + carry
         return self._encode(out, final=True)
 
 
@@ -192,6 +200,14 @@ def open_streams(chain: Filter, environ: Mapping[str, Any], status: int, headers
     current = list(headers.list)
     streams: list[tuple[Filter, Stream]] = []
     refused = chain._refused_stages(environ) if chain.asks_requests else frozenset()
+    # A stage that wants the response and cannot stream it makes the chain buffer: known before
+    # any stream() is called (each is called once a response; the buffered run calls it itself).
+    for stage in chain._stages:
+        try:
+            if not stage.is_streaming and id(stage) not in refused and wants(stage, environ, status, current):
+                return None
+        except Exception as exc:
+            raise StageFailed(stage) from exc
     for stage in chain._stages[::-1]:
         try:
             if id(stage) in refused or not wants(stage, environ, status, current):

@@ -342,3 +342,27 @@ def test_a_failing_stream_in_a_chain_is_named(caplog):
     with caplog.at_level(logging.ERROR, logger="dualfilter"), pytest.raises(StreamError):
         machine.body(b"a CAT")
     assert "Replace in chain(Replace, UpperStream) failed while streaming" in caplog.text
+
+
+def test_stream_is_called_once_when_a_stage_that_cannot_stream_makes_the_chain_buffer():
+    # Filter.stream's promise: once a response; the buffered run of a streaming stage calls it itself.
+    opened = []
+
+    class Counted(Filter):
+        def stream(self, environ, headers):
+            opened.append(True)
+            return Same()
+
+    class Same:
+        def feed(self, data):
+            return data
+
+        def finish(self):
+            return b"!"
+
+    class Buffered(Filter):
+        def filter(self, environ, headers, data):
+            return data.upper()
+
+    assert run_filter(chain(Buffered, Counted), b"<p>a</p>")[2] == b"<P>A</P>!"
+    assert opened == [True]

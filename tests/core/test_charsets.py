@@ -181,3 +181,43 @@ def test_the_rewriter_reads_the_charset_of_the_type_it_filters_of_several_lines(
     headers = [("Content-Type", "text/plain; charset=utf-16le"), ("Content-Type", "text/html; charset=utf-8")]
     status, out, body = drive(Mark(), ["<p>caf\u00e9</p>".encode()], headers=headers)[1:]
     assert (status, body) == (200, '<p title="\u00e9">caf\u00e9</p>'.encode())
+
+
+class _SameTextStream(Filter):
+    """A streaming text filter that changes nothing."""
+
+    decode_unicode = True
+    unicode_errors = "ignore"
+
+    def stream(self, environ, headers):
+        class Same:
+            def feed(self, text):
+                return text
+
+            def finish(self):
+                return ""
+
+        return Same()
+
+
+@pytest.mark.parametrize(
+    ("charset", "chunks"),
+    [
+        ("utf-8", [b"caf\xc3\xa9 ", b"\xff", b" ok"]),  # a chunk of bytes that decode to nothing
+        ("utf-8", [b"caf\xc3\xa9", b" \xe2\x82"]),  # a character cut at the body's end
+        ("utf-16le", [b"a\x00b\x00", b"c"]),
+        ("shift_jis", [b"<p>\x82", b"\xa0\x82"]),
+    ],
+)
+def test_an_unchanged_text_stream_under_unicode_errors_ignore_sends_the_apps_bytes(charset, chunks):
+    # The identity rule (docs/guarantees.md): unchanged text goes out as the bytes it came from.
+    headers = [("Content-Type", f"text/html; charset={charset}")]
+    body = drive(_SameTextStream(), chunks, headers=headers)[3]
+    assert body == b"".join(chunks)
+
+
+def test_an_hz_page_is_filtered_whole_so_its_mode_shifts_come_back_as_they_came():
+    # HZ shifts modes (~{ ... ~}) as iso-2022 does: a chunk's bytes depend on the mode before it.
+    chunks = [b"<p>", b"~{", b"<:Ky~}</p>"]
+    body = drive(_SameTextStream(unicode_errors="strict"), chunks, headers=[("Content-Type", "text/html; charset=hz-gb-2312")])[3]
+    assert body == b"".join(chunks)
