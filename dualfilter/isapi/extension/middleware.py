@@ -9,11 +9,13 @@ thread (ThreadPoolExtension), where the filtered response is written before
 the real session ends. An extension is shown a request as the client sent it;
 when its 206 or 304 may stand for a filtered page, that answer is dropped and
 the extension is asked again (a new proxy over the same real ECB, showing no
-range or conditional header), in either way.
+range or conditional header, and no request content: the first call read it),
+in either way.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ...errors import StreamError
@@ -27,6 +29,8 @@ from ..wire import send_response
 from .completion import CompletionPort
 from .proxy import ProxyECB
 from .request_headers import RequestHeaders
+
+log = logging.getLogger("dualfilter")
 
 
 class FilterMiddleware:
@@ -43,7 +47,7 @@ class FilterMiddleware:
         #: What an extension is first shown of a request: all of it, derived tags translated.
         self.request_headers = RequestHeaders((), filter.etag_token)
         #: What it is shown when asked again (a redispatch): no range or conditional header.
-        self.redispatch_headers = RequestHeaders(VALIDATOR_HEADERS)
+        self.redispatch_headers = RequestHeaders(VALIDATOR_HEADERS, bodiless=True)
         self.completions = CompletionPort(io_threads)
 
     def GetExtensionVersion(self, vi: Any) -> Any:
@@ -62,36 +66,47 @@ class FilterMiddleware:
                 return HSE_STATUS_SUCCESS
             if refused is not None:
                 return self.extension.HttpExtensionProc(ecb)
-        return self._dispatch(ecb, ResponseMachine(flt, environ, can_redispatch=True), self.request_headers)
+        return self._dispatch(ecb, ResponseMachine(flt, environ, can_redispatch=True), self.request_headers)[0]
 
-    def _dispatch(self, ecb: Any, machine: ResponseMachine, headers: RequestHeaders) -> Any:
+    def _dispatch(self, ecb: Any, machine: ResponseMachine, headers: RequestHeaders) -> tuple[Any, bool]:
         """One call of the inner extension for ``ecb``'s request, through a proxy
-        that shows it the request ``headers`` allow; asked again when the machine says so."""
+        that shows it the request ``headers`` allow; asked again when the machine says so.
+        Returns its result, and whether the real session has ended already (the extension
+        ended it with DoneWithSession before returning, as pywin32's samples do)."""
         proxy = ProxyECB(ecb, self, machine, headers)
         try:
             result = self.extension.HttpExtensionProc(proxy)
         except StreamError:
             proxy._abandon()
             if proxy._cut:  # the extension let the failed WriteClient's error out (the machine logged it)
-                return HSE_STATUS_ERROR  # cut short: IIS closes the connection, and no error page follows the body
+                return HSE_STATUS_ERROR, False  # cut short: IIS closes the connection, and no error page follows the body
             raise
         except BaseException:
             proxy._abandon()
             raise
         if result != HSE_STATUS_PENDING:
+            if proxy.ended:  # by its DoneWithSession, which asked again already if it had to
+                return result, True
             if not proxy._returned():
-                return HSE_STATUS_ERROR  # cut short by a streaming filter: IIS closes the connection
+                return HSE_STATUS_ERROR, False  # cut short by a streaming filter: IIS closes the connection
             if proxy.asked_again:
                 return self._dispatch(ecb, machine, self.redispatch_headers)
             if result == HSE_STATUS_SUCCESS_AND_KEEP_CONN and proxy.closes:
-                return HSE_STATUS_SUCCESS  # the response ends with the connection (RFC 9112 section 6.3)
-        return result
+                return HSE_STATUS_SUCCESS, False  # the response ends with the connection (RFC 9112 section 6.3)
+        return result, False
 
     def ask_again(self, ecb: Any, machine: ResponseMachine) -> None:
-        """A pending answer the machine asked again for has ended (DoneWithSession):
-        the extension is asked again, and the real session ends with that answer."""
-        result = self._dispatch(ecb, machine, self.redispatch_headers)
-        if result != HSE_STATUS_PENDING:
+        """An answer the machine asked again for has ended (DoneWithSession): the
+        extension is asked again, and the real session ends with that answer (once). This
+        runs in the extension's DoneWithSession, where nothing of pywin32's catches an error:
+        one is logged, and the session ends with HSE_STATUS_ERROR."""
+        try:
+            result, ended = self._dispatch(ecb, machine, self.redispatch_headers)
+        except Exception:
+            log.exception("%s: the ISAPI extension failed when asked again; ending the request", self.filter.name)
+            ecb.DoneWithSession(HSE_STATUS_ERROR)
+            return
+        if result != HSE_STATUS_PENDING and not ended:
             # The answer's own status: an error, the connection kept (when _dispatch left it so), or done.
             ecb.DoneWithSession(result if result in (HSE_STATUS_ERROR, HSE_STATUS_SUCCESS_AND_KEEP_CONN) else HSE_STATUS_SUCCESS)
 

@@ -68,7 +68,7 @@ from ..wire import (
     status_text,
     str_arg,
 )
-from .request_headers import HEADER_LIST, HIDDEN, TRANSLATED, RequestHeaders
+from .request_headers import BODY_VARIABLES, HEADER_LIST, HIDDEN, TRANSLATED, RequestHeaders
 
 if TYPE_CHECKING:
     from .middleware import FilterMiddleware
@@ -86,6 +86,14 @@ _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
 _READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
 #: Those in which nothing of the response went out yet.
 _HOLDS_START = frozenset({State.BUFFERING, State.HOLDING})
+#: What a request asked again shows of its content (the first call read it): none.
+_NO_CONTENT: dict[str, Any] = {
+    "TotalBytes": 0,
+    "AvailableBytes": 0,
+    "AvailableData": b"",
+    "ContentType": b"",
+    "ReadClient": lambda *args: b"",
+}
 #: Those in which nothing more of the app's is sent: the response went out whole, or has no body (204, 304).
 _ENDED = frozenset({State.ANSWERED, State.DONE, State.BODILESS})
 
@@ -110,6 +118,7 @@ class ProxyECB:
         "_chunks",
         "asked_again",
         "closes",
+        "ended",
     )
 
     def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine, headers: RequestHeaders) -> None:
@@ -134,6 +143,9 @@ class ProxyECB:
         #: The start that went out does not say where the body ends (no Content-Length, no
         #: chunks): only closing the connection ends it, so IIS is not asked to keep it.
         self.closes = False
+        #: The extension ended the session (DoneWithSession): the real one is over, or
+        #: goes on with the extension asked again (then ended by that).
+        self.ended = False
 
     # -- the response ------------------------------------------------------------
 
@@ -306,6 +318,11 @@ class ProxyECB:
         str_arg(name, "GetServerVariable")
         self._check()
         headers = self._headers
+        if headers.bodiless:
+            upper = name.upper()
+            shown = BODY_VARIABLES.get(upper.removeprefix("UNICODE_"))
+            if shown is not None:  # asked again: a request without content
+                return shown if upper.startswith("UNICODE_") else shown.encode("latin-1")
         kind = headers.kind(name)
         if kind is HIDDEN:
             if default is _NO_DEFAULT:
@@ -325,6 +342,8 @@ class ProxyECB:
         if name.startswith("__"):
             raise AttributeError(name)
         self._check()
+        if self._headers.bodiless and name in _NO_CONTENT:
+            return _NO_CONTENT[name]  # asked again: the first call read the content
         return getattr(self._real, name)
 
     @property
@@ -441,6 +460,7 @@ class ProxyECB:
                 elif status == HSE_STATUS_SUCCESS_AND_KEEP_CONN and self.closes:
                     status = HSE_STATUS_SUCCESS  # the response ends with the connection
             finally:
+                self.ended = True
                 if self.asked_again and not failed:
                     self._owner.ask_again(self._real, self._machine)  # the real session goes on
                 else:

@@ -21,14 +21,22 @@ HEADER_LIST = "list"
 TRANSLATED = "translated"
 
 _LIST_VARIABLES = {"ALL_HTTP": "http", "ALL_RAW": "raw"}
+#: The request headers that describe its content, gone with it from a request asked again.
+BODY_HEADERS = frozenset({"content-length", "content-type", "transfer-encoding"})
+#: The server variables that describe it, as a request without content has them.
+BODY_VARIABLES = {"CONTENT_LENGTH": "0", "CONTENT_TYPE": ""}
 
 
 class RequestHeaders:
     """Which server variables show the removed request headers, and how to hide them."""
 
-    __slots__ = ("names", "keys", "token")
+    __slots__ = ("names", "keys", "token", "bodiless")
 
-    def __init__(self, removed: Iterable[str], token: str | None = None) -> None:
+    def __init__(self, removed: Iterable[str], token: str | None = None, *, bodiless: bool = False) -> None:
+        #: Whether the request is shown without content (asked again: the first call read it).
+        self.bodiless = bodiless
+        if bodiless:
+            removed = {*removed, *BODY_HEADERS}
         #: Lower-case header names (``range``).
         self.names = frozenset(name.lower() for name in removed)
         #: Their CGI keys (``HTTP_RANGE``).
