@@ -27,10 +27,24 @@ CHAIN_OPTIONS = frozenset({"max_buffer_size", "oversize", "thread_threshold", "d
 _ANSWERING_OPTIONS = sorted(CHAIN_OPTIONS - {"thread_threshold"})
 
 
+#: What a subclass of a chain may override that its stages, spliced into another chain, cannot keep.
+_HOOKS = ("should_filter_request", "should_filter", "filter", "stream")
+
+
 def foldable(outer: Filter, inner: Filter) -> bool:
     """Whether ``outer(inner(app))`` answers as ``chain(outer, inner)`` does: a chain
-    applies one ``debug``, ``max_buffer_size`` and ``oversize`` to all its stages."""
+    applies one ``debug``, ``max_buffer_size`` and ``oversize`` to all its stages, and
+    a chain with hooks of its own is no list of stages."""
+    if _own_hooks(outer) or _own_hooks(inner):
+        return False
     return all(getattr(outer, name) == getattr(inner, name) for name in _ANSWERING_OPTIONS)
+
+
+def _own_hooks(flt: Filter) -> str | None:
+    """The first hook a subclass of a chain overrides, if ``flt`` is one (else None)."""
+    if not isinstance(flt, Chain):
+        return None
+    return next((hook for hook in _HOOKS if getattr(type(flt), hook) is not getattr(Chain, hook)), None)
 
 
 class Chain(Filter):
@@ -44,6 +58,8 @@ class Chain(Filter):
     """
 
     filter_content_types: tuple[str, ...] = ()
+    #: What the chain was made of (a configured chain among them), for its options' defaults.
+    _sources: tuple[Filter, ...] = ()
 
     if not TYPE_CHECKING:  # hidden from checkers: they type ``chain(...)(app)`` from Filter.__new__
 
@@ -60,12 +76,15 @@ class Chain(Filter):
                 f"e.g. chain(MyFilter({unknown[0]}=...), ...)"
             )
         inner = self._stages
-        thresholds = [stage.thread_threshold for stage in inner if stage.thread_threshold is not None]
+        # Taken from what was chained: the stages, and a configured chain's own options
+        # (chain(A, Pipeline(max_buffer_size=...)) holds to them as A(Pipeline(app)) would).
+        sources = self._sources or inner
+        thresholds = [source.thread_threshold for source in sources if source.thread_threshold is not None]
         derived = {
-            "max_buffer_size": min(stage.max_buffer_size for stage in inner),
-            "oversize": "error" if any(stage.oversize == "error" for stage in inner) else "pass",
+            "max_buffer_size": min(source.max_buffer_size for source in sources),
+            "oversize": "error" if any(source.oversize == "error" for source in sources) else "pass",
             "thread_threshold": min(thresholds) if thresholds else None,
-            "debug": any(stage.debug for stage in inner),
+            "debug": any(source.debug for source in sources),
         }
         for name, value in derived.items():
             if not self._set_by_class(name):  # a subclass's class attribute stands, as any filter's
@@ -162,18 +181,26 @@ def chain(*filters: type[Filter] | Filter) -> type[Chain]:
     would: the last one filters first.
 
     Each item is a Filter class (used with its defaults), a configured instance
-    (``MyFilter(option=...)``) or another chain (its stages are spliced in; a
-    subclass of one, with hooks or options of its own, stays one stage).
+    (``MyFilter(option=...)``) or another chain (its stages are spliced in, its own
+    options count as a stage's; a subclass of one that overrides a hook is refused).
     """
     if not filters:
         raise ValueError("chain() needs at least one filter")
     flat: list[Filter] = []
+    sources: list[Filter] = []
     for item in filters:
         if isinstance(item, type) and issubclass(item, Filter):
             item = item()
         if not isinstance(item, Filter):
             raise TypeError(f"chain() takes Filter classes or instances, not {item!r}")
-        made_here = type(item).__bases__ == (Chain,) and type(item).__module__ == __name__  # by chain() itself
-        flat.extend(item._stages if item._stages and made_here else (item,))
+        hook = _own_hooks(item)
+        if hook is not None:
+            raise TypeError(
+                f"chain() cannot splice {item.name}: it overrides {hook}(), which its stages cannot keep; "
+                f"wrap the app in it as a middleware instead ({item.name}(app))"
+            )
+        flat.extend(item._stages or (item,))
+        sources.append(item)
     names = ", ".join(stage.name for stage in flat)
-    return type(f"chain({names})", (Chain,), {"_stages": tuple(flat), "__module__": __name__})
+    namespace = {"_stages": tuple(flat), "_sources": tuple(sources), "__module__": __name__}
+    return type(f"chain({names})", (Chain,), namespace)

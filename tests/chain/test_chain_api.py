@@ -189,3 +189,29 @@ def test_a_chain_subclass_overriding_should_filter_request_is_asked_alone_and_st
     assert (get(Guarded.wsgi(app), "/static/x"), get(Guarded.wsgi(app), "/page")) == (b"<p>a</p>", b"<P>A</P>")
     stacked = Tag.wsgi(Guarded.wsgi(app))
     assert (get(stacked, "/static/x"), get(stacked, "/page")) == (b"<p>a</p>[t]", b"<P>A</P>[t]")
+
+
+def test_a_chain_with_a_hook_of_its_own_is_refused_by_chain_and_stays_a_middleware_when_stacked():
+    class Guarded(chain(Upper)):
+        def should_filter_request(self, environ):
+            return False
+
+    with pytest.raises(TypeError, match="overrides should_filter_request"):
+        chain(MarkBody, Guarded)
+
+
+def test_a_configured_chain_spliced_into_another_keeps_its_options_as_a_stage_would():
+    # chain(A, Pipeline(max_buffer_size=50)) answers as A(Pipeline(app)) would: 502 past 50 bytes.
+    page = b"<p>" + b"x" * 200 + b"</p>"
+    outer = chain(MarkBody, chain(Upper)(max_buffer_size=50))
+    assert outer().max_buffer_size == 50
+    assert run_filter(outer, page)[0] == 502
+
+
+def test_a_chain_subclass_without_hooks_is_spliced_and_serves_a_range_once():
+    class Sub(chain(Upper)):
+        pass
+
+    status, headers, body = run_filter(chain(Rot13Text, Sub), b"<p>hello world</p>", environ={"HTTP_RANGE": "bytes=3-7"})
+    full = run_filter(chain(Rot13Text, Upper), b"<p>hello world</p>")[2]
+    assert (status, body) == (206, full[3:8])

@@ -75,3 +75,25 @@ def test_the_second_call_is_shown_no_request_content():
     )
     assert response.status == 200
     assert seen[0][0] == len(body) and seen[1] == (0, b"", b"", b"0")
+
+
+def test_a_second_call_that_ends_its_session_then_raises_ends_the_real_one_once():
+    class ClosesThenFails:
+        calls = 0
+
+        def HttpExtensionProc(self, ecb):
+            ClosesThenFails.calls += 1
+            answer(ecb)
+            if ClosesThenFails.calls == 1:
+
+                def later():
+                    ecb.DoneWithSession()
+
+                threading.Thread(target=later).start()
+                return HSE_STATUS_PENDING
+            ecb.close()
+            raise RuntimeError("failed after closing")
+
+    response = call_extension(UpperFilter.isapi(ClosesThenFails()), FakeECB(headers=[("If-None-Match", '"v1"')]))
+    assert (ClosesThenFails.calls, response.status, response.body) == (2, 200, PAGE.upper())
+    assert response.done_status == HSE_STATUS_SUCCESS  # the double refuses a second DoneWithSession

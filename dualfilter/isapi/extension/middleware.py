@@ -73,7 +73,11 @@ class FilterMiddleware:
         that shows it the request ``headers`` allow; asked again when the machine says so.
         Returns its result, and whether the real session has ended already (the extension
         ended it with DoneWithSession before returning, as pywin32's samples do)."""
-        proxy = ProxyECB(ecb, self, machine, headers)
+        return self._call(ProxyECB(ecb, self, machine, headers))
+
+    def _call(self, proxy: ProxyECB) -> tuple[Any, bool]:
+        """The inner extension's call through ``proxy`` (see :meth:`_dispatch`)."""
+        ecb, machine = proxy._real, proxy._machine
         try:
             result = self.extension.HttpExtensionProc(proxy)
         except StreamError:
@@ -100,11 +104,13 @@ class FilterMiddleware:
         extension is asked again, and the real session ends with that answer (once). This
         runs in the extension's DoneWithSession, where nothing of pywin32's catches an error:
         one is logged, and the session ends with HSE_STATUS_ERROR."""
+        proxy = ProxyECB(ecb, self, machine, self.redispatch_headers)
         try:
-            result, ended = self._dispatch(ecb, machine, self.redispatch_headers)
+            result, ended = self._call(proxy)
         except Exception:
             log.exception("%s: the ISAPI extension failed when asked again; ending the request", self.filter.name)
-            ecb.DoneWithSession(HSE_STATUS_ERROR)
+            if not proxy.ended:  # it may have ended the session before it failed
+                ecb.DoneWithSession(HSE_STATUS_ERROR)
             return
         if result != HSE_STATUS_PENDING and not ended:
             # The answer's own status: an error, the connection kept (when _dispatch left it so), or done.

@@ -255,6 +255,7 @@ class ProxyECB:
         if not callable(callback):
             raise TypeError("Callback is not callable")
         call = "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
+        skipped = False
         with self._lock:
             self._check()
             machine = self._machine
@@ -263,9 +264,8 @@ class ProxyECB:
                     decision = machine.decision
                     if machine.state in _ENDED and decision is not None and decision.as_made:
                         # No body may follow (a 204, 304), or a first answer stood whole: the file has nowhere to go.
-                        self._owner.completions.post(self._transmitted, callback, param)
-                        return
-                    if machine.state is not State.PASSTHROUGH:  # the body is the filter's (or it failed)
+                        skipped = True
+                    elif machine.state is not State.PASSTHROUGH:  # the body is the filter's (or it failed)
                         raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
                 elif not flags & HSE_IO_SEND_HEADERS:
                     raise ExtensionError(ERROR_NOT_SUPPORTED, _FILTERED_BODY, call)
@@ -288,18 +288,25 @@ class ProxyECB:
                     # No body may follow (a 204 or 304; a first answer that stands, whole): not this file.
                     if type(events[-1]) is End or machine.state in _ENDED:
                         self._send(events)
-                        self._owner.completions.post(self._transmitted, callback, param)
-                        return
-                    start = events[0]
-                    assert isinstance(start, ResponseStart)
-                    statusCode = status_line(start.status, start.reason)
-                    head = header_block(start.headers) + prefix  # what followed the headers goes before the file, as it came
-                self._direct = True
+                        skipped = True
+                    else:
+                        start = events[0]
+                        assert isinstance(start, ResponseStart)
+                        statusCode = status_line(start.status, start.reason)
+                        head = header_block(start.headers) + prefix  # what followed the headers goes before the file, as it came
+                if not skipped:
+                    self._direct = True
 
-            def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:
-                return callback(self._for_callback(ecb), arg, cbIO, dwError)
+            if not skipped:
 
-            self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
+                def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:
+                    return callback(self._for_callback(ecb), arg, cbIO, dwError)
+
+                self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
+        if skipped:
+            # Nothing to send: the transfer is complete at once. Its callback runs now, before
+            # HttpExtensionProc returns, so the session it may end is still there to end.
+            self._transmitted(callback, param)
 
     def ExecURL(self, *args: Any) -> None:
         """Refused: a child request's response would reach the client without passing the filter."""
@@ -496,14 +503,12 @@ class ProxyECB:
             return proxy
 
     def _transmitted(self, callback: Callable[..., Any], param: Any) -> None:
-        """A TransmitFile that sent nothing (no body may follow): its callback, as IIS calls it,
-        also once HttpExtensionProc has returned (on the ECB it gets then, as for a file sent)."""
-        ecb = self._for_callback(self._real)
+        """A TransmitFile that sent nothing (no body may follow): its callback, with nothing sent."""
         try:
-            callback(ecb, param, 0, 0)
+            callback(self, param, 0, 0)
         except Exception:
             log.exception("ISAPI TransmitFile callback failed; ending the request")
-            ecb._end_session(HSE_STATUS_ERROR, failed=True)
+            self._end_session(HSE_STATUS_ERROR, failed=True)
 
     def _complete_io(self, count: int) -> None:
         """An asynchronous write is complete: call the extension's IOCompletion callback."""
