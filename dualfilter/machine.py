@@ -205,6 +205,20 @@ class ResponseMachine:
                     flt, environ.get("REQUEST_METHOD", "GET"), status, headers, environ, plainly=True
                 )
                 action = decision.action
+            elif (
+                status == 206
+                and environ.get("HTTP_RANGE")
+                and decision.media_type != "multipart/byteranges"  # its parts' types are not known here
+                and not untyped_partial(flt, status, decision, environ)
+            ):
+                # A range the client asked for, of what may be a filtered page, and the app cannot
+                # be asked again (an unsafe method, whose Range RFC 9110 section 14.2 has it ignore;
+                # a host that cannot ask twice): never passed on, so never a part of the unfiltered page.
+                self.error = FilterError("a 206 answered a Range of what may be a filtered page, not to be asked again")
+                log.error("%s: %s: %s; answered 502", flt.name, self._path(), self.error)
+                self._to("failed")
+                detail = "The response was a range of a page to filter."
+                return responses.simple_response(502, "Bad Gateway", detail, head=self._head())
             else:  # a 206 or 304 nobody asked for, or an untyped 206: as it came
                 action = "bodiless" if status == 304 or environ.get("REQUEST_METHOD", "GET") == "HEAD" else "pass"
         elif self._answer is not None:

@@ -301,3 +301,21 @@ def test_an_untyped_206_of_a_page_an_overridden_should_filter_takes_is_asked_aga
     response = fetch_wsgi_app(host, RedactUntyped(), untyped_page, headers=[("Range", SECRET_RANGE)], validate=False)
     assert (response.status, response.body) == (206, FILTERED[SECRET_AT : SECRET_AT + 6])
     assert header(response, "content-range") == f"bytes {SECRET_AT}-{SECRET_AT + 5}/{len(FILTERED)}"
+
+
+def ranges_any_method(environ, start_response):
+    """A page that answers Range whatever the method (Bottle's static_file does)."""
+    if environ.get("HTTP_RANGE") == SECRET_RANGE:
+        headers = [("Content-Type", HTML), ("Content-Range", f"bytes {SECRET_AT}-{SECRET_AT + 5}/{len(PAGE)}")]
+        start_response("206 Partial Content", headers)
+        return [PAGE[SECRET_AT : SECRET_AT + 6]]
+    start_response("200 OK", [("Content-Type", HTML)])
+    return [PAGE]
+
+
+@pytest.mark.parametrize("host", HOSTS)
+@pytest.mark.parametrize("method", ["POST", "PUT", "DELETE"])
+def test_a_range_of_a_filtered_page_answered_to_an_unsafe_method_never_goes_out(host, method):
+    # RFC 9110 section 14.2: the app should have ignored the Range; it cannot be asked again (unsafe).
+    response = fetch_wsgi_app(host, Redact(), ranges_any_method, method=method, headers=[("Range", SECRET_RANGE)])
+    assert response.status == 502 and b"secret" not in response.body
