@@ -89,12 +89,13 @@ def page_type(flt: Filter, headers: Iterable[tuple[str, str]], status: int = 200
 
 def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[str, str]]:
     """The Content-Type a response is filtered as. Of several (a list, or field
-    lines combined), the first this filter takes: a client may read that one
-    (browsers read the last), so it must not pass unfiltered. Else the first."""
+    lines combined), the last this filter takes: any a client may read must not
+    pass unfiltered, and browsers read the last (its charset is theirs: WHATWG
+    Fetch, "extract a MIME type"). Else the first."""
     if "," not in value:
         return parse_content_type(value)
     parsed = [parse_content_type(item) for item in content_type_items(value)]
-    for candidate in parsed:
+    for candidate in reversed(parsed):
         if flt.accepts(status, candidate[0]):
             return candidate
     return parsed[0] if parsed else ("", _NO_PARAMS)

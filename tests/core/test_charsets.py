@@ -221,3 +221,16 @@ def test_an_hz_page_is_filtered_whole_so_its_mode_shifts_come_back_as_they_came(
     chunks = [b"<p>", b"~{", b"<:Ky~}</p>"]
     body = drive(_SameTextStream(unicode_errors="strict"), chunks, headers=[("Content-Type", "text/html; charset=hz-gb-2312")])[3]
     assert body == b"".join(chunks)
+
+
+def test_of_several_filtered_content_types_the_last_one_and_its_charset_is_the_pages():
+    # WHATWG Fetch, "extract a MIME type": browsers read the last; the page is windows-1251.
+    class Mark(Filter):
+        decode_unicode = True
+
+        def filter(self, environ, headers, data):
+            return data + "\u0436"
+
+    headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Type", "text/html; charset=windows-1251")]
+    status, out, body = drive(Mark(), ["<p>\u0436</p>".encode("cp1251")], headers=headers)[1:]
+    assert (status, body) == (200, "<p>\u0436</p>\u0436".encode("cp1251"))
