@@ -18,6 +18,7 @@ from .decision import wants
 from .events import Body, ResponseStart
 from .filter import Filter
 from .headers import Headers
+from .hosts import require_configured
 from .machine import ResponseMachine
 from .streaming import Stream
 
@@ -193,6 +194,7 @@ def chain(*filters: type[Filter] | Filter) -> type[Chain]:
             item = item()
         if not isinstance(item, Filter):
             raise TypeError(f"chain() takes Filter classes or instances, not {item!r}")
+        require_configured(item)
         hook = _own_hooks(item)
         if hook is not None:
             raise TypeError(

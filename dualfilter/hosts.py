@@ -13,6 +13,8 @@ import inspect
 from typing import Any
 
 HOSTS = ("wsgi", "asgi", "isapi")
+#: What each host wraps, for errors.
+_KINDS = {"wsgi": "a WSGI app", "asgi": "an ASGI app", "isapi": "an ISAPI extension (with HttpExtensionProc)"}
 
 
 def is_asgi(app: Any) -> bool:
@@ -68,6 +70,17 @@ def detect(app: Any) -> str:
     raise TypeError(f"cannot wrap {app!r}: not a WSGI app, an ASGI app or an ISAPI extension")
 
 
+def require_configured(flt: Any) -> None:
+    """TypeError unless ``flt`` went through ``Filter.__init__`` (a subclass's own
+    ``__init__`` that forgets ``super().__init__()`` would fail deep inside, per response)."""
+    if _is_filter(flt) and "request_policy" not in getattr(flt, "__dict__", {}):
+        name = type(flt).__name__
+        raise TypeError(
+            f"{name} is not configured: its __init__ must call super().__init__(app, **options) "
+            "(and a _configure of its own, super()._configure())"
+        )
+
+
 def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     """Wrap ``app`` in ``filter`` with the adapter for ``host`` (detected if None).
 
@@ -76,10 +89,15 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     running ``chain(filter, app.filter)`` around ``inner``: it answers as the
     two stacked would, parsing once.
     """
+    require_configured(filter)
     if not host:
         host = detect(app)
     elif _is_filter(app):
         raise TypeError(f"cannot wrap {app!r}: " + misuse_message(app))
+    elif host == "isapi" and not hasattr(app, "HttpExtensionProc") or host != "isapi" and not callable(app):
+        raise TypeError(f"cannot wrap {app!r}: not {_KINDS[host]}")
+    elif host == "wsgi" and is_asgi(app):
+        raise TypeError(f"cannot wrap {app!r} as a WSGI app: it is an ASGI app (use .asgi(app), or MyFilter(app))")
     if host not in HOSTS:
         raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
     middleware = importlib.import_module(f"dualfilter.{host}").FilterMiddleware

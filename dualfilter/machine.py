@@ -623,6 +623,9 @@ class ResponseMachine:
             self._to("declined")
             return []
         try:
+            if not (callable(getattr(stream, "feed", None)) and callable(getattr(stream, "finish", None))):
+                kind = type(stream).__name__
+                raise FilterError(f"stream() returned {kind}; expected an object with feed() and finish(), or None")
             if codings.parse(get_header(headers.list, "content-encoding")):
                 raise FilterError("a streamed response cannot be given a Content-Encoding: dualfilter compresses no stream")
             fixed = responses.fixed_headers(headers.list, start.headers, None, getattr(stream, "charset", None))

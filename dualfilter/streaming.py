@@ -11,12 +11,14 @@ encoded incrementally, in the charset the Content-Type declares.
 from __future__ import annotations
 
 import codecs
+import inspect
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from . import charsets
 from .charsets import Charset
 from .decision import page_type, wants
+from .errors import FilterError
 from .headers import Headers
 from .responses import fixed_headers
 
@@ -166,20 +168,30 @@ class TextStream:
     def feed(self, data: bytes) -> bytes:
         """Decode ``data``, filter what is complete, encode the output."""
         text = self._decode(data)
-        out = self.inner.feed(text) if text else ""
+        out = _text(self.inner.feed(text), "feed") if text else ""
         return self._encode(out, decoded=text) if out else b""
 
     def finish(self) -> bytes:
         """The end of the body: the decoder's and the filter's last output."""
         text = self._decode(b"", final=True)
-        out = self.inner.feed(text) if text else ""
+        out = _text(self.inner.feed(text), "feed") if text else ""
         if out and out == text and self._raw:
-            return self._encode(out, decoded=text) + self._encode(self.inner.finish(), final=True)
-        out += self.inner.finish()
+            return self._encode(out, decoded=text) + self._encode(_text(self.inner.finish(), "finish"), final=True)
+        out += _text(self.inner.finish(), "finish")
         if not out and self._carry:  # the last bytes decoded to nothing, and nothing was added: as they came
             carry, self._carry = self._carry, b""
             return self._encode(out, final=True) + carry
         return self._encode(out, final=True)
+
+
+def _text(out: Any, method: str) -> str:
+    """A text stream's output: ``str``, else the filter's error (never an empty page for a mistake)."""
+    if type(out) is not str:
+        kind = "a coroutine (feed and finish are plain functions)" if inspect.isawaitable(out) else type(out).__name__
+        if inspect.iscoroutine(out):
+            out.close()
+        raise FilterError(f"a stream's {method}() returned {kind}; expected str under decode_unicode")
+    return out
 
 
 class StageFailed(Exception):

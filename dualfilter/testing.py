@@ -8,6 +8,7 @@ import wsgiref.util
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from . import hosts
 from .drivers import drive
 from .errors import FilterError, StreamError
 from .events import Body, Event, ResponseStart
@@ -120,6 +121,7 @@ def run_filter(
         failures.raise_first(result[0])
         return result
     flt = filter() if isinstance(filter, type) else filter
+    hosts.require_configured(flt)
     response_headers = [] if content_type is None else [("Content-Type", content_type)]
     response_headers += list(headers)
     response_headers.append(("Content-Length", str(len(body))))

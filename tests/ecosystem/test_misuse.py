@@ -74,3 +74,60 @@ def test_serve_given_a_filter_class_as_the_app_is_one_error_line(tmp_path, monke
     assert status == 2
     assert err.count("\n") == 1
     assert "myfilters:MyFilter is not a WSGI or ASGI app" in err
+
+
+def wsgi_page(environ, start_response):
+    start_response("200 OK", [("Content-Type", "text/html")])
+    return [b"<p>page</p>"]
+
+
+@pytest.mark.parametrize("app", [None, 5, "module:app"], ids=["none", "int", "str"])
+def test_an_explicit_wrapper_refuses_what_is_no_app_when_wrapping(app):
+    for wrap in (Upper.wsgi, Upper().asgi, Upper.isapi):
+        with pytest.raises(TypeError, match="cannot wrap"):
+            wrap(app)
+
+
+def test_an_asgi_app_given_to_the_wsgi_wrapper_is_refused():
+    async def asgi_app(scope, receive, send):
+        pass
+
+    with pytest.raises(TypeError, match="it is an ASGI app"):
+        Upper.wsgi(asgi_app)
+
+
+def test_a_subclass_that_forgets_super_init_is_told_so_when_it_is_used():
+    class Banner(Filter):
+        def __init__(self, text="hi", **options):
+            self.text = text  # no super().__init__(**options)
+
+        def filter(self, environ, headers, data):
+            return data + self.text.encode()
+
+    for use in (lambda: Banner().wsgi(wsgi_page), lambda: run_filter(Banner(), b"<p>a</p>"), lambda: chain(Banner(), Upper)):
+        with pytest.raises(TypeError, match=r"Banner is not configured: its __init__ must call super\(\).__init__"):
+            use()
+
+
+@pytest.mark.parametrize(
+    "made", [lambda: b"bytes", lambda: type("OnlyFeed", (), {"feed": lambda self, data: data})()], ids=["bytes", "no-finish"]
+)
+def test_a_stream_that_is_no_stream_is_the_clean_500_naming_it(made, caplog):
+    class Odd(Filter):
+        def stream(self, environ, headers):
+            return made()
+
+    status, headers, body = run_filter(Odd, b"<p>a</p>")
+    assert status == 500 and "expected an object with feed() and finish()" in caplog.text
+
+
+@pytest.mark.parametrize("feed", [lambda text: None, lambda text: text.encode()], ids=["none", "bytes"])
+def test_a_text_stream_giving_no_str_is_the_clean_500_not_an_empty_page(feed, caplog):
+    class Text(Filter):
+        decode_unicode = True
+
+        def stream(self, environ, headers):
+            return type("S", (), {"feed": lambda self, text: feed(text), "finish": lambda self: ""})()
+
+    status, headers, body = run_filter(Text, b"<p>a</p>", content_type="text/html; charset=utf-8")
+    assert status == 500 and "expected str under decode_unicode" in caplog.text
