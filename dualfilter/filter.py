@@ -206,7 +206,7 @@ class Filter(_Configured):
                 types = self._format.media_types
             elif self.format_output is not None:
                 types = formats.media_types_for(self.format_output)
-        self._content_types = tuple(t.strip().lower() for t in types)
+        self._content_types = mediatypes.patterns(types)
         self.is_async = inspect.iscoroutinefunction(self.filter)
         #: Whether filter() takes the body's bytes as they are (no format, no decoding).
         self._plain_bytes = self._format is None and self.format_output is None and not self.decode_unicode

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from types import MappingProxyType
 
@@ -101,6 +101,23 @@ def format_content_type(media_type: str, params: Mapping[str, str]) -> str:
 #: naming them exactly, never through a wildcard (``text/*``, ``*/*``), so that
 #: a filter does not hold an event stream or a camera feed waiting for its end.
 UNBOUNDED = frozenset({"text/event-stream", "multipart/x-mixed-replace"})
+
+
+_PATTERN = re.compile(r"(\*|[!#$%&'*+\-.^_`|~0-9a-z]+)/(\*|\*\+[!#$%&'*+\-.^_`|~0-9a-z]+|[!#$%&'*+\-.^_`|~0-9a-z]+)")
+
+
+def patterns(given: Iterable[str]) -> tuple[str, ...]:
+    """``filter_content_types`` as :func:`matches` takes them: lower-case, parameters
+    dropped (``text/html; charset=utf-8`` is ``text/html``), a list in one string split;
+    ValueError naming the option for one that could match no media type (``html``)."""
+    found = []
+    for item in given:
+        for pattern in item.split(","):
+            pattern = pattern.partition(";")[0].strip().lower()
+            if not _PATTERN.fullmatch(pattern):
+                raise ValueError(f"filter_content_types: {item!r} is no media type pattern (type/subtype, text/*, */*+xml)")
+            found.append(pattern)
+    return tuple(found)
 
 
 @lru_cache(maxsize=1024)

@@ -242,3 +242,23 @@ def test_content_types_given_as_a_generator_are_read_once_and_kept():
 def test_a_format_option_of_the_wrong_type_fails_at_construction_naming_the_option(option, value):
     with pytest.raises(TypeError, match=option):
         Upper(**{option: value})
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("text/html; charset=utf-8", ("text/html",)),
+        ("TEXT/HTML", ("text/html",)),
+        ("text/html, text/plain", ("text/html", "text/plain")),
+        (["text/*", "*/*+xml", "application/*+json"], ("text/*", "*/*+xml", "application/*+json")),
+    ],
+)
+def test_content_type_patterns_are_read_as_the_media_types_they_name(given, expected):
+    # Parameters are ignored in matching: a pattern with them names its type.
+    assert Upper(filter_content_types=given)._content_types == expected
+
+
+@pytest.mark.parametrize("pattern", ["html", "", "text/", "/html", "text html"])
+def test_a_content_type_pattern_that_could_match_nothing_fails_at_construction_naming_the_option(pattern):
+    with pytest.raises(ValueError, match="filter_content_types"):
+        Upper(filter_content_types=[pattern])
