@@ -186,7 +186,7 @@ def settle(flt: Filter, seen: View, result: Any, headers: Headers | None = None)
         return BodyValue(result, producer=flt)
     if type(result) is BodyValue:
         return result
-    if isinstance(result, (bytearray, memoryview)):
+    if isinstance(result, (bytes, bytearray, memoryview)):  # a subclass of bytes too
         return BodyValue(bytes(result), producer=flt)
     fmt = seen.format
     if fmt is not None:

@@ -12,7 +12,7 @@ from . import charsets, formats, hosts, mediatypes, streaming
 from .apps import ASGIApplication, ISAPIExtension, WSGIApplication, WSGIMiddleware
 from .errors import FilterError
 from .headers import Headers, get_all
-from .options import check_options, convert_options, option_names
+from .options import check_options, check_types, convert_options, option_names
 from .request_policy import RequestPolicy
 
 App = TypeVar("App", contravariant=True)
@@ -185,6 +185,7 @@ class Filter(_Configured):
         for name in _SWITCHES:
             if not isinstance(getattr(self, name), bool):  # "false" from an environment variable is true
                 raise TypeError(f"{name} must be True or False, not {getattr(self, name)!r}")
+        check_types(self)  # every option annotated with one simple type, a subclass's too
         types_given = self.filter_content_types
         if isinstance(types_given, str):
             self.filter_content_types = (types_given,)

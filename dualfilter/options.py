@@ -123,6 +123,31 @@ def _base_type(annotation: str) -> str:
     return ""
 
 
+def check_types(obj: Any) -> None:
+    """TypeError for an option of ``obj`` whose value is not of the one simple type its
+    annotation names (``str``, ``bool``, ``int``, ``float``; ``| None`` allows None):
+    ``regex='false'`` would be true, ``pattern=b'...'`` a 500 on every response."""
+    cls = type(obj)
+    for name in option_names(cls):
+        annotation = _annotation(cls, name)
+        if annotation is None:
+            continue
+        parts = [part.strip() for part in re.sub(r"^\s*Optional\[(.*)\]\s*$", r"\1 | None", annotation).split("|")]
+        named = [part for part in parts if part != "None"]
+        if len(named) != 1 or named[0] not in _SIMPLE:
+            continue
+        value = getattr(obj, name)
+        if value is None and "None" in parts:
+            continue
+        kind = _SIMPLE[named[0]]
+        fits = type(value) is kind or kind is float and type(value) is int or kind is str and isinstance(value, str)
+        if not fits:
+            what = "True or False" if kind is bool else f"a {named[0]}" + (" or None" if "None" in parts else "")
+            raise TypeError(f"{name} must be {what}, not {value!r}")
+
+
+#: The annotations :func:`check_types` holds a value to.
+_SIMPLE: dict[str, type] = {"str": str, "bool": bool, "int": int, "float": float}
 #: The types an option's annotation converts an ini string to (others: as the default's type).
 _KNOWN = frozenset({"bool", "int", "float", "str", "tuple", "list", "frozenset", "set"})
 #: The collections an ini list (items split on commas and white space) becomes.

@@ -67,6 +67,8 @@ class Inject(Filter):
     missing: str = "fallback"
 
     def _configure(self) -> None:
+        if self.format is not None or self.format_output is not None or not self.decode_unicode:
+            raise ValueError("Inject reads the page as text: format, format_output and decode_unicode=False do not apply")
         self._engine: Any = None
         if engine.lolhtml is not None:
             from ..html.inject import InjectRewriter

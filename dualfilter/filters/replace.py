@@ -54,6 +54,8 @@ class Replace(Filter):
     flags: str | int = ""
 
     def _configure(self) -> None:
+        if self.format is not None or self.format_output is not None or not self.decode_unicode:
+            raise ValueError("Replace reads the page as text: format, format_output and decode_unicode=False do not apply")
         super()._configure()
         if not self.pattern:
             raise ValueError("Replace needs the pattern option: the text to find")

@@ -75,8 +75,10 @@ def parse_mapping(mapping: Mapping[str, str] | str) -> list[tuple[str, str]]:
             if not sep or not old:
                 raise ValueError(f"mapping item {item!r} is not OLD=NEW")
             pairs.append((old, new))
-    else:
+    elif isinstance(mapping, Mapping):
         pairs = list(mapping.items())
+    else:
+        raise TypeError(f"mapping must be a dict of prefixes or 'old=new ...' (str), not {mapping!r}")
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)
 
 

@@ -7,6 +7,8 @@ import pytest
 from dualfilter import Filter, FilterError, Headers
 from dualfilter.body import BodyValue, NothingToParse, settle, view
 
+from .conftest import drive
+
 HTML = [("Content-Type", "text/html; charset=iso-8859-1")]
 
 
@@ -70,3 +72,14 @@ def test_a_result_of_the_wrong_kind_is_refused_naming_the_filter():
 def test_chunks_of_text_are_joined():
     seen = view(BodyValue(b"x"), Text(), Headers(list(HTML)))
     assert settle(Text(), seen, iter(["a", "b"])).value == "ab"
+
+
+def test_a_filter_may_return_an_instance_of_a_bytes_subclass():
+    class Marked(bytes):
+        pass
+
+    class Returning(Filter):
+        def filter(self, environ, headers, data):
+            return Marked(data.upper())
+
+    assert drive(Returning(), [b"<p>a</p>"])[1:4:2] == (200, b"<P>A</P>")

@@ -262,3 +262,24 @@ def test_content_type_patterns_are_read_as_the_media_types_they_name(given, expe
 def test_a_content_type_pattern_that_could_match_nothing_fails_at_construction_naming_the_option(pattern):
     with pytest.raises(ValueError, match="filter_content_types"):
         Upper(filter_content_types=[pattern])
+
+
+def test_an_option_annotated_with_one_simple_type_holds_to_it_in_a_subclass_too():
+    class Banner(Filter):
+        text: str = "hi"
+        times: int = 1
+        loud: bool = False
+        note: str | None = None
+
+        def filter(self, environ, headers, data):
+            return data
+
+    for options, message in [
+        ({"text": b"hi"}, "text must be a str"),
+        ({"times": "2"}, "times must be a int"),
+        ({"loud": "false"}, "loud must be True or False"),
+        ({"note": 5}, "note must be a str or None"),
+    ]:
+        with pytest.raises(TypeError, match=message):
+            Banner(**options)
+    assert Banner(note=None, times=2, loud=True).times == 2

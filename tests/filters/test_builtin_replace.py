@@ -123,3 +123,17 @@ def test_an_unknown_flag_letter_is_refused_at_construction():
 def test_a_negative_count_is_refused_at_construction():
     with pytest.raises(ValueError, match="count"):
         Replace(pattern="a", count=-1)
+
+
+@pytest.mark.parametrize(
+    ("options", "error"),
+    [
+        ({"pattern": "a.c", "regex": "false"}, TypeError),
+        ({"pattern": b"abc"}, TypeError),
+        ({"pattern": "abc", "repl": None}, TypeError),
+        ({"pattern": "abc", "decode_unicode": False}, ValueError),
+    ],
+)
+def test_options_no_response_could_use_fail_when_replace_is_built(options, error):
+    with pytest.raises(error):
+        Replace(**options)
