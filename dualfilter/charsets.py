@@ -143,7 +143,7 @@ _CODEC_OF_ENCODING = {
     "ibm866": "cp866",
     "iso-8859-8-i": "iso8859-8",
     "koi8-r": "koi8-r",
-    "koi8-u": "koi8-u",
+    "koi8-u": "web-koi8-u",
     "macintosh": "mac-roman",
     "x-mac-cyrillic": "mac-cyrillic",
     "gbk": "web-gbk",
@@ -186,8 +186,14 @@ def _web_tables(name: str) -> tuple[str, str]:
         decoding = _web_tables("windows-1252")[0]
         high = "".join(map(chr, range(0xA0, 0x100))) if name == "iso-8859-1" else "\ufffe" * 0x60
         return decoding, "".join(map(chr, range(0x80))) + "\ufffe" * 0x20 + high
+    if name == "koi8-u":  # the Encoding standard's is KOI8-RU: Belarusian ў Ў at 0xAE, 0xBE
+        page = importlib.import_module("encodings.koi8_u").decoding_table
+        table = page[:0xAE] + "\u045e" + page[0xAF:0xBE] + "\u040e" + page[0xBF:]
+        return table, table
     page = importlib.import_module(f"encodings.cp{name.removeprefix('windows-')}").decoding_table
     table = "".join(chr(b) if 0x80 <= b <= 0x9F and char == "\ufffe" else char for b, char in enumerate(page))
+    if name == "windows-1255":  # the standard maps 0xCA (Python leaves it out): HEBREW POINT HOLAM HASER FOR VAV
+        table = table[:0xCA] + "\u05ba" + table[0xCB:]
     return table, table
 
 
@@ -343,6 +349,10 @@ def detect(data: bytes, declared: str | None, media_type: str) -> Charset:
     if media_type == "text/event-stream":
         source = "bom" if data.startswith(codecs.BOM_UTF8) else "event-stream"
         return Charset("utf-8", source, "", media_type)
+    if media_type == "application/json" or media_type.endswith("+json"):
+        # RFC 8259 sections 8.1, 11: JSON is UTF-8, a charset parameter means nothing (a BOM still decides).
+        marked = bom(data)
+        return Charset(marked, "bom", "", media_type) if marked else Charset("utf-8", "json", "", media_type)
     marked = bom(data)
     if marked:
         return Charset(marked, "bom", "", media_type)

@@ -72,12 +72,20 @@ class Decision:
         return self.action == "pass" or self.action == "bodiless" and not self.wanted
 
 
-def untyped_partial(flt: Filter, status: int, decision: Decision, environ: Mapping[str, Any]) -> bool:
+def untyped_partial(
+    flt: Filter, status: int, decision: Decision, environ: Mapping[str, Any], headers: Iterable[tuple[str, str]]
+) -> bool:
     """Whether a 206 is of a page with no type, to pass as it came: it names none (RFC 9110
-    section 15.3.7: a 206 carries its 200's Content-Type), and neither an If-Range (after which
-    it may leave the type out) nor an overridden ``should_filter`` (which may take untyped
-    pages) says its page may be filtered."""
-    return status == 206 and not decision.media_type and flt.default_decision and not environ.get("HTTP_IF_RANGE")
+    section 15.3.7: a 206 carries its 200's Content-Type), no If-Range let it leave the type
+    out, and the filter would leave the untyped page alone (its own ``should_filter`` may take it)."""
+    if status != 206 or decision.media_type or environ.get("HTTP_IF_RANGE"):
+        return False
+    if flt.default_decision:
+        return True
+    try:
+        return not flt.should_filter(environ, 200, Headers(list(headers)))
+    except Exception:
+        return False  # asked again: should_filter is asked of the whole page then, and its error met there
 
 
 def page_type(flt: Filter, headers: Iterable[tuple[str, str]], status: int = 200) -> tuple[str, Mapping[str, str]]:
@@ -93,12 +101,21 @@ def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[st
     pass unfiltered, and browsers read the last (its charset is theirs: WHATWG
     Fetch, "extract a MIME type"). Else the first."""
     if "," not in value:
-        return parse_content_type(value)
-    parsed = [parse_content_type(item) for item in content_type_items(value)]
-    for candidate in reversed(parsed):
-        if flt.accepts(status, candidate[0]):
-            return candidate
-    return parsed[0] if parsed else ("", _NO_PARAMS)
+        return parsed_one if (parsed_one := parse_content_type(value))[0] != "*/*" else ("", _NO_PARAMS)
+    chosen: tuple[str, Mapping[str, str]] | None = None
+    essence = charset = None
+    for media_type, params in (parse_content_type(item) for item in content_type_items(value)):
+        if not media_type or media_type == "*/*":
+            continue  # skipped, as Fetch skips them
+        if media_type != essence:  # a new type: its own charset, or none
+            essence, charset = media_type, params.get("charset")
+        if flt.accepts(status, media_type):
+            # A later line of the same type without a charset takes the first one's (Fetch).
+            chosen = (media_type, params if charset is None or "charset" in params else {**params, "charset": charset})
+    if chosen is not None:
+        return chosen
+    first = parse_content_type(content_type_items(value)[0]) if content_type_items(value) else ("", _NO_PARAMS)
+    return first
 
 
 def decide(

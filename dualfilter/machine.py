@@ -180,7 +180,7 @@ class ResponseMachine:
             if (
                 self.can_redispatch
                 and self.state is _START
-                and not untyped_partial(flt, status, decision, environ)
+                and not untyped_partial(flt, status, decision, environ, headers)
                 and RequestPolicy.may_redispatch(environ)
             ):
                 if (
@@ -209,7 +209,7 @@ class ResponseMachine:
                 status == 206
                 and environ.get("HTTP_RANGE")
                 and decision.media_type != "multipart/byteranges"  # its parts' types are not known here
-                and not untyped_partial(flt, status, decision, environ)
+                and not untyped_partial(flt, status, decision, environ, headers)
             ):
                 # A range the client asked for, of what may be a filtered page, and the app cannot
                 # be asked again (an unsafe method, whose Range RFC 9110 section 14.2 has it ignore;

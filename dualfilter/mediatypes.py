@@ -91,10 +91,14 @@ def format_content_type(media_type: str, params: Mapping[str, str]) -> str:
     """The header value for ``media_type`` with ``params`` (quoted where needed)."""
     parts = [media_type]
     for key, value in params.items():
-        if not value or any(c in value for c in ' ()<>@,;:\\"/[]?='):
+        if not _TOKEN_VALUE.fullmatch(value):  # RFC 9110 section 5.6.6: a token, else a quoted-string
             value = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         parts.append(f"{key}={value}")
     return "; ".join(parts)
+
+
+#: A parameter value that may go unquoted: a token (RFC 9110 section 5.6.2).
+_TOKEN_VALUE = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 #: Media types of responses that may never end: a pattern captures them only by

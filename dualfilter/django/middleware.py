@@ -123,8 +123,8 @@ class FilterMiddleware:
         return decide(self.filter, meta.get("REQUEST_METHOD", "GET"), response.status_code, headers, meta)
 
     def _filter(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if self._mark in _filtered_by(response):
-            return response  # filtered already: a cached page (FetchFromCacheMiddleware below)
+        if _filtered_by(response):
+            return response  # filtered already: a cached page (FetchFromCacheMiddleware below), whatever filters made it
         headers = list(response.items())
         decision = self._decide(request, response, headers)
         if decision.untouched:
@@ -150,7 +150,7 @@ class FilterMiddleware:
         return _marked(_respond(request, response, headers, machine, events, chunks, False), machine, self._mark)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if self._mark in _filtered_by(response):
+        if _filtered_by(response):
             return response
         headers = list(response.items())
         if self.filter.default_decision:
@@ -343,6 +343,13 @@ def _unmeasurable(response: HttpResponseBase, serve_async: bool) -> HttpResponse
         return _without_content(response, serve_async)
     empty: Any = object.__new__(_streaming(type(response)))  # made by the view: no __init__ again
     empty.__dict__.update((name, value) for name, value in response.__dict__.items() if name != "_container")
+    for klass in type(response).__mro__:  # attributes a class keeps in __slots__ too
+        for name in getattr(klass, "__slots__", ()):
+            if name not in ("__dict__", "__weakref__") and hasattr(response, name):
+                try:
+                    setattr(empty, name, getattr(response, name))
+                except AttributeError:
+                    pass  # a slot the streaming class lacks (it fell back to a plain StreamingHttpResponse)
     empty.status_code = response.status_code  # a class attribute of HttpResponseNotFound and the like
     empty.streaming_content = _chunks([b""], None, serve_async)
     return empty
@@ -357,7 +364,11 @@ def _streaming(kind: type) -> type:
     redirect's ``url``, ``isinstance``) survives as the response stops being measurable."""
     made = _STREAMING.get(kind)
     if made is None:
-        made = _STREAMING[kind] = type(f"Streaming{kind.__name__}", (StreamingHttpResponse, kind), {"__module__": __name__})
+        try:
+            made = type(f"Streaming{kind.__name__}", (StreamingHttpResponse, kind), {"__module__": __name__})
+        except TypeError:  # a class that cannot be subclassed so (its __init_subclass__ wants arguments...)
+            made = StreamingHttpResponse
+        _STREAMING[kind] = made
     return made
 
 

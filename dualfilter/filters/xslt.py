@@ -61,7 +61,7 @@ class XSLT(Filter):
         if isinstance(stylesheet, (lxml.etree._Element, lxml.etree._ElementTree)):
             self._label = "<document>"
             return stylesheet.getroottree() if isinstance(stylesheet, lxml.etree._Element) else stylesheet
-        if not isinstance(stylesheet, (str, os.PathLike)):
+        if not isinstance(stylesheet, (str, bytes, os.PathLike)):
             raise TypeError(f"stylesheet must be a path (str) or an lxml document, not {stylesheet!r}")
         path = os.fspath(stylesheet)
         self._label = repr(path)

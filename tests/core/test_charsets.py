@@ -234,3 +234,52 @@ def test_of_several_filtered_content_types_the_last_one_and_its_charset_is_the_p
     headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Type", "text/html; charset=windows-1251")]
     status, out, body = drive(Mark(), ["<p>\u0436</p>".encode("cp1251")], headers=headers)[1:]
     assert (status, body) == (200, "<p>\u0436</p>\u0436".encode("cp1251"))
+
+
+@pytest.mark.parametrize(
+    ("label", "page", "text"),
+    [("koi8-u", b"\xae\xbe", "\u045e\u040e"), ("koi8-ru", b"\xae", "\u045e"), ("windows-1255", b"\xca", "\u05ba")],
+)
+def test_labels_read_as_the_encoding_standard_reads_them(label, page, text):
+    seen = []
+
+    class Read(Filter):
+        decode_unicode = True
+        filter_content_types = ("text/plain",)
+
+        def filter(self, environ, headers, data):
+            seen.append(data)
+            return data
+
+    status, out, body = drive(Read(), [page], headers=[("Content-Type", f"text/plain; charset={label}")])[1:]
+    assert (status, seen, body) == (200, [text], page)
+
+
+def test_a_later_content_type_line_of_the_same_type_keeps_the_earlier_charset():
+    # WHATWG Fetch "extract a MIME type": text/html;charset=shift_jis, then text/html, is shift_jis.
+    class Upper(Filter):
+        decode_unicode = True
+
+        def filter(self, environ, headers, data):
+            return data.upper()
+
+    page = "<p>\u65e5\u672c abc</p>".encode("shift_jis")
+    headers = [("Content-Type", "text/html; charset=shift_jis"), ("Content-Type", "text/html")]
+    body = drive(Upper(), [page], headers=headers)[3]
+    assert body == "<P>\u65e5\u672c ABC</P>".encode("shift_jis")
+
+
+def test_json_is_read_as_utf8_whatever_charset_its_content_type_names():
+    # RFC 8259 sections 8.1 and 11: the charset parameter has no effect on compliant recipients.
+    seen = []
+
+    class Read(Filter):
+        decode_unicode = True
+        filter_content_types = ("application/json",)
+
+        def filter(self, environ, headers, data):
+            seen.append(data)
+            return data
+
+    drive(Read(), ['{"a": "\u00e9\u20ac"}'.encode()], headers=[("Content-Type", "application/json; charset=iso-8859-1")])
+    assert seen == ['{"a": "\u00e9\u20ac"}']

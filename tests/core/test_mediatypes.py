@@ -71,3 +71,11 @@ def test_a_charset_declared_again_names_it_in_every_type_of_a_list():
 
     headers = with_charset([("Content-Type", "text/plain, text/html; charset=iso-8859-1")], Charset("utf-8", "output", "utf-8"))
     assert headers == [("Content-Type", "text/plain; charset=utf-8, text/html; charset=utf-8")]
+
+
+def test_a_parameter_value_that_is_no_token_is_written_quoted():
+    # RFC 9110 section 5.6.6: parameter-value = token / quoted-string.
+    from dualfilter.mediatypes import format_content_type
+
+    written = format_content_type("text/html", {"charset": "utf-8", "title": "{a}", "x": "\u00e9", "e": ""})
+    assert written == 'text/html; charset=utf-8; title="{a}"; x="\u00e9"; e=""'

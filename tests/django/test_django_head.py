@@ -120,3 +120,36 @@ def test_a_head_sends_no_content_length_but_the_gets_on_a_real_server(served, pa
     _, got, _ = exchange(served, "GET", path)
     status, head, _ = exchange(served, "HEAD", path)
     assert status == 200 and dict(head).get("content-length") in (None, dict(got)["content-length"])
+
+
+class Registered(HttpResponse):
+    """A response class whose subclasses must name a kind (a registry pattern)."""
+
+    def __init_subclass__(cls, *, kind, **rest):
+        super().__init_subclass__(**rest)
+
+
+class PageResponse(Registered, kind="page"):
+    pass
+
+
+class SlottedResponse(HttpResponse):
+    __slots__ = ("page_id",)
+
+
+def test_a_head_of_a_response_class_that_cannot_be_subclassed_so_is_still_an_empty_stream():
+    with project([spec("Upper")]):
+        middleware = FilterMiddleware(lambda request: PageResponse("<p>a</p>", content_type="text/html"))
+    head = middleware(RequestFactory().head("/"))
+    assert (head.status_code, head.streaming, list(head)) == (200, True, [b""])
+
+
+def test_a_head_keeps_what_the_view_set_in_its_response_class_slots():
+    def view(request):
+        response = SlottedResponse("<p>a</p>", content_type="text/html")
+        response.page_id = 7
+        return response
+
+    with project([spec("Upper")]):
+        head = FilterMiddleware(view)(RequestFactory().head("/"))
+    assert (head.page_id, isinstance(head, SlottedResponse)) == (7, True)

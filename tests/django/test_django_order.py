@@ -12,6 +12,7 @@ import hashlib
 import django_middleware_project as project_module
 import pytest
 from django.test import AsyncClient, Client
+from django.test.utils import override_settings
 from django_middleware_project import FILTER_MIDDLEWARE, LONG_PAGE, PAGE, PIECES, Progress, Upper, project, spec
 
 GZIP = "django.middleware.gzip.GZipMiddleware"
@@ -143,3 +144,14 @@ async def test_a_page_from_the_per_site_cache_below_the_filter_is_not_filtered_a
             response = await response if client_class is AsyncClient else response
             bodies.append((response.content, response["X-Order"]))
     assert bodies == [(PAGE.encode() + b"!?", "!?")] * 3
+
+
+def test_a_cached_page_is_not_filtered_again_after_the_filters_changed():
+    # A redeploy with another DUALFILTER_FILTERS while the cache still holds pages the old ones filtered.
+    caches = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "dualfilter-redeploy"}}
+    with override_settings(CACHES=caches, CACHE_MIDDLEWARE_SECONDS=60):
+        with project([spec("Append", "text=!")], middleware=CACHED_SITE):
+            first = Client().get("/html/")
+        with project([spec("Append", "text=!"), spec("Append", "text=?")], middleware=CACHED_SITE):
+            cached = Client().get("/html/")
+    assert first.content == cached.content == PAGE.encode() + b"!"

@@ -217,3 +217,14 @@ def test_the_content_type_follows_an_xsl_output_the_stylesheet_imports(styleshee
     )
     status, headers, body = run_filter(XSLT(stylesheet=main), DOC, content_type="application/xml")
     assert (body, dict(headers)["Content-Type"]) == ("caf\u00e9".encode("iso-8859-1"), "text/plain; charset=iso-8859-1")
+
+
+def test_a_stylesheet_path_may_be_given_as_bytes_and_nothing_else_that_is_no_path(tmp_path):
+    path = tmp_path / "s.xsl"
+    path.write_text(
+        '<xsl:stylesheet version="1.0" xmlns:xsl="http://www.w3.org/1999/XSL/Transform">'
+        '<xsl:template match="/"><out/></xsl:template></xsl:stylesheet>'
+    )
+    assert XSLT(stylesheet=bytes(path)).stylesheet == bytes(path)
+    with pytest.raises(TypeError, match="stylesheet must be a path"):
+        XSLT(stylesheet=5)

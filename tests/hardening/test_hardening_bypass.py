@@ -319,3 +319,14 @@ def test_a_range_of_a_filtered_page_answered_to_an_unsafe_method_never_goes_out(
     # RFC 9110 section 14.2: the app should have ignored the Range; it cannot be asked again (unsafe).
     response = fetch_wsgi_app(host, Redact(), ranges_any_method, method=method, headers=[("Range", SECRET_RANGE)])
     assert response.status == 502 and b"secret" not in response.body
+
+
+class RedactTyped(Redact):
+    def should_filter(self, environ, status, headers):
+        return status == 200 and (headers.get("Content-Type") or "").startswith("text/html")  # never untyped pages
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_an_untyped_206_of_a_page_an_overridden_should_filter_leaves_alone_is_the_apps_own(host):
+    response = fetch_wsgi_app(host, RedactTyped(), untyped_page, headers=[("Range", SECRET_RANGE)], validate=False)
+    assert (response.status, response.body) == (206, PAGE[SECRET_AT : SECRET_AT + 6])

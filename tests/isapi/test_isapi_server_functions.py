@@ -274,3 +274,29 @@ def test_an_untyped_partial_of_an_untyped_page_may_be_sent_with_transmit_file(fi
 
     response = call_extension(UpperFilter.isapi(Partial()), FakeECB(headers=[("Range", "bytes=0-10")]))
     assert (response.status, response.body) == (206, b"<p>file</p>")
+
+
+def test_a_file_not_sent_calls_back_on_another_thread_so_an_extensions_lock_does_not_deadlock(file_descriptor):
+    # IIS runs a TransmitFile callback on an I/O thread, never inside the call.
+    lock = threading.Lock()
+    called = []
+
+    class Locked:
+        def callback(self, ecb, param, count, error):
+            with lock:
+                called.append(threading.current_thread().name)
+            ecb.close()
+
+        def HttpExtensionProc(self, ecb):
+            with lock:
+                head = header_string([("Content-Type", "text/plain")])
+                flags = HSE_IO_ASYNC | HSE_IO_SEND_HEADERS
+                ecb.TransmitFile(self.callback, None, file_descriptor, "204 No Content", 0, 0, head, None, flags)
+            return HSE_STATUS_SUCCESS
+
+    response = call_extension(UpperFilter.isapi(Locked()), FakeECB())
+    for _ in range(100):
+        if called:
+            break
+        time.sleep(0.02)
+    assert response.status == 204 and called and called[0] != threading.current_thread().name

@@ -91,6 +91,8 @@ class FilterMiddleware:
         if result != HSE_STATUS_PENDING:
             if proxy.ended:  # by its DoneWithSession, which asked again already if it had to
                 return result, True
+            if proxy.keep_for_callbacks(result):  # the session ends after the callback, with this result
+                return HSE_STATUS_PENDING, False
             if not proxy._returned():
                 return HSE_STATUS_ERROR, False  # cut short by a streaming filter: IIS closes the connection
             if proxy.asked_again:

@@ -119,6 +119,8 @@ class ProxyECB:
         "asked_again",
         "closes",
         "ended",
+        "returned",
+        "_outstanding",
     )
 
     def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine, headers: RequestHeaders) -> None:
@@ -146,6 +148,9 @@ class ProxyECB:
         #: The extension ended the session (DoneWithSession): the real one is over, or
         #: goes on with the extension asked again (then ended by that).
         self.ended = False
+        #: What HttpExtensionProc returned while a skipped TransmitFile's callback was to come.
+        self.returned: Any = None
+        self._outstanding = 0  # skipped TransmitFile callbacks still to come
 
     # -- the response ------------------------------------------------------------
 
@@ -281,7 +286,7 @@ class ProxyECB:
                     environ = machine.environ
                     status = int(text.partition(" ")[0])
                     decision = decide(machine.filter, environ.get("REQUEST_METHOD", "GET"), status, pairs, environ)
-                    if not decision.as_made and not untyped_partial(machine.filter, status, decision, environ):
+                    if not decision.as_made and not untyped_partial(machine.filter, status, decision, environ, pairs):
                         raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
                     self._started = True
                     events = machine.start(text, pairs, decision=decision)
@@ -304,9 +309,11 @@ class ProxyECB:
 
                 self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
         if skipped:
-            # Nothing to send: the transfer is complete at once. Its callback runs now, before
-            # HttpExtensionProc returns, so the session it may end is still there to end.
-            self._transmitted(callback, param)
+            # Nothing to send: the transfer is complete at once. Its callback comes on a completion
+            # thread, as IIS calls it; the session stays open for it (see FilterMiddleware._call).
+            with self._lock:
+                self._outstanding += 1
+            self._owner.completions.post(self._transmitted, callback, param)
 
     def ExecURL(self, *args: Any) -> None:
         """Refused: a child request's response would reach the client without passing the filter."""
@@ -503,12 +510,28 @@ class ProxyECB:
             return proxy
 
     def _transmitted(self, callback: Callable[..., Any], param: Any) -> None:
-        """A TransmitFile that sent nothing (no body may follow): its callback, with nothing sent."""
+        """A TransmitFile that sent nothing (no body may follow): its callback, with nothing sent;
+        then, if HttpExtensionProc has returned meanwhile without ending the session, its end."""
         try:
             callback(self, param, 0, 0)
         except Exception:
             log.exception("ISAPI TransmitFile callback failed; ending the request")
             self._end_session(HSE_STATUS_ERROR, failed=True)
+        with self._lock:
+            self._outstanding -= 1
+            result = self.returned if self._outstanding == 0 and not self._done else None
+        if result is not None:
+            self._end_session(result)  # what returning it would have done, now the callback has run
+
+    def keep_for_callbacks(self, result: Any) -> bool:
+        """HttpExtensionProc returned ``result`` (not pending): True when a skipped TransmitFile's
+        callback is still to come, which then ends the session with it (IIS holds a request
+        while its asynchronous I/O is outstanding)."""
+        with self._lock:
+            if self._outstanding and not self._done:
+                self.returned = result
+                return True
+            return False
 
     def _complete_io(self, count: int) -> None:
         """An asynchronous write is complete: call the extension's IOCompletion callback."""
