@@ -170,19 +170,20 @@ def decide_raw(
     """:func:`decide` for header pairs in bytes (ASGI), decoding (latin-1) only
     the two fields it reads, and those only when the memo does not know them."""
     if not flt.default_decision:
-        headers = [(bytes(name).decode("latin-1"), bytes(value).decode("latin-1")) for name, value in pairs]
+        headers = [(_latin1_text(name), _latin1_text(value)) for name, value in pairs]
         return decide(flt, method, status, headers, environ)
-    content_type = content_encoding = None
+    content_type: Any = None  # bytes, unless an app gave a str among its pairs
+    content_encoding: Any = None
     for name, value in pairs:
         lowered = name.lower()
         if lowered == b"content-type":
             content_type = value if content_type is None else content_type + b", " + value
         elif lowered == b"content-encoding":
             content_encoding = value if content_encoding is None else content_encoding + b", " + value
-    if content_type is not None and type(content_type) is not bytes:
-        content_type = bytes(content_type)  # a bytearray: hashable as bytes
+    if content_type is not None and type(content_type) is not bytes:  # a bytearray (hashable as bytes), a str
+        content_type = content_type.encode("latin-1") if type(content_type) is str else bytes(content_type)
     if content_encoding is not None and type(content_encoding) is not bytes:
-        content_encoding = bytes(content_encoding)
+        content_encoding = content_encoding.encode("latin-1") if type(content_encoding) is str else bytes(content_encoding)
     head = method == "HEAD"
     # Keyed by the bytes themselves: they never equal the str keys decide() uses.
     key = (head, status, content_type, content_encoding)
@@ -193,6 +194,11 @@ def decide_raw(
         encoding_text = None if content_encoding is None else content_encoding.decode("latin-1")
         decision = _remember(memo, key, _decide(flt, head, status, content_type_text, encoding_text, None, None))
     return decision
+
+
+def _latin1_text(item: Any) -> str:
+    """A header name or value of ASGI pairs as text: bytes read as latin-1, a str as it is."""
+    return item if type(item) is str else bytes(item).decode("latin-1")
 
 
 def _remember(memo: dict[Any, Any], key: Any, decision: Decision) -> Decision:

@@ -114,7 +114,7 @@ class Responder:
                 # Any iterable is allowed (a generator, say): read it once, forward what was read.
                 message = {**message, "headers": list(raw)}
                 raw = message["headers"]
-            if _has_text(raw):
+            if raw and type(raw[0][0]) is str:
                 # ASGI headers are bytes; h11-based servers take str too (latin-1), and so does the
                 # filter, rather than read no Content-Type and let the page pass.
                 message = {**message, "headers": _latin1_pairs(raw)}
@@ -125,12 +125,15 @@ class Responder:
                 flt = self.filter
                 if type(status) is int:
                     decision = decide_raw(flt, self.scope.get("method", "GET"), status, raw, self.environ)
-                    if decision.untouched:
+                    if decision.untouched and (decision.media_type or not _has_text(raw)):
                         # The most common answer: the app's start, then its own body, as they come.
                         self.passing = True
                         await self.send_out(message)
                         return
                 machine = self.machine = ResponseMachine(flt, self._environ(), True)  # True: can_redispatch
+            if _has_text(raw):  # str pairs after bytes ones (an untyped answer, or one not passed on: rare)
+                message = {**message, "headers": _latin1_pairs(raw)}
+                raw, decision = message["headers"], None  # decided again, on every pair
             headers = self.app_headers = to_str(raw)
             self.app_start = message
             self.trailers_in = bool(message.get("trailers", False))
