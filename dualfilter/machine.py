@@ -498,7 +498,9 @@ class ResponseMachine:
         stage, seen, decision = self._stage, self._seen, self.decision
         assert stage is not None and decision is not None and self._stage_headers is not None
         chained = self.filter._stages
-        edited = self._edited_headers()
+        stage_headers = self._stage_headers
+        # What _edited_headers() says, inline: on every filtered response.
+        edited = None if stage_headers._headers == (self._headers if chained else self._start.headers) else stage_headers  # type: ignore[union-attr]
         if edited is not None:
             try:  # before the headers are read: an entry that is no (name, value) pair is the filter's error
                 check_headers(edited.list)

@@ -131,10 +131,13 @@ class Responder:
                         await self.send_out(message)
                         return
                 machine = self.machine = ResponseMachine(flt, self._environ(), True)  # True: can_redispatch
-            if _has_text(raw):  # str pairs after bytes ones (an untyped answer, or one not passed on: rare)
+            try:
+                headers = to_str(raw)
+            except AttributeError:  # str pairs after bytes ones (rare): decided again, on every pair
                 message = {**message, "headers": _latin1_pairs(raw)}
-                raw, decision = message["headers"], None  # decided again, on every pair
-            headers = self.app_headers = to_str(raw)
+                raw, decision = message["headers"], None
+                headers = to_str(raw)
+            self.app_headers = headers
             self.app_start = message
             self.trailers_in = bool(message.get("trailers", False))
             self.trailer_pairs = []

@@ -168,7 +168,9 @@ class Exchange:
             return self  # start_response comes with the first chunk
         self._pull()
         if self._ended:
-            if not any(self._pending) and (self._live and unframed(self._live) or self.environ.get("REQUEST_METHOD") == "HEAD"):
+            pending = self._pending  # nothing, or the one empty value _pull hands on for a start that ended
+            empty = not pending or len(pending) == 1 and not pending[0]
+            if empty and (self._live and unframed(self._live) or self.environ.get("REQUEST_METHOD") == "HEAD"):
                 return _no_content()
             return list(self._pending)
         return self
