@@ -352,7 +352,7 @@ def detect(data: bytes, declared: str | None, media_type: str) -> Charset:
     if media_type == "application/json" or media_type.endswith("+json"):
         # RFC 8259 sections 8.1, 11: JSON is UTF-8, a charset parameter means nothing (a BOM still decides).
         marked = bom(data)
-        return Charset(marked, "bom", "", media_type) if marked else Charset("utf-8", "json", "", media_type)
+        return Charset(marked, "bom", "", media_type) if marked else Charset("utf-8", "default", "", media_type)
     marked = bom(data)
     if marked:
         return Charset(marked, "bom", "", media_type)

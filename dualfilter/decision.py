@@ -99,23 +99,23 @@ def _content_type(flt: Filter, status: int, value: str) -> tuple[str, Mapping[st
     """The Content-Type a response is filtered as. Of several (a list, or field
     lines combined), the last this filter takes: any a client may read must not
     pass unfiltered, and browsers read the last (its charset is theirs: WHATWG
-    Fetch, "extract a MIME type"). Else the first."""
+    Fetch, "extract a MIME type"). Else the one a browser reads: the last valid one,
+    with the charset of an earlier line of the same type that names one."""
     if "," not in value:
         return parsed_one if (parsed_one := parse_content_type(value))[0] != "*/*" else ("", _NO_PARAMS)
     chosen: tuple[str, Mapping[str, str]] | None = None
+    last: tuple[str, Mapping[str, str]] = ("", _NO_PARAMS)  # what a browser reads: Fetch's answer
     essence = charset = None
     for media_type, params in (parse_content_type(item) for item in content_type_items(value)):
         if not media_type or media_type == "*/*":
             continue  # skipped, as Fetch skips them
         if media_type != essence:  # a new type: its own charset, or none
             essence, charset = media_type, params.get("charset")
+        # A later line of the same type without a charset takes the first one's (Fetch).
+        last = (media_type, params if charset is None or "charset" in params else {**params, "charset": charset})
         if flt.accepts(status, media_type):
-            # A later line of the same type without a charset takes the first one's (Fetch).
-            chosen = (media_type, params if charset is None or "charset" in params else {**params, "charset": charset})
-    if chosen is not None:
-        return chosen
-    first = parse_content_type(content_type_items(value)[0]) if content_type_items(value) else ("", _NO_PARAMS)
-    return first
+            chosen = last
+    return chosen if chosen is not None else last
 
 
 def decide(
@@ -164,7 +164,7 @@ def decide_raw(
     flt: Filter,
     method: str,
     status: int,
-    pairs: Iterable[tuple[bytes, bytes]],
+    pairs: Iterable[tuple[Any, Any]],  # bytes, as ASGI has them (a str pair is read too)
     environ: Mapping[str, Any] | None = None,
 ) -> Decision:
     """:func:`decide` for header pairs in bytes (ASGI), decoding (latin-1) only
@@ -176,9 +176,11 @@ def decide_raw(
     content_encoding: Any = None
     for name, value in pairs:
         lowered = name.lower()
-        if lowered == b"content-type":
+        if lowered == b"content-type" or lowered == "content-type":  # a str pair too (h11 takes them)
+            value = value.encode("latin-1") if type(value) is str else value
             content_type = value if content_type is None else content_type + b", " + value
-        elif lowered == b"content-encoding":
+        elif lowered == b"content-encoding" or lowered == "content-encoding":
+            value = value.encode("latin-1") if type(value) is str else value
             content_encoding = value if content_encoding is None else content_encoding + b", " + value
     if content_type is not None and type(content_type) is not bytes:  # a bytearray (hashable as bytes), a str
         content_type = content_type.encode("latin-1") if type(content_type) is str else bytes(content_type)
@@ -194,6 +196,10 @@ def decide_raw(
         encoding_text = None if content_encoding is None else content_encoding.decode("latin-1")
         decision = _remember(memo, key, _decide(flt, head, status, content_type_text, encoding_text, None, None))
     return decision
+
+
+#: Statuses decided on as the page's 200 they stand for.
+_FOR_THE_PAGE = frozenset({206, 304, 412, 416})
 
 
 def _latin1_text(item: Any) -> str:
@@ -220,7 +226,9 @@ def _decide(
 ) -> Decision:
     if status < 200 or status in NO_BODY_STATUS and status != 304:
         return Decision(False, "bodiless", f"status {status} has no body")
-    media_type, params = _content_type(flt, status, content_type) if content_type else ("", _NO_PARAMS)
+    # A 206, 304, 412 or 416 stands for the page's 200: of several types, the one its 200 is filtered as.
+    page_status = 200 if status in _FOR_THE_PAGE else status
+    media_type, params = _content_type(flt, page_status, content_type) if content_type else ("", _NO_PARAMS)
     if status == 416 and not plainly:
         # A 416 says the range is past the end of what the app has: for a filtered
         # page, past the unfiltered length; its type says nothing of the page's.

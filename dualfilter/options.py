@@ -115,12 +115,22 @@ def _text(annotation: Any) -> str:
 
 def _base_type(annotation: str) -> str:
     """The first type an annotation names other than None: ``'int | None'`` -> ``'int'``."""
-    text = re.sub(r"^\s*Optional\[(.*)\]\s*$", r"\1", annotation)
+    text = _union_text(annotation)
     for part in text.split("|"):
         base = part.strip().split("[", 1)[0].rsplit(".", 1)[-1]
         if base != "None":
             return base
     return ""
+
+
+def _union_text(annotation: str) -> str:
+    """An annotation's text with ``Optional[X]`` / ``Union[X, Y]`` (``typing.`` or not) as ``X | None`` / ``X | Y``."""
+    text = annotation.strip()
+    found = re.fullmatch(r"(?:typing\.)?(Optional|Union)\[(.*)\]", text)
+    if found is None:
+        return text
+    parts = [part.strip() for part in found.group(2).split(",")]
+    return " | ".join(parts + (["None"] if found.group(1) == "Optional" else []))
 
 
 def check_types(obj: Any) -> None:
@@ -132,7 +142,7 @@ def check_types(obj: Any) -> None:
         annotation = _annotation(cls, name)
         if annotation is None:
             continue
-        parts = [part.strip() for part in re.sub(r"^\s*Optional\[(.*)\]\s*$", r"\1 | None", annotation).split("|")]
+        parts = [part.strip() for part in _union_text(annotation).split("|")]
         named = [part for part in parts if part != "None"]
         if len(named) != 1 or named[0] not in _SIMPLE:
             continue
@@ -140,9 +150,14 @@ def check_types(obj: Any) -> None:
         if value is None and "None" in parts:
             continue
         kind = _SIMPLE[named[0]]
-        fits = type(value) is kind or kind is float and type(value) is int or kind is str and isinstance(value, str)
+        # An int of any kind (re.IGNORECASE, HTTPStatus.OK), a str subclass; never a bool for a number.
+        if kind is bool:
+            fits = type(value) is bool
+        else:
+            fits = isinstance(value, (int, float) if kind is float else kind) and type(value) is not bool
         if not fits:
-            what = "True or False" if kind is bool else f"a {named[0]}" + (" or None" if "None" in parts else "")
+            article = "an" if named[0] == "int" else "a"
+            what = "True or False" if kind is bool else f"{article} {named[0]}" + (" or None" if "None" in parts else "")
             raise TypeError(f"{name} must be {what}, not {value!r}")
 
 

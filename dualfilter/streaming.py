@@ -68,8 +68,8 @@ def open_stream(flt: Filter, environ: Mapping[str, Any], headers: Headers) -> St
     if not flt.decode_unicode:
         return flt.stream(environ, headers)
     media_type, params = page_type(flt, headers.list)  # of several types, the one filtered
-    if media_type == "text/event-stream":
-        charset: Charset | None = None
+    if media_type == "text/event-stream" or media_type == "application/json" or media_type.endswith("+json"):
+        charset: Charset | None = None  # UTF-8 whatever the header says (HTML's event streams; RFC 8259)
     else:
         declared = params.get("charset")
         if not declared:

@@ -14,6 +14,7 @@ from .errors import FilterError, StreamError
 from .events import Body, Event, ResponseStart
 from .filter import Filter
 from .machine import ResponseMachine
+from .responses import request_refused
 
 __all__ = ["run_filter", "make_environ", "collect"]
 
@@ -102,6 +103,11 @@ def run_filter(
         logger = logging.getLogger("dualfilter")
         failures = _Failures()
         logger.addHandler(failures)
+        # The failures are read from the error records: let them through whatever logging says.
+        disabled, level = logging.root.manager.disable, logger.level
+        logging.disable(logging.NOTSET)
+        if logger.getEffectiveLevel() > logging.ERROR:
+            logger.setLevel(logging.ERROR)
         try:
             result = run_filter(
                 filter,
@@ -118,6 +124,8 @@ def run_filter(
             raise
         finally:
             logger.removeHandler(failures)
+            logger.setLevel(level)
+            logging.disable(disabled)
         failures.raise_first(result[0])
         return result
     flt = filter() if isinstance(filter, type) else filter
@@ -125,7 +133,14 @@ def run_filter(
     response_headers = [] if content_type is None else [("Content-Type", content_type)]
     response_headers += list(headers)
     response_headers.append(("Content-Length", str(len(body))))
-    machine = ResponseMachine(flt, make_environ(method, environ=environ))
+    request = make_environ(method, environ=environ)
+    if flt.asks_requests:  # as every host asks it, before the app runs
+        refused = request_refused(flt, request)
+        if refused:  # it raised: the clean 500
+            return collect(refused)
+        if refused is not None:  # the response passes as it came
+            return status, response_headers, body
+    machine = ResponseMachine(flt, request)
     events = drive(machine, machine.start(status, response_headers))
     for piece in _split(body, chunks):
         events += drive(machine, machine.body(piece))

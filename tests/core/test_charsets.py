@@ -7,6 +7,7 @@ import codecs
 import pytest
 
 from dualfilter import Filter
+from dualfilter.testing import run_filter
 from tests.support.filters import Identity, Rot13
 
 from .conftest import decoded, drive
@@ -272,3 +273,26 @@ def test_json_is_read_as_utf8_whatever_charset_its_content_type_names():
 
     drive(Read(), ['{"a": "\u00e9\u20ac"}'.encode()], headers=[("Content-Type", "application/json; charset=iso-8859-1")])
     assert seen == ['{"a": "\u00e9\u20ac"}']
+
+
+class _UpperText:
+    def feed(self, text):
+        return text.upper()
+
+    def finish(self):
+        return ""
+
+
+@pytest.mark.parametrize("media_type", ["application/json; charset=iso-8859-1", "application/problem+json; charset=koi8-r"])
+def test_a_json_text_stream_is_read_as_utf8_too(media_type):
+    class UpperJson(Filter):
+        decode_unicode = True
+        filter_content_types = ("application/json", "application/problem+json")
+
+        def stream(self, environ, headers):
+            return _UpperText()
+
+    page = '{"a": "caf\u00e9 \u20ac"}'.encode()
+    for chunks in (1, len(page)):  # whole, and a byte at a time (inside each character)
+        body = run_filter(UpperJson(), page, content_type=media_type, chunks=chunks)[2]
+        assert body == '{"A": "CAF\u00c9 \u20ac"}'.encode()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dualfilter import Filter
-from dualfilter.decision import decide, decide_raw
+from dualfilter.decision import decide, decide_raw, page_type
 from dualfilter.state import State
 from tests.support.filters import Upper
 from tests.support.machines import driven_machine
@@ -188,3 +188,43 @@ def test_a_wsgi_status_line_is_decided_as_its_code(line, code):
 def test_a_status_line_without_a_code_is_refused():
     with pytest.raises(ValueError):
         decide(Upper(), "GET", "OK", [("Content-Type", "text/html")])
+
+
+# -- several Content-Type lines ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("status", [206, 304])
+def test_a_partial_or_unmodified_answer_with_several_types_is_decided_as_its_page(status):
+    # The 200 behind it would be filtered as text/html (the type Upper takes), whatever the order.
+    extra = [("Content-Range", "bytes 0-1/9")] if status == 206 else []
+    for types in (["image/png", "text/html"], ["text/html", "image/png"]):
+        listed = decide(Upper(), "GET", status, [("Content-Type", value) for value in types] + extra)
+        assert listed == decide(Upper(), "GET", status, [("Content-Type", "text/html"), *extra])
+    assert listed.action != "pass"
+
+
+@pytest.mark.parametrize(
+    ("values", "expected"),
+    [
+        (["image/png", "image/gif"], ("image/gif", {})),  # what a browser reads: the last
+        (["image/gif", "*/*"], ("image/gif", {})),  # one it skips counts for nothing
+        (["text/plain; charset=koi8-r", "text/plain"], ("text/plain", {"charset": "koi8-r"})),  # the first one's charset
+    ],
+)
+def test_of_several_types_none_filtered_the_page_is_what_fetch_reads(values, expected):
+    media_type, params = page_type(Upper(), [("Content-Type", value) for value in values])
+    assert (media_type, dict(params)) == expected
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [("content-type", "text/html")],
+        [("Content-Type", "text/html; charset=utf-8"), ("content-encoding", "gzip")],
+        [(b"content-type", b"image/png"), ("content-type", "text/html")],  # a str line after a bytes one
+    ],
+)
+def test_a_decision_on_str_pairs_is_the_decision_on_their_text(pairs):
+    text = [(n.decode() if isinstance(n, bytes) else n, v.decode() if isinstance(v, bytes) else v) for n, v in pairs]
+    assert decide_raw(Upper(), "GET", 200, pairs) == decide(Upper(), "GET", 200, text)
+    assert decide_raw(Upper(), "GET", 200, pairs).action == "buffer"

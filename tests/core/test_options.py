@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import typing
+from typing import Union
+
 import pytest
 
 from dualfilter import Filter
@@ -276,10 +279,39 @@ def test_an_option_annotated_with_one_simple_type_holds_to_it_in_a_subclass_too(
 
     for options, message in [
         ({"text": b"hi"}, "text must be a str"),
-        ({"times": "2"}, "times must be a int"),
+        ({"times": "2"}, "times must be an int"),
         ({"loud": "false"}, "loud must be True or False"),
         ({"note": 5}, "note must be a str or None"),
     ]:
         with pytest.raises(TypeError, match=message):
             Banner(**options)
     assert Banner(note=None, times=2, loud=True).times == 2
+
+
+def test_an_int_option_takes_any_int_but_a_bool():
+    import re
+    from http import HTTPStatus
+
+    class Search(Filter):
+        flags: int = re.IGNORECASE
+        ratio: float = 1
+
+        def filter(self, environ, headers, data):
+            return data
+
+    assert Search(flags=HTTPStatus.OK).flags == 200 and Search(ratio=2).ratio == 2
+    with pytest.raises(TypeError, match="flags must be an int"):
+        Search(flags=True)
+
+
+def test_union_annotations_as_text_convert_ini_strings():
+    from dualfilter.options import convert_options
+
+    class Limited(Filter):
+        limit: Union[int, None] = None  # noqa: UP007 - kept as this text (`from __future__ import annotations`)
+        other: typing.Optional[int] = None  # noqa: UP045
+
+        def filter(self, environ, headers, data):
+            return data
+
+    assert convert_options(Limited, {"limit": "5", "other": "none"}) == {"limit": 5, "other": None}

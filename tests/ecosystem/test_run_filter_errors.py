@@ -87,3 +87,30 @@ def test_raise_errors_leaves_no_handler_behind():
     with pytest.raises(TypeError):
         run_filter(Broken, b"<p>x</p>", raise_errors=True)
     assert logging.getLogger("dualfilter").handlers == before
+
+
+def test_raise_errors_raises_though_logging_is_turned_down():
+    import logging
+
+    class Broken(Filter):
+        def filter(self, environ, headers, data):
+            raise KeyError("boom")
+
+    logging.disable(logging.CRITICAL)
+    try:
+        with pytest.raises(KeyError, match="boom"):
+            run_filter(Broken, b"<p>a</p>", raise_errors=True)
+    finally:
+        logging.disable(logging.NOTSET)
+
+
+def test_run_filter_asks_should_filter_request_as_every_host_does():
+    class NotStatic(Filter):
+        def should_filter_request(self, environ):
+            return not environ["PATH_INFO"].startswith("/static/")
+
+        def filter(self, environ, headers, data):
+            return data.upper()
+
+    assert run_filter(NotStatic, b"<p>a</p>", environ={"PATH_INFO": "/static/x.html"})[2] == b"<p>a</p>"
+    assert run_filter(NotStatic, b"<p>a</p>", environ={"PATH_INFO": "/page"})[2] == b"<P>A</P>"

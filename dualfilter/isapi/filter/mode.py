@@ -41,6 +41,7 @@ from ..constants import (
     SF_NOTIFY_SEND_RAW_DATA,
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
+from ..environ import server_variable
 from ..wire import fit_description
 from .environ import FilterEnviron, FilterRequest
 from .exchange import DONE, PASS, RawExchange
@@ -270,7 +271,5 @@ def _header(fc: Any, headers: Any, name: str) -> bytes | str | None:
     ``GetServerVariable`` reads up to 64 KiB, so a long header is read from there."""
     value = headers.GetHeader(name, None)
     if value is None:
-        value = fc.GetServerVariable(environ_key(name[:-1]), None)
-        if isinstance(value, bytes):
-            value = value.rstrip(b"\x00")  # IIS counts the terminating NUL in what it copies
+        value = server_variable(fc, environ_key(name[:-1]))
     return value or None
