@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from dualfilter.isapi import ExtensionError
-from dualfilter.isapi.constants import HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
+from dualfilter.isapi.constants import HSE_STATUS_ERROR, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
 from tests.support.filters import Upper as UpperFilter  # noqa: F401 - the folder's tests import it from here
 
 HTML = "text/html; charset=utf-8"
@@ -99,12 +99,16 @@ class PoolExtension:
                 ecb.DoneWithSession()
 
     def handle_dispatch_error(self, ecb: Any) -> None:
-        """pywin32's HandleDispatchError: a traceback page, ExtensionError ignored, then DoneWithSession."""
+        """pywin32's HandleDispatchError: the log status set, a traceback page (any error
+        writing it only printed), then DoneWithSession."""
+        ecb.HttpStatusCode = HSE_STATUS_ERROR
         try:
             ecb.SendResponseHeaders("200 OK", "Content-type: text/html\r\n\r\n", False)
             print("<H3>Traceback (most recent call last):</H3>", file=ecb)
             print("<PRE>" + traceback.format_exc() + "</PRE>", file=ecb)
         except ExtensionError:
-            pass
+            pass  # the client went away
+        except Exception:
+            traceback.print_exc()  # "FAILED to render the error message!"
         finally:
             ecb.DoneWithSession()

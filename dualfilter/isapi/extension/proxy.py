@@ -42,7 +42,7 @@ from ...decision import decide, untyped_partial
 from ...drivers import drive
 from ...errors import StreamError
 from ...events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
-from ...http1 import BodyReader, RawResponseError, chunked, dechunker, delimited
+from ...http1 import BodyReader, LengthReader, RawResponseError, chunked, content_length, dechunker, delimited
 from ...machine import ResponseMachine
 from ...responses import request_path, simple_response, status_line
 from ...state import State
@@ -86,6 +86,22 @@ _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
 _READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
 #: Those in which nothing of the response went out yet.
 _HOLDS_START = frozenset({State.BUFFERING, State.HOLDING})
+
+
+class _Past:
+    """The reader once the extension wrote past its body's end: all it writes is dropped."""
+
+    complete = True
+    leftover = b""
+
+    def feed(self, data: bytes) -> list[Body | End]:
+        return []
+
+    def finish(self) -> list[Body | End]:
+        return []
+
+
+_DROP = _Past()
 #: What a request asked again shows of its content (the first call read it): none.
 _NO_CONTENT: dict[str, Any] = {
     "TotalBytes": 0,
@@ -115,7 +131,7 @@ class ProxyECB:
         "_cut",
         "_keep_alive",
         "_io",
-        "_chunks",
+        "_reader",
         "asked_again",
         "closes",
         "ended",
@@ -137,9 +153,9 @@ class ProxyECB:
         self._cut = False  # a streaming filter failed after the start went out: the response is cut short
         self._keep_alive = False
         self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
-        #: The reader of a filtered body the extension frames in chunks itself (IIS sends
-        #: its writes as they are).
-        self._chunks: BodyReader | None = None
+        #: The reader of a filtered body the extension frames itself, in chunks or by its
+        #: Content-Length (IIS sends its writes as they are): where the page ends.
+        self._reader: BodyReader | LengthReader | _Past | None = None
         #: The machine said REDISPATCH: this answer is dropped, the extension is asked again.
         self.asked_again = False
         #: The start that went out does not say where the body ends (no Content-Length, no
@@ -177,13 +193,10 @@ class ProxyECB:
             self._started = True
             events = drive(machine, machine.start(text, pairs))
             self._send(events)
-            if machine.state in _READS_BODY and chunked(pairs):
-                try:
-                    self._chunks = dechunker(int(text.partition(" ")[0]), pairs)
-                except RawResponseError as exc:
-                    raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), _HEADERS_CALL) from None
+            if machine.state in _READS_BODY:
+                self._reader = self._body_reader(text, pairs)
             if body:
-                self._send(self._drive(self._body(body)))
+                self._send(self._body(body))
 
     def WriteClient(self, data: str | bytes, flags: int = 0, /) -> int:
         """Write body bytes; with ``HSE_IO_ASYNC`` the IOCompletion callback follows on another thread."""
@@ -195,13 +208,12 @@ class ProxyECB:
             if self._done:
                 raise RuntimeError(DEAD)
             if not self._direct:
-                machine = self._machine
                 if self._started:
                     if self._cut:
                         raise ExtensionError(ERROR_NOT_SUPPORTED, _CUT, "WriteClient")
-                    events = machine.body(payload) if self._chunks is None else self._body(payload)
-                    if events:  # none while a filtered body is held: the common case, at no cost
-                        self._send(self._drive(events))
+                    events = self._body(payload)
+                    if events:  # none while a filtered body is held: the common case
+                        self._send(events)
                     payload = b""
                 else:  # raw mode: no status or headers to decide on
                     self._raw = self._direct = True
@@ -362,13 +374,13 @@ class ProxyECB:
 
     @property
     def HttpStatusCode(self) -> int:
-        """The real ECB's status for the IIS log."""
-        self._check()
+        """The real ECB's status for the IIS log (a member: it reads after the session too)."""
         return int(self._real.HttpStatusCode)
 
     @HttpStatusCode.setter
     def HttpStatusCode(self, value: int) -> None:
-        self._check()
+        """Set on the real ECB, which takes it after the session too, as pywin32's does
+        (``ThreadPoolExtension``'s error handler sets it after a failed ``DoneWithSession``)."""
         self._real.HttpStatusCode = value
 
     @property
@@ -412,19 +424,37 @@ class ProxyECB:
             raise
 
     def _body(self, data: bytes) -> list[Event]:
-        """The machine's answer to body bytes the extension wrote: de-chunked first when it
-        frames them in chunks itself. Its last chunk's trailers go with the framing: the
-        filtered page goes out whole (IIS frames nothing, so it can carry no trailers)."""
-        if self._chunks is None:
-            return self._machine.body(data)
+        """The machine's answer to body bytes the extension wrote, driven (the filter run):
+        de-chunked first when it frames them in chunks itself. Its last chunk's trailers go
+        with the framing: the filtered page goes out whole (IIS frames nothing, so it can
+        carry no trailers)."""
+        reader = self._reader
+        if reader is None:
+            answer = self._machine.body(data)
+            return self._drive(answer) if answer else answer
         try:
-            read = self._chunks.feed(data)
+            read = reader.feed(data)
         except RawResponseError as exc:
             raise ExtensionError(ERROR_INVALID_PARAMETER, f"malformed chunked body: {exc}", "WriteClient") from None
+        if reader.complete and reader.leftover:
+            # Past the end the extension's framing states: not part of the page (RFC 9112
+            # section 6.3), and a client would read it as the next response. Dropped.
+            machine = self._machine
+            path = request_path(machine.environ)
+            log.warning("%s: bytes after the response to %s; dropped", machine.filter.name, path)
+            self._reader = _DROP
         events: list[Event] = []
         for event in read:
             if type(event) is Body:
-                events += self._machine.body(event.data)
+                # Each piece driven before the next is given: a streaming filter's call is out
+                # until it is (one write may carry several chunks).
+                answer = self._machine.body(event.data)
+                if answer:
+                    try:
+                        events += self._drive(answer)
+                    except StreamError:
+                        self._send(events)
+                        raise
         return events
 
     def _finish(self) -> bool:
@@ -435,7 +465,7 @@ class ProxyECB:
         if not self._ended:
             self._ended = True
             if not self._raw and self._started and not self._cut:
-                if self._chunks is not None and not self._chunks_complete():
+                if self._reader is not None and not self._body_complete():
                     return not self._cut
                 try:
                     self._send(self._drive(self._machine.end()))
@@ -443,18 +473,34 @@ class ProxyECB:
                     pass  # the machine logged it: the response is cut short
         return not self._cut
 
-    def _chunks_complete(self) -> bool:
-        """Whether the extension ended its own chunked framing (its last chunk came). If not,
-        the page is incomplete: a 502 in its place while nothing of it went out, else the
-        response is cut short (RFC 9112 section 8: an incomplete message is not a complete one)."""
-        assert self._chunks is not None
+    @staticmethod
+    def _body_reader(status: str, pairs: list[tuple[str, str]]) -> BodyReader | LengthReader | None:
+        """The reader of the body the extension's own framing delimits: its chunks, or its
+        Content-Length (one it states invalid is the machine's to refuse); None if neither."""
+        if chunked(pairs):
+            try:
+                return dechunker(int(status.partition(" ")[0]), pairs)
+            except RawResponseError as exc:
+                raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), _HEADERS_CALL) from None
         try:
-            self._chunks.finish()
+            length = content_length(pairs)
+        except ValueError:
+            return None
+        return None if length is None else LengthReader(length)
+
+    def _body_complete(self) -> bool:
+        """Whether the extension's body reached the end its framing states (its last chunk, or
+        its Content-Length). If not, the page is incomplete: a 502 in its place while nothing
+        of it went out, else the response is cut short (RFC 9112 sections 6.3 and 8: an
+        incomplete message is not a complete one)."""
+        assert self._reader is not None
+        try:
+            self._reader.finish()
             return True
         except RawResponseError as exc:
             machine = self._machine
             path = request_path(machine.environ)
-            log.error("%s: the extension's chunked body for %s ended early: %s", machine.filter.name, path, exc)
+            log.error("%s: the extension's body for %s ended early: %s", machine.filter.name, path, exc)
             if machine.state in _HOLDS_START:
                 send_response(self._real, simple_response(502, "Bad Gateway", "The response ended before its body."), False)
             else:
@@ -473,6 +519,13 @@ class ProxyECB:
                     status = HSE_STATUS_ERROR
                 elif status == HSE_STATUS_SUCCESS_AND_KEEP_CONN and self.closes:
                     status = HSE_STATUS_SUCCESS  # the response ends with the connection
+            except Exception as exc:
+                # Sending the filtered response failed (the client went away): pywin32's
+                # DoneWithSession never raises for IIS, and an extension calls it last,
+                # so the error stays here and the connection is closed.
+                name, path = self._machine.filter.name, request_path(self._machine.environ)
+                log.warning("%s: the response to %s could not be sent: %s", name, path, exc)
+                status = HSE_STATUS_ERROR
             finally:
                 self.ended = True
                 if self.asked_again and not failed:

@@ -310,6 +310,10 @@ class FakeECB:
         ``HttpExtensionProc`` in pywin32's ``pyISAPI.cpp`` handles it."""
         s = self._s
         with s.lock:
+            if error is not None and s.over:
+                # pywin32 reports it through the control block DoneWithSession released:
+                # a write through a null pointer, and the worker process goes down.
+                raise RuntimeError(f"HttpExtensionProc raised after DoneWithSession (pywin32 crashes IIS): {error!r}")
             if error is not None:
                 s.response.error = error
                 message = "HttpExtensionProc function failed!"
@@ -383,17 +387,19 @@ class FakeECB:
 
     @property
     def HttpStatusCode(self) -> int:
-        self._check()
+        """A member of pywin32's object: it still reads once the session is over."""
         return args.t_int(self._status)
 
     @HttpStatusCode.setter
     def HttpStatusCode(self, value: int) -> None:
-        self._check()
+        """The status for the IIS log; once the session is over pywin32 keeps the value in
+        its own member and tells IIS nothing (``PyECB::setattro``: no control block left)."""
         if not isinstance(value, int):
             raise TypeError(f"HttpStatusCode must be an int (got {type(value).__name__})")
         status = args.dword(value)
         object.__setattr__(self, "_status", status)
-        self._s.response.log_status = status
+        if not self._released and not self._s.over:
+            self._s.response.log_status = status
 
     @property
     def LogData(self) -> bytes:
