@@ -233,6 +233,13 @@ class Filter(_Configured):
                 f"{type(self).__qualname__}.stream() is async def: it must be a plain def returning the "
                 "stream (feed/finish are plain too); make filter() async def for async work"
             )
+        for hook in ("should_filter_request", "should_filter"):
+            # Its coroutine, never awaited, would count as True: every request filtered.
+            if inspect.iscoroutinefunction(getattr(type(self), hook)):
+                raise TypeError(
+                    f"{type(self).__qualname__}.{hook}() is async def: it must be a plain def returning "
+                    "True or False (it decides before any await); make filter() async def for async work"
+                )
         self.is_streaming = (
             callable(stream) and stream is not Filter.stream and self._format is None and self.format_output is None
         )

@@ -50,6 +50,7 @@ _VALIDATOR_KEYS = tuple(environ_key(name) for name in sorted(VALIDATOR_HEADERS))
 #: The request content's description, gone with the content from a redispatch.
 _CONTENT_KEYS = frozenset({"CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_TRANSFER_ENCODING", "wsgi.input_terminated"})
 _VALIDATOR_NAMES = frozenset(name.encode("latin-1") for name in VALIDATOR_HEADERS)
+_CONTENT_NAMES = frozenset({b"content-length", b"content-type", b"transfer-encoding"})
 
 
 class RequestPolicy:
@@ -159,5 +160,17 @@ class RequestPolicy:
 
     @staticmethod
     def redispatch_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
-        """ASGI header pairs without any range or conditional header."""
-        return [(name, value) for name, value in pairs if name.lower() not in _VALIDATOR_NAMES]
+        """ASGI header pairs without any range or conditional header. The second call
+        gets no request content (the first read it): a request that had some says
+        ``content-length: 0`` instead of its content's description, as WSGI's environ does."""
+        shown = []
+        had_content = False
+        for name, value in pairs:
+            lowered = name.lower()
+            if lowered in _CONTENT_NAMES:
+                had_content = True
+            elif lowered not in _VALIDATOR_NAMES:
+                shown.append((name, value))
+        if had_content:
+            shown.append((b"content-length", b"0"))
+        return shown

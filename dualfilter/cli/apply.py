@@ -17,7 +17,7 @@ from typing import Any
 from ..drivers import drive
 from ..errors import FilterError
 from ..filter import Filter
-from ..headers import HeaderList, check_header
+from ..headers import HeaderList, check_header, without
 from ..machine import ResponseMachine
 from ..responses import status_line
 from ..testing import collect, make_environ
@@ -47,6 +47,10 @@ class FilterFailed(Exception):
         self.error = error
 
 
+#: Decisions by which a filter that does not want the response leaves it be.
+_NOT_FILTERED = frozenset({"bodiless", "redispatch"})
+
+
 def apply_filters(
     filters: Sequence[tuple[str, Filter]],
     body: bytes,
@@ -58,19 +62,23 @@ def apply_filters(
     """Run ``(label, filter)`` pairs over one response, each through its own
     ResponseMachine; FilterFailed when one of them fails."""
     environ = make_environ(environ=environ)
-    headers = [*(headers or []), ("Content-Length", str(len(body)))]
+    # The input's own length: one a --header gave would contradict it (RFC 9110 section 8.6).
+    headers = [*without(headers or [], frozenset({"content-length"})), ("Content-Length", str(len(body)))]
     outcome = Outcome(status, headers, body)
     for label, flt in filters:
         machine = ResponseMachine(flt, environ)
         events = drive(machine, machine.start(outcome.status, outcome.headers))
         decision = machine.decision
-        if decision is not None and decision.action == "pass":
-            outcome.notes.append(f"{label} left the input unchanged: {decision.reason}")
         events += drive(machine, machine.body(outcome.body))
         events += drive(machine, machine.end())
         if machine.error is not None:
             raise FilterFailed(label, machine.error)
+        given = outcome.body
         outcome.status, outcome.headers, outcome.body = collect(events)
+        if decision is not None and (decision.action == "pass" or decision.action in _NOT_FILTERED and not decision.wanted):
+            # A status with no body (or a 206 or 304 no app is asked again for) drops the input.
+            what = "dropped the input" if given and not outcome.body else "left the input unchanged"
+            outcome.notes.append(f"{label} {what}: {decision.reason}")
     return outcome
 
 

@@ -286,6 +286,9 @@ class ReverseProxy:
     def response_headers(self, scope: Scope, raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
         """The upstream's response headers as the client of the proxy must get them."""
         dropped = hop_by_hop(raw)
+        if any(name.lower() == b"transfer-encoding" for name, _ in raw):
+            # RFC 9112 section 6.3: the body's length is its chunks', whatever a Content-Length says.
+            dropped |= {b"content-length"}
         headers = []
         for raw_name, value in raw:
             name = raw_name.lower()

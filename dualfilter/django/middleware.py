@@ -13,6 +13,7 @@ response, so that no middleware above measures a length the GET does not have.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from http.cookies import SimpleCookie
@@ -28,12 +29,12 @@ from django.http.response import HttpResponseBase, ResponseHeaders
 from ..chain import chain
 from ..decision import Decision, decide
 from ..drivers import drive, drive_async
-from ..errors import StreamError
+from ..errors import FilterError, StreamError
 from ..events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ..filter import Filter
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
-from ..responses import error_response, reason_phrase, request_refused, unframed
+from ..responses import error_response, reason_phrase, request_path, request_refused, unframed
 from ..specs import SpecError, load
 from .cookies import add_cookie_line
 
@@ -136,7 +137,7 @@ class FilterMiddleware:
             while True:
                 if events and events[-1] is REDISPATCH:  # a 206 or 304 that may stand for a filtered page
                     _drop(response)
-                    response, chunks = self._ask(request, RequestPolicy.redispatch_environ), None
+                    response, chunks = self._ask(request, _asked_again), None
                     headers = list(response.items())
                     events = _drive(machine, machine.start(response.status_code, headers))
                 if _settled(events, response):
@@ -160,21 +161,21 @@ class FilterMiddleware:
         if decision.untouched:
             return response  # as the view made it, without a machine
         machine = ResponseMachine(self.filter, request.META, can_redispatch=True)
-        events = await _drive_async(machine, machine.start(response.status_code, headers, decision=decision))
+        events = await _step(machine, machine.start, response.status_code, headers, decision=decision)
         chunks: AsyncIterator[bytes] | None = None
         try:
             while True:
                 if events and events[-1] is REDISPATCH:
                     _drop(response)
-                    response, chunks = await self._ask_async(request, RequestPolicy.redispatch_environ), None
+                    response, chunks = await self._ask_async(request, _asked_again), None
                     headers = list(response.items())
-                    events = await _drive_async(machine, machine.start(response.status_code, headers))
+                    events = await _step(machine, machine.start, response.status_code, headers)
                 if _settled(events, response):
                     break
                 if chunks is None:
                     chunks = aiter(response) if response.streaming else _async_chunks(response)
                 chunk = await anext(chunks, None)
-                events += await _drive_async(machine, machine.end() if chunk is None else machine.body(chunk))
+                events += await (_step(machine, machine.end) if chunk is None else _step(machine, machine.body, chunk))
         except StreamError:
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
         return _marked(_respond(request, response, headers, machine, events, chunks, True), machine, self._mark)
@@ -187,10 +188,11 @@ class FilterMiddleware:
         if shown is meta:
             return {}
         hidden = {key: value for key, value in meta.items() if shown.get(key, _GONE) is not value}
-        for key in hidden:
+        hidden.update((key, _GONE) for key in shown.keys() - meta.keys())  # added: gone again after
+        for key, value in hidden.items():
             if key in shown:
                 meta[key] = shown[key]
-            else:
+            elif value is not _GONE:
                 del meta[key]
         request.__dict__.pop("headers", None)  # a cached HttpHeaders, rebuilt from META when read
         return hidden
@@ -200,6 +202,18 @@ class FilterMiddleware:
 
 
 _GONE = object()
+#: The key in ``request.META`` that says the view is asked again (a redispatch).
+ASKED_AGAIN = "dualfilter.asked_again"
+
+
+def _asked_again(meta: dict[str, Any]) -> dict[str, Any]:
+    """What a view asked again is shown: the request without its range and conditional
+    headers, marked, so a ``process_view`` above the filter (which Django runs again
+    from its innermost handler) may tell the second call."""
+    return {**RequestPolicy.redispatch_environ(meta), ASKED_AGAIN: True}
+
+
+log = logging.getLogger("dualfilter")
 
 
 def _drive(machine: ResponseMachine, events: list[Event]) -> list[Event]:
@@ -222,6 +236,17 @@ async def _drive_async(machine: ResponseMachine, events: list[Event]) -> list[Ev
     filter (``filter()``, a stream's ``feed``) in Django's thread for sync code
     (``sync_to_async(thread_sensitive=True)``), where the ORM works, never on the event loop."""
     return await drive_async(machine, events, _in_django_thread, all_sync=True)
+
+
+async def _step(machine: ResponseMachine, call: Callable[..., list[Event]], *args: Any, **kwargs: Any) -> list[Event]:
+    """A machine call (``start``, ``body``, ``end``) and its events driven, under ASGI. The
+    machine asks the filter's own ``should_filter`` (a chain's stages') as it goes: a
+    filter that has one gets the call in Django's thread for sync code, never on the loop."""
+    if machine.filter.default_decision:
+        events = call(*args, **kwargs)
+    else:
+        events = await sync_to_async(call, thread_sensitive=True)(*args, **kwargs)
+    return await _drive_async(machine, events)
 
 
 async def _in_django_thread(func: Callable[[], Any]) -> Any:
@@ -251,7 +276,12 @@ def _drop(response: HttpResponseBase) -> None:
 def _restore(request: HttpRequest, hidden: dict[str, Any]) -> None:
     """Give ``request.META`` back what ``_show`` changed: the middleware above sees the request as it came."""
     if hidden:
-        request.META.update(hidden)
+        meta = request.META
+        for key, value in hidden.items():
+            if value is _GONE:
+                meta.pop(key, None)
+            else:
+                meta[key] = value
         request.__dict__.pop("headers", None)
 
 
@@ -294,10 +324,17 @@ def _respond(
     is handed on in the middleware's mode, a body not read yet in the view's own."""
     start = next(event for event in events if type(event) is ResponseStart)
     assert isinstance(start, ResponseStart)
-    body = _data(events)
     own = start.headers is headers and start.status == response.status_code
+    answered = machine.error is not None
+    if not own and not answered and (refused := _unsendable_cookie(start.headers, headers)) is not None:
+        # Nothing has gone out yet: the clean 500 in the page's place, as for any header it cannot carry.
+        log.error("%s failed on %s: %s", machine.filter.name, request_path(request.META), refused)
+        _drop(response)
+        events = error_response(refused, machine.filter.debug, head=request.META.get("REQUEST_METHOD") == "HEAD")
+        start, rest, answered = events[0], None, True  # type: ignore[assignment]
+    body = _data(events)
     if not own:
-        _set_start(response, start, headers, machine.error is not None)
+        _set_start(response, start, headers, answered)
     serve_async = isinstance(request, ASGIRequest)  # what Django's handler reads without a warning
     if unframed(start.status):
         return _without_content(response, serve_async)
@@ -402,6 +439,17 @@ def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[
         response.charset = None  # Django reads it from the new Content-Type (its default if none)
 
 
+def _unsendable_cookie(fields: list[tuple[str, str]], original: list[tuple[str, str]]) -> FilterError | None:
+    """The error for a Set-Cookie line the filter added that is not ASCII, else None. A cookie
+    line is ASCII (RFC 6265 section 4.1.1), and Django's ASGI handler sends no other: it
+    would fail after the response left the middleware, with no clean 500."""
+    views = {value for name, value in original if name.lower() == "set-cookie"}
+    for name, value in fields:
+        if name.lower() == "set-cookie" and value not in views and not value.isascii():
+            return FilterError(f"header {name!r}: {value!r} is not ASCII, as a cookie line must be (RFC 6265 section 4.1.1)")
+    return None
+
+
 def _chunks(body: list[bytes], rest: Any, is_async: bool) -> Iterable[bytes] | AsyncIterator[bytes]:
     """``body``, then ``rest`` if given: a sync iterable, or an async one for async servers."""
     if not is_async:
@@ -440,7 +488,7 @@ async def _feed_async(machine: ResponseMachine, first: list[bytes], chunks: Asyn
     for data in first:
         yield data
     async for chunk in chunks:
-        for data in _data(await _drive_async(machine, machine.body(chunk))):
+        for data in _data(await _step(machine, machine.body, chunk)):
             yield data
-    for data in _data(await _drive_async(machine, machine.end())):
+    for data in _data(await _step(machine, machine.end)):
         yield data

@@ -96,6 +96,25 @@ def test_a_non_200_status_is_left_alone_with_a_note(stdin, capsysbinary):
     assert err == b"dualfilter: note: replace left the input unchanged: status 404 is not filtered (set filter_all_status=true)\n"
 
 
+@pytest.mark.parametrize(
+    ("status", "reason"), [("204", "status 204 has no body"), ("304", "a 304 of what may be a filtered page")]
+)
+def test_a_status_with_no_body_drops_the_input_with_a_note(status, reason, stdin, capsysbinary):
+    stdin(b"hi")
+    assert main(["apply", "--filter", "replace?pattern=hi&repl=HO", "--status", status, "-"]) == 0
+    out, err = capsysbinary.readouterr()
+    assert out == b""
+    assert err == f"dualfilter: note: replace dropped the input: {reason}\n".encode()
+
+
+def test_a_content_length_header_option_is_replaced_by_the_inputs_length(stdin, capsysbinary):
+    # Two different lengths would contradict each other (RFC 9110 section 8.6).
+    stdin(b"<p>hi</p>")
+    argv = ["apply", "-i", "-f", "replace?pattern=hi&repl=HO", "-s", "404", "-H", "Content-Length: 3", "-t", "text/html", "-"]
+    assert main(argv) == 0
+    assert capsysbinary.readouterr().out == b"404 Not Found\r\nContent-Type: text/html\r\nContent-Length: 9\r\n\r\n<p>hi</p>"
+
+
 def test_filter_all_status_filters_a_non_200_status(stdin, capsysbinary):
     stdin(b"hi")
     assert main(["apply", "--filter", "replace?pattern=hi&repl=HO&filter_all_status", "--status", "404", "-"]) == 0

@@ -477,3 +477,45 @@ async def test_an_upstream_breaking_off_a_body_already_on_its_way_ends_the_respo
 def test_an_upstream_url_must_be_plain_http_or_https(url):
     with pytest.raises(ValueError):
         Upstream(url)
+
+
+@pytest.mark.parametrize("content_type", [b"image/png", b"text/html"])
+async def test_a_content_length_beside_chunked_framing_is_not_forwarded(content_type):
+    # RFC 9112 section 6.3: Transfer-Encoding overrides Content-Length, and an intermediary
+    # forwarding such a message must remove the Content-Length it received.
+    import socket
+
+    from tests.support.cli_servers import listening_socket
+
+    body = bytes(range(30))
+    answer_bytes = (
+        b"HTTP/1.1 200 OK\r\nContent-Type: " + content_type + b"\r\nContent-Length: 5\r\n"
+        b"Transfer-Encoding: chunked\r\n\r\n1e\r\n" + body + b"\r\n0\r\n\r\n"
+    )
+    sock = listening_socket()
+
+    def serve_once():
+        sock.settimeout(10)
+        connection, _ = sock.accept()
+        with connection:
+            connection.settimeout(10)
+            request = b""
+            while b"\r\n\r\n" not in request and len(request) < 65536:
+                piece = connection.recv(4096)
+                if not piece:
+                    return
+                request += piece
+            connection.sendall(answer_bytes)
+            connection.shutdown(socket.SHUT_WR)
+
+    thread = threading.Thread(target=serve_once, daemon=True)
+    thread.start()
+    proxy = ReverseProxy(f"http://127.0.0.1:{sock.getsockname()[1]}", filters=[])
+    try:
+        answer = await ask(proxy, get("/"))
+    finally:
+        await proxy.aclose()
+        thread.join(10)
+        sock.close()
+    assert (answer.status, answer.body, answer.complete) == (200, body, True)
+    assert answer.headers.get("content-length") in (None, "30")

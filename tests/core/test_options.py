@@ -150,6 +150,17 @@ def test_an_async_stream_is_refused_at_construction():
         AsyncStream()
 
 
+@pytest.mark.parametrize("hook", ["should_filter_request", "should_filter"])
+def test_an_async_predicate_is_refused_at_construction(hook):
+    # Its coroutine, never awaited, is truthy: every request would be filtered, silently.
+    async def predicate(self, *args):
+        return False
+
+    AsyncHook = type("AsyncHook", (Upper,), {hook: predicate})
+    with pytest.raises(TypeError, match=f"AsyncHook.{hook}\\(\\) is async def"):
+        AsyncHook()
+
+
 @pytest.mark.parametrize(
     ("default", "text", "expected"),
     [

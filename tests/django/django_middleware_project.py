@@ -197,6 +197,23 @@ def sets_pri_cookie(get_response):
     return middleware
 
 
+#: What ``RecordsViews.process_view`` saw, one entry per call: (If-None-Match, asked again).
+VIEWS_SEEN: list[tuple[str | None, bool]] = []
+
+
+class RecordsViews:
+    """A middleware with a ``process_view`` hook, which Django runs from its innermost handler."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view, args, kwargs):
+        VIEWS_SEEN.append((request.META.get("HTTP_IF_NONE_MATCH"), request.META.get("dualfilter.asked_again", False)))
+
+
 # -- views ----------------------------------------------------------------------------------
 
 

@@ -108,3 +108,16 @@ def test_added_set_cookie_lines_go_out_as_written_on_a_real_server(server):
             with uvicorn_serving(get_asgi_application()) as port:
                 _, headers, _ = exchange(port, "GET", "/html/")
     assert [value.strip() for name, value in headers if name == "set-cookie"] == COOKIE_LINES
+
+
+@pytest.mark.parametrize("server", ["waitress", "uvicorn"])
+def test_an_added_set_cookie_line_that_is_not_ascii_is_the_clean_500_on_every_server(server, caplog):
+    # RFC 6265 section 4.1.1: a cookie line is ASCII. Django's ASGI handler encodes cookies as
+    # ASCII after the middleware returned: it failed there, with the server's own error page.
+    with project([AddCookieLines(lines="city=Montréal; Path=/")]):
+        serving = waitress_serving if server == "waitress" else uvicorn_serving
+        with serving(get_wsgi_application() if server == "waitress" else get_asgi_application()) as port:
+            status, headers, body = exchange(port, "GET", "/html/")
+    assert (status, body) == (500, b"Internal Server Error\n")
+    assert not [value for name, value in headers if name == "set-cookie"]
+    assert "is not ASCII, as a cookie line must be" in caplog.text

@@ -13,6 +13,7 @@ from django.test.utils import override_settings
 from django_middleware_project import HERE, LONG_PAGE, project
 
 from dualfilter import Filter
+from tests.support.filters import Identity
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "django.md"
 SCRIPT = '<script src="/static/banner.js"></script></body>'
@@ -95,6 +96,20 @@ async def test_under_async_django_the_filters_own_predicates_run_where_django_ru
     with project([Guarded()]):
         response = await AsyncClient().get("/html/")
     assert response.status_code == 200 and response.content == response.content.upper()
+
+
+async def test_under_async_django_a_chains_predicates_run_where_django_runs_sync_code():
+    # A chain's stages decide as the response reaches each of them, inside the machine.
+    with project([Guarded(), Identity()]):
+        response = await AsyncClient().get("/html/")
+    assert response.status_code == 200 and response.content == response.content.upper()
+
+
+async def test_under_async_django_the_predicates_of_a_page_asked_again_run_where_django_runs_sync_code():
+    # The view's 304 for a tag from before the filter: the view is asked again for the page.
+    with project([Guarded()]):
+        response = await AsyncClient().get("/tagged/", headers={"If-None-Match": '"v1"'})
+    assert response.status_code == 200 and response.content and response.content == response.content.upper()
 
 
 class AwaitsSyncCode(Filter):

@@ -129,3 +129,18 @@ def test_a_request_the_policy_leaves_alone_keeps_its_meta_dict():
         meta = dict(request.META)
         FilterMiddleware(view)(request)
     assert metas == [request.META] and metas[0] is request.META and request.META == meta
+
+
+def test_a_process_view_above_the_filter_can_tell_the_view_is_asked_again():
+    # Django runs every middleware's process_view from its innermost handler: on the second
+    # call too, which is marked; the request is the client's again once the filter returns.
+    from django_middleware_project import FILTER_MIDDLEWARE, VIEWS_SEEN
+    from django_middleware_project import HERE as PROJECT
+
+    VIEWS_SEEN.clear()
+    with project([spec("Upper")], middleware=[f"{PROJECT}.RecordsViews", FILTER_MIDDLEWARE]):
+        response = Client().get("/tagged/", HTTP_IF_NONE_MATCH='"v1"')
+    assert response.status_code == 200 and response.content == response.content.upper()
+    assert VIEWS_SEEN == [('"v1"', False), (None, True)]
+    assert "dualfilter.asked_again" not in response.wsgi_request.META
+    assert response.wsgi_request.META["HTTP_IF_NONE_MATCH"] == '"v1"'
