@@ -6,7 +6,8 @@ its place. What the rest of the package relies on:
 - :func:`require` raises the one ImportError that names the extra;
 - :func:`build` makes a rewriter from selector hooks: objects with
   ``element(raw)`` and/or ``text(raw)`` methods, and one document hook with
-  ``text(raw)`` and/or ``end(raw)``; its output goes to ``sink(bytes)``;
+  ``text(raw)``, ``comments(raw)`` and/or ``end(raw)``; its output goes to
+  ``sink(bytes)``; a comment's bytes stay as they are unless a hook changes it;
 - the raw objects handed to hooks have HTMLRewriter's method names
   (``before``, ``set_attribute``, ``last_in_text_node``...) and take the kind
   of content as :func:`kind` gives it;

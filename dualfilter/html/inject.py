@@ -7,13 +7,17 @@ end of ``<html>``); the engine's output is then scanned for the markers, and
 the snippet goes at the place the rules pick. A marker followed by the
 element's own end tag is that tag; one that is not was put by an end the
 browser implies (``</html>`` closing ``<body>``), which is the fallback
-place. Output before the first place that may still win goes out at once;
+place. An end tag whose element has no start tag (a fragment's ``</body>``) is
+found in the output's text, outside the comments and raw text elements
+(``<script>``, ``<style>``...), which markers put by the engine surround.
+Output before the first place that may still win goes out at once;
 what is held from that place on is bounded by ``max_buffer_size``, past
 which ``oversize`` applies (a later place may always come, up to the end).
 """
 
 from __future__ import annotations
 
+import bisect
 import re
 import secrets
 from collections.abc import Mapping
@@ -24,6 +28,11 @@ from .nodes import Element
 from .rewriter import Rewriter, on, outgrown
 
 _HEAD_START, _HEAD, _BODY_START, _BODY_END, _HTML_START, _HTML_END = "g", "h", "s", "b", "t", "x"
+#: Around comments and the elements whose content is not markup: no end tag in between.
+_QUIET_START, _QUIET_END = "q", "e"
+#: The elements whose content browsers read as text, up to their own end tag
+#: (``noscript`` too, as browsers read it with scripts on).
+_RAW_TEXT = "script, style, textarea, title, xmp, iframe, noembed, noframes, noscript, plaintext"
 
 
 #: An ``</html>`` end tag, as browsers tokenize it.
@@ -61,6 +70,14 @@ class InjectRewriter(Rewriter):
     def root(self, element: Element, environ: Mapping[str, Any]) -> None:
         element.before(_marker(environ, _HTML_START), html=True)
         element.append(_marker(environ, _HTML_END), html=True)
+
+    @on(_RAW_TEXT)
+    def raw_text(self, element: Element, environ: Mapping[str, Any]) -> None:
+        element.before(_marker(environ, _QUIET_START), html=True)
+        element.after(_marker(environ, _QUIET_END), html=True)
+
+    def _comment_marks(self, environ: Mapping[str, Any]) -> tuple[str, str]:
+        return _marker(environ, _QUIET_START), _marker(environ, _QUIET_END)
 
     def stream(self, environ: Mapping[str, Any], headers: Any) -> Any:
         return super().stream(_Marked(environ), headers)
@@ -103,7 +120,7 @@ class Landmarks:
         self.size = 0
         self.where = where
         self.skip = missing == "skip"
-        self.markers = re.compile(rb"<!--dualfilter-inject-" + token.encode() + rb"-([ghsbtx])-->")
+        self.markers = re.compile(rb"<!--dualfilter-inject-" + token.encode() + rb"-([ghsbtxqe])-->")
         #: Until the element starts, its end tag standing alone (a fragment) is the landmark.
         #: (An end tag: its name, then whitespace, "/" or ">", anything up to ">", as browsers tokenize it.)
         self.stray_end = re.compile((rb"</head" if where == "head" else rb"</body") + rb"(?=[\t\n\f\r />])[^>]*>", re.I)
@@ -116,6 +133,11 @@ class Landmarks:
         #: searched for stray end tags, from ``scan_from`` on.
         self.start_at: int | None = None
         self.scan_from = 0
+        #: (start, end) in ``held`` of the comments and raw text elements the output
+        #: holds (end None: not over yet), where no stray end tag is; ``depth``: how
+        #: many of them are open (a comment in a ``<noscript>``).
+        self.quiet: list[tuple[int, int | None]] = []
+        self.depth = 0
         self.done = False
         #: Output not yet released: it starts at a place that may still win.
         self.held = bytearray()
@@ -138,7 +160,15 @@ class Landmarks:
                 self.start_at = size
             if kind == _HTML_START and self.html_start_at is None:
                 self.html_start_at = size
-            if kind == _BODY_START and self.where == "head":
+            if kind == _QUIET_START:
+                self.depth += 1
+                if self.depth == 1:
+                    self.quiet.append((size, None))
+            elif kind == _QUIET_END and self.depth:
+                self.depth -= 1
+                if self.depth == 0:
+                    self.quiet[-1] = (self.quiet[-1][0], size)
+            elif kind == _BODY_START and self.where == "head":
                 self.places.append((size, "start"))
             elif kind == _HTML_END:
                 self.places.append((size, "implied"))
@@ -162,12 +192,13 @@ class Landmarks:
         if self.scan_from >= end:
             return
         for match in self.stray_end.finditer(self.held, self.scan_from, end):
-            self.places.append((match.start(), "explicit"))
+            if not self._quiet_at(match.start()):
+                self.places.append((match.start(), "explicit"))
             self.scan_from = match.end()
         if self.start_at is None:
             # A "<" with no ">" after it yet may still become the end tag: searched again from there.
             tail = self.held.rfind(b"<", self.scan_from, end)
-            open_tag = tail >= 0 and self.held.find(b">", tail, end) < 0
+            open_tag = tail >= 0 and self.held.find(b">", tail, end) < 0 and not self._quiet_at(tail)
             self.scan_from = max(self.scan_from, tail if open_tag else end)
         else:
             self.scan_from = end
@@ -180,11 +211,21 @@ class Landmarks:
         if self.html_from >= end:
             return
         for match in _STRAY_HTML_END.finditer(self.held, self.html_from, end):
-            self.places.append((match.start(), "implied"))
+            if not self._quiet_at(match.start()):
+                self.places.append((match.start(), "implied"))
             self.html_from = match.end()
         tail = self.held.rfind(b"<", self.html_from, end)
         open_tag = self.html_start_at is None and tail >= 0 and self.held.find(b">", tail, end) < 0
+        open_tag = open_tag and not self._quiet_at(tail)
         self.html_from = max(self.html_from, tail if open_tag else end)
+
+    def _quiet_at(self, offset: int) -> bool:
+        """Whether ``offset`` in ``held`` is inside a comment or a raw text element."""
+        index = bisect.bisect_right(self.quiet, offset, key=lambda span: span[0]) - 1
+        if index < 0:
+            return False
+        end = self.quiet[index][1]
+        return end is None or offset < end
 
     def _choice(self, final: bool) -> tuple[int | None, int]:
         """(where the snippet goes, or None; how much of ``held`` may go out)."""
@@ -235,6 +276,9 @@ class Landmarks:
         self.places = [(offset - free, kind) for offset, kind in self.places if offset >= free]
         self.scan_from = max(self.scan_from - free, 0)
         self.html_from = max(self.html_from - free, 0)
+        self.quiet = [
+            (max(start - free, 0), None if end is None else end - free) for start, end in self.quiet if end is None or end > free
+        ]
         if self.html_start_at is not None:
             self.html_start_at = max(self.html_start_at - free, 0)
         if self.start_at is not None:

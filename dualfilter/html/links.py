@@ -161,10 +161,22 @@ class LinkRewriter(Rewriter):
         if (element.get_attribute("http-equiv") or "").strip().lower() != "refresh":
             return
         content = element.get_attribute("content") or ""
-        found = _REFRESH.match(content)
-        if found and found.group(2).strip():
-            new = found.group(1) + _quoted(found.group(2).strip(), self._attribute)
-            self._set(element, "content", content, new)
+        self._set(element, "content", content, self._refresh(content))
+
+    def _refresh(self, value: str) -> str:
+        """A refresh ``content`` (character references and all) with its URL rewritten:
+        read whole first, since its quotes may be references too (``url=&quot;...&quot;``)."""
+        found = _REFRESH.match(unescape_attribute(value))
+        if found is None or not found.group(2).strip():
+            return value
+        url = found.group(2).strip()
+        new = _quoted(url, self._link)
+        return value if new == url else (found.group(1) + new).replace("&", "&amp;")
+
+    def _link(self, url: str) -> str:
+        """``url`` (references decoded) rewritten, or as it is when the rewrite keeps it."""
+        new = self.owner.rewrite_link(url.strip(_SPACE))
+        return url if new == url.strip(_SPACE) else str(new)
 
     @on("param[valuetype]")
     def param(self, element: Element, environ: Mapping[str, Any]) -> None:

@@ -90,7 +90,8 @@ class Rewriter(Filter):
         for klass in reversed(cls.__mro__):
             for name, value in vars(klass).items():
                 marks = getattr(value, _MARK, None)
-                if marks is not None:
+                if marks is not None:  # (re)defined with @on: runs after what is found so far
+                    found.pop(name, None)
                     found[name] = tuple((kind, selector, value) for kind, selector in marks)
                 elif name in found:  # overridden without @on: no longer a handler
                     del found[name]
@@ -123,6 +124,11 @@ class Rewriter(Filter):
         """For built-in filters: an object whose ``feed(data)`` / ``finish(data)`` see the
         engine's output (UTF-8) before it is encoded back, or None. Its ``codec`` is set
         to the page's codec once the stream knows it (what it holds is measured in it)."""
+        return None
+
+    def _comment_marks(self, environ: Mapping[str, Any]) -> tuple[str, str] | None:
+        """For built-in filters: HTML the engine puts before and after every comment
+        of the page (so its output shows where comments are), or None."""
         return None
 
     def filter(self, environ: Mapping[str, Any], headers: Headers, data: bytes) -> bytes:
@@ -178,9 +184,11 @@ class _Run:
             self.error = exc
 
     def text_chunk(self, raw: Any) -> None:
-        """A piece of text: held until its node is whole when a text handler wants it."""
+        """A piece of text inside an element a text handler's selector matches: held
+        until its node is whole. The first ``_TextHook`` the chunk reaches does the
+        work and clears ``marks``; the others find it done."""
         marks = self.marks
-        if not marks and not self.pieces and not self.passing:
+        if not marks:
             return
         self.marks = []
         last = raw.last_in_text_node
@@ -257,7 +265,7 @@ class _Flush:
 
 class _TextMark:
     """Notes that a chunk is inside an element a text handler's selector matches;
-    the document hook, which the engine calls after these, does the work."""
+    a ``_TextHook``, which the engine calls after all of these, does the work."""
 
     __slots__ = ("run", "index")
 
@@ -267,6 +275,25 @@ class _TextMark:
 
     def text(self, raw: Any) -> None:
         self.run.marks.append(self.index)
+
+
+class _TextHook:
+    """Registered after the ``_TextMark`` hooks, one for each text selector (not for
+    the whole document, so the engine decodes only the text handlers read: bytes
+    that are not valid UTF-8 elsewhere go through as they are): hands the chunk
+    to the run, once however many of these it reaches."""
+
+    __slots__ = ("run",)
+
+    def __init__(self, run: _Run) -> None:
+        self.run = run
+
+    def text(self, raw: Any) -> None:
+        try:
+            self.run.text_chunk(raw)
+        except BaseException as exc:
+            self.run.failed(exc)
+            raise
 
 
 class _DocumentEnd:
@@ -289,18 +316,19 @@ class _DocumentEnd:
             document._raw = GONE
 
 
-class _DocumentHook(_DocumentEnd):
-    """The end, and every text chunk (called after the selector hooks): only
-    registered when there are text handlers, as it makes the engine decode all text."""
+class _MarkedComments(_DocumentEnd):
+    """The end, and every comment, which gets the rewriter's comment marks around it
+    (a comment hook leaves the comment's own bytes as they are)."""
 
-    __slots__ = ()
+    __slots__ = ("marks",)
 
-    def text(self, raw: Any) -> None:
-        try:
-            self.run.text_chunk(raw)
-        except BaseException as exc:
-            self.run.failed(exc)
-            raise
+    def __init__(self, run: _Run, marks: tuple[str, str]) -> None:
+        super().__init__(run)
+        self.marks = marks
+
+    def comments(self, raw: Any) -> None:
+        raw.before(self.marks[0], engine.kind(True))
+        raw.after(self.marks[1], engine.kind(True))
 
 
 def _clear_frames(exc: BaseException) -> None:
@@ -323,6 +351,7 @@ def _open_engine(run: _Run) -> engine.Rewriter:
     """The engine for one response, its hooks in handler order."""
     hooks: list[tuple[str, Any]] = []
     selectors = [selector for kind, selector, _ in run.rewriter._handlers if kind == "element"]
+    text_selectors = [selector for kind, selector, _ in run.rewriter._handlers if kind == "text"]
     for kind, selector, method in run.rewriter._handlers:
         if kind == "element":
             hooks.append((selector, _ElementHook(run, method, last=len(selectors) == 1)))
@@ -332,7 +361,11 @@ def _open_engine(run: _Run) -> engine.Rewriter:
     if len(selectors) > 1:  # one flush a selector (a later one on the same element finds nothing to write)
         flush = _Flush(run.replacement)
         hooks += [(selector, flush) for selector in dict.fromkeys(selectors)]
-    document = _DocumentHook(run) if run.text_handlers else _DocumentEnd(run)
+    if text_selectors:  # after every mark, so the first one a chunk reaches sees them all
+        text = _TextHook(run)
+        hooks += [(selector, text) for selector in dict.fromkeys(text_selectors)]
+    marks = run.rewriter._comment_marks(run.environ)
+    document = _DocumentEnd(run) if marks is None else _MarkedComments(run, marks)
     return engine.build(run.out.extend, hooks, document)
 
 

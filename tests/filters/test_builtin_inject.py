@@ -182,3 +182,53 @@ def test_with_the_html_extra_an_html_end_tag_in_a_script_of_a_page_with_its_html
     page = b"<html><body><p>x</p><script>w('</html>')</script></html>"
     expected = b"<html><body><p>x</p><script>w('</html>')</script><i>S</i></html>"
     assert run_filter(Inject(html="<i>S</i>"), page, chunks=3)[2] == expected
+
+
+SHOP = (
+    b"<!DOCTYPE html><html lang=en><head><meta charset=utf-8><title>Shop</title></head>\n"
+    b'<h1>Shop</h1>\n<script>x.innerHTML = "<p>hi</p></body>";</script>\n<p>footer</p>\n</html>\n'
+)
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 7, 40, len(SHOP)])
+@pytest.mark.parametrize(
+    "quiet",
+    [
+        b'<script>x.innerHTML = "<p>hi</p></body>";</script>',
+        b"<!-- </body> -->",
+        b"<style>/* </body> */</style>",
+        b"<textarea></body></textarea>",
+        b"<noscript></body></noscript>",
+        b"<? </body> ?>",
+    ],
+)
+def test_with_the_html_extra_an_end_tag_in_a_script_or_comment_of_a_page_without_its_body_start_is_no_place(quiet, chunks):
+    page = SHOP.replace(b'<script>x.innerHTML = "<p>hi</p></body>";</script>', quiet)
+    expected = page.replace(b"</html>", b"<i>S</i></html>")
+    assert run_filter(Inject(html="<i>S</i>"), page, chunks=chunks)[2] == expected
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 7, 100])
+def test_with_the_html_extra_a_head_end_tag_in_a_script_before_the_body_start_is_no_place(chunks):
+    page = b'<html><script>w("</head>")</script><!-- </head> --><body><p>x</p></body></html>'
+    expected = page.replace(b"<body>", b"<i>S</i><body>")
+    assert run_filter(Inject(html="<i>S</i>", where="head"), page, chunks=chunks)[2] == expected
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 5, 100])
+def test_with_the_html_extra_an_end_tag_in_a_script_or_comment_of_a_fragment_is_no_place(chunks):
+    page = b"<p>x</p><script>w('</body></html>')</script><!-- </body> --><p>y</p>"
+    assert run_filter(Inject(html="<i>S</i>"), page, chunks=chunks)[2] == page + b"<i>S</i>"
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 5, 100])
+def test_with_the_html_extra_a_stray_end_tag_after_a_script_of_a_fragment_is_still_the_landmark(chunks):
+    page = b"<p>x</p><script>w('</body>')</script><!--c--></body><p>y</p>"
+    expected = page.replace(b"<!--c--></body>", b"<!--c--><i>S</i></body>")
+    assert run_filter(Inject(html="<i>S</i>"), page, chunks=chunks)[2] == expected
+
+
+@pytest.mark.parametrize("chunks", [1, 3, 100])
+def test_with_the_html_extra_an_unclosed_script_holds_no_landmark_to_the_end(chunks):
+    page = b"<p>x</p><script>w('</body>')"
+    assert run_filter(Inject(html="<i>S</i>"), page, chunks=chunks)[2] == page + b"<i>S</i>"

@@ -57,6 +57,21 @@ def test_streaming_gives_the_buffered_bytes_for_any_page_and_chunking(pieces, cu
     assert run(flt, split(page, cuts)) == buffered(flt, page)
 
 
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.sampled_from([*PIECES, "<script>", "</script>", "<!--", "-->", "<title>", "</title>"]), max_size=14),
+    st.lists(st.integers(min_value=0), max_size=10),
+    st.sampled_from(["body", "head"]),
+    st.sampled_from(["fallback", "skip"]),
+)
+@example(pieces=["<html>", "<script>", "</body>", "</script>", "</html>"], cuts=[14], where="body", missing="fallback")
+@example(pieces=["<!--", "</head>", "-->", "<body>"], cuts=[6], where="head", missing="fallback")
+def test_streaming_gives_the_buffered_bytes_with_scripts_and_comments_for_any_chunking(pieces, cuts, where, missing):
+    page = "".join(pieces).encode()
+    flt = Inject(html="<b>X</b>", where=where, missing=missing)
+    assert run(flt, split(page, cuts)) == buffered(flt, page)
+
+
 def test_the_page_starts_going_out_before_it_ends():
     machine = driven_machine(Inject(html="<b>X</b>"), make_environ())
     machine.start(200, list(HTML))

@@ -254,6 +254,16 @@ def test_with_the_extra_an_undeclared_page_that_is_not_utf8_keeps_its_bytes():
     assert body == original.replace(b"/app/x", b"/v2/x")
 
 
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/html"])
+@pytest.mark.parametrize("chunks", [1, 3, 200])
+def test_with_the_extra_invalid_utf8_outside_style_sheets_keeps_its_bytes(content_type, chunks):
+    # Undeclared, the page's first 1024 bytes are ASCII: it is read as UTF-8 and stays undeclared.
+    original = b"<html><head><style>a{b:url(/app/s\xc3\xa9.png)}</style></head><body>" + b"<p>filler</p>" * 90
+    original += b'<p>Caf\xe9 cr\xe8me</p><a href="/app/x">\xff</a></body></html>'
+    body = run_filter(RewriteLinks(mapping={"/app/": "/v2/"}), original, content_type=content_type, chunks=chunks)[2]
+    assert body == original.replace(b"/app/", b"/v2/")
+
+
 @pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
 def test_a_query_with_a_name_that_starts_like_a_character_reference_is_read_as_browsers_read_it(extra, monkeypatch):
     # WHATWG HTML: in an attribute, "&region=" (no ";", a letter or "=" after "&reg") is no reference.
@@ -276,6 +286,36 @@ def test_a_refresh_url_without_url_equals_is_rewritten(extra, monkeypatch):
     flt = build(extra, monkeypatch, mapping={"/app/": "/new/"})
     body = run_filter(flt, page('<meta http-equiv="refresh" content="5; /app/next">'))[2]
     assert attribute(body, "meta", "content") == "5; /new/next"
+
+
+@pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("0; url=&quot;/app/x&quot;", '0; url="/new/x"'),
+        ("0; url=&#39;/app/x&#39;", "0; url='/new/x'"),
+        ("0&#59; url=/app/x", "0; url=/new/x"),
+    ],
+)
+def test_a_refresh_url_written_with_character_references_is_read_unquoted_and_rewritten(extra, content, expected, monkeypatch):
+    seen: list[str] = []
+    flt = build(extra, monkeypatch, function=lambda url: seen.append(url) or url.replace("/app/", "/new/"))
+    body = run_filter(flt, page(f'<meta http-equiv="refresh" content="{content}">'))[2]
+    assert seen == ["/app/x"]
+    assert attribute(body, "meta", "content") == expected
+
+
+@pytest.mark.parametrize("chunks", [1, 5, 200])
+def test_a_streamed_refresh_url_written_with_quot_is_rewritten_in_its_place(chunks):
+    original = page('<meta http-equiv=refresh content="0; url=&quot;/app/x&quot;">')
+    body = run_filter(RewriteLinks(mapping={"/app/": "/new/"}), original, chunks=chunks)[2]
+    assert body == original.replace(b"/app/x", b"/new/x")
+
+
+@pytest.mark.parametrize("chunks", [1, 5, 200])
+def test_a_refresh_url_the_rewrite_keeps_is_left_as_written(chunks):
+    original = page("<meta http-equiv=refresh content=\"0; url=' /other/x ' \">")
+    assert run_filter(RewriteLinks(mapping={"/app/": "/new/"}), original, chunks=chunks)[2] == original
 
 
 @pytest.mark.parametrize("extra", [True, False], ids=["extra", "lxml"])

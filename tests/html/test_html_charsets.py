@@ -223,11 +223,59 @@ def test_a_utf8_byte_order_mark_and_invalid_bytes_pass_through_untouched():
     assert run_filter(Mark, page, chunks=3)[2] == expected
 
 
-def test_with_text_handlers_invalid_utf8_in_text_reads_as_replacement_characters():
+@pytest.mark.parametrize("chunks", [1, 2, 5, 100])
+def test_invalid_utf8_reads_as_replacement_characters_only_in_the_text_a_text_handler_reads(chunks):
     seen: list[str] = []
-    body = run_filter(CollectText(seen=seen), b"<div>\xff</div><p>\xe9</p>")[2]
+    body = run_filter(CollectText(seen=seen), b"<div>\xff</div><p>\xe9</p><i>x\xe8y</i>", chunks=chunks)[2]
     assert seen == ["\ufffd"]
-    assert body == "<div>\ufffd</div><p>[\ufffd]</p>".encode()
+    assert body == b"<div>\xff</div><p>[\xef\xbf\xbd]</p><i>x\xe8y</i>"
+
+
+class _Title(Rewriter):
+    @on.text("title")
+    def title(self, text, environ):
+        pass
+
+
+@pytest.mark.parametrize("content_type", ["text/html; charset=utf-8", "text/html"])
+@pytest.mark.parametrize("chunks", [1, 3, 7, 200])
+def test_invalid_utf8_outside_the_text_handlers_elements_passes_through_untouched(content_type, chunks):
+    # Undeclared, the page's first 1024 bytes are ASCII: it is read as UTF-8 and stays undeclared.
+    page = b"<html><head><title>Caf\xc3\xa9</title></head><body>" + b"<p>filler</p>" * 90
+    page += b"<p>Caf\xe9 cr\xe8me</p><script>'\xff'</script></body></html>"
+    assert run_filter(_Title, page, content_type=content_type, chunks=chunks)[2] == page
+
+
+@pytest.mark.parametrize("chunks", [1, 2, 4, 9, 100])
+def test_a_text_node_several_text_selectors_match_is_handled_once_by_each_handler_in_order(chunks):
+    calls: list[tuple[str, str]] = []
+
+    class Nested(Rewriter):
+        @on.text("div")
+        def outer(self, text, environ):
+            calls.append(("outer", text.text))
+            text.replace("[" + text.text + "]")
+
+        @on.text("p")
+        def inner(self, text, environ):
+            calls.append(("inner", text.text))
+            text.after("!")
+
+        @on.text("div p")
+        def both(self, text, environ):
+            calls.append(("both", text.text))
+
+    page = b"<div>one<p>two \xc3\xa9 \xe9</p>three</div><p>four</p><i>\xe9</i>"
+    body = run_filter(Nested, page, chunks=chunks)[2]
+    assert body == b"<div>[one]<p>[two \xc3\xa9 \xef\xbf\xbd]!</p>[three]</div><p>four!</p><i>\xe9</i>"
+    assert calls == [
+        ("outer", "one"),
+        ("outer", "two \u00e9 \ufffd"),
+        ("inner", "two \u00e9 \ufffd"),
+        ("both", "two \u00e9 \ufffd"),
+        ("outer", "three"),
+        ("inner", "four"),
+    ]
 
 
 def test_an_unknown_charset_label_is_ignored_as_browsers_do():

@@ -241,6 +241,26 @@ def test_a_subclass_keeps_its_parents_handlers_and_overrides_by_name():
     assert body_of(Child, b"<p></p><i>x</i>") == b'<p a="base"></p><i>x</i>'
 
 
+@pytest.mark.parametrize("chunks", [1, 3, 100])
+def test_a_handler_a_subclass_redefines_with_on_runs_after_its_parents_handlers(chunks):
+    class Base(Rewriter):
+        @on("p")
+        def a(self, element, environ):
+            element.append("[Base.a]")
+
+        @on("p")
+        def b(self, element, environ):
+            element.append("[Base.b]")
+
+    class Child(Base):
+        @on("p")
+        def a(self, element, environ):
+            element.append("[Child.a]")
+
+    assert body_of(Base, b"<p>x</p>", chunks=chunks) == b"<p>x[Base.a][Base.b]</p>"
+    assert body_of(Child, b"<p>x</p>", chunks=chunks) == b"<p>x[Base.b][Child.a]</p>"
+
+
 def test_a_bad_selector_is_refused_when_the_filter_is_built():
     class Bad(Rewriter):
         @on("p[[")
