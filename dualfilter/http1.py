@@ -254,8 +254,12 @@ class LengthReader:
         return [Body(body), End([])] if body else [End([])]
 
     def finish(self) -> list[Body | End]:
-        """The request is over; RawResponseError if the body is shorter than its length."""
+        """The request is over; RawResponseError if the body is shorter than its length
+        (a length of 0 is complete with no byte given: its ``End``)."""
         if not self.complete:
+            if self.remaining == 0:
+                self.complete = True
+                return [End([])]
             raise RawResponseError(f"the response ended {self.remaining} bytes before its Content-Length")
         return []
 

@@ -55,9 +55,10 @@ class RawCookie(Morsel[str]):
 
 def add_cookie_line(cookies: BaseCookie[Any], line: str) -> None:
     """``line`` into ``cookies``: under the cookie's name when that is free, or when the
-    cookie there has the same Path and Domain (a browser lets the later line replace it,
-    a deletion by ``Max-Age=0`` included, and so does Django's test client then); else
-    under a key no cookie can have (a name never holds ``;``), so both lines go out."""
+    cookie there has the same Path and Domain and is partitioned alike (a browser lets
+    the later line replace it, a deletion by ``Max-Age=0`` included, and so does
+    Django's test client then); else under a key no cookie can have (a name never
+    holds ``;``), so both lines go out."""
     cookie = RawCookie(line)
     key = cookie.key or ""
     there = cookies.get(key) if key else None
@@ -71,12 +72,13 @@ def add_cookie_line(cookies: BaseCookie[Any], line: str) -> None:
     cookies[key] = cookie
 
 
-def _scope(morsel: Morsel[Any]) -> tuple[str, str]:
-    """The Path and Domain a cookie line sets (what, with its name, makes it the same cookie)."""
+def _scope(morsel: Morsel[Any]) -> tuple[str, str, bool]:
+    """The Path and Domain a cookie line sets, and whether it is ``Partitioned`` (what, with
+    its name, makes it the same cookie: browsers keep a partitioned cookie apart, CHIPS)."""
     if isinstance(morsel, RawCookie) and morsel.line is not None:
         attributes = {}
         for part in morsel.line.split(";")[1:]:
             name, _, value = part.partition("=")
             attributes[name.strip().lower()] = value.strip()
-        return attributes.get("path", ""), attributes.get("domain", "").lstrip(".").lower()
-    return morsel["path"], morsel["domain"].lstrip(".").lower()
+        return attributes.get("path", ""), attributes.get("domain", "").lstrip(".").lower(), "partitioned" in attributes
+    return morsel["path"], morsel["domain"].lstrip(".").lower(), bool(morsel.get("partitioned"))

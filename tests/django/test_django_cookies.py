@@ -79,6 +79,12 @@ def test_a_line_for_the_views_cookie_on_its_path_replaces_it_as_a_browser_would(
         assert client.get("/cookies-seen/").json() == {"session": ""}  # as after Django's own delete_cookie
 
 
+def test_a_partitioned_line_for_the_views_cookie_goes_out_beside_it():
+    # Browsers keep a partitioned cookie apart from the unpartitioned one of its name (CHIPS).
+    partitioned = "session=xyz; Path=/; Secure; Partitioned"
+    assert cookie_lines(get("/cookie/", [partitioned])) == ["session=abc; Path=/", partitioned]
+
+
 def test_set_cookie_above_the_filter_replaces_an_added_line_of_that_name():
     response = get(lines=[COOKIE_LINES[1]], middleware=[f"{HERE}.sets_pri_cookie", FILTER_MIDDLEWARE])
     assert cookie_lines(response) == ["pri=3; Path=/"]

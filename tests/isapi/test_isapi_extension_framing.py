@@ -148,3 +148,48 @@ def test_the_double_fails_an_extension_that_raises_after_its_session_ended():
     ecb.DoneWithSession(HSE_STATUS_SUCCESS)
     with pytest.raises(RuntimeError, match="after DoneWithSession"):
         ecb.extension_returned(None, ValueError("late"))
+
+
+def test_a_content_length_of_0_with_no_write_is_a_complete_empty_page():
+    response = call_extension(Upper.isapi(Framed(0, [])), FakeECB())
+    assert (response.status, response.body, response.header("Content-Length")) == (200, b"", "0")
+
+
+def test_a_page_too_large_to_filter_passes_whole_under_its_content_length():
+    writes = [PAGE[:6], PAGE[6:12], PAGE[12:]]
+    response = call_extension(Upper.isapi(Framed(len(PAGE), writes), max_buffer_size=8, oversize="pass"), FakeECB())
+    assert (response.status, response.body, response.header("Content-Length")) == (200, PAGE, str(len(PAGE)))
+    assert response.done_status != HSE_STATUS_ERROR
+
+
+class OwnChunks:
+    """Frames ``parts`` in chunks itself, one WriteClient a chunk, with ``trailers``."""
+
+    def __init__(self, parts, trailers=b""):
+        self.writes = [b"%x\r\n%s\r\n" % (len(part), part) for part in parts] + [b"0\r\n" + trailers + b"\r\n"]
+
+    def HttpExtensionProc(self, ecb):
+        head = [("Content-Type", HTML), ("Transfer-Encoding", "chunked"), ("Trailer", "X-Sum")]
+        ecb.SendResponseHeaders("200 OK", header_string(head), False)
+        for data in self.writes:
+            ecb.WriteClient(data)
+        return HSE_STATUS_SUCCESS
+
+
+def test_a_page_in_its_own_chunks_too_large_to_filter_passes_in_chunks_with_its_trailers():
+    # What the filter held was read de-chunked: it goes out framed again, and so does the rest.
+    import h11
+
+    parts = [b"<html><body>", b"<p>one</p>", b"<p>two</p>", b"</body></html>"]
+    extension = OwnChunks(parts, trailers=b"X-Sum: 42\r\n")
+    response = call_extension(Upper.isapi(extension, max_buffer_size=16, oversize="pass"), FakeECB())
+    assert response.header("Transfer-Encoding") == "chunked" and response.done_status != HSE_STATUS_ERROR
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method="GET", target="/", headers=[("Host", "x")]))
+    client.send(h11.EndOfMessage())
+    client.receive_data(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" + response.body)
+    events = []
+    while type(event := client.next_event()) not in (h11.EndOfMessage, h11.NEED_DATA) and len(events) < 100:
+        events.append(event)
+    assert b"".join(bytes(e.data) for e in events if type(e) is h11.Data) == b"".join(parts)
+    assert type(event) is h11.EndOfMessage and list(event.headers) == [(b"x-sum", b"42")]

@@ -102,6 +102,18 @@ class _Past:
 
 
 _DROP = _Past()
+
+
+def _chunk(data: bytes) -> bytes:
+    """``data`` framed as one chunk (RFC 9112 section 7.1)."""
+    return b"%x\r\n%s\r\n" % (len(data), data)
+
+
+def _last_chunk(trailers: list[tuple[str, str]] | None) -> bytes:
+    """The last chunk, with its trailer section."""
+    return b"0\r\n" + header_block(trailers or [])
+
+
 #: What a request asked again shows of its content (the first call read it): none.
 _NO_CONTENT: dict[str, Any] = {
     "TotalBytes": 0,
@@ -128,6 +140,7 @@ class ProxyECB:
         "_ended",
         "_raw",
         "_direct",
+        "_reframe",
         "_cut",
         "_keep_alive",
         "_io",
@@ -150,6 +163,8 @@ class ProxyECB:
         self._ended = False  # the machine has had its end()
         self._raw = False  # output bypasses the machine (raw mode, Redirect)
         self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
+        #: Passing a body the extension frames in chunks itself: read de-chunked, it goes out framed again.
+        self._reframe = False
         self._cut = False  # a streaming filter failed after the start went out: the response is cut short
         self._keep_alive = False
         self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
@@ -404,7 +419,14 @@ class ProxyECB:
         that does not say where its body ends goes out without keep-alive."""
         for event in events:
             if event is PASSTHROUGH:
-                self._direct = True  # the rest of the body goes straight to the real ECB
+                if isinstance(self._reader, BodyReader):
+                    # The machine got the extension's chunks de-chunked, and hands on what it
+                    # held as data: that, and all that follows, go out framed in chunks again.
+                    self._reframe = True
+                    events = [Body(_chunk(item.data)) if type(item) is Body and item.data else item for item in events]
+                else:
+                    self._direct = True  # the rest of the body goes straight to the real ECB
+                    self._reader = None  # where it ends is IIS's concern, as for a page not filtered
             elif event is REDISPATCH:
                 self.asked_again = True  # what follows of this answer goes nowhere
             elif type(event) is ResponseStart and not delimited(
@@ -436,6 +458,12 @@ class ProxyECB:
             read = reader.feed(data)
         except RawResponseError as exc:
             raise ExtensionError(ERROR_INVALID_PARAMETER, f"malformed chunked body: {exc}", "WriteClient") from None
+        if self._reframe:  # passed on, in chunks of the same data
+            return [
+                Body(_chunk(event.data) if isinstance(event, Body) else _last_chunk(event.trailers))
+                for event in read
+                if not isinstance(event, Body) or event.data  # an empty chunk would be the last
+            ]
         if reader.complete and reader.leftover:
             # Past the end the extension's framing states: not part of the page (RFC 9112
             # section 6.3), and a client would read it as the next response. Dropped.
