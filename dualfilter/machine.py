@@ -286,7 +286,10 @@ class ResponseMachine:
                 return []
             self._to("feed")
             assert self._stream is not None
-            return [FilterCall(self.filter, self._stream.feed, (data,))]
+            # A chunk of at least thread_threshold bytes is big work: an async host runs it in a thread.
+            threshold = self.filter.thread_threshold
+            offload = threshold is not None and len(data) >= threshold
+            return [make(FilterCall, (self.filter, self._stream.feed, (data,), None, offload))]
         if state is _BODILESS or state is _ANSWERED or state is _REDISPATCHING:
             return []
         raise self._misuse("response body")
@@ -307,7 +310,10 @@ class ResponseMachine:
             self._to("end")
             self._trailers = trailers
             assert self._stream is not None
-            return [FilterCall(self.filter, self._stream.finish)]
+            # The end has no chunk of its own: in a thread only when every chunk goes to one.
+            threshold = self.filter.thread_threshold
+            offload = threshold is not None and threshold <= 0
+            return [make(FilterCall, (self.filter, self._stream.finish, (), None, offload))]
         if state is _PEEKING:
             self._trailers = trailers
             return self._peeked(ended=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
+
+import anyio
 
 from ..request_policy import RequestPolicy
 from ..responses import request_refused
@@ -13,6 +16,8 @@ from .types import ASGIApp, Receive, Scope, Send
 
 if TYPE_CHECKING:
     from ..filter import Filter
+
+log = logging.getLogger("dualfilter")
 
 
 class FilterMiddleware:
@@ -62,14 +67,51 @@ class FilterMiddleware:
         # (The app gets a copy of the scope: routers rewrite theirs, and a
         # redispatch asks the request as it came.)
         if RequestPolicy.may_redispatch_scope(scope):
-            first = responder.first = FirstCall(receive)
-            await self.app({**scope}, first.receive, responder.send)
-        else:
-            await self.app({**scope}, receive, responder.send)
-        if responder.asked_again:  # a redispatch: the same request for the full response
-            responder.next_answer()
-            again = {**scope, "headers": RequestPolicy.redispatch_pairs(scope.get("headers", ()))}
-            await self.app(again, second_call(receive), responder.send)
+            await self._call_may_ask_again(scope, receive, responder)
+            return
+        await self.app({**scope}, receive, responder.send)
+        if responder.asked_again:  # (header names a server did not lower-case)
+            await self._ask_again(scope, receive, responder)
+
+    async def _call_may_ask_again(self, scope: Scope, receive: Receive, responder: Responder) -> None:
+        """The app's call for a request it may be asked again (a redispatch).
+
+        The second call starts as soon as the dropped answer has ended, while the
+        first call finishes alongside (its background tasks, say); both are awaited.
+        An exception goes to the server as it was raised once both calls are done;
+        if both raise, the second call's does and the first's is logged."""
+        failures: list[Exception] = []  # [first call's, second call's], either may be missing
+
+        async def second() -> None:
+            try:
+                await self._ask_again(scope, receive, responder)
+            except Exception as exc:  # raised below, out of the task group, as it was
+                failures.append(exc)
+
+        async with anyio.create_task_group() as group:
+
+            def ask_again() -> None:
+                group.start_soon(second)
+
+            first = responder.first = FirstCall(receive, responder.send, ask_again)
+            try:
+                await self.app({**scope}, first.receive, first.send)
+            except Exception as exc:
+                failures.insert(0, exc)
+        if not failures and responder.asked_again and not first.answer_dropped:
+            await self._ask_again(scope, receive, responder)  # the first call returned without ending its answer
+            return
+        if len(failures) == 2:
+            log.error("the app failed after its answer was dropped for a redispatch", exc_info=failures[0])
+        if failures:
+            raise failures[-1]
+
+    async def _ask_again(self, scope: Scope, receive: Receive, responder: Responder) -> None:
+        """The second call of a redispatch: the same request without range and
+        conditional headers, for the full response."""
+        responder.next_answer()
+        again = {**scope, "headers": RequestPolicy.redispatch_pairs(scope.get("headers", ()))}
+        await self.app(again, second_call(receive), responder.send)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.filter!r} over {self.app!r}>"

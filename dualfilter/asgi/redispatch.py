@@ -10,29 +10,51 @@ that answer has ended, a call already waiting included (ASGI: the disconnect
 follows a sent response); any other request's ``receive`` is the server's
 own, untouched. The second call gets an empty request body (the first read
 it), then the server's own messages.
+
+The second call starts as soon as the dropped answer has ended, not when the
+first call returns: Starlette runs a response's background tasks after its
+last message, and the client would wait for them. The first call finishes
+alongside; what it sends after its answer ended is dropped with that answer.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import anyio
 
-from .types import Message, Receive
+from .types import Message, Receive, Send
 
 DISCONNECT: Message = {"type": "http.disconnect"}
 
 
 class FirstCall:
-    """``receive`` for the app's first call of a request it may be asked again,
-    through :meth:`receive`; the responder calls :meth:`dropped` when the answer
-    it drops for the redispatch has ended."""
+    """``receive`` and ``send`` for the app's first call of a request it may be
+    asked again (:meth:`receive`, :meth:`send`); the responder calls :meth:`dropped`
+    when the answer it drops for the redispatch has ended, which calls ``ended``
+    (the middleware starts the second call there)."""
 
-    __slots__ = ("_receive", "_dropped", "_waiting")
+    __slots__ = ("_receive", "_send", "_ended", "_dropped", "_waiting")
 
-    def __init__(self, receive: Receive) -> None:
+    def __init__(self, receive: Receive, send: Send | None = None, ended: Callable[[], None] | None = None) -> None:
         self._receive = receive
+        self._send = send
+        self._ended = ended
         self._dropped = False
         #: The scope of a call waiting on the server, which ``dropped`` cancels.
         self._waiting: anyio.CancelScope | None = None
+
+    @property
+    def answer_dropped(self) -> bool:
+        """Whether the answer dropped for a redispatch has ended."""
+        return self._dropped
+
+    async def send(self, message: Message) -> None:
+        """The app's message, to the responder; none once the dropped answer has
+        ended (the second answer may be under way: the rest of the first is dropped)."""
+        if not self._dropped:
+            assert self._send is not None
+            await self._send(message)
 
     async def receive(self) -> Message:
         """The server's next message, awaited in the caller's task (a call in a
@@ -51,9 +73,13 @@ class FirstCall:
     def dropped(self) -> None:
         """The answer dropped for a redispatch has ended: ``receive`` says so from now on,
         a call already waiting included."""
+        if self._dropped:
+            return
         self._dropped = True
         if self._waiting is not None:
             self._waiting.cancel()
+        if self._ended is not None:
+            self._ended()
 
 
 def second_call(receive: Receive) -> Receive:

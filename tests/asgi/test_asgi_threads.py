@@ -5,9 +5,13 @@ from __future__ import annotations
 import threading
 
 import anyio
+import httpx
+import pytest
 
 from dualfilter import Filter
+from dualfilter.html import Rewriter, on
 from tests.support.asgi_harness import UpperFilter, body, call, make_scope, raw_app, start
+from tests.support.http_servers import uvicorn_serving
 
 
 def thread_recording_filter():
@@ -107,3 +111,84 @@ async def _echo_path_app(scope, receive, send):
     await send(body(f"<p>{scope['path']}".encode(), more=True))
     await anyio.sleep(0)
     await send(body(b"</p>"))
+
+
+def stream_recording_filter():
+    class RecordingStream(Filter):
+        fed: list[tuple[bytes, int]] = []
+        finished: list[int] = []
+
+        def stream(self, environ, headers):
+            outer = self
+
+            class Upper:
+                def feed(self, data):
+                    outer.fed.append((data, threading.get_ident()))
+                    return data.upper()
+
+                def finish(self):
+                    outer.finished.append(threading.get_ident())
+                    return b""
+
+            return Upper()
+
+    return RecordingStream
+
+
+async def test_a_streamed_chunk_of_at_least_thread_threshold_is_fed_in_a_worker_thread_a_smaller_one_on_the_loop():
+    Recording = stream_recording_filter()
+    app = raw_app(start(), body(b"x" * 99, more=True), body(b"y" * 100))
+    exchange = await call(Recording.asgi(app, thread_threshold=100))
+    assert exchange.body == b"X" * 99 + b"Y" * 100
+    (small, small_thread), (big, big_thread) = Recording.fed
+    assert (small, big) == (b"x" * 99, b"y" * 100)
+    assert small_thread == threading.get_ident() and big_thread != threading.get_ident()
+    assert Recording.finished == [threading.get_ident()]
+
+
+async def test_thread_threshold_zero_feeds_and_finishes_every_stream_in_a_worker_thread():
+    Recording = stream_recording_filter()
+    await call(Recording.asgi(raw_app(start(), body(b"<p>x</p>")), thread_threshold=0))
+    threads = [thread for _, thread in Recording.fed] + Recording.finished
+    assert len(threads) == 2 and threading.get_ident() not in threads
+
+
+def links_page(size: int) -> bytes:
+    """A page of at least ``size`` bytes, mostly links."""
+    link = b"<p><a href='http://example.com/'>link</a></p>"
+    return b"<html><body>" + link * (size // len(link) + 1) + b"</body></html>"
+
+
+@pytest.mark.parametrize(
+    ("thread_threshold", "size"), [(0, 20_000), (256 * 1024, 300_000)], ids=["threshold-zero", "one-big-message"]
+)
+def test_a_rewriter_busy_on_a_page_leaves_the_event_loop_serving_other_requests(thread_threshold, size):
+    # The first link's handler holds the rewrite until /ping has been answered:
+    # only possible if the rewrite is not holding uvicorn's event loop.
+    rewriting, pinged = threading.Event(), threading.Event()
+
+    class HeldRewrite(Rewriter):
+        @on("a")
+        def link(self, element, environ):
+            rewriting.set()
+            pinged.wait(timeout=10)
+            element.set_attribute("rel", "noopener")
+
+    page = HeldRewrite.asgi(raw_app(start(), body(links_page(size))), thread_threshold=thread_threshold)
+    ping = raw_app(start("text/plain"), body(b"pong"))
+
+    async def app(scope, receive, send):
+        await (ping if scope["path"] == "/ping" else page)(scope, receive, send)
+
+    got = {}
+    with uvicorn_serving(app) as port:
+        client = threading.Thread(target=lambda: got.update(page=httpx.get(f"http://127.0.0.1:{port}/", timeout=30)))
+        client.start()
+        try:
+            assert rewriting.wait(timeout=10)
+            got["ping"] = httpx.get(f"http://127.0.0.1:{port}/ping", timeout=5)
+        finally:
+            pinged.set()
+            client.join(30)
+    assert got["ping"].text == "pong"
+    assert got["page"].status_code == 200 and got["page"].text.count('rel="noopener"') == links_page(size).count(b"<a ")
