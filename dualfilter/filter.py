@@ -322,7 +322,7 @@ class Filter(_Configured):
         """What a derived ETag says of this filter: a short hash of its class and
         options, so changing either changes every derived tag. Override it if
         the output depends on anything else (see ``dualfilter.validators``)."""
-        options = sorted((name, repr(getattr(self, name))) for name in option_names(type(self)))
+        options = sorted((name, _stable_repr(getattr(self, name))) for name in option_names(type(self)))
         identity = f"{type(self).__module__}.{type(self).__qualname__}:{options}"
         return hashlib.sha256(identity.encode()).hexdigest()[:12]
 
@@ -346,3 +346,27 @@ class Filter(_Configured):
 
     def __repr__(self) -> str:
         return f"<{self.name} filter>"
+
+
+def _stable_repr(value: Any) -> str:
+    """An option's value as text that is the same in every process: its repr, unless that
+    holds a memory address (``<function f at 0x...>``); then a function, class or module by
+    its dotted name, a container item by item, an lxml document by its serialized bytes,
+    any other object by its type's name."""
+    text = repr(value)
+    if " at 0x" not in text:
+        return text
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__}({', '.join(_stable_repr(item) for item in value)})"
+    if isinstance(value, (set, frozenset)):
+        return f"{type(value).__name__}({', '.join(sorted(_stable_repr(item) for item in value))})"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{_stable_repr(key)}: {_stable_repr(item)}" for key, item in value.items()) + "}"
+    qualname = getattr(value, "__qualname__", None)
+    if isinstance(qualname, str) and callable(value):
+        return f"{getattr(value, '__module__', None)}.{qualname}"
+    if type(value).__module__.startswith("lxml."):
+        from lxml import etree
+
+        return "lxml " + hashlib.sha256(etree.tostring(value)).hexdigest()
+    return f"{type(value).__module__}.{type(value).__qualname__}"

@@ -15,8 +15,10 @@ FLAG_LETTERS = {"a": re.ASCII, "i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DO
 
 def parse_flags(flags: str | int) -> int:
     """``'im'`` -> ``re.I | re.M``; an int (``re.RegexFlag``) is taken as is."""
-    if isinstance(flags, int):
+    if isinstance(flags, int) and not isinstance(flags, bool):
         return flags
+    if not isinstance(flags, str):
+        raise TypeError(f"flags must be regex flag letters (str) or an int (re.RegexFlag), not {flags!r}")
     value = 0
     for letter in flags.replace(",", "").replace(" ", "").lower():
         try:

@@ -77,6 +77,9 @@ def parse_mapping(mapping: Mapping[str, str] | str) -> list[tuple[str, str]]:
             pairs.append((old, new))
     elif isinstance(mapping, Mapping):
         pairs = list(mapping.items())
+        for old, new in pairs:
+            if not isinstance(old, str) or not isinstance(new, str) or not old:
+                raise TypeError(f"mapping must map URL prefixes (non-empty str) to str, not {old!r}: {new!r}")
     else:
         raise TypeError(f"mapping must be a dict of prefixes or 'old=new ...' (str), not {mapping!r}")
     return sorted(pairs, key=lambda pair: len(pair[0]), reverse=True)

@@ -92,3 +92,35 @@ def test_a_304_for_a_client_holding_the_apps_own_tag_is_left_alone():
     flt = Upper(force_no_conditional=False)
     machine = driven_machine(flt, make_environ(environ={"HTTP_IF_NONE_MATCH": '"v1"'}))
     assert etag_of(collect(machine.start(304, [("ETag", '"v1"')]) + machine.end())[1]) == '"v1"'
+
+
+def test_the_validator_token_is_the_same_in_every_process_for_options_holding_functions():
+    # A function's repr holds its address: the token (and so every derived tag) would
+    # differ between workers and restarts, and never revalidate.
+    import subprocess
+    import sys
+
+    code = (
+        "from dualfilter.filters import RewriteLinks\n"
+        "import posixpath\n"
+        "print(RewriteLinks(function=posixpath.normpath, mapping={'/a/': '/b/'}).validator_token(),"
+        " RewriteLinks(function=lambda url: url, mapping={'/a/': '/b/'}).validator_token())"
+    )
+    runs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+        for _ in range(3)
+    }
+    assert len(runs) == 1 and len(runs.pop().split()) == 2
+
+
+def test_the_validator_token_still_tells_options_apart():
+    import posixpath
+
+    from dualfilter.filters import RewriteLinks
+
+    tokens = {
+        RewriteLinks(function=posixpath.normpath).validator_token(),
+        RewriteLinks(function=posixpath.basename).validator_token(),
+        RewriteLinks(mapping={"/a/": "/b/"}).validator_token(),
+    }
+    assert len(tokens) == 3

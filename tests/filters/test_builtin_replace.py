@@ -67,6 +67,12 @@ def test_flags_accepts_re_flag_values():
     assert body_of(Replace(pattern="abc", repl="x", regex=True, flags=re.IGNORECASE), b"ABC") == b"x"
 
 
+@pytest.mark.parametrize("flags", [None, True, 1.5, ["i"]])
+def test_flags_that_are_neither_letters_nor_an_int_are_refused_at_construction(flags):
+    with pytest.raises(TypeError, match="flags must be"):
+        Replace(pattern="x", regex=True, flags=flags)
+
+
 def test_non_ascii_pattern_matches_in_an_iso_8859_1_response():
     data = "<p>café</p>".encode("iso-8859-1")
     out = body_of(Replace(pattern="café", repl="thé"), data, content_type="text/html; charset=iso-8859-1")

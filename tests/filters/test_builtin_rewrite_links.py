@@ -125,6 +125,12 @@ def test_a_malformed_mapping_string_is_refused_at_construction():
         RewriteLinks(mapping="/a/ /b/")
 
 
+@pytest.mark.parametrize("mapping", [{1: "/a/"}, {"/a/": 1}, {"/a/": None}, {"": "/b/"}])
+def test_a_mapping_of_anything_but_prefixes_to_text_is_refused_at_construction(mapping):
+    with pytest.raises(TypeError, match="mapping must map URL prefixes"):
+        RewriteLinks(mapping=mapping)
+
+
 def test_a_filter_without_mapping_or_function_is_refused_at_construction():
     with pytest.raises(ValueError, match="mapping or a function"):
         RewriteLinks()
