@@ -42,6 +42,9 @@ HOP_BY_HOP = frozenset(
 )
 #: Request headers the proxy sets itself, or that were answered on the client's connection.
 REPLACED = frozenset((b"host", b"expect", b"via", b"x-forwarded-for", b"x-forwarded-proto", b"x-forwarded-host"))
+#: Request headers that would tell the upstream of the client what the proxy does not vouch
+#: for (RFC 7239 section 8): dropped, the proxy's own X-Forwarded-* say it.
+UNVOUCHED = frozenset((b"forwarded", b"x-real-ip", b"x-forwarded-port", b"x-forwarded-prefix"))
 #: Seconds to wait for the upstream between two reads (and to connect: at most 10).
 DEFAULT_TIMEOUT = 60.0
 #: The proxy's name in the Via it adds to requests: a pseudonym, not its address (RFC 9110 section 7.6.3).
@@ -182,8 +185,10 @@ class ReverseProxy:
             client = httpx.AsyncClient(
                 timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
                 # As many upstream connections as requests: a pool's cap would make requests
-                # wait behind long streams, and read as a silent upstream (a false 504).
-                limits=httpx.Limits(max_connections=None, max_keepalive_connections=100),
+                # wait behind long streams, and read as a silent upstream (a false 504). None
+                # kept for another request: bytes an upstream sent past a response's end (a
+                # HEAD's or 304's body) would be read as the next client's response.
+                limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
                 follow_redirects=False,
                 trust_env=False,
                 # Cookies belong to the proxy's clients: keep none of them here.
@@ -261,7 +266,9 @@ class ReverseProxy:
         """The headers to send upstream for a request to the proxy."""
         pairs = scope.get("headers", ())
         hops = max_forwards(scope)
-        dropped = hop_by_hop(pairs) | REPLACED | (frozenset() if hops is None else {b"max-forwards"})
+        dropped = hop_by_hop(pairs) | REPLACED | UNVOUCHED | (frozenset() if hops is None else {b"max-forwards"})
+        if any(name.lower() == b"transfer-encoding" for name, _ in pairs):
+            dropped |= {b"content-length"}  # RFC 9112 section 6.1: the chunks say the length
         headers = [(bytes(name), bytes(value)) for name, value in pairs if name.lower() not in dropped]
         forwarded = [bytes(value) for name, value in pairs if name.lower() == b"x-forwarded-for"]
         client = scope.get("client")
@@ -283,11 +290,12 @@ class ReverseProxy:
             headers.append((b"x-forwarded-host", host))
         return headers
 
-    def response_headers(self, scope: Scope, raw: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    def response_headers(self, scope: Scope, raw: list[tuple[bytes, bytes]], status: int = 200) -> list[tuple[bytes, bytes]]:
         """The upstream's response headers as the client of the proxy must get them."""
         dropped = hop_by_hop(raw)
-        if any(name.lower() == b"transfer-encoding" for name, _ in raw):
-            # RFC 9112 section 6.3: the body's length is its chunks', whatever a Content-Length says.
+        if status in (204, 304) or any(name.lower() == b"transfer-encoding" for name, _ in raw):
+            # RFC 9112 section 6.3: the body's length is its chunks', whatever a Content-Length
+            # says; a 204 or 304 has none (servers refuse to send one with a length of more).
             dropped |= {b"content-length"}
         headers = []
         for raw_name, value in raw:
@@ -346,7 +354,7 @@ class ReverseProxy:
         how the upstream failed if it stalled or broke off before the end."""
         import httpx
 
-        headers = self.response_headers(scope, response.headers.raw)
+        headers = self.response_headers(scope, response.headers.raw, response.status_code)
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         try:
             async for chunk in response.aiter_raw():

@@ -202,11 +202,18 @@ _worker_logging = contextlib.ExitStack()
 def app_from_environment() -> Any:
     """The ASGI app of one worker process: what the command's ``build_app`` makes of
     the options the parent process stored in ``DUALFILTER_SERVE_CONFIG``."""
+    from uvicorn.config import STARTUP_FAILURE
+
     from . import _log_warnings_to_stderr, proxy
 
     saved = json.loads(os.environ[CONFIG_ENV])
     build = {"serve": build_app, "proxy": proxy.build_app}[saved["command"]]
-    app, _ = build(argparse.Namespace(**saved["args"]))
+    try:
+        app, _ = build(argparse.Namespace(**saved["args"]))
+    except CommandError as exc:
+        # One line, and the status that has uvicorn's manager stop rather than start it again.
+        print(f"dualfilter: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(STARTUP_FAILURE)
     _worker_logging.enter_context(_log_warnings_to_stderr())
     _worker_logging.enter_context(_log_errors_to_stderr())
     return app

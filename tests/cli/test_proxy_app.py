@@ -519,3 +519,86 @@ async def test_a_content_length_beside_chunked_framing_is_not_forwarded(content_
         sock.close()
     assert (answer.status, answer.body, answer.complete) == (200, body, True)
     assert answer.headers.get("content-length") in (None, "30")
+
+
+def test_a_request_with_chunks_and_a_content_length_goes_upstream_without_the_length(recorder):
+    # RFC 9112 section 6.1: an intermediary removes a Content-Length received beside Transfer-Encoding.
+    _, url = recorder
+    proxy = ReverseProxy(url, filters=[])
+    scope = request("POST", "/a", (("Content-Length", "3"), ("Transfer-Encoding", "chunked")))
+    names = [name.lower() for name, _ in proxy.request_headers(scope)]
+    assert b"content-length" not in names and b"transfer-encoding" not in names
+
+
+def test_forwarding_headers_the_proxy_does_not_vouch_for_are_not_forwarded(recorder):
+    # RFC 7239 section 8: a client may send any Forwarded it likes; only the proxy's own say who the client is.
+    _, url = recorder
+    proxy = ReverseProxy(url, filters=[])
+    forged = (
+        ("Forwarded", "for=10.0.0.1;proto=https"),
+        ("X-Real-IP", "10.0.0.1"),
+        ("X-Forwarded-Port", "443"),
+        ("X-Forwarded-Prefix", "/admin"),
+    )
+    headers = {name.lower(): value for name, value in proxy.request_headers(request("GET", "/", forged))}
+    assert not {b"forwarded", b"x-real-ip", b"x-forwarded-port", b"x-forwarded-prefix"} & set(headers)
+    assert headers[b"x-forwarded-for"] == b"127.0.0.1"
+
+
+@pytest.mark.parametrize("status", [204, 304])
+def test_a_bodiless_answer_goes_on_without_a_content_length(status):
+    proxy = ReverseProxy("http://127.0.0.1:1", filters=[])
+    raw = [(b"etag", b'"v1"'), (b"content-length", b"1234")]
+    assert proxy.response_headers(get("/"), raw, status) == [(b"etag", b'"v1"')]
+
+
+async def test_bytes_an_upstream_sends_past_a_response_never_reach_another_client():
+    # An upstream answering a HEAD with a body (a whole response in it) on a connection it keeps:
+    # read again for the next request, those bytes would be another client's answer.
+
+    from tests.support.cli_servers import listening_socket
+
+    smuggled = b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\nX-Smuggled: yes\r\n\r\nSMUGGLED!"
+    sock = listening_socket()
+    stop = threading.Event()
+
+    def serve():
+        sock.settimeout(0.2)
+        connections = []
+        try:
+            for _ in range(200):  # bounded: 40 s at most
+                if stop.is_set():
+                    return
+                try:
+                    connection, _ = sock.accept()
+                except TimeoutError:
+                    continue
+                connections.append(connection)
+                connection.settimeout(10)
+                head = b""
+                while b"\r\n\r\n" not in head and len(head) < 65536:
+                    piece = connection.recv(4096)
+                    if not piece:
+                        break
+                    head += piece
+                if head.startswith(b"HEAD"):  # the body the HEAD must not have, the connection kept open
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n" + smuggled)
+                else:
+                    connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\nContent-Type: text/plain\r\n\r\nreal")
+        finally:
+            for connection in connections:
+                connection.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    proxy = ReverseProxy(f"http://127.0.0.1:{sock.getsockname()[1]}", filters=[])
+    try:
+        head = await ask(proxy, request("HEAD", "/"))
+        victim = await ask(proxy, get("/victim"))
+    finally:
+        await proxy.aclose()
+        stop.set()
+        thread.join(10)
+        sock.close()
+    assert (head.status, head.body) == (200, b"")
+    assert (victim.status, victim.body, "x-smuggled" in victim.headers) == (200, b"real", False)

@@ -178,6 +178,26 @@ def test_workers_whose_app_fails_at_startup_are_one_line_and_exit_1(tmp_path):
     assert (result.returncode, result.stderr) == (1, b"dualfilter: error: the app failed to start (see the messages above)\n")
 
 
+def test_workers_that_cannot_build_the_app_are_one_line_each_and_exit_1(tmp_path):
+    # The module imports in the command's process and fails in each worker's: uvicorn's
+    # manager must be told to stop, not start the worker again and again.
+    (tmp_path / "worker_only_failure.py").write_text(
+        "import multiprocessing\n"
+        "if multiprocessing.parent_process() is not None:\n"
+        "    raise RuntimeError('no database in a worker')\n"
+        "async def app(scope, receive, send):\n"
+        "    pass\n"
+    )
+    argv = ["serve", "worker_only_failure:app", "-f", INJECT, "--workers", "2", "--port", "0", "--log-level", "critical"]
+    result = subprocess.run(
+        [sys.executable, "-m", "dualfilter", *argv], cwd=tmp_path, capture_output=True, timeout=SECONDS * 2, check=False
+    )
+    lines = result.stderr.decode().splitlines()
+    assert result.returncode == 1 and lines[-1] == "dualfilter: error: the app failed to start (see the messages above)"
+    assert 1 <= sum("cannot import module 'worker_only_failure'" in line for line in lines) <= 2  # one a worker
+    assert "Traceback" not in result.stderr.decode()
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
