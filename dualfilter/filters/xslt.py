@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import os
+import urllib.parse
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
 from ..errors import FilterError
 from ..extras import require
 from ..filter import Filter
+from ..formats.lxml_trees import expanded_xml, read_xml
 from ..headers import Headers
 from ..mediatypes import format_content_type, parse_content_type
 
@@ -21,9 +24,10 @@ METHOD_MEDIA_TYPES = {"html": "text/html", "text": "text/plain"}
 class XSLT(Filter):
     """Apply the XSLT 1.0 ``stylesheet`` (a file path) to XML and HTML responses.
 
-    The stylesheet is parsed safely (no network, no DTD, no entity expansion)
-    and compiled once per filter; while it runs it may read local files
-    (``xsl:import``, ``document()``) but not the network, and write nothing.
+    The stylesheet, and every file it imports, includes or reads with
+    ``document()``, is parsed safely (internal entities expanded; no network, no
+    DTD, no external entity) and compiled once per filter; while it runs it may
+    read local files but not the network, and write nothing.
     The result is serialized as ``xsl:output`` says; the Content-Type follows
     its ``media-type`` (else ``method``: ``html`` gives text/html, ``text``
     text/plain, ``xml`` keeps the response's type) and ``encoding`` (UTF-8).
@@ -46,7 +50,7 @@ class XSLT(Filter):
         )
         try:
             self._transform = lxml.etree.XSLT(document, access_control=access)
-        except lxml.etree.XSLTParseError as exc:
+        except (lxml.etree.LxmlError, OSError) as exc:  # lxml's, or what reading an import raised
             raise ValueError(f"stylesheet {self._label} is not valid XSLT: {exc}") from None
         output = _output(document, set())
         self._method = output.get("method")
@@ -60,15 +64,15 @@ class XSLT(Filter):
             raise ValueError("XSLT needs the stylesheet option: the path of an XSLT file")
         if isinstance(stylesheet, (lxml.etree._Element, lxml.etree._ElementTree)):
             self._label = "<document>"
-            return stylesheet.getroottree() if isinstance(stylesheet, lxml.etree._Element) else stylesheet
+            tree = stylesheet.getroottree() if isinstance(stylesheet, lxml.etree._Element) else stylesheet
+            return _loaded(lxml.etree.tostring(tree), tree.docinfo.URL)  # read again, as a file is
         if not isinstance(stylesheet, (str, bytes, os.PathLike)):
             raise TypeError(f"stylesheet must be a path (str) or an lxml document, not {stylesheet!r}")
         path = os.fspath(stylesheet)
         self._label = repr(path)
-        parser = _safe_parser()
         try:
             with open(path, "rb") as file:
-                return lxml.etree.parse(file, parser, base_url=os.path.abspath(path))
+                return _loaded(file.read(), os.path.abspath(path))
         except OSError as exc:
             raise ValueError(f"cannot read stylesheet {path!r}: {exc.strerror or exc}") from None
         except lxml.etree.XMLSyntaxError as exc:
@@ -86,7 +90,7 @@ class XSLT(Filter):
 
         try:
             result = self._transform(data)
-        except lxml.etree.XSLTApplyError as exc:
+        except (lxml.etree.LxmlError, OSError) as exc:  # lxml's, or what reading a document() raised
             raise FilterError(f"stylesheet {self._label} failed: {exc}") from None
         output: bytes = bytes(result)
         method = self._method
@@ -136,7 +140,7 @@ def _referenced(element: Any, base: str) -> Any | None:
         return None
     try:
         with open(path, "rb") as file:
-            return lxml.etree.ElementTree(lxml.etree.fromstring(file.read(), _safe_parser(), base_url=path))
+            return lxml.etree.ElementTree(read_xml(file.read(), base_url=path))
     except (OSError, lxml.etree.XMLSyntaxError):
         return None  # compiling it said what is wrong
 
@@ -165,8 +169,50 @@ def _output(document: Any, seen: set[str]) -> dict[str, str]:
     return merged
 
 
-def _safe_parser() -> Any:
-    """An XML parser that reads no network, no DTD and expands no entities."""
+def _loaded(data: bytes, url: str | bytes | None) -> Any:
+    """The stylesheet document ``data`` (from ``url``) as it is compiled: parsed as
+    :func:`_loading_parser` parses what it imports, includes and reads with ``document()``."""
     import lxml.etree
 
-    return lxml.etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser = _loading_parser()
+    return lxml.etree.fromstring(_expanded(data, url), parser, base_url=url).getroottree()  # type: ignore[arg-type]  # None: no URL
+
+
+def _expanded(data: bytes, url: str | bytes | None) -> bytes:
+    """The XML document ``data`` with its internal entities expanded (read by
+    :func:`~dualfilter.formats.lxml_trees.expanded_xml` and written again); as it is when
+    that fails: it refers to an entity that is not read (the loading parser then keeps
+    its references as written), or is not well-formed (the loading parser says so)."""
+    import lxml.etree
+
+    try:
+        return lxml.etree.tostring(expanded_xml(data, base_url=url).getroottree())
+    except lxml.etree.XMLSyntaxError:
+        return data
+
+
+def _loading_parser() -> Any:
+    """The parser the stylesheet is handed to libxslt with. libxslt loads each file the
+    stylesheet imports, includes or reads with ``document()`` through its resolver, which
+    reads local files only, their internal entities expanded (a network URL is refused,
+    at run time by the access control first); the parser itself expands and loads nothing."""
+    import lxml.etree
+
+    class LocalFiles(lxml.etree.Resolver):
+        def resolve(self, url: str, pubid: str | None, context: Any) -> Any:  # type: ignore[override]  # lxml passes a context
+            with open(_local_path(url), "rb") as file:
+                return self.resolve_string(_expanded(file.read(), url), context, base_url=url)
+
+    parser = lxml.etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+    parser.resolvers.add(LocalFiles())
+    return parser
+
+
+def _local_path(url: str) -> str:
+    """The file a URL libxslt asks for names; OSError for anything but a local file."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+        return urllib.request.url2pathname(parts.path)
+    if len(parts.scheme) > 1:  # one letter is a Windows drive
+        raise OSError(f"{url} is not a local file")
+    return url

@@ -24,9 +24,11 @@ ENTRY_POINT_GROUP = "dualfilter.formats"
 class Format:
     """How one kind of body is parsed for a filter and serialized afterwards.
 
-    ``parse`` returns the object and the charset it found (or None);
-    ``serialize`` gets that charset back and returns the bytes and the charset
-    the Content-Type should declare (None leaves the header alone).
+    ``parse`` returns the object and the charset it found (or None), or raises
+    :class:`~dualfilter.body.NothingToParse` for a body with no document in it
+    (which then passes unchanged, as an empty one does); ``serialize`` gets that
+    charset back and returns the bytes and the charset the Content-Type should
+    declare (None leaves the header alone).
     """
 
     #: The registry key, as used in ``Filter.format``.

@@ -2,8 +2,9 @@
 
 lxml is imported on first use, so the rest of dualfilter works without it; a
 filter using these formats checks for it when it is built (the ``lxml`` extra).
-XML is parsed safely: no entity expansion, no DTD or external entity loading,
-no network access, and libxml2's limits on tree depth and text size kept.
+XML is parsed safely: internal entities expanded within libxml2's amplification
+limit (a billion laughs fails at once), no DTD or external entity loading, no
+network access, and libxml2's limits on tree depth and text size kept.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import re
 from typing import Any
 
 from .. import charsets
+from ..body import NothingToParse
 from ..charsets import Charset
 from ..errors import FilterError
 from . import Format
@@ -19,6 +21,10 @@ from . import Format
 XHTML = "application/xhtml+xml"
 #: An XML declaration at the start of an HTML page (after white space): browsers read it as a comment.
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*>")
+#: An HTML page with nothing in it: white space, and a doctype at most.
+_EMPTY_HTML = re.compile(r"[ \t\n\f\r]*(?:<!doctype[^>]*>[ \t\n\f\r]*)?", re.IGNORECASE)
+#: libxml2's errors for a reference to an entity the parser does not read.
+_UNREAD_ENTITY = frozenset({26, 27})  # XML_ERR_UNDECLARED_ENTITY, XML_WAR_UNDECLARED_ENTITY
 
 
 class LxmlFormat(Format):
@@ -64,10 +70,13 @@ class LxmlHTMLFormat(LxmlFormat):
         if media_type == XHTML:
             return _parse_xml(data, declared, lxml.html.XHTMLParser)
         text, charset = charsets.decode(data, declared, media_type)
+        text = _XML_DECLARATION.sub("", text, count=1)
         parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=False, default_doctype=False)  # type: ignore[call-arg]  # lxml-stubs lag lxml 5
         try:
-            document = lxml.html.document_fromstring(_XML_DECLARATION.sub("", text, count=1), parser=parser)
+            document = lxml.html.document_fromstring(text, parser=parser)
         except (lxml.etree.LxmlError, ValueError) as exc:
+            if _EMPTY_HTML.fullmatch(text):
+                raise NothingToParse from None  # a page with nothing to filter passes as it is
             raise FilterError(f"response body is not parseable HTML: {exc}") from None
         for entry in parser.error_log:
             # libxml2 stops at its limits (nesting, a huge text node) without raising: the rest
@@ -135,18 +144,57 @@ def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> tuple[An
             data = data.decode(codec).encode("utf-8")
         except UnicodeDecodeError as exc:
             raise FilterError(f"response body is not valid {declared.strip()}: {exc.reason}") from None
-    parser = parser_class(
-        resolve_entities=False,
+    if not data.strip(b" \t\n\r"):
+        raise NothingToParse  # white space only: nothing to filter, it passes as it is
+    try:
+        return read_xml(data, parser_class, encoding="utf-8" if charset is not None else None), charset
+    except (lxml.etree.LxmlError, ValueError) as exc:
+        raise FilterError(f"response body is not well-formed XML: {exc}") from None
+
+
+def read_xml(data: bytes, parser_class: Any = None, *, encoding: str | None = None, base_url: str | bytes | None = None) -> Any:
+    """The root element of the XML document ``data``, parsed safely with ``parser_class``
+    (lxml's XML parser by default), as :func:`expanded_xml` reads it; a document referring
+    to an entity it does not declare internally (an external one, or one its external DTD
+    declares, as XHTML's ``&nbsp;``) is read with all its entity references kept as written.
+    lxml's XMLSyntaxError when it is not well-formed."""
+    import lxml.etree
+
+    try:
+        return expanded_xml(data, parser_class, encoding=encoding, base_url=base_url)
+    except lxml.etree.XMLSyntaxError as exc:
+        if exc.code not in _UNREAD_ENTITY:  # type: ignore[attr-defined]  # lxml-stubs lack it
+            raise
+    parser = _xml_parser(parser_class, False, encoding)
+    return lxml.etree.fromstring(data, parser=parser, base_url=base_url)  # type: ignore[arg-type]  # None: no URL
+
+
+def expanded_xml(
+    data: bytes, parser_class: Any = None, *, encoding: str | None = None, base_url: str | bytes | None = None
+) -> Any:
+    """The root element of the XML document ``data``, parsed safely: internal entities
+    expanded (within libxml2's amplification limit: a billion laughs fails at once), no
+    DTD, external entity or parameter entity loaded, no network. lxml's XMLSyntaxError
+    when it is not well-formed, or refers to an entity that is not read."""
+    import lxml.etree
+
+    parser = _xml_parser(parser_class, "internal", encoding)
+    return lxml.etree.fromstring(data, parser=parser, base_url=base_url)  # type: ignore[arg-type]  # None: no URL
+
+
+def _xml_parser(parser_class: Any, resolve_entities: str | bool, encoding: str | None) -> Any:
+    """A parser of ``parser_class`` (lxml's XML parser by default) that loads nothing."""
+    import lxml.etree
+
+    factory: Any = parser_class or lxml.etree.XMLParser  # lxml-stubs lag lxml 5's resolve_entities="internal"
+    return factory(
+        resolve_entities=resolve_entities,
         no_network=True,
         load_dtd=False,
         dtd_validation=False,
         huge_tree=False,
-        encoding="utf-8" if charset is not None else None,
+        encoding=encoding,
     )
-    try:
-        return lxml.etree.fromstring(data, parser=parser), charset
-    except (lxml.etree.LxmlError, ValueError) as exc:
-        raise FilterError(f"response body is not well-formed XML: {exc}") from None
 
 
 def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset | None]:

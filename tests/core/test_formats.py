@@ -81,6 +81,72 @@ def test_json_in_utf16_is_detected():
     assert drive(AddField(), ['{"a": 1}'.encode("utf-16")], headers=ct("application/json"))[3] == b'{"a":1,"added":1}'
 
 
+class Identity(Filter):
+    format = "json"
+
+    def filter(self, environ, headers, data):
+        return data
+
+
+@pytest.mark.parametrize(
+    "number",
+    [
+        *(b"1234567890.123456789", b"1e-400", b"1.10", b"1E2", b"1e400", b"-1E+400", b"0.00001", b"-0"),
+        pytest.param(b"1" * 4301, id="4301-digits"),
+        pytest.param(b"-" + b"9" * 5000, id="minus-5000-digits"),
+    ],
+)
+def test_a_json_number_the_filter_leaves_alone_is_written_as_it_came(number):
+    assert drive(Identity(), [b"[" + number + b"]"], headers=ct("application/json"))[1:4:2] == (200, b"[" + number + b"]")
+    assert drive(AddField(), [b'{"n": ' + number + b"}"], headers=ct("application/json"))[3] == b'{"n":' + number + b',"added":1}'
+
+
+def test_a_kept_json_number_the_filter_moves_is_written_as_it_came():
+    class Move(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            return {"moved": [data.pop("x")], **data}
+
+    assert drive(Move(), [b'{"x": 1.10, "y": 2}'], headers=ct("application/json"))[3] == b'{"moved":[1.10],"y":2}'
+
+
+def test_arithmetic_on_kept_json_numbers_gives_plain_numbers():
+    class Add(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            return {key: value + 1 for key, value in data.items()}
+
+    body = drive(Add(), [b'{"a": 1.10, "b": 1E2, "c": -0, "d": 1e-400}'], headers=ct("application/json"))[3]
+    assert body == b'{"a":2.1,"b":101.0,"c":1,"d":1.0}'
+
+
+def test_an_integer_beyond_pythons_digit_limit_reaches_the_filter_as_its_text():
+    seen = []
+
+    class Look(Identity):
+        def filter(self, environ, headers, data):
+            seen.append(data["n"])
+            return data
+
+    digits = "7" * 4301
+    drive(Look(), [f'{{"n": {digits}}}'.encode()], headers=ct("application/json"))
+    assert [type(n).__name__ for n in seen] == ["LongInteger"] and seen[0].text == digits
+
+
+def test_a_json_number_the_filter_makes_infinite_gives_a_500(caplog):
+    class Double(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            data["big"] *= 2
+            return data
+
+    assert drive(Double(), [b'{"big": 1e400}'], headers=ct("application/json"))[1] == 500
+    assert "Out of range float values are not JSON compliant" in caplog.text
+
+
 def test_malformed_json_gives_a_500(caplog):
     assert drive(AddField(), [b"{nope"], headers=ct("application/json"))[1] == 500
     assert "not valid JSON" in caplog.text
@@ -111,6 +177,21 @@ def test_a_format_filter_may_return_final_bytes():
 def test_an_empty_body_is_not_handed_to_a_format_filter():
     machine, status, headers, body = drive(AddField(), [], headers=ct("application/json"))
     assert (status, body, machine.error) == (200, b"", None)
+
+
+@pytest.mark.parametrize(
+    "page", [b"\n", b" \r\n\t", b"<!DOCTYPE html>\n", b"<!doctype html>", b'<?xml version="1.0"?>\n<!DOCTYPE html>\n']
+)
+def test_an_html_page_of_only_white_space_and_a_doctype_passes_unchanged(page):
+    machine, status, headers, body = drive(AddRel(), [page], headers=ct("text/html; charset=utf-8"))
+    assert (status, body, machine.error) == (200, page, None)
+    assert dict(headers)["Content-Type"] == "text/html; charset=utf-8"
+
+
+@pytest.mark.parametrize("page", [b"\n", b" \r\n\t "])
+def test_an_xml_body_of_only_white_space_passes_unchanged(page):
+    machine, status, headers, body = drive(AddRel(), [page], headers=ct("application/xml"))
+    assert (status, body, machine.error) == (200, page, None)
 
 
 def test_format_output_without_a_format_for_the_media_type_gives_a_500(caplog):

@@ -1,4 +1,4 @@
-"""Parsing untrusted XML: no entity expansion, no file or network access, bounded trees."""
+"""Parsing untrusted XML: internal entities only, within limits; no file or network access; bounded trees."""
 
 from __future__ import annotations
 
@@ -40,6 +40,45 @@ def test_billion_laughs_is_not_expanded():
     status, headers, body = drive(Echo(), [BILLION_LAUGHS], headers=XML)[1:]
     assert b"lollol" not in body
     assert len(body) < 2 * len(BILLION_LAUGHS)
+
+
+def test_billion_laughs_fails_at_once_at_libxml2s_amplification_limit(caplog):
+    assert drive(Echo(), [BILLION_LAUGHS], headers=XML)[1:4:2] == (500, b"Internal Server Error\n")
+    assert "Maximum entity amplification factor exceeded" in caplog.text
+
+
+class Title(Filter):
+    format = "lxml_xml"
+
+    def filter(self, environ, headers, data):
+        data.set("title", data.findtext("title"))
+        return data
+
+
+def test_a_filter_sees_the_text_of_an_internal_entity():
+    doc = b'<!DOCTYPE doc [<!ENTITY product "Widget Pro">]><doc><title>About &product; v2</title></doc>'
+    body = drive(Title(), [doc], headers=XML)[3]
+    assert body == (
+        b"<?xml version='1.0' encoding='UTF-8'?>\n"
+        b'<!DOCTYPE doc [\n<!ENTITY product "Widget Pro">\n]>\n'
+        b'<doc title="About Widget Pro v2"><title>About Widget Pro v2</title></doc>'
+    )
+
+
+def test_an_entity_an_external_dtd_declares_is_kept_as_written():
+    # XHTML's &nbsp; is declared in its DTD, which is not loaded: the reference stays as it came.
+    doctype = b'<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Strict//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-strict.dtd">'
+    page = doctype + b'\n<html xmlns="http://www.w3.org/1999/xhtml"><body><p>a&nbsp;b</p></body></html>'
+    body = drive(Echo(), [page], headers=XML)[3]
+    assert body == b"<?xml version='1.0' encoding='UTF-8'?>\n" + page
+
+
+def test_a_parameter_entity_is_not_read(tmp_path):
+    declarations = tmp_path / "entities.ent"
+    declarations.write_text('<!ENTITY y "TOP-SECRET">')
+    subset = f'<!ENTITY % p SYSTEM "{declarations.as_uri()}">'
+    body = drive(Echo(), [f"<!DOCTYPE r [{subset} %p;]><r>&y;</r>".encode()], headers=XML)[3]
+    assert body == f"<?xml version='1.0' encoding='UTF-8'?>\n<!DOCTYPE r [\n{subset}\n]>\n<r>&y;</r>".encode()
 
 
 def test_an_external_file_entity_is_not_read(tmp_path):

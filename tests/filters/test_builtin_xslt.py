@@ -228,3 +228,82 @@ def test_a_stylesheet_path_may_be_given_as_bytes_and_nothing_else_that_is_no_pat
     assert XSLT(stylesheet=bytes(path)).stylesheet == bytes(path)
     with pytest.raises(TypeError, match="stylesheet must be a path"):
         XSLT(stylesheet=5)
+
+
+def test_entities_the_stylesheet_declares_are_written(stylesheet):
+    xsl = f"""<!DOCTYPE xsl:stylesheet [<!ENTITY nbsp "&#160;"><!ENTITY copy "&#169;">]>
+      <xsl:stylesheet version="1.0" {XSL}><xsl:output method="html"/>
+      <xsl:template match="/"><p>a&nbsp;b &copy; 2024</p></xsl:template></xsl:stylesheet>"""
+    _, _, body = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="application/xml")
+    assert body == "<p>a\u00a0b \u00a9 2024</p>\n".encode()
+
+
+def test_internal_entities_of_the_response_are_copied_expanded(stylesheet):
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="xml" omit-xml-declaration="yes"/>
+      <xsl:template match="/"><xsl:copy-of select="/doc/title"/></xsl:template></xsl:stylesheet>"""
+    data = b'<!DOCTYPE doc [<!ENTITY product "Widget Pro">]><doc><title>About &product; v2</title></doc>'
+    _, _, body = run_filter(XSLT(stylesheet=stylesheet(xsl)), data, content_type="application/xml")
+    assert body == b"<title>About Widget Pro v2</title>\n"
+
+
+TEXT_OF_E = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+  <xsl:template match="/">[&e;]</xsl:template></xsl:stylesheet>"""
+
+
+@pytest.mark.parametrize("how", ["import", "include"])
+def test_a_stylesheet_it_imports_or_includes_reads_no_file_through_an_external_entity(stylesheet, tmp_path, how):
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
+    stylesheet(f'<!DOCTYPE xsl:stylesheet [<!ENTITY e SYSTEM "secret.txt">]>{TEXT_OF_E}', "imported.xsl")
+    main = stylesheet(f'<xsl:stylesheet version="1.0" {XSL}><xsl:{how} href="imported.xsl"/></xsl:stylesheet>')
+    assert run_filter(XSLT(stylesheet=main), DOC, content_type="application/xml")[2] == b"[]"
+
+
+def test_a_stylesheet_it_includes_loads_no_dtd(stylesheet, tmp_path):
+    (tmp_path / "defs.dtd").write_text('<!ENTITY e "FROM-THE-DTD">')
+    stylesheet(f'<!DOCTYPE xsl:stylesheet SYSTEM "defs.dtd">{TEXT_OF_E}', "included.xsl")
+    main = stylesheet(f'<xsl:stylesheet version="1.0" {XSL}><xsl:include href="included.xsl"/></xsl:stylesheet>')
+    assert run_filter(XSLT(stylesheet=main), DOC, content_type="application/xml")[2] == b"[]"
+
+
+def test_an_imported_stylesheets_internal_entities_are_expanded(stylesheet):
+    stylesheet(f'<!DOCTYPE xsl:stylesheet [<!ENTITY e "internal">]>{TEXT_OF_E}', "imported.xsl")
+    main = stylesheet(f'<xsl:stylesheet version="1.0" {XSL}><xsl:import href="imported.xsl"/></xsl:stylesheet>')
+    assert run_filter(XSLT(stylesheet=main), DOC, content_type="application/xml")[2] == b"[internal]"
+
+
+READ_DATA = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
+  <xsl:template match="/">[<xsl:value-of select="document('data.xml')/r"/>]</xsl:template></xsl:stylesheet>"""
+
+
+def test_a_file_read_by_document_reads_no_file_through_an_external_entity(stylesheet, tmp_path):
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
+    (tmp_path / "data.xml").write_text('<!DOCTYPE r [<!ENTITY e SYSTEM "secret.txt">]><r>&e;</r>')
+    assert run_filter(XSLT(stylesheet=stylesheet(READ_DATA)), DOC, content_type="application/xml")[2] == b"[]"
+
+
+def test_a_file_read_by_document_has_its_internal_entities_expanded(stylesheet, tmp_path):
+    (tmp_path / "data.xml").write_text('<!DOCTYPE r [<!ENTITY e "Widget Pro">]><r>About &e;</r>')
+    assert run_filter(XSLT(stylesheet=stylesheet(READ_DATA)), DOC, content_type="application/xml")[2] == b"[About Widget Pro]"
+
+
+def test_an_import_from_the_network_is_refused_at_construction(stylesheet):
+    main = stylesheet(f'<xsl:stylesheet version="1.0" {XSL}><xsl:import href="http://127.0.0.1:9/x.xsl"/></xsl:stylesheet>')
+    with pytest.raises(ValueError, match=r"not valid XSLT: http://127\.0\.0\.1:9/x\.xsl is not a local file"):
+        XSLT(stylesheet=main)
+
+
+def test_a_parsed_stylesheet_document_imports_as_a_file_does(stylesheet, tmp_path):
+    import lxml.etree
+
+    (tmp_path / "secret.txt").write_text("TOPSECRET")
+    stylesheet(f'<!DOCTYPE xsl:stylesheet [<!ENTITY e SYSTEM "secret.txt">]>{TEXT_OF_E}', "imported.xsl")
+    main = stylesheet(f'<xsl:stylesheet version="1.0" {XSL}><xsl:import href="imported.xsl"/></xsl:stylesheet>')
+    flt = XSLT(stylesheet=lxml.etree.parse(main))
+    assert run_filter(flt, DOC, content_type="application/xml")[2] == b"[]"
+
+
+def test_billion_laughs_in_a_file_read_by_document_gives_a_500_at_once(stylesheet, tmp_path, caplog):
+    levels = "".join(f'<!ENTITY l{n} "{f"&l{n - 1};" * 10}">' for n in range(1, 10))
+    (tmp_path / "data.xml").write_text(f'<!DOCTYPE r [<!ENTITY l0 "lol">{levels}]><r>&l9;</r>')
+    assert run_filter(XSLT(stylesheet=stylesheet(READ_DATA)), DOC, content_type="application/xml")[0] == 500
+    assert "Maximum entity amplification factor exceeded" in caplog.text
