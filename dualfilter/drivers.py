@@ -41,9 +41,27 @@ def _run_aside(awaitable: Awaitable[T]) -> T:
         return loop.run_until_complete(_wait(awaitable))
     finally:
         try:
+            _cancel_left(loop)  # as asyncio.run: tasks the filter started and left are cancelled, not destroyed pending
             loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.run_until_complete(loop.shutdown_default_executor())
         finally:
             loop.close()
+
+
+def _cancel_left(loop: asyncio.AbstractEventLoop) -> None:
+    """Cancel the tasks still pending in ``loop`` and let them finish (their ``finally``
+    blocks run); an error one of them ends with goes to the loop's exception handler."""
+    left = asyncio.all_tasks(loop)
+    if not left:
+        return
+    for task in left:
+        task.cancel()
+    loop.run_until_complete(asyncio.gather(*left, return_exceptions=True))
+    for task in left:
+        if not task.cancelled() and task.exception() is not None:
+            loop.call_exception_handler(
+                {"message": "a task the filter left failed as it was cancelled", "exception": task.exception(), "task": task}
+            )
 
 
 def resolve(value: Any) -> Any:

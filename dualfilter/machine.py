@@ -357,6 +357,16 @@ class ResponseMachine:
         end = End(responses.fixed_trailers(self._trailers))
         return [*events, Body(result), end] if result else [*events, end]
 
+    def abandon(self) -> None:
+        """The host drops the response before its end (the client went away, the server
+        closed it): a stream still open is told so by its ``close()``, if it has one, so
+        what it holds (a ``Rewriter``'s engine and thread) is let go at once, not when
+        the garbage collector finds it."""
+        stream, self._stream = self._stream, None
+        close = getattr(stream, "close", None)
+        if close is not None:
+            close()
+
     def failed(self, exc: BaseException) -> list[Event]:
         """The last FilterCall's work raised ``exc``. Before the start went out
         the answer is a clean 500; after it, StreamError is raised and the host

@@ -38,8 +38,10 @@ class Stream(Protocol):
     :class:`~dualfilter.charsets.Charset`), the charset the output is in when it
     is not the response's own, read when the stream opens and again as its
     first output byte releases the held start, so the Content-Type names it;
-    and ``read_as(charset)``, which a chain calls before a stage has read a
-    byte when a stage before it switched its output to ``charset``.
+    ``read_as(charset)``, which a chain calls before a stage has read a
+    byte when a stage before it switched its output to ``charset``; and
+    ``close()``, called when the response is dropped before its end (the client
+    went away), so the stream lets go of what it holds at once.
     """
 
     def feed(self, data: Any) -> Any:
@@ -171,6 +173,12 @@ class TextStream:
         out = _text(self.inner.feed(text), "feed") if text else ""
         return self._encode(out, decoded=text) if out else b""
 
+    def close(self) -> None:
+        """The response was dropped before its end: the text stream is told so, if it can be."""
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()
+
     def finish(self) -> bytes:
         """The end of the body: the decoder's and the filter's last output."""
         text = self._decode(b"", final=True)
@@ -285,6 +293,13 @@ class ChainStream:
             if data:
                 self._hand_on(index, stream)
         return data
+
+    def close(self) -> None:
+        """The response was dropped before its end: each stream that can be told so is."""
+        for _, stream in self.streams:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
 
     def finish(self) -> bytes:
         """Finish each stream in turn, feeding its last output to the next."""

@@ -66,12 +66,19 @@ class FilterMiddleware:
         # held back was never sent, so the server answers with its own 500.
         # (The app gets a copy of the scope: routers rewrite theirs, and a
         # redispatch asks the request as it came.)
-        if RequestPolicy.may_redispatch_scope(scope):
-            await self._call_may_ask_again(scope, receive, responder)
-            return
-        await self.app({**scope}, receive, responder.send)
-        if responder.asked_again:  # (header names a server did not lower-case)
-            await self._ask_again(scope, receive, responder)
+        try:
+            if RequestPolicy.may_redispatch_scope(scope):
+                await self._call_may_ask_again(scope, receive, responder)
+                return
+            await self.app({**scope}, receive, responder.send)
+            if responder.asked_again:  # (header names a server did not lower-case)
+                await self._ask_again(scope, receive, responder)
+        finally:
+            # A response dropped before its end (the client went away, the app failed):
+            # a filter's stream still open lets go of what it holds now.
+            machine = responder.machine
+            if machine is not None:
+                machine.abandon()
 
     async def _call_may_ask_again(self, scope: Scope, receive: Receive, responder: Responder) -> None:
         """The app's call for a request it may be asked again (a redispatch).
@@ -98,13 +105,20 @@ class FilterMiddleware:
                 await self.app({**scope}, first.receive, first.send)
             except Exception as exc:
                 failures.insert(0, exc)
-        if not failures and responder.asked_again and not first.answer_dropped:
-            await self._ask_again(scope, receive, responder)  # the first call returned without ending its answer
-            return
-        if len(failures) == 2:
-            log.error("the app failed after its answer was dropped for a redispatch", exc_info=failures[0])
-        if failures:
-            raise failures[-1]
+        try:
+            if not failures and responder.asked_again and not first.answer_dropped:
+                await self._ask_again(scope, receive, responder)  # the first call returned without ending its answer
+                return
+            if len(failures) == 2:
+                log.error("the app failed after its answer was dropped for a redispatch", exc_info=failures[0])
+            if failures:
+                raise failures[-1]
+        finally:
+            # The first call's hooks point back at the task group and the responder: let go
+            # of them, so nothing of the request waits for the garbage collector.
+            responder.first = None
+            first.forget()
+            failures.clear()
 
     async def _ask_again(self, scope: Scope, receive: Receive, responder: Responder) -> None:
         """The second call of a redispatch: the same request without range and

@@ -44,6 +44,10 @@ class FirstCall:
         #: The scope of a call waiting on the server, which ``dropped`` cancels.
         self._waiting: anyio.CancelScope | None = None
 
+    def forget(self) -> None:
+        """Let go of the hooks into the middleware, once the call is over."""
+        self._send = self._ended = None
+
     @property
     def answer_dropped(self) -> bool:
         """Whether the answer dropped for a redispatch has ended."""

@@ -477,18 +477,24 @@ def _data(events: list[Event]) -> list[bytes]:
 def _feed(machine: ResponseMachine, first: list[bytes], chunks: Iterable[bytes]) -> Iterator[bytes]:
     """The output so far, then the rest of a streaming response through the
     machine; StreamError cuts it short."""
-    yield from first
-    for chunk in chunks:
-        yield from _data(_drive(machine, machine.body(chunk)))
-    yield from _data(_drive(machine, machine.end()))
+    try:
+        yield from first
+        for chunk in chunks:
+            yield from _data(_drive(machine, machine.body(chunk)))
+        yield from _data(_drive(machine, machine.end()))
+    finally:  # closed before its end (the client went away): the filter's stream lets go now
+        machine.abandon()
 
 
 async def _feed_async(machine: ResponseMachine, first: list[bytes], chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
     """``_feed`` for an async iterator (ASGI); an ``async def`` filter is awaited."""
-    for data in first:
-        yield data
-    async for chunk in chunks:
-        for data in _data(await _step(machine, machine.body, chunk)):
+    try:
+        for data in first:
             yield data
-    for data in _data(await _step(machine, machine.end)):
-        yield data
+        async for chunk in chunks:
+            for data in _data(await _step(machine, machine.body, chunk)):
+                yield data
+        for data in _data(await _step(machine, machine.end)):
+            yield data
+    finally:  # closed before its end (the client went away): the filter's stream lets go now
+        machine.abandon()

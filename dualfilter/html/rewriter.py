@@ -613,6 +613,11 @@ class RewriteStream:
             self._close()
             raise
 
+    def close(self) -> None:
+        """The response was dropped before its end (the client went away): the engine is
+        freed now, on its own thread, and its thread goes back to the pool."""
+        self._close()
+
     def __del__(self) -> None:
         # A response dropped before its end (the client went away) still frees
         # its engine on the engine's thread; release() never waits.

@@ -16,6 +16,7 @@ the machine says so before the app returns.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -26,7 +27,7 @@ from ..errors import ProtocolError
 from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
-from ..responses import status_line, unframed
+from ..responses import request_path, status_line, unframed
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -35,6 +36,7 @@ if TYPE_CHECKING:
     from ..filter import Filter
 
 Write = Callable[[bytes], object]
+log = logging.getLogger("dualfilter")
 
 
 class Exchange:
@@ -198,9 +200,19 @@ class Exchange:
         return chunk
 
     def close(self) -> None:
-        """Close the app's iterable (once, however often this is called)."""
+        """Close the app's iterable (once, however often this is called); a filter's
+        stream still open (the response dropped before its end) lets go of what it
+        holds now. The server's callables are let go too: a server keeps this object
+        while it holds them (wsgiref's handler), and neither should wait for the
+        garbage collector."""
         self._exc_info = None
-        self._close_inner()
+        try:
+            self._close_inner(by_server=True)
+        finally:
+            machine = self.machine
+            if machine is not None:
+                machine.abandon()
+            self._server_start = self._server_write = None  # type: ignore[assignment]
 
     # -- internals -------------------------------------------------------------------
 
@@ -312,13 +324,22 @@ class Exchange:
         self._forwarded = True
         self._live = start.status
 
-    def _close_inner(self) -> None:
+    def _close_inner(self, *, by_server: bool = False) -> None:
+        """Close the app's iterable, once. Its ``close()`` failing is the server's to hear
+        when the server closes this object; closed here, after the app's answer was read
+        whole (to filter it, or to ask the app again), the answer goes on and the error is
+        logged: the page was complete."""
         if self._closed:
             return
         self._closed = True
         close: Any = getattr(self._inner, "close", None)
         if close is not None:
-            close()
+            try:
+                close()
+            except Exception as exc:
+                if by_server:
+                    raise
+                log.error("%s: the app's close() raised on %s", self.filter.name, request_path(self.environ), exc_info=exc)
 
 
 def _no_content() -> Iterator[bytes]:
