@@ -36,27 +36,17 @@ def total_bytes(ecb: Any) -> int | None:
     return None if total == UNKNOWN_TOTAL_BYTES else total
 
 
-def server_variable(source: Any, name: str) -> Any:
-    """``source.GetServerVariable(name, None)`` without the terminating NUL: IIS counts it
-    in what it copies, and pywin32 hands the whole buffer on (``b'GET\\x00'``; a str for a
-    ``UNICODE_`` name, ``'/p\\x00'``). None for a variable there is none of."""
-    value = source.GetServerVariable(name, None)
-    if isinstance(value, (bytes, str)) and value[-1:] in (b"\x00", "\x00"):
-        return value[:-1]
-    return value
-
-
 def _variable(ecb: Any, name: str, default: str = "") -> str:
-    value = server_variable(ecb, name)
+    value = ecb.GetServerVariable(name, None)
     return default if value is None else value.decode("latin-1")
 
 
 def _path_text(ecb: Any, name: str) -> str:
     """A path variable as text: its ``UNICODE_`` form (a str); where IIS has none (IIS 5), its
     bytes read as UTF-8, any byte that is not escaped, so :func:`wsgi_string` gives it back as sent."""
-    value = server_variable(ecb, "UNICODE_" + name)
+    value = ecb.GetServerVariable("UNICODE_" + name, None)
     if value is None:
-        raw = server_variable(ecb, name)
+        raw = ecb.GetServerVariable(name, None)
         return "" if raw is None else bytes(raw).decode("utf-8", "surrogateescape")
     return str(value)
 
@@ -119,7 +109,7 @@ def server_environ(ecb: Any, *, wildcard: bool = True) -> dict[str, Any]:
         "isapi.ecb": ecb,
     }
     for name in PLAIN_VARIABLES:
-        value = server_variable(ecb, name)
+        value = ecb.GetServerVariable(name, None)
         if value is not None:
             environ[name] = value.decode("latin-1")
     for name in OPTIONAL_VARIABLES:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..environ import ServerEnviron, server_environ, server_variable
+from ..environ import ServerEnviron, server_environ
 
 _NO_DEFAULT: Any = object()
 
@@ -28,7 +28,7 @@ class FilterRequest:
         self.fc = fc
 
     def _bytes(self, name: str) -> bytes:
-        value = server_variable(self.fc, name)
+        value = self.fc.GetServerVariable(name, None)
         return value if isinstance(value, bytes) else b""
 
     @property
@@ -49,11 +49,10 @@ class FilterRequest:
         return int(length) if length.isdigit() else 0
 
     def GetServerVariable(self, name: str, default: Any = _NO_DEFAULT) -> Any:
-        """The filter context's server variable (without the NUL IIS ends it with)."""
+        """The filter context's server variable."""
         if default is _NO_DEFAULT:
-            self.fc.GetServerVariable(name)  # its error, for a variable there is none of
-        value = server_variable(self.fc, name)
-        return default if value is None else value
+            return self.fc.GetServerVariable(name)
+        return self.fc.GetServerVariable(name, default)
 
 
 class FilterEnviron(ServerEnviron):

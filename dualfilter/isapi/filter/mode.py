@@ -41,7 +41,6 @@ from ..constants import (
     SF_NOTIFY_SEND_RAW_DATA,
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
-from ..environ import server_variable
 from ..wire import fit_description
 from .environ import FilterEnviron, FilterRequest
 from .exchange import DONE, PASS, RawExchange
@@ -271,5 +270,5 @@ def _header(fc: Any, headers: Any, name: str) -> bytes | str | None:
     ``GetServerVariable`` reads up to 64 KiB, so a long header is read from there."""
     value = headers.GetHeader(name, None)
     if value is None:
-        value = server_variable(fc, environ_key(name[:-1]))
+        value = fc.GetServerVariable(environ_key(name[:-1]), None)
     return value or None
