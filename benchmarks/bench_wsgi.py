@@ -6,7 +6,14 @@ differs: the bare app, a hand-written minimal WSGI filter middleware,
 dualfilter, and the same filter as a WebOb ``wsgify`` middleware, each once
 passing through (configured for another type) and once filtering. Workloads:
 20 KB of HTML in 4 chunks, 1 MB of non-HTML in 64 KB chunks, and the same
-1 MB from an app that calls ``start_response`` lazily. Then the peak memory
+1 MB from an app that calls ``start_response`` lazily.
+
+Every round times each variant once (a run of requests, the garbage collector
+on as in a server), the variants interleaved. Prints, per workload, each
+variant's time relative to the bare app's and the target ratios: each ratio
+taken per round between two variants timed in that round, shown as the median
+over the rounds with [min-max]; targets are judged on the median. The bare
+app's time per request is the median, in microseconds. Then the peak memory
 (tracemalloc) of serving the 1 MB passthrough, whose chunks are allocated as
 they are sent: one chunk in flight is the ideal, the whole body the failure.
 
@@ -16,16 +23,21 @@ they are sent: one chunk in flight is the ideal, the whole body the failure.
 from __future__ import annotations
 
 import argparse
+import functools
 import io
-import time
+import sys
 import tracemalloc
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
-from webob import Request, Response
-from webob.dec import wsgify
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from dualfilter import Filter
+from _timing import interleaved, judge, micros, ratios, spread  # noqa: E402
+from webob import Request, Response  # noqa: E402
+from webob.dec import wsgify  # noqa: E402
+
+from dualfilter import Filter  # noqa: E402
 
 HTML_CHUNK = (b"<p>" + b"lorem ipsum dolor sit amet " * 190 + b"</p>\n")[: 5 * 1024]
 HTML_CHUNKS = [b"<html><body>" + HTML_CHUNK[12:], HTML_CHUNK, HTML_CHUNK, HTML_CHUNK[:-14] + b"</body></html>"]
@@ -205,25 +217,18 @@ def one_request(app: App) -> int:
     return sent
 
 
-def time_app(app: App, requests: int) -> float:
-    start = time.perf_counter()
-    for _ in range(requests):
-        one_request(app)
-    return (time.perf_counter() - start) / requests
-
-
-def measure(rounds: int, scale: float) -> dict[tuple[str, str], float]:
-    best: dict[tuple[str, str], float] = {}
+def measure(rounds: int, scale: float) -> dict[tuple[str, str], list[float]]:
+    """Seconds per request of each (workload, variant), one value per round."""
+    times: dict[tuple[str, str], list[float]] = {}
     for workload, (app, requests) in WORKLOADS.items():
         apps = {name: wrapped(app, wrap) for name, wrap in VARIANTS.items() if (workload, name) not in UNSUPPORTED}
         for served in apps.values():  # warm up; check every variant sends the whole body
             assert one_request(served) >= 20 * 1024
         count = max(1, int(requests * scale))
-        for _ in range(rounds):
-            for name, served in apps.items():  # interleaved, so drift hits every variant alike
-                elapsed = time_app(served, count)
-                best[workload, name] = min(best.get((workload, name), elapsed), elapsed)
-    return best
+        candidates = {name: functools.partial(one_request, served) for name, served in apps.items()}
+        for name, samples in interleaved(candidates, count, rounds, collect=True).items():
+            times[workload, name] = samples
+    return times
 
 
 def peak_memory(wrap: Callable[[App], Any] | None, lazy: bool) -> int:
@@ -241,32 +246,36 @@ def peak_memory(wrap: Callable[[App], Any] | None, lazy: bool) -> int:
 # -- reporting ----------------------------------------------------------------------
 
 
-def report(best: dict[tuple[str, str], float]) -> None:
+def report(times: dict[tuple[str, str], list[float]]) -> None:
     workloads = list(WORKLOADS)
+    rounds = len(next(iter(times.values())))
     width = max(len(name) for name in VARIANTS)
+    print(f"ratios per round, median [min-max] over {rounds} interleaved rounds; targets are judged on the median")
+    print()
     print(f"{'per request, relative to the bare app':<{width}}" + "".join(f"  {w:>29}" for w in workloads))
     for name in VARIANTS:
-        cells = [f"{best[w, name] / best[w, 'bare app']:.2f}x" if (w, name) in best else "n/a" for w in workloads]
+        cells = [spread(ratios(times[w, name], times[w, "bare app"])) if (w, name) in times else "n/a" for w in workloads]
         print(f"{name:<{width}}" + "".join(f"  {c:>29}" for c in cells))
-    print(f"{'(bare app, microseconds)':<{width}}" + "".join(f"  {best[w, 'bare app'] * 1e6:>29.1f}" for w in workloads))
+    print(
+        f"{'(bare app, median microseconds)':<{width}}" + "".join(f"  {micros(times[w, 'bare app']):>29.1f}" for w in workloads)
+    )
     print()
     targets = [
-        ("dualfilter filtered / hand-written filtered", "dualfilter, filtered", "hand-written, filtered", "<=", 1.2),
+        ("dualfilter filtered / hand-written filtered", "dualfilter, filtered", "hand-written, filtered", "<=", 1.1),
         ("WebOb filtered / dualfilter filtered", "WebOb wsgify, filtered", "dualfilter, filtered", ">", 1.0),
         ("dualfilter passthrough / hand-written passthrough", "dualfilter, passthrough", "hand-written, passthrough", "<=", 1.1),
     ]
     width = max(len(t[0]) for t in targets)
-    print(f"{'target':<{width}}" + "".join(f"  {w:>29}" for w in workloads))
+    print(f"{'target (on the median)':<{width}}" + "".join(f"  {w:>37}" for w in workloads))
     for label, top, bottom, op, bound in targets:
         cells = []
         for w in workloads:
-            if (w, top) not in best or (w, bottom) not in best:
+            if (w, top) not in times or (w, bottom) not in times:
                 cells.append("n/a")
                 continue
-            ratio = best[w, top] / best[w, bottom]
-            met = ratio <= bound if op == "<=" else ratio > bound
-            cells.append(f"{ratio:.2f} ({op} {bound}: {'met' if met else 'MISSED'})")
-        print(f"{label:<{width}}" + "".join(f"  {c:>29}" for c in cells))
+            per_round = ratios(times[w, top], times[w, bottom])
+            cells.append(f"{spread(per_round)} ({judge(per_round, (op, bound))})")
+        print(f"{label:<{width}}" + "".join(f"  {c:>37}" for c in cells))
 
 
 def report_memory() -> None:
@@ -282,7 +291,7 @@ def report_memory() -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=7, help="timed rounds per variant (best is kept)")
+    parser.add_argument("--rounds", type=int, default=7, help="interleaved rounds, each timing every variant once (default 7)")
     parser.add_argument("--scale", type=float, default=1.0, help="multiply the requests per round (0.1 for a quick look)")
     args = parser.parse_args()
     report(measure(args.rounds, args.scale))
