@@ -5,7 +5,9 @@ use so a response that passes through never pays for it) and the request
 ``WSGIExtension`` hands a WSGI app both come from here. Paths (SCRIPT_NAME,
 PATH_INFO, and APPL_MD_PATH, which names the application) come from the
 ``UNICODE_`` variables (IIS decodes the URL as UTF-8), are split as text and
-re-encoded the PEP 3333 way; headers come from ``ALL_HTTP``. For a ``*``
+re-encoded the PEP 3333 way; headers come from ``ALL_HTTP``, or, when it is
+longer than pywin32 reads of a server variable, one by one (see
+:func:`request_headers`). For a ``*``
 script map IIS reports the whole path as both SCRIPT_NAME and PATH_INFO, so
 the application root (from APPL_MD_PATH) becomes SCRIPT_NAME and the rest
 PATH_INFO; IIS finds the application whatever the case of the URL, so the
@@ -15,10 +17,14 @@ spells it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from ..environ import LazyEnviron
+from ..request_policy import environ_key
 from .constants import UNKNOWN_TOTAL_BYTES
+
+log = logging.getLogger("dualfilter")
 
 #: CGI variables copied as they are when the server has them.
 PLAIN_VARIABLES = ("SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFTWARE", "REMOTE_ADDR", "REMOTE_HOST")
@@ -26,6 +32,22 @@ PLAIN_VARIABLES = ("SERVER_NAME", "SERVER_PORT", "SERVER_PROTOCOL", "SERVER_SOFT
 OPTIONAL_VARIABLES = ("REMOTE_USER", "AUTH_TYPE")
 #: ``ALL_HTTP`` entries that are CONTENT_TYPE / CONTENT_LENGTH in a WSGI environ.
 BODY_HTTP_KEYS = frozenset({"HTTP_CONTENT_TYPE", "HTTP_CONTENT_LENGTH"})
+#: The request headers read one by one when ``ALL_HTTP`` is too long for pywin32: those the
+#: HTTP rules read (ranges, conditions, Host) and those filters commonly read.
+KNOWN_HEADER_KEYS = tuple(
+    environ_key(name)
+    for name in (
+        "Host", "Range", "If-Range", "If-Match", "If-None-Match", "If-Modified-Since", "If-Unmodified-Since",
+        "Accept", "Accept-Charset", "Accept-Encoding", "Accept-Language", "Authorization", "Cache-Control",
+        "Connection", "Cookie", "Forwarded", "Origin", "Pragma", "Referer", "TE", "Upgrade", "User-Agent", "Via",
+        "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Requested-With",
+        "Sec-Fetch-Dest", "Sec-Fetch-Mode", "Sec-Fetch-Site",
+    )
+)  # fmt: skip
+
+
+class HeadersTooLong(Exception):
+    """The request's headers are longer than pywin32 reads of a server variable."""
 
 
 def total_bytes(ecb: Any) -> int | None:
@@ -88,9 +110,10 @@ def parse_all_http(all_http: str) -> dict[str, str]:
     return entries
 
 
-def server_environ(ecb: Any, *, wildcard: bool = True) -> dict[str, Any]:
+def server_environ(ecb: Any, *, wildcard: bool = True, whole: bool = False) -> dict[str, Any]:
     """The CGI part of a WSGI environ for the request ``ecb`` carries, plus ``isapi.ecb``
-    (``wildcard``: the extension is mapped to ``*``, see :func:`split_path`)."""
+    (``wildcard``: the extension is mapped to ``*``, see :func:`split_path`; ``whole``:
+    see :func:`request_headers`)."""
     script_name, path_info = split_path(
         _path_text(ecb, "SCRIPT_NAME"),
         _path_text(ecb, "PATH_INFO"),
@@ -122,8 +145,37 @@ def server_environ(ecb: Any, *, wildcard: bool = True) -> dict[str, Any]:
     total = total_bytes(ecb)
     if total:
         environ["CONTENT_LENGTH"] = str(total)
-    environ.update(parse_all_http(_variable(ecb, "ALL_HTTP")))
+    environ.update(request_headers(ecb, whole=whole))
     return environ
+
+
+def request_headers(ecb: Any, *, whole: bool = False) -> dict[str, str]:
+    """The request's headers as environ entries, from ``ALL_HTTP``.
+
+    pywin32 reads at most 16 KiB of a server variable, its terminating NUL counted, and
+    raises MemoryError for a longer one, default or not (``GetServerVariable`` grows its
+    buffer once to 16 KiB; the failed try sets the size to 0, and the next reallocation
+    to nothing reports no memory). IIS lets a site take longer headers (large cookies,
+    Kerberos tokens). Then, with ``whole``, :class:`HeadersTooLong` is raised (an app
+    must not be shown a request without some of its headers); else the headers of
+    :data:`KNOWN_HEADER_KEYS` are read one by one, each that pywin32 can read, and a
+    warning says so.
+    """
+    try:
+        return parse_all_http(_variable(ecb, "ALL_HTTP"))
+    except MemoryError:
+        if whole:
+            raise HeadersTooLong("the request's headers are longer than pywin32 reads (16 KiB)") from None
+    log.warning("the request's headers are longer than pywin32 reads (16 KiB): only those read one by one are seen")
+    entries: dict[str, str] = {}
+    for key in KNOWN_HEADER_KEYS:
+        try:
+            value = ecb.GetServerVariable(key, None)
+        except MemoryError:  # this header alone is too long to read
+            continue
+        if value is not None:
+            entries[key] = value.decode("latin-1")
+    return entries
 
 
 class ServerEnviron(LazyEnviron):

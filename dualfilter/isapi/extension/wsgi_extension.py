@@ -34,7 +34,7 @@ from ..constants import (
     HSE_STATUS_SUCCESS,
     HSE_STATUS_SUCCESS_AND_KEEP_CONN,
 )
-from ..environ import server_environ, total_bytes
+from ..environ import HeadersTooLong, server_environ, total_bytes
 from ..wire import fit_description, header_block, send_response
 
 log = logging.getLogger("dualfilter")
@@ -309,8 +309,8 @@ class WSGIExtension:
     # -- serving ------------------------------------------------------------------------
 
     def environ(self, ecb: Any) -> dict[str, Any]:
-        """The WSGI environ for the request ``ecb`` carries."""
-        environ = server_environ(ecb, wildcard=self.wildcard)
+        """The WSGI environ for the request ``ecb`` carries: all of it, or HeadersTooLong."""
+        environ = server_environ(ecb, wildcard=self.wildcard, whole=True)
         environ.update(
             {
                 "wsgi.version": (1, 0),
@@ -330,7 +330,14 @@ class WSGIExtension:
         response = _Response(ecb)
         try:
             response.head = ecb.Method == b"HEAD"
-            environ = self.environ(ecb)
+            try:
+                environ = self.environ(ecb)
+            except HeadersTooLong as exc:
+                # The app would be shown a request without some of its headers (a cookie, a
+                # credential): refused as RFC 6585 section 5 has it, the app not called.
+                log.warning("%s: answered 431", exc)
+                send_response(ecb, simple_response(431, "Request Header Fields Too Large", head=response.head))
+                return HSE_STATUS_SUCCESS
             result = self.app(environ, response.start_response)
             try:
                 if type(result) is list or type(result) is tuple:

@@ -231,13 +231,22 @@ class ISAPIFilter:
         # preconditions (If-None-Match: * guards a PUT against overwriting, RFC 9110 section 13.1.2).
         safe = (method.decode("latin-1") if isinstance(method, bytes) else str(method or "GET")) in SAFE_METHODS
         for name in self.removed if safe else ():
-            value = _header(fc, headers, name)
+            try:
+                value = _header(fc, headers, name)
+            except MemoryError:  # longer than pywin32 reads: unread, and still kept from the site
+                headers.SetHeader(name, "")
+                continue
             if value is not None:
                 taken[environ_key(name[:-1])] = value.decode("latin-1") if isinstance(value, bytes) else value
                 headers.SetHeader(name, "")  # an empty value deletes the header
         policy = self.filter.request_policy
         if policy.token is not None:
-            value = _header(fc, headers, "If-None-Match:")
+            try:
+                value = _header(fc, headers, "If-None-Match:")
+            except MemoryError:  # longer than pywin32 reads: what it asks cannot be told
+                if safe:
+                    headers.SetHeader("If-None-Match:", "")  # the site's 200 is filtered instead
+                value = None
             if value:
                 text = value.decode("latin-1") if isinstance(value, bytes) else value
                 # Safe: only the app's own tags for derived ones (the site cannot be asked twice,
@@ -267,7 +276,8 @@ def isapi_filter(target: type[Filter] | Filter, **options: Any) -> ISAPIFilter:
 def _header(fc: Any, headers: Any, name: str) -> bytes | str | None:
     """Request header ``name`` (``'Range:'``) at PREPROC_HEADERS, or None. pywin32's
     ``GetHeader`` reads into 8 KiB and gives the default for a longer value; its
-    ``GetServerVariable`` reads up to 64 KiB, so a long header is read from there."""
+    ``GetServerVariable`` reads up to 16 KiB, so a long header is read from there (a
+    longer one raises MemoryError, as pywin32 does)."""
     value = headers.GetHeader(name, None)
     if value is None:
         value = fc.GetServerVariable(environ_key(name[:-1]), None)

@@ -136,8 +136,18 @@ def header_variables(headers: list[tuple[str, str]]) -> dict[str, str]:
     return variables
 
 
+#: The most pywin32's ``GetServerVariable`` reads: IIS's size of the value, its
+#: terminating NUL counted, must fit 16 KiB (8 KiB, then once 16 KiB).
+VARIABLE_LIMIT = 16384
+
+
 def server_variable(variables: dict[str, str], name: str, default: Any, error: type[Exception]) -> Any:
-    """``GetServerVariable``: bytes (str for ``UNICODE_`` names); ``default``, or ``error`` if unknown."""
+    """``GetServerVariable``: bytes (str for ``UNICODE_`` names); ``default``, or ``error`` if unknown.
+
+    A longer value than :data:`VARIABLE_LIMIT` raises MemoryError, default or not, as
+    pywin32 does: its second try at a bigger buffer sets the size to 0 on failure
+    (``CControlBlock``/``CFilterContext::GetServerVariable``), so the third reallocates
+    to nothing and it reports no memory."""
     str_arg(name, "GetServerVariable")
     upper = name.upper()
     unicode = upper.startswith("UNICODE_")
@@ -146,4 +156,8 @@ def server_variable(variables: dict[str, str], name: str, default: Any, error: t
         if default is NO_DEFAULT:
             raise error(ERROR_INVALID_INDEX, None, "GetServerVariable")
         return default
-    return value if unicode else server_bytes(value)
+    result = value if unicode else server_bytes(value)
+    size = len(value.encode("utf-16-le", "surrogatepass")) + 2 if unicode else len(result) + 1
+    if size > VARIABLE_LIMIT:
+        raise MemoryError()
+    return result
