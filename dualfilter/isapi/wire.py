@@ -92,14 +92,16 @@ def status_text(status: bytes) -> str:
 _CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 
 
-def fit_description(text: str, limit: int) -> str:
-    """``text`` cut to at most ``limit`` bytes of UTF-8, never inside a character, without NULs.
+def fit_description(text: str, limit: int) -> bytes:
+    """``text`` as UTF-8, cut to at most ``limit`` bytes, never inside a character, without NULs.
 
-    pywin32 stores ``ExtensionDesc`` / ``FilterDesc`` as UTF-8 and refuses one
-    too long for IIS's buffer (ValueError, and IIS then does not load the DLL).
+    pywin32 refuses an ``ExtensionDesc`` / ``FilterDesc`` too long for IIS's buffer
+    (ValueError, and IIS then does not load the DLL). It is given as bytes: for a
+    str, pywin32's ``PyISAPIString_AsBytes`` returns a pointer into the UTF-8 copy it
+    has just freed, and copies the description from there.
     """
-    data = text.replace("\0", "").encode("utf-8", "surrogatepass")[:limit]
-    return data.decode("utf-8", "ignore")
+    data = text.replace("\0", "").encode("utf-8", "replace")[:limit]
+    return data.decode("utf-8", "ignore").encode("utf-8")
 
 
 def send_response(ecb: Any, events: Iterable[Event], keep_alive: bool = False) -> None:

@@ -123,3 +123,57 @@ def test_a_derived_tag_in_an_unsafe_requests_if_none_match_is_shown_as_the_sites
     derived = derive('"v1"', flt.filter.etag_token)
     seen = seen_headers(flt, [("If-None-Match", f'{derived}, "v2"')], method="PUT")["headers"]
     assert seen["If-None-Match"] == '"v1"'  # as every host shows it (validators.translate_if_none_match)
+
+
+def _seen_if_none_match(flt, value):
+    seen = {}
+
+    def site(ecb):
+        seen["inm"] = ecb.GetServerVariable("HTTP_IF_NONE_MATCH", None)
+        return html()
+
+    with FilterHost(flt) as iis:
+        iis.request(response=site, headers=[("If-None-Match", value)])
+    return seen["inm"]
+
+
+def test_a_translated_tag_reaches_the_site_byte_for_byte_through_pywin32s_utf8():
+    # SetHeader takes format "s": pywin32 hands IIS the str's UTF-8. The app's own tag in
+    # UTF-8 (as the client sent it, read as latin-1) is set so that IIS gets those very bytes.
+    flt = UpperFilter.isapi_filter(force_no_conditional=False)
+    own = '"café"'.encode().decode("latin-1")
+    assert _seen_if_none_match(flt, derive(own, flt.filter.etag_token)) == '"café"'.encode()
+
+
+def test_a_translated_tag_no_str_can_give_is_taken_from_a_safe_request():
+    # An opaque tag may hold any byte 0x80-0xFF; bytes that are no UTF-8 cannot go through
+    # SetHeader: the header is taken away (the site answers 200, which is filtered), never
+    # sent as other bytes the site would not know.
+    flt = UpperFilter.isapi_filter(force_no_conditional=False)
+    own = '"caf\xe9"'  # the byte 0xE9 alone, read as latin-1
+    assert _seen_if_none_match(flt, derive(own, flt.filter.etag_token)) is None
+
+
+def test_the_doubles_hand_iis_utf8_for_str_arguments():
+    from dualfilter.isapi.constants import SF_NOTIFY_PREPROC_HEADERS, SF_NOTIFY_SEND_RESPONSE
+
+    class Sets:
+        def GetFilterVersion(self, fv):
+            fv.Flags = SF_NOTIFY_PREPROC_HEADERS | SF_NOTIFY_SEND_RESPONSE
+
+        def HttpFilterProc(self, fc):
+            if fc.NotificationType == SF_NOTIFY_PREPROC_HEADERS:
+                fc.GetData().SetHeader("X-Name:", "café")
+                fc.AddResponseHeaders("X-Euro: €\r\n")
+            return 0x8000002  # SF_STATUS_REQ_NEXT_NOTIFICATION
+
+    seen = {}
+
+    def site(ecb):
+        seen["name"] = ecb.GetServerVariable("HTTP_X_NAME", None)
+        return html()
+
+    with FilterHost(Sets()) as iis:
+        response = iis.request(response=site)
+    assert seen["name"] == "café".encode()
+    assert "X-Euro: €".encode() in response.raw

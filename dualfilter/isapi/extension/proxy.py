@@ -150,6 +150,7 @@ class ProxyECB:
         "ended",
         "returned",
         "_outstanding",
+        "_status",
     )
 
     def __init__(self, real: Any, owner: FilterMiddleware, machine: ResponseMachine, headers: RequestHeaders) -> None:
@@ -182,6 +183,10 @@ class ProxyECB:
         #: What HttpExtensionProc returned while a skipped TransmitFile's callback was to come.
         self.returned: Any = None
         self._outstanding = 0  # skipped TransmitFile callbacks still to come
+        #: The status for the IIS log as the extension sees it: read from the real ECB now,
+        #: while its session is live (pywin32 reads any attribute through the control block,
+        #: which is gone once the session ends), kept here and set on the real one.
+        self._status = int(real.HttpStatusCode)
 
     # -- the response ------------------------------------------------------------
 
@@ -249,8 +254,17 @@ class ProxyECB:
             self._io = (func, arg)
 
     def DoneWithSession(self, status: int = HSE_STATUS_SUCCESS, /) -> None:
-        """End the request: write the rest of the response (filtered), then end the real session."""
-        self._end_session(int_arg(status, "DoneWithSession"))
+        """End the request: write the rest of the response (filtered), then end the real session.
+
+        Called again once the session is over, it is logged and does nothing: pywin32's own
+        ``ThreadPoolExtension`` calls it again after an extension that ended its session
+        raised, and an error here would end the pool's worker thread for good."""
+        status = int_arg(status, "DoneWithSession")
+        with self._lock:
+            if self._done:
+                log.error("%s: DoneWithSession called again after the session ended: ignored", self._machine.filter.name)
+                return
+        self._end_session(status)
 
     close = DoneWithSession
 
@@ -389,14 +403,15 @@ class ProxyECB:
 
     @property
     def HttpStatusCode(self) -> int:
-        """The real ECB's status for the IIS log (a member: it reads after the session too)."""
-        return int(self._real.HttpStatusCode)
+        """The status for the IIS log, as last set (or as the real ECB had it at first)."""
+        return self._status
 
     @HttpStatusCode.setter
     def HttpStatusCode(self, value: int) -> None:
         """Set on the real ECB, which takes it after the session too, as pywin32's does
         (``ThreadPoolExtension``'s error handler sets it after a failed ``DoneWithSession``)."""
         self._real.HttpStatusCode = value
+        self._status = int(value)
 
     @property
     def LogData(self) -> Any:

@@ -254,7 +254,12 @@ class ISAPIFilter:
                 translated = policy.translate_derived(text) if safe else policy.translate(text)
                 if translated != text:
                     taken["HTTP_IF_NONE_MATCH"] = text  # the filter reads what the client sent
-                    headers.SetHeader("If-None-Match:", translated)  # an empty value deletes the header
+                    try:  # pywin32 hands IIS a str as UTF-8: the str that gives these very bytes
+                        shown = translated.encode("latin-1").decode("utf-8")
+                    except UnicodeDecodeError:  # bytes no str gives (opaque tags may hold any)
+                        shown = "" if safe else text  # safe: the site's 200 is filtered; unsafe: as sent
+                    if shown != text:
+                        headers.SetHeader("If-None-Match:", shown)  # an empty value deletes the header
         return taken
 
     def __repr__(self) -> str:

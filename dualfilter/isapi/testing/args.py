@@ -32,12 +32,19 @@ _INT_MIN, _INT_MAX = -(2**31), 2**31 - 1
 
 
 def s(value: object, call: str) -> str:
-    """Format ``s``: a str with no NUL character."""
+    """Format ``s``: a str with no NUL character, that UTF-8 can encode (lone surrogates cannot)."""
     if not isinstance(value, str):
         raise TypeError(f"{call}() argument must be str, not {type(value).__name__}")
     if "\0" in value:
         raise ValueError("embedded null character")
+    value.encode("utf-8")  # UnicodeEncodeError, as Python's argument parsing raises
     return value
+
+
+def wire(value: str) -> str:
+    """What IIS gets of a str passed in format ``s`` or ``z``: its UTF-8 bytes, as the
+    doubles hold bytes (one character a byte, latin-1)."""
+    return value.encode("utf-8").decode("latin-1")
 
 
 def z(value: object, call: str) -> str | None:
@@ -99,9 +106,10 @@ def t_int(value: int) -> int:
 
 
 def isapi_string(value: object) -> bytes:
-    """``PyISAPIString_AsBytes``: str (as UTF-8) or bytes; ValueError for anything else."""
+    """``PyISAPIString_AsBytes``: str (as UTF-8, strictly: ``PyUnicode_AsUTF8String``) or
+    bytes; ValueError for anything else."""
     if isinstance(value, str):
-        return value.encode("utf-8", "surrogatepass")
+        return value.encode("utf-8")
     if not isinstance(value, bytes):
         raise ValueError(f"Expected a string object (got {type(value).__name__})")
     return bytes(value)

@@ -387,7 +387,11 @@ class FakeECB:
 
     @property
     def HttpStatusCode(self) -> int:
-        """A member of pywin32's object: it still reads once the session is over."""
+        """A member of pywin32's object; but ``PyECB::getattro`` reaches every attribute
+        through the control block first, which ``DoneWithSession`` set to NULL: after it,
+        pywin32 crashes, and the double raises RuntimeError. (Setting it is safe.)"""
+        if self._released:
+            raise RuntimeError(DEAD)
         return args.t_int(self._status)
 
     @HttpStatusCode.setter
@@ -527,11 +531,12 @@ class FakeECB:
                 "<head><title>Object moved</title></head><body><h1>Object Moved</h1>"
                 f'This object may be found <a HREF="{url}">here</a>.</body>'
             )
-            data = body.encode("latin-1", "replace")
+            data = body.encode("utf-8")  # format "s": IIS gets the URL as UTF-8
             s.headers_sent = True
             response = s.response
             response.status, response.reason = 302, reason_phrase(302)
-            response.headers = [("Location", url), ("Content-Type", "text/html"), ("Content-Length", str(len(data)))]
+            location = args.wire(url)
+            response.headers = [("Location", location), ("Content-Type", "text/html"), ("Content-Length", str(len(data)))]
             s.write(data)
             s.calls.append(("Redirect", url))
 
@@ -568,7 +573,7 @@ class FakeECB:
             if flags & HSE_IO_SEND_HEADERS:
                 if s.headers_sent or s.response.writes:
                     raise ExtensionError(ERROR_INVALID_PARAMETER, "the response headers were already sent", call)
-                s.send_head(status.encode("latin-1"), head_bytes, not flags & HSE_IO_DISCONNECT_AFTER_SEND)
+                s.send_head(status.encode("utf-8"), head_bytes, not flags & HSE_IO_DISCONNECT_AFTER_SEND)  # format "s"
             else:
                 s.write(head_bytes)
             data = os.pread(fd, size or os.fstat(fd).st_size - offset, offset)

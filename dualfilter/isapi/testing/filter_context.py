@@ -97,8 +97,7 @@ class FakePreprocHeaders:
         self._change("AddHeader", name, value, replace=False)
 
     def _change(self, call: str, name: str, value: str, *, replace: bool) -> None:
-        args.s(name, call)
-        args.s(value, call)
+        name, value = args.wire(args.s(name, call)), args.wire(args.s(value, call))  # IIS gets UTF-8
         self._fc._check()
         request = self._fc._connection._request
         assert request is not None
@@ -221,7 +220,7 @@ class FakeFilterContext:
             args.z(value, "SendResponseHeader")
         self._check()
         text = f"HTTP/1.1 {status or '200 OK'}\r\n{header if header is not None else chr(13) + chr(10)}"
-        self._connection._send(text.encode("latin-1", "replace"), nested=True)
+        self._connection._send(text.encode("utf-8"), nested=True)  # format "zz": UTF-8
 
     def DisableNotifications(self, flags: int, /) -> None:
         """Stop the notifications in ``flags`` for the rest of the request."""

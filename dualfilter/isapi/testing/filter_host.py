@@ -302,7 +302,7 @@ class FakeConnection:
         end = raw.find(b"\r\n\r\n")
         if end < 0:
             return raw
-        return raw[: end + 2] + "".join(self._added).encode("latin-1") + raw[end + 2 :]
+        return raw[: end + 2] + "".join(self._added).encode("utf-8") + raw[end + 2 :]  # format "s": UTF-8
 
     def _wants(self, kind: int) -> bool:
         flags = self.host.flags
