@@ -133,12 +133,12 @@ class RequestPolicy:
 
     @staticmethod
     def may_redispatch_scope(scope: Mapping[str, Any]) -> bool:
-        """:meth:`may_redispatch` for an ASGI scope (whose header names servers
-        give lower-cased, as the ASGI spec asks: a plain loop, on every request)."""
+        """:meth:`may_redispatch` for an ASGI scope (a plain loop, on every request; the
+        spec says header names should be lower-cased, not that they must be)."""
         if scope.get("method", "GET") not in SAFE_METHODS:
             return False
         for name, _ in scope.get("headers", ()):
-            if name in _VALIDATOR_NAMES:
+            if name in _VALIDATOR_NAMES or name.lower() in _VALIDATOR_NAMES:
                 return True
         return False
 

@@ -44,44 +44,52 @@ class FilterMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = scope.get("headers")
+        if headers is not None and type(headers) is not list and type(headers) is not tuple:
+            scope["headers"] = list(headers)  # any iterable (the spec's word): read once, here, for all
+        # The filter reads the request as the client sent it, and a redispatch asks it so:
+        # both from a copy. The app gets the server's scope itself, so what a router writes
+        # there (the route, its parameters) reaches the middleware around this one too.
+        request = {**scope}
         flt = self.filter
         environ = None  # built for the filter when first needed
         if flt.asks_requests or not flt.default_decision:
-            environ = ScopeEnviron(scope)
+            environ = ScopeEnviron(request)
             if flt.asks_requests:
                 refused = request_refused(flt, environ)
                 if refused:  # should_filter_request raised: the clean 500, the app not asked
-                    await Responder(flt, scope, environ, send).answer(refused)
+                    await Responder(flt, request, environ, send).answer(refused)
                     return
                 if refused is not None:
                     await self.app(scope, receive, send)
                     return
         # The filter reads the request as the client sent it; the app, as the policy shows it.
-        responder = Responder(flt, scope, environ, send)
+        responder = Responder(flt, request, environ, send)
+        shown = scope
         if self._shows:
-            headers = self._policy.pairs(scope.get("headers", ()))
-            if headers is not None:
-                scope = {**scope, "headers": headers}
+            pairs = self._policy.pairs(request.get("headers", ()))
+            if pairs is not None:
+                shown = {**scope, "headers": pairs}
         # If the app raises, the exception goes to the server as it is: anything
         # held back was never sent, so the server answers with its own 500.
-        # (The app gets a copy of the scope: routers rewrite theirs, and a
-        # redispatch asks the request as it came.)
         try:
-            if RequestPolicy.may_redispatch_scope(scope):
-                await self._call_may_ask_again(scope, receive, responder)
+            if RequestPolicy.may_redispatch_scope(request):
+                await self._call_may_ask_again(request, shown, receive, responder)
                 return
-            await self.app({**scope}, receive, responder.send)
-            if responder.asked_again:  # (header names a server did not lower-case)
-                await self._ask_again(scope, receive, responder)
+            await self.app(shown, receive, responder.send)
+            if responder.asked_again:  # (a redispatch the request's headers did not foretell)
+                await self._ask_again(request, receive, responder)
         finally:
+            if shown is not scope:  # what the app wrote in its scope, but the headers shown it
+                scope.update((key, value) for key, value in shown.items() if key != "headers")
             # A response dropped before its end (the client went away, the app failed):
             # a filter's stream still open lets go of what it holds now.
             machine = responder.machine
             if machine is not None:
                 machine.abandon()
 
-    async def _call_may_ask_again(self, scope: Scope, receive: Receive, responder: Responder) -> None:
-        """The app's call for a request it may be asked again (a redispatch).
+    async def _call_may_ask_again(self, request: Scope, shown: Scope, receive: Receive, responder: Responder) -> None:
+        """The app's call (with ``shown``) for a ``request`` it may be asked again (a redispatch).
 
         The second call starts as soon as the dropped answer has ended, while the
         first call finishes alongside (its background tasks, say); both are awaited.
@@ -91,7 +99,7 @@ class FilterMiddleware:
 
         async def second() -> None:
             try:
-                await self._ask_again(scope, receive, responder)
+                await self._ask_again(request, receive, responder)
             except Exception as exc:  # raised below, out of the task group, as it was
                 failures.append(exc)
 
@@ -102,12 +110,12 @@ class FilterMiddleware:
 
             first = responder.first = FirstCall(receive, responder.send, ask_again)
             try:
-                await self.app({**scope}, first.receive, first.send)
+                await self.app(shown, first.receive, first.send)
             except Exception as exc:
                 failures.insert(0, exc)
         try:
             if not failures and responder.asked_again and not first.answer_dropped:
-                await self._ask_again(scope, receive, responder)  # the first call returned without ending its answer
+                await self._ask_again(request, receive, responder)  # the first call returned without ending its answer
                 return
             if len(failures) == 2:
                 log.error("the app failed after its answer was dropped for a redispatch", exc_info=failures[0])
@@ -120,11 +128,11 @@ class FilterMiddleware:
             first.forget()
             failures.clear()
 
-    async def _ask_again(self, scope: Scope, receive: Receive, responder: Responder) -> None:
+    async def _ask_again(self, request: Scope, receive: Receive, responder: Responder) -> None:
         """The second call of a redispatch: the same request without range and
         conditional headers, for the full response."""
         responder.next_answer()
-        again = {**scope, "headers": RequestPolicy.redispatch_pairs(scope.get("headers", ()))}
+        again = {**request, "headers": RequestPolicy.redispatch_pairs(request.get("headers", ()))}
         await self.app(again, second_call(receive), responder.send)
 
     def __repr__(self) -> str:

@@ -484,19 +484,100 @@ async def test_conditional_request_headers_stay_without_force_no_conditional():
     assert seen["names"] == [b"if-none-match", b"range"]
 
 
-async def test_the_app_gets_a_copy_of_the_scope_so_a_redispatch_asks_the_request_as_it_came():
-    seen = {}
+async def test_a_redispatch_asks_the_request_as_it_came_though_the_app_rewrote_its_scope():
+    seen = []
 
     async def app(scope, receive, send):
-        seen["scope"] = dict(scope)
+        seen.append((scope["path"], [name for name, _ in scope["headers"]]))
         scope["path"] = "/rewritten-by-a-router"
+        if any(name == b"if-none-match" for name, _ in scope["headers"]):
+            await send({"type": "http.response.start", "status": 304, "headers": [(b"content-type", b"text/html")]})
+            await send(body(b""))
+            return
         await send(start())
         await send(body(b"<p>x</p>"))
 
-    scope = make_scope()
-    original = dict(scope)
-    await call(UpperFilter.asgi(app), scope)
-    assert seen["scope"] == original and scope == original
+    scope = make_scope("/page", headers=[(b"host", b"x"), (b"if-none-match", b'"v1"')])
+    exchange = await call(UpperFilter.asgi(app), scope)
+    assert exchange.start["status"] == 200 and exchange.body == b"<P>X</P>"
+    assert seen == [("/page", [b"host", b"if-none-match"]), ("/page", [b"host"])]
+
+
+async def test_what_the_app_writes_in_its_scope_reaches_the_middleware_around_the_filter():
+    # Starlette's router sets scope["route"] and path_params on the scope it is given;
+    # metrics and tracing middleware outside read them after the call, as without the filter.
+    async def app(scope, receive, send):
+        scope["route"], scope["path_params"] = "/users/{id}", {"id": "7"}
+        await send(start())
+        await send(body(b"<p>x</p>"))
+
+    for headers in ([(b"host", b"x")], [(b"host", b"x"), (b"if-none-match", b'"v1"')]):
+        for options in ({}, {"force_no_conditional": False}):  # the headers shown as sent, and translated
+            scope = make_scope("/users/7", headers=headers)
+            await call(UpperFilter.asgi(app, **options), scope)
+            assert (scope["route"], scope["path_params"]) == ("/users/{id}", {"id": "7"})
+            assert [name for name, _ in scope["headers"]] == [name for name, _ in headers]  # as the server gave them
+
+
+async def test_request_headers_given_as_an_iterator_reach_the_app_and_the_filter():
+    seen = {}
+
+    class Reads(UpperFilter):
+        def filter(self, environ, headers, data):
+            seen["host"] = environ.get("HTTP_HOST")
+            return data.upper()
+
+    async def app(scope, receive, send):
+        seen["headers"] = list(scope["headers"])
+        await send(start())
+        await send(body(b"<p>x</p>"))
+
+    pairs = [(b"host", b"shop.example"), (b"accept", b"text/html")]
+    exchange = await call(Reads.asgi(app), make_scope(headers=iter(pairs)))
+    assert exchange.body == b"<P>X</P>"
+    assert seen == {"headers": pairs, "host": "shop.example"}
+
+
+async def test_a_conditional_header_in_capitals_is_read_as_one_for_a_redispatch():
+    # Header names "should be lowercased, but it is not required" (ASGI HTTP spec): the
+    # request is seen for one that may be asked again, so an app that returns only after
+    # the disconnect (Quart) is told its dropped answer has ended.
+    async def app(scope, receive, send):
+        conditional = any(name.lower() == b"if-none-match" for name, _ in scope["headers"])
+        if conditional:
+            await send({"type": "http.response.start", "status": 304, "headers": [(b"content-type", b"text/html")]})
+            await send(body(b""))
+        else:
+            await send(start())
+            await send(body(b"<p>x</p>"))
+        for _ in range(3):  # bounded: the disconnect comes first
+            if (await receive())["type"] == "http.disconnect":
+                return
+        raise AssertionError("no disconnect")
+
+    scope = make_scope(headers=[(b"Host", b"x"), (b"If-None-Match", b'"v1"')])
+    exchange = await asyncio.wait_for(call(UpperFilter.asgi(app), scope), 5)
+    assert (exchange.start["status"], exchange.body) == (200, b"<P>X</P>")
+
+
+async def test_the_apps_connection_close_stays_on_a_filtered_response():
+    # ASGI servers read an app's "connection: close" as the instruction to close after
+    # the response (uvicorn, hypercorn, granian): a field of the connection, not the page.
+    async def app(scope, receive, send):
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", b"text/html"), (b"connection", b"Keep-Alive, close")],
+            }
+        )
+        await send(body(b"<p>x</p>"))
+
+    exchange = await call(UpperFilter.asgi(app))
+    assert exchange.body == b"<P>X</P>"
+    assert [value for name, value in exchange.start["headers"] if name == b"connection"] == [b"close"]
+    plain = await call(UpperFilter.asgi(raw_app(start(), body(b"<p>x</p>"))))
+    assert all(name != b"connection" for name, _ in plain.start["headers"])
 
 
 @pytest.mark.parametrize("kind", ["websocket", "lifespan"])

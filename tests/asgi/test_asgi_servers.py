@@ -287,3 +287,29 @@ def test_an_app_that_waits_for_the_disconnect_is_told_of_it_when_its_answer_is_a
     with serving(UpperFilter.asgi(_waits_for_disconnect)) as port:
         response = httpx.get(f"http://127.0.0.1:{port}/", headers={"Range": "bytes=0-9"}, timeout=10)
     assert (response.status_code, response.content) == (206, PARTIAL_PAGE.upper()[:10])
+
+
+@pytest.mark.parametrize("serving", [http_servers.uvicorn_serving, http_servers.hypercorn_serving], ids=["uvicorn", "hypercorn"])
+def test_a_filtered_response_whose_app_asks_to_close_closes_the_connection(serving):
+    # The app's "connection: close" tells the server to close after the response; the
+    # filtered page keeps it, and the server closes as it would without the filter.
+    async def app(scope, receive, send):
+        if scope["type"] != "http":
+            return
+        headers = [(b"content-type", b"text/html"), (b"connection", b"close")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"<p>bye</p>"})
+
+    with serving(UpperFilter.asgi(app)) as port, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # keep-alive, as HTTP/1.1 is by default
+        received = b""
+        for _ in range(100):  # bounded: the server closes after the response
+            piece = sock.recv(65536)
+            if not piece:
+                break
+            received += piece
+        else:
+            raise AssertionError("the server kept the connection open")
+    head, _, content = received.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200") and b"connection: close" in head.lower()
+    assert content.endswith(b"<P>BYE</P>")
