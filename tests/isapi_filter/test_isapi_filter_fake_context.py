@@ -235,11 +235,24 @@ def test_add_response_headers_after_the_head_went_out_fails():
 
 def test_send_response_header_sends_a_status_line_from_the_filter():
     def deny(fc):
-        fc.SendResponseHeader("403 Forbidden", "Content-Length: 0\r\n\r\n")
+        fc.SendResponseHeader("403 Forbidden", None)
 
     probe = Probe(deny, flags=SF_NOTIFY_PREPROC_HEADERS, result=SF_STATUS_REQ_FINISHED_KEEP_CONN)
     response = run(probe, results_reach_iis=True)
-    assert response.status == 403 and response.raw == b"HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n"
+    assert response.status == 403 and response.raw == b"HTTP/1.1 403 Forbidden\r\n\r\n"
+
+
+def test_send_response_header_refuses_a_header_string_pywin32_cuts_on_64_bit_iis():
+    # PyFilterObjects.cpp, SendResponseHeader: ServerSupportFunction(..., status, (DWORD)header, 0).
+    refused = []
+
+    def deny(fc):
+        with pytest.raises(ValueError, match="32-bit DWORD"):
+            fc.SendResponseHeader("403 Forbidden", "Content-Length: 0\r\n\r\n")
+        refused.append(True)
+
+    run(Probe(deny, flags=SF_NOTIFY_PREPROC_HEADERS))
+    assert refused
 
 
 def test_req_finished_closes_the_connection_with_end_of_net_session_once_results_reach_iis():

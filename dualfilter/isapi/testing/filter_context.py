@@ -215,12 +215,20 @@ class FakeFilterContext:
         self._connection._add_response_headers(headers)
 
     def SendResponseHeader(self, status: str | None, header: str | None, /) -> None:
-        """Send a status line and headers from the filter itself (``'401 Denied'``, ``'Name: v\\r\\n\\r\\n'``)."""
+        """Send a status line from the filter itself (``'401 Denied'``).
+
+        pywin32 hands IIS the ``header`` string as a 32-bit ``DWORD`` (``PyHFC::SendResponseHeader``:
+        ``(DWORD)header``), so on 64-bit IIS its address is cut and IIS reads elsewhere: the
+        double refuses any but None (send headers with ``AddResponseHeaders`` or ``WriteClient``)."""
         for value in (status, header):
             args.z(value, "SendResponseHeader")
+        if header is not None:
+            raise ValueError(
+                "SendResponseHeader: pywin32 passes the header string to IIS as a 32-bit DWORD, "
+                "which 64-bit IIS cannot read; pass None and send headers with AddResponseHeaders or WriteClient"
+            )
         self._check()
-        text = f"HTTP/1.1 {status or '200 OK'}\r\n{header if header is not None else chr(13) + chr(10)}"
-        self._connection._send(text.encode("utf-8"), nested=True)  # format "zz": UTF-8
+        self._connection._send(f"HTTP/1.1 {status or '200 OK'}\r\n\r\n".encode(), nested=True)  # format "zz": UTF-8
 
     def DisableNotifications(self, flags: int, /) -> None:
         """Stop the notifications in ``flags`` for the rest of the request."""
