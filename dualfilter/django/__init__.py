@@ -14,6 +14,6 @@ try:
 except ImportError as exc:  # pragma: no cover - only without Django installed
     raise ImportError("dualfilter.django needs Django: pip install 'dualfilter[django]'") from exc
 
-from .middleware import SETTING, FilterMiddleware, filter_from_settings
+from .middleware import SETTING, FilterMiddleware, filter_from_settings, layers_from_settings
 
-__all__ = ["FilterMiddleware", "SETTING", "filter_from_settings"]
+__all__ = ["FilterMiddleware", "SETTING", "filter_from_settings", "layers_from_settings"]

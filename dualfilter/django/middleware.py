@@ -26,12 +26,13 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.http.response import HttpResponseBase, ResponseHeaders
 
-from ..chain import chain
+from ..chain import chain, foldable
 from ..decision import Decision, decide
 from ..drivers import drive, drive_async
 from ..errors import FilterError, StreamError
 from ..events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ..filter import Filter
+from ..hosts import require_configured
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
 from ..responses import error_response, reason_phrase, request_path, request_refused, unframed
@@ -42,9 +43,8 @@ from .cookies import add_cookie_line
 SETTING = "DUALFILTER_FILTERS"
 
 
-def filter_from_settings() -> Filter:
-    """The filter ``DUALFILTER_FILTERS`` names: its entries (SPECs or Filter
-    instances) chained so that the first filters first, as repeated ``--filter``."""
+def _entries() -> list[Filter]:
+    """The filters ``DUALFILTER_FILTERS`` names, in its order, each checked as it is read."""
     entries = getattr(settings, SETTING, None)
     if not entries:
         raise MiddlewareNotUsed(f"{SETTING} is empty or not set")
@@ -58,9 +58,36 @@ def filter_from_settings() -> Filter:
             except SpecError as exc:
                 raise ImproperlyConfigured(f"{SETTING}: {exc}") from exc
         elif isinstance(entry, Filter):
+            try:
+                require_configured(entry)
+            except TypeError as exc:
+                raise ImproperlyConfigured(f"{SETTING}: {exc}") from exc
             filters.append(entry)
         else:
             raise ImproperlyConfigured(f"{SETTING}: {entry!r} is neither a filter SPEC nor a Filter instance")
+    return filters
+
+
+def layers_from_settings() -> list[Filter]:
+    """The filters ``DUALFILTER_FILTERS`` names as the layers that run them, the first
+    (innermost) first, as repeated ``--filter`` nests them: entries in a row that
+    :func:`~dualfilter.chain.foldable` allows (the same ``debug``, ``max_buffer_size``
+    and ``oversize``) are chained into one layer, sharing one parse; the others run
+    in turn, each with its own options."""
+    groups: list[list[Filter]] = []
+    for flt in _entries():
+        if groups and foldable(flt, groups[-1][-1]):
+            groups[-1].append(flt)
+        else:
+            groups.append([flt])
+    return [group[0] if len(group) == 1 else chain(*reversed(group))() for group in groups]
+
+
+def filter_from_settings() -> Filter:
+    """The filter ``DUALFILTER_FILTERS`` names, as one: its entries chained so that the
+    first filters first. (The middleware runs :func:`layers_from_settings`, which chains
+    only the entries whose options agree.)"""
+    filters = _entries()
     return filters[0] if len(filters) == 1 else chain(*reversed(filters))()
 
 
@@ -72,10 +99,23 @@ class FilterMiddleware:
     async_capable = True
 
     def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        *inner, outer = layers_from_settings()
+        for flt in inner:  # the first entries innermost, each layer around the one before
+            get_response = FilterMiddleware._around(get_response, flt)
+        self._setup(get_response, outer)
+
+    @classmethod
+    def _around(cls, get_response: Callable[[HttpRequest], Any], flt: Filter) -> FilterMiddleware:
+        """A layer running ``flt`` around ``get_response``."""
+        layer = cls.__new__(cls)
+        layer._setup(get_response, flt)
+        return layer
+
+    def _setup(self, get_response: Callable[[HttpRequest], Any], flt: Filter) -> None:
         self.get_response = get_response
-        self.filter = filter_from_settings()
+        self.filter = flt
         #: What this filter writes on a response it filtered (see :func:`_filtered_by`).
-        self._mark = self.filter.validator_token()
+        self._mark = flt.validator_token()
         self.async_mode = iscoroutinefunction(get_response)
         if self.async_mode:
             markcoroutinefunction(self)
@@ -124,7 +164,7 @@ class FilterMiddleware:
         return decide(self.filter, meta.get("REQUEST_METHOD", "GET"), response.status_code, headers, meta)
 
     def _filter(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if _filtered_by(response):
+        if _filtered_before(request, response):
             return response  # filtered already: a cached page (FetchFromCacheMiddleware below), whatever filters made it
         headers = list(response.items())
         decision = self._decide(request, response, headers)
@@ -148,10 +188,13 @@ class FilterMiddleware:
                 events += _drive(machine, machine.end() if chunk is None else machine.body(chunk))
         except StreamError:  # a streaming filter failed on a body still held here
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
-        return _marked(_respond(request, response, headers, machine, events, chunks, False), machine, self._mark)
+        except BaseException:  # the view's body failed as it was read: Django answers for it, and
+            _drop(response)  # closes its own answer, not this one (its files are let go here)
+            raise
+        return _marked(request, _respond(request, response, headers, machine, events, chunks, False), machine, self._mark)
 
     async def _filter_async(self, request: HttpRequest, response: HttpResponseBase) -> HttpResponseBase:
-        if _filtered_by(response):
+        if _filtered_before(request, response):
             return response
         headers = list(response.items())
         if self.filter.default_decision:
@@ -178,7 +221,10 @@ class FilterMiddleware:
                 events += await (_step(machine, machine.end) if chunk is None else _step(machine, machine.body, chunk))
         except StreamError:
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
-        return _marked(_respond(request, response, headers, machine, events, chunks, True), machine, self._mark)
+        except BaseException:  # as in _filter
+            _drop(response)
+            raise
+        return _marked(request, _respond(request, response, headers, machine, events, chunks, True), machine, self._mark)
 
     def _show(self, request: HttpRequest, policy: Callable[[Any], Any]) -> dict[str, Any]:
         """Make ``request.META`` what ``policy`` shows the views and middleware below,
@@ -295,6 +341,8 @@ def _settled(events: list[Event], response: HttpResponseBase) -> bool:
 #: The attribute naming the filters (by validator token) a response went through; an
 #: instance attribute, so it is pickled with the response into Django's cache.
 _FILTERED_BY = "_dualfilter_filtered_by"
+#: The request's attribute holding the ids of the responses this request's layers filtered.
+_FRESH = "_dualfilter_filtered_here"
 
 
 def _filtered_by(response: HttpResponseBase) -> tuple[str, ...]:
@@ -303,10 +351,18 @@ def _filtered_by(response: HttpResponseBase) -> tuple[str, ...]:
     return getattr(response, _FILTERED_BY, ())
 
 
-def _marked(response: HttpResponseBase, machine: ResponseMachine, mark: str) -> HttpResponseBase:
+def _filtered_before(request: HttpRequest, response: HttpResponseBase) -> bool:
+    """Whether ``response`` came up filtered already: a page from Django's cache, filtered
+    before it was stored (whatever filters made it), not one a layer below this one
+    filtered in this request (several layers run entries whose options differ)."""
+    return bool(_filtered_by(response)) and id(response) not in request.__dict__.get(_FRESH, ())
+
+
+def _marked(request: HttpRequest, response: HttpResponseBase, machine: ResponseMachine, mark: str) -> HttpResponseBase:
     """``response``, marked as filtered by the filter ``mark`` names when the machine filtered it."""
     if machine.decision is not None and machine.decision.wanted and machine.error is None:
         setattr(response, _FILTERED_BY, (*_filtered_by(response), mark))
+        request.__dict__.setdefault(_FRESH, set()).add(id(response))
     return response
 
 

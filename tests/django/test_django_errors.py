@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import io
 import logging
 
 import pytest
@@ -98,3 +100,46 @@ async def test_a_failing_filter_is_logged_once_not_again_by_djangos_handler(clie
             response = await response
     assert_clean_500(response)
     assert [(record.name, record.getMessage()) for record in caplog.records] == [("dualfilter", "Broken raised on GET /html/")]
+
+
+class _BreaksOnSecondRead(io.BytesIO):
+    """A file whose second read fails (a disk or network file going away)."""
+
+    reads = 0
+
+    def read(self, *args):
+        self.reads += 1
+        if self.reads > 1:
+            raise OSError("the file went away")
+        return super().read(*args)
+
+
+@pytest.mark.parametrize("is_async", [False, True])
+async def test_a_view_body_that_fails_as_the_filter_reads_it_is_closed_at_once(is_async):
+    # Django answers the error with its own response and closes that one; the view's
+    # file must not wait for the garbage collector (it would hold a descriptor until then).
+    from django.http import FileResponse
+    from django.test import RequestFactory
+
+    from dualfilter.django import FilterMiddleware
+
+    source = _BreaksOnSecondRead(b"<p>" + b"x" * 10000 + b"</p>")
+    response = FileResponse(source, content_type="text/html")
+    response.block_size = 4096
+
+    async def aview(request):
+        return response
+
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with project([spec("Upper")]):
+            middleware = FilterMiddleware(aview if is_async else (lambda request: response))
+            with pytest.raises(OSError, match="went away"):
+                result = middleware(RequestFactory().get("/"))
+                if is_async:
+                    await result
+        assert source.closed
+    finally:
+        if enabled:
+            gc.enable()

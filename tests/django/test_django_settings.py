@@ -87,3 +87,53 @@ def test_the_setting_is_read_once_when_the_handler_is_built():
         assert client.get("/html/").content == PAGE.upper().encode()
         with override_settings(DUALFILTER_FILTERS=[spec("Append", "text=!")]):
             assert client.get("/html/").content == PAGE.upper().encode()
+
+
+class Boom(Upper):
+    def filter(self, environ, headers, data):
+        raise RuntimeError("boom SECRET")
+
+
+class Forgot(Upper):
+    def __init__(self):  # no super().__init__(): never configured
+        pass
+
+
+@pytest.mark.parametrize("client_class", ["sync", "async"])
+async def test_entries_whose_options_differ_run_in_turn_as_repeated_filter_options(client_class):
+    # One entry's oversize=pass must not turn into a 502 for the whole page (a chain
+    # applies one max_buffer_size and oversize to all its stages), and one entry's debug
+    # must not show another's traceback: they run as nested middlewares, as `apply -f -f`.
+    from django.test import AsyncClient
+
+    small = spec("Append", "text=!&max_buffer_size=10&oversize=pass")
+    cases = [
+        ([small, spec("Append", "text=?")], 200, PAGE.encode() + b"?"),  # too big for the first: passes, then filtered
+        ([Boom(), Append(text="!", debug=True)], 500, b"Internal Server Error\n"),
+    ]
+    for entries, status, content in cases:
+        with project(entries):
+            if client_class == "sync":
+                response = Client().get("/html/")
+            else:
+                response = await AsyncClient().get("/html/")
+        assert (response.status_code, response.content) == (status, content)
+    specs = [small, spec("Append", "text=?")]
+    expected = apply_filters(load_filters(specs), PAGE.encode(), headers=[("Content-Type", "text/html; charset=utf-8")])
+    assert expected.body == PAGE.encode() + b"?"
+
+
+def test_entries_whose_options_agree_still_share_one_layer():
+    from dualfilter.chain import Chain
+    from dualfilter.django import layers_from_settings
+
+    with project([spec("Append", "text=A"), spec("Upper"), spec("Append", "text=b&debug=true"), spec("Upper", "debug=true")]):
+        layers = layers_from_settings()
+    assert len(layers) == 2 and all(isinstance(layer, Chain) for layer in layers)
+
+
+def test_a_filter_instance_that_is_not_configured_is_refused_when_django_builds_the_middleware():
+    for entries in ([Forgot()], [Forgot(), spec("Upper")]):
+        with project(entries):
+            with pytest.raises(ImproperlyConfigured, match="Forgot is not configured"):
+                WSGIHandler()
