@@ -328,6 +328,15 @@ _REPLACEMENT_LABELS = frozenset({"csiso2022kr", "hz-gb-2312", "iso-2022-cn", "is
 _BROWSER_LABELS = {**_ENCODING_OF_LABEL, **dict.fromkeys(_REPLACEMENT_LABELS, "replacement")}
 
 
+def neutralized(charset: Charset | None) -> bool:
+    """Whether ``charset`` is labelled with one of the Encoding standard's "replacement"
+    encoding's labels (``iso-2022-kr``, ``hz-gb-2312``...): browsers show such a page as
+    one U+FFFD, never as markup, so what is written into it is never relabelled (in
+    UTF-8 the page would become live HTML, its scripts run); characters its codec
+    cannot hold become character references instead."""
+    return charset is not None and charset.label.strip(" \t\n\f\r").lower() in _REPLACEMENT_LABELS
+
+
 def _document_label(data: bytes, media_type: str) -> tuple[str, str] | None:
     """``(codec, label)`` of an in-document declaration in the first
     SNIFF_BYTES, as browsers read it: the ``<meta>`` prescan for HTML, then
@@ -439,6 +448,8 @@ def encode(text: str, charset: Charset | None, output_encoding: str) -> tuple[by
             return encoded, _declaration(charset, encoded)
         if charset.media_type == "text/event-stream":
             raise FilterError("an event stream is UTF-8, which cannot hold the filtered text")
+        if neutralized(charset):  # never relabelled: in UTF-8 the page would become live markup
+            return text.encode(charset.codec, "xmlcharrefreplace"), None
     codec = lookup(output_encoding)
     label = output_encoding.strip() if output_encoding.strip().lower() in _ENCODING_OF_LABEL else ""
     fallback = Charset(codec, "output", label)

@@ -51,7 +51,9 @@ class Inject(Filter):
     applies (``'pass'`` sends the page on without the snippet). With the
     ``dualfilter[html]`` extra the landmarks are real tags found by
     :mod:`dualfilter.html` (not ``</body>`` in a script or a comment), any
-    page charset streams, and the rest of the page is byte for byte; without
+    page charset streams, and the rest of the page is byte for byte (a page
+    whose charset, from a ``<meta>`` or the bytes, cannot hold the snippet
+    goes out as UTF-8 from its first byte, the Content-Type saying so); without
     it they are found in the decoded text, and a page whose Content-Type
     declares no charset is buffered. A compressed page, or one whose charset
     cannot hold the snippet, is buffered (``max_buffer_size`` applies).

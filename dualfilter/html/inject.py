@@ -54,6 +54,9 @@ class InjectRewriter(Rewriter):
         """The name of the filter it works for (``label``), in logs."""
         return self.label
 
+    def _inserts(self) -> str:
+        return self.html
+
     @on("head")
     def head(self, element: Element, environ: Mapping[str, Any]) -> None:
         if self.where == "head":

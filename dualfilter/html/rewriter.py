@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import inspect
 import logging
+import os
 from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, TypeVar
@@ -109,9 +110,13 @@ class Rewriter(Filter):
         for name, method in [*((method.__name__, method) for _, _, method in self._handlers), ("end", type(self).end)]:
             if inspect.iscoroutinefunction(method):
                 raise TypeError(f"{type(self).__name__}.{name}: a Rewriter's handlers run as the page streams, not async def")
-        # A wrong selector fails now, not on the first response.
-        probe = engine.build(lambda data: None, [(selector, _Probe()) for _, selector, _ in self._handlers], None)
-        del probe
+        # A wrong selector fails now, not on the first response, naming the handler.
+        for _, selector, method in self._handlers:
+            try:
+                engine.build(lambda data: None, [(selector, _Probe())], None)
+            except Exception as exc:  # the binding's own error, by its message
+                name = f"{type(self).__name__}.{method.__name__}"
+                raise ValueError(f"{name}: the engine cannot match the selector {selector!r}: {exc}") from None
 
     def end(self, document: Document, environ: Mapping[str, Any]) -> None:
         """Called at the end of each document; ``document.append`` adds to it."""
@@ -125,6 +130,12 @@ class Rewriter(Filter):
         engine's output (UTF-8) before it is encoded back, or None. Its ``codec`` is set
         to the page's codec once the stream knows it (what it holds is measured in it)."""
         return None
+
+    def _inserts(self) -> str:
+        """For built-in filters: text every response may have inserted, known before the
+        page is read; a streamed page whose charset cannot hold it leaves as UTF-8 from
+        its first byte (later, only character references could stand for it)."""
+        return ""
 
     def _comment_marks(self, environ: Mapping[str, Any]) -> tuple[str, str] | None:
         """For built-in filters: HTML the engine puts before and after every comment
@@ -331,20 +342,35 @@ class _MarkedComments(_DocumentEnd):
         raw.after(self.marks[1], engine.kind(True))
 
 
+#: Where this package's frames come from: those of them an error holds may hold the engine's objects.
+_HERE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
 def _clear_frames(exc: BaseException) -> None:
-    """Drop the local variables of the finished frames ``exc`` holds, and of the
-    frames that called them (a hook's caller is the engine's ``write``)."""
-    exc.__context__ = None
-    tb = exc.__traceback__
-    while tb is not None:
-        frame: FrameType | None = tb.tb_frame
-        while frame is not None:
-            try:
-                frame.clear()
-            except RuntimeError:  # still running: this one and its callers stay
-                break
-            frame = frame.f_back
-        tb = tb.tb_next
+    """Drop the local variables of this package's finished frames that ``exc`` holds, and
+    the exceptions it chains (a hook's ``raw``, a node method's), up to the frames that
+    called them. The handlers' own frames keep theirs, for an error report to show: the
+    nodes they hold let go of the engine's objects as each handler returns (``GONE``),
+    and a suspended generator's frame is not cleared (that would close it)."""
+    seen: set[int] = set()
+    pending: list[BaseException | None] = [exc]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        tb = current.__traceback__
+        while tb is not None:
+            frame: FrameType | None = tb.tb_frame
+            while frame is not None:
+                if frame.f_code.co_filename.startswith(_HERE):
+                    try:
+                        frame.clear()
+                    except RuntimeError:  # still running: this one and its callers stay
+                        break
+                frame = frame.f_back
+            tb = tb.tb_next
+        pending += [current.__context__, current.__cause__]
 
 
 def _open_engine(run: _Run) -> engine.Rewriter:
@@ -455,6 +481,8 @@ class RewriteStream:
         self._decided = False
         self._decoder: codecs.IncrementalDecoder | None = None
         self._codec = "utf-8"
+        #: The page's label is one of the "replacement" encoding's: its output is never relabelled.
+        self._neutralized = False
         #: Buffered under an iso-8859-1 or us-ascii label, while the page fits the
         #: label's strict reading: the codec of that reading, for the output.
         self._strict: str | None = None
@@ -491,7 +519,8 @@ class RewriteStream:
         try:
             # Undeclared and not UTF-8: windows-1252, as charsets.decode reads such a
             # body; the page stays undeclared, its output goes back in windows-1252.
-            codec = charsets.fallback(charsets.detect(head, declared, self._media_type or "text/html"), sniffed, ends).codec
+            found = charsets.fallback(charsets.detect(head, declared, self._media_type or "text/html"), sniffed, ends)
+            codec, self._neutralized = found.codec, charsets.neutralized(found)
         except FilterError:
             codec = "utf-8"
         codec = charsets.byte_order(codec, head)
@@ -511,10 +540,20 @@ class RewriteStream:
             errors = self.rewriter.unicode_errors
             self._decoder = codecs.getincrementaldecoder(codec)(errors)
             self._out_decoder = codecs.getincrementaldecoder("utf-8")()
-            if not self.whole:
+            if self.whole:
+                pass
+            elif self._neutralized or _fits(self.rewriter._inserts(), codec):
                 self._encoder = codecs.getincrementalencoder(codec)("xmlcharrefreplace")
+            else:  # what will be inserted is known, and the start is still held
+                self._leave_as_utf8()
         self._decided = True
         return True
+
+    def _leave_as_utf8(self) -> None:
+        """The output goes out as UTF-8, which ``charset`` names for the held start."""
+        self._encoder = codecs.getincrementalencoder("utf-8")()
+        self.charset = charsets.Charset("utf-8", "output", "utf-8", self._media_type)
+        self.switched_to_utf8 = True
 
     def _to_engine(self, data: bytes, final: bool) -> bytes:
         if self._decoder is None:
@@ -534,11 +573,8 @@ class RewriteStream:
         if self._encoder is not None:
             if not self._out_started and text:
                 self._out_started = True
-                if not _fits(text, self._codec):
-                    # The start is still held: the page can leave as UTF-8, and say so.
-                    self._encoder = codecs.getincrementalencoder("utf-8")()
-                    self.charset = charsets.Charset("utf-8", "output", "utf-8", self._media_type)
-                    self.switched_to_utf8 = True
+                if not self.switched_to_utf8 and not self._neutralized and not _fits(text, self._codec):
+                    self._leave_as_utf8()  # the start is still held: the page can leave as UTF-8, and say so
             return self._encoder.encode(text, final)
         self._text_out.append(text)  # whole: encoded at the end, in one charset
         if not final:
@@ -548,6 +584,8 @@ class RewriteStream:
         try:
             return text.encode(self._strict or self._codec)
         except UnicodeEncodeError:
+            if self._neutralized:  # never relabelled (charsets.neutralized)
+                return text.encode(self._codec, "xmlcharrefreplace")
             self.switched_to_utf8 = True
             return text.encode("utf-8")
 

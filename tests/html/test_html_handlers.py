@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from html_rewriters import PAGE, CollectText, Tidy
 
@@ -267,8 +269,23 @@ def test_a_bad_selector_is_refused_when_the_filter_is_built():
         def p(self, element, environ):
             pass
 
-    with pytest.raises(Exception, match="(?i)selector"):
+    with pytest.raises(ValueError, match=r"Bad\.p: the engine cannot match the selector 'p\[\['"):
         Bad()
+
+
+@pytest.mark.parametrize("selector", ["li + li", "li ~ li", ":root", "p:has(a)"])
+def test_a_selector_the_engine_does_not_support_is_refused_naming_the_handler(selector):
+    class Nav(Rewriter):
+        @on("a")
+        def links(self, element, environ):
+            pass
+
+        @on(selector)
+        def second(self, element, environ):
+            pass
+
+    with pytest.raises(ValueError, match=r"Nav\.second: the engine cannot match the selector " + re.escape(repr(selector))):
+        Nav()
 
 
 def test_decode_unicode_is_refused():
