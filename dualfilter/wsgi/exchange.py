@@ -28,6 +28,7 @@ from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, Resp
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
 from ..responses import request_path, status_line, unframed
+from ..state import State
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -36,6 +37,9 @@ if TYPE_CHECKING:
     from ..filter import Filter
 
 Write = Callable[[bytes], object]
+#: Where the machine reads the app's body to filter it: read whole, the app's iterable is let go early.
+_READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
+
 log = logging.getLogger("dualfilter")
 
 
@@ -163,18 +167,22 @@ class Exchange:
                 self._ask_again()
             else:
                 self._iterator = iter(app_iter)
-        except BaseException:
+            if self.machine is None or self.machine.decision is None:
+                return self  # start_response comes with the first chunk
+            self._pull()
+        except BaseException:  # the server never gets this object to close
             self._close_inner()
+            self.abandon()
             raise
-        if self.machine is None or self.machine.decision is None:
-            return self  # start_response comes with the first chunk
-        self._pull()
-        if self._ended:
+        if self._ended:  # the whole answer is here
             pending = self._pending  # nothing, or the one empty value _pull hands on for a start that ended
             empty = not pending or len(pending) == 1 and not pending[0]
-            if empty and (self._live and unframed(self._live) or self.environ.get("REQUEST_METHOD") == "HEAD"):
-                return _no_content()
-            return list(self._pending)
+            bodiless = empty and (self._live and unframed(self._live) or self.environ.get("REQUEST_METHOD") == "HEAD")
+            if self._closed:
+                return _no_content() if bodiless else list(pending)
+            if bodiless and not pending:
+                pending.append(b"")  # as _no_content() gives it (see there)
+            # The app's own answer, unfiltered: the server's close() closes the app's iterable.
         return self
 
     # -- what the server calls -----------------------------------------------------
@@ -199,6 +207,12 @@ class Exchange:
             self._fast = True  # body went out: a restart now re-raises, so no chunk need be looked at
         return chunk
 
+    def abandon(self) -> None:
+        """The response is dropped before its end: a filter's stream still open lets go now."""
+        machine = self.machine
+        if machine is not None:
+            machine.abandon()
+
     def close(self) -> None:
         """Close the app's iterable (once, however often this is called); a filter's
         stream still open (the response dropped before its end) lets go of what it
@@ -209,9 +223,7 @@ class Exchange:
         try:
             self._close_inner(by_server=True)
         finally:
-            machine = self.machine
-            if machine is not None:
-                machine.abandon()
+            self.abandon()
             self._server_start = self._server_write = None  # type: ignore[assignment]
 
     # -- internals -------------------------------------------------------------------
@@ -255,21 +267,27 @@ class Exchange:
                     else:
                         if self._asked_again:
                             continue
-                        self._close_inner()
                         machine = self.machine
                         if machine is None:
                             if not self._passing:
+                                self._close_inner()
                                 raise ProtocolError("the app returned without calling start_response")
                             self._ended = True  # untouched: the app's own body, all of it out
-                            return
+                            return  # closed by the server, which hears a close() that fails (PEP 3333)
+                        if machine.state in _READS_BODY:
+                            self._close_inner()  # read whole, for the filter: let go before it runs
                         self._take(drive(machine, machine.end()))
-                        return  # the app's iterable is closed already
+                        return
                     if self._ended or not self._asked_again:
                         break
             except BaseException:
                 self._close_inner()
                 raise
-        self._close_inner()
+        machine = self.machine
+        if machine is not None and machine.state is State.ANSWERED:
+            self._close_inner()  # the machine's own answer (a 502, a 412): the app's is dropped
+        # Else the app's own answer, unfiltered (a start that stands, a bodiless one), is the
+        # server's to close: it hears a close() that fails, as without the middleware.
 
     def _ask_again(self) -> None:
         """Drop the app's first answer, unread, and ask it the same request

@@ -46,7 +46,12 @@ class FilterMiddleware:
         # The filter reads the request as the client sent it; the app, as the policy shows it.
         shown = self._policy.environ(environ) if self._shows else environ
         exchange = Exchange(flt, environ, start_response, self.app)
-        return exchange.respond(self.app(shown, exchange.start_response))  # type: ignore[arg-type]
+        try:
+            result = self.app(shown, exchange.start_response)  # type: ignore[arg-type]
+        except BaseException:
+            exchange.abandon()  # a stream opened at its start lets go of what it holds
+            raise
+        return exchange.respond(result)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.filter!r} around {self.app!r}>"

@@ -68,3 +68,93 @@ def test_closed_by_the_server_the_error_is_the_servers():
     assert b"".join(result) == b"<p>page</p>"
     with pytest.raises(OSError, match="cursor"):
         result.close()
+
+
+def _served_by_hand(app, method="GET"):
+    """Iterate ``app``'s answer as a server does; what its close() raises."""
+    environ = make_environ(method)
+    result = app(environ, lambda status, headers, exc_info=None: None)
+    body = b"".join(result)
+    try:
+        result.close()
+    except OSError as exc:
+        return body, exc
+    return body, None
+
+
+def _answering(status, content_type, chunks, *, lazy=False):
+    answers = []
+
+    def app(environ, start_response):
+        answer = Answer(chunks)
+        answers.append(answer)
+        if not lazy:
+            start_response(status, [("Content-Type", content_type)])
+            return answer
+
+        class Lazy(Answer):
+            def __iter__(self):
+                start_response(status, [("Content-Type", content_type)])
+                return iter(chunks)
+
+        answers[-1] = Lazy(chunks)
+        return answers[-1]
+
+    return app, answers
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "content_type", "chunks", "lazy"),
+    [
+        ("HEAD", "200 OK", "image/png", [b""], False),  # not filtered, no body
+        ("HEAD", "200 OK", "text/html", [b""], False),  # filtered type, no body
+        ("GET", "204 No Content", "text/html", [], False),
+        ("GET", "304 Not Modified", "image/png", [], False),
+        ("GET", "302 Found", "text/html", [], True),  # a lazy start with no body at all
+    ],
+    ids=["head-image", "head-html", "204", "304", "lazy-empty-302"],
+)
+def test_an_unfiltered_answer_of_the_apps_leaves_its_close_error_to_the_server(method, status, content_type, chunks, lazy):
+    # Without the middleware the server hears the failing close(); with it, the same.
+    app, answers = _answering(status, content_type, chunks, lazy=lazy)
+    body, error = _served_by_hand(Upper.wsgi(app), method)
+    assert body == b"" and isinstance(error, OSError)
+    assert [answer.closed for answer in answers] == [1]
+
+
+class ClosingStream:
+    closed = 0
+
+    def feed(self, data):
+        return data.upper()
+
+    def finish(self):
+        return b""
+
+    def close(self):
+        ClosingStream.closed += 1
+
+
+class Streams(Upper):
+    def stream(self, environ, headers):
+        return ClosingStream()
+
+
+@pytest.mark.parametrize("where", ["in-the-call", "first-next"])
+def test_a_stream_is_told_when_the_app_fails_before_the_server_gets_the_answer(where):
+    # The server never gets an object to close: the stream opened at the start is closed here.
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/html")])
+        if where == "in-the-call":
+            raise RuntimeError("the app failed")
+
+        def body():
+            raise RuntimeError("the app failed")
+            yield b""
+
+        return body()
+
+    ClosingStream.closed = 0
+    with pytest.raises(RuntimeError, match="the app failed"):
+        Streams.wsgi(app)(make_environ("GET"), lambda status, headers, exc_info=None: None)
+    assert ClosingStream.closed == 1
