@@ -183,10 +183,9 @@ class ProxyECB:
         #: What HttpExtensionProc returned while a skipped TransmitFile's callback was to come.
         self.returned: Any = None
         self._outstanding = 0  # skipped TransmitFile callbacks still to come
-        #: The status for the IIS log as the extension sees it: read from the real ECB now,
-        #: while its session is live (pywin32 reads any attribute through the control block,
-        #: which is gone once the session ends), kept here and set on the real one.
-        self._status = int(real.HttpStatusCode)
+        #: The status for the IIS log as last read or set while the session was live: pywin32
+        #: reads any attribute through the control block, gone once the real session ends.
+        self._status = 0
 
     # -- the response ------------------------------------------------------------
 
@@ -403,8 +402,12 @@ class ProxyECB:
 
     @property
     def HttpStatusCode(self) -> int:
-        """The status for the IIS log, as last set (or as the real ECB had it at first)."""
-        return self._status
+        """The real ECB's status for the IIS log; once the session is over, as it was last
+        read or set (the real ECB is not read then)."""
+        with self._lock:
+            if not self._done:
+                self._status = int(self._real.HttpStatusCode)
+            return self._status
 
     @HttpStatusCode.setter
     def HttpStatusCode(self, value: int) -> None:
