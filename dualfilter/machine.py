@@ -60,6 +60,9 @@ _REDISPATCHING, _PEEKING = State.REDISPATCHING, State.PEEKING
 _END = End()
 #: The fields that frame a body, which a response with no content cannot keep.
 _FRAMING = frozenset({"content-length", "transfer-encoding"})
+#: What a 304 confirming a filtered page keeps of the app's: RFC 9110 section 15.4.5's
+#: fields (the ETag is the derived one) and the cookies it sets.
+_NOT_MODIFIED_FIELDS = frozenset({"cache-control", "content-location", "date", "expires", "vary", "set-cookie"})
 #: Fields of a multipart 206 that describe it, not its page (whose type its first part names).
 _PART_BOUND = frozenset({"content-type", "content-length", "content-range"})
 #: States in which a FilterCall is out.
@@ -174,9 +177,19 @@ class ResponseMachine:
                     # If-Match comes first (RFC 9110 section 13.2.2), false for a filtered page.
                     return self._precondition_failed()
                 # The client holds the filtered body (or asked for any), and the app's own
-                # is unchanged: confirm it with the derived tag, and nothing that describes the app's body.
+                # is unchanged: confirm it with the derived tag, and nothing that describes the
+                # app's body or that the filter may have changed on it (a Content-Type, a CSP): a
+                # cache updates its stored headers from a 304 (RFC 9111 section 4.3.4), so only
+                # those RFC 9110 section 15.4.5 lists go, and the app's cookies.
                 self._to("bodiless")
-                return [ResponseStart(304, self._derive_etag(without(headers, responses.BODY_BOUND), headers), reason)]
+                kept = [(name, value) for name, value in headers if name.lower() in _NOT_MODIFIED_FIELDS]
+                etag = self._derive_etag(kept, headers)
+                if etag is kept:  # the app's 304 names no tag: the one the client holds, which it stands for
+                    token = flt.etag_token
+                    assert token is not None  # confirms() holds only with one
+                    tag = validators.first_derived(environ.get("HTTP_IF_NONE_MATCH") or "", token)
+                    etag = [*kept, ("ETag", tag)] if tag else kept
+                return [ResponseStart(304, etag, reason)]
             if (
                 self.can_redispatch
                 and self.state is _START
@@ -691,7 +704,7 @@ class ResponseMachine:
                 page.append(("Content-Type", content_type))
             wanted = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), 200, page, environ).wanted
         else:
-            wanted = not ended  # no header within the limit: assume the worst; a body that ended without one goes as it came
+            wanted = True  # no header within the limit, or none before the body ended: assume the worst
         self._chunks, self._size = [], 0
         if wanted:
             self._to("redispatch")

@@ -34,8 +34,11 @@ def requested(environ: Mapping[str, Any], size: int) -> tuple[int, int] | str | 
         if not last_text:
             return None
         suffix = int(last_text)
-        if suffix == 0 or size == 0:
+        if suffix == 0:
             return UNSATISFIABLE
+        if size == 0:
+            # Satisfiable (RFC 9110 section 14.1.2), yet no Content-Range can say so: the whole, empty body.
+            return None
         return max(0, size - suffix), size - 1
     first = int(first_text)
     last = int(last_text) if last_text else size - 1

@@ -60,6 +60,14 @@ def translate_if_none_match(value: str, token: str, *, only_derived: bool = Fals
     return ", ".join(inner or (f'W/"{opaque}"' if weak else f'"{opaque}"') for weak, opaque, inner in tags if inner or own)
 
 
+def first_derived(value: str, token: str) -> str | None:
+    """The first tag derived with ``token`` in an If-None-Match value, as the client sent it."""
+    for weak, opaque in parse_tags(value):
+        if original(opaque, token):
+            return f'W/"{opaque}"' if weak else f'"{opaque}"'
+    return None
+
+
 def mentions_derived(value: str | None, token: str | None) -> bool:
     """Whether an If-None-Match value holds a tag derived with ``token`` (never, without one)."""
     return bool(value and token) and any(original(opaque, token) for _, opaque in parse_tags(value or ""))  # type: ignore[arg-type]

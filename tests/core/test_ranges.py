@@ -46,3 +46,12 @@ def test_only_a_get_is_answered_with_a_range():
 
 def test_the_content_range_says_the_positions_and_the_whole_size():
     assert content_range(0, 9, 100) == "bytes 0-9/100"
+
+
+def test_an_empty_body_answers_a_suffix_range_whole_and_any_other_range_416():
+    # RFC 9110 section 14.1.2: of a zero-length representation, only a suffix range with a
+    # non-zero length is satisfiable; no Content-Range can name it, so the whole (empty) body.
+    assert asked("bytes=-5", size=0) is None
+    assert asked("bytes=-0", size=0) == UNSATISFIABLE
+    assert asked("bytes=0-", size=0) == UNSATISFIABLE
+    assert asked("bytes=0-9", size=0) == UNSATISFIABLE

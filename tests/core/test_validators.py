@@ -88,6 +88,43 @@ def test_the_apps_304_for_a_client_holding_the_filtered_body_carries_the_derived
     assert (status, etag_of(headers), body) == (304, derived, b"")
 
 
+def test_the_confirming_304_carries_only_what_rfc_9110_lists_and_the_apps_cookies():
+    # A cache updates its stored headers from a 304 (RFC 9111 section 4.3.4): the app's
+    # Content-Type or CSP there would undo on the cached filtered page what the filter
+    # changed on it (a charset it re-encoded in, a script hash it allowed).
+    flt = Upper(force_no_conditional=False)
+    derived = derive('"v1"', flt.validator_token())
+    machine = driven_machine(flt, make_environ(environ={"HTTP_IF_NONE_MATCH": derived}))
+    app_headers = [
+        ("ETag", '"v1"'),
+        ("Content-Type", "text/html; charset=iso-8859-1"),
+        ("Content-Security-Policy", "script-src 'self'"),
+        ("Last-Modified", "Wed, 15 Nov 2023 00:00:00 GMT"),
+        ("Cache-Control", "max-age=60"),
+        ("Vary", "Accept-Language"),
+        ("Expires", "Wed, 15 Nov 2023 00:01:00 GMT"),
+        ("Date", "Wed, 15 Nov 2023 00:00:00 GMT"),
+        ("Content-Location", "/page"),
+        ("Set-Cookie", "session=1; Path=/"),
+        ("X-Request-Id", "abc"),
+    ]
+    status, headers, body = collect(machine.start(304, app_headers) + machine.end())
+    assert (status, body) == (304, b"")
+    assert sorted(name for name, _ in headers) == sorted(
+        ["ETag", "Cache-Control", "Vary", "Expires", "Date", "Content-Location", "Set-Cookie"]
+    )
+    assert etag_of(headers) == derived
+
+
+def test_a_confirming_304_without_a_tag_of_the_apps_carries_the_one_the_client_holds():
+    # RFC 9110 section 15.4.5: the 304 carries the ETag the 200 would have had.
+    flt = Upper(force_no_conditional=False)
+    derived = derive('"v1"', flt.validator_token())
+    machine = driven_machine(flt, make_environ(environ={"HTTP_IF_NONE_MATCH": f'"other", {derived}'}))
+    status, headers, _ = collect(machine.start(304, [("Cache-Control", "max-age=60")]) + machine.end())
+    assert (status, etag_of(headers)) == (304, derived)
+
+
 def test_a_304_for_a_client_holding_the_apps_own_tag_is_left_alone():
     flt = Upper(force_no_conditional=False)
     machine = driven_machine(flt, make_environ(environ={"HTTP_IF_NONE_MATCH": '"v1"'}))

@@ -205,6 +205,8 @@ def test_the_derived_etag_revalidates_the_filtered_page_with_a_bodiless_304(site
     reply = site.get(path, [("If-None-Match", tag)])
     assert (reply.status, reply.header("etag")) == (304, tag)
     assert_no_body(reply)
+    # Nothing of the app's that describes its body: a cache would put it on the filtered page.
+    assert {"content-type", "last-modified", "content-length"} & set(reply.headers) == set()
 
 
 def test_an_apps_own_tag_sent_beside_a_stale_derived_one_never_revalidates_the_filtered_page(site):
