@@ -137,6 +137,10 @@ class Head:
         return self.status < 200
 
 
+#: The fields that frame a response body (RFC 9112 section 6).
+_FRAMING_FIELDS = frozenset({"transfer-encoding", "content-length"})
+
+
 def parse_head(raw: bytes) -> Head:
     """The head in ``raw`` (status line, header lines, blank line). Raises RawResponseError."""
     line, _, rest = raw.partition(b"\n")
@@ -206,7 +210,15 @@ def body_reader(method: str, head: Head) -> BodyReader | LengthReader:
             raise FramingError(str(exc)) from None
         if length is not None:
             return LengthReader(length)
-    return BodyReader(method, head)
+    return BodyReader(method, _framing(head.http_version, head.status, head.headers))
+
+
+def _framing(http_version: str, status: int, headers: HeaderList) -> Head:
+    """A head of only what frames the body (the status line, Transfer-Encoding and
+    Content-Length), for h11 to read it by: a field h11 refuses elsewhere in the head
+    (a name with ``@``, a NUL in a value) must not decide whether a page is filtered."""
+    lines = "".join(f"{name}: {value}\r\n" for name, value in headers if name.lower() in _FRAMING_FIELDS)
+    return parse_head(f"HTTP/{http_version} {status} -\r\n{lines}\r\n".encode("latin-1"))
 
 
 def chunked(headers: Iterable[tuple[str, str]]) -> bool:
@@ -222,9 +234,7 @@ def _last_coding(transfer_encoding: str) -> str:
 def dechunker(status: int, headers: HeaderList) -> BodyReader:
     """The reader of a body framed in chunks by its writer, as an ISAPI extension frames
     its own (IIS sends what it writes as it is): its data de-chunked, then its ``End``."""
-    lines = "".join(f"{name}: {value}\r\n" for name, value in headers)
-    raw = f"HTTP/1.1 {status} -\r\n{lines}\r\n".encode("latin-1")
-    return BodyReader("GET", parse_head(raw))
+    return BodyReader("GET", _framing("1.1", status, headers))
 
 
 class LengthReader:

@@ -109,6 +109,7 @@ class ResponseMachine:
     _held_start: ResponseStart | None = None  # a stream's start, until its first output byte
     _held_charset: Charset | None = None  # the charset the stream named when its start was held
     _answer: ResponseStart | None = None  # the app's 304 or 416, while it is asked again (REDISPATCHING)
+    _peek_asks = True  # PEEKING: a first part of a filtered type is asked again (else: the 502)
     # A filtered body on its way through the stages (state FILTERING).
     _value: BodyValue | None = None
     _headers: HeaderList = []  # the headers as the stages so far left them; never mutated
@@ -190,24 +191,24 @@ class ResponseMachine:
                     tag = validators.first_derived(environ.get("HTTP_IF_NONE_MATCH") or "", token)
                     etag = [*kept, ("ETag", tag)] if tag else kept
                 return [ResponseStart(304, etag, reason)]
+            typed = not untyped_partial(flt, status, decision, environ, headers)
+            can_ask = self.can_redispatch and self.state is _START and typed and RequestPolicy.may_redispatch(environ)
             if (
-                self.can_redispatch
-                and self.state is _START
-                and not untyped_partial(flt, status, decision, environ, headers)
-                and RequestPolicy.may_redispatch(environ)
+                status == 206
+                and (can_ask or typed and environ.get("HTTP_RANGE"))
+                and decision.media_type == "multipart/byteranges"
+                and decision.params.get("boundary")
+                and not codings.parse(get_header(headers, "content-encoding"))  # coded: cannot be read here
+                and get_header(headers, "transfer-encoding") is None  # framed by the app (an ISAPI extension): neither
+                and environ.get("REQUEST_METHOD", "GET") != "HEAD"  # no body to read: asked again, as the GET is
             ):
-                if (
-                    status == 206
-                    and decision.media_type == "multipart/byteranges"
-                    and decision.params.get("boundary")
-                    and not codings.parse(get_header(headers, "content-encoding"))  # coded: cannot be read here
-                    and get_header(headers, "transfer-encoding") is None  # framed by the app (an ISAPI extension): neither
-                    and environ.get("REQUEST_METHOD", "GET") != "HEAD"  # no body to read: asked again, as the GET is
-                ):
-                    # The parts name the page's type: read on to the first part's header.
-                    self._start = make(ResponseStart, (status, headers, reason))
-                    self._to("peek")
-                    return []
+                # The parts name the page's type: read on to the first part's header (then
+                # asked again, or, where it cannot be, answered as a single range is).
+                self._start = make(ResponseStart, (status, headers, reason))
+                self._peek_asks = can_ask
+                self._to("peek")
+                return []
+            if can_ask:
                 self._answer = self._held_answer(status, headers, reason)
                 self._to("redispatch")
                 return [REDISPATCH]
@@ -227,11 +228,7 @@ class ResponseMachine:
                 # A range the client asked for, of what may be a filtered page, and the app cannot
                 # be asked again (an unsafe method, whose Range RFC 9110 section 14.2 has it ignore;
                 # a host that cannot ask twice): never passed on, so never a part of the unfiltered page.
-                self.error = FilterError("a 206 answered a Range of what may be a filtered page, not to be asked again")
-                log.error("%s: %s: %s; answered 502", flt.name, self._path(), self.error)
-                self._to("failed")
-                detail = "The response was a range of a page to filter."
-                return responses.simple_response(502, "Bad Gateway", detail, head=self._head())
+                return self._unaskable_range()
             else:  # a 206 or 304 nobody asked for, or an untyped 206: as it came
                 action = "bodiless" if status == 304 or environ.get("REQUEST_METHOD", "GET") == "HEAD" else "pass"
         elif self._answer is not None:
@@ -683,6 +680,14 @@ class ResponseMachine:
             start = ResponseStart(start.status, responses.with_charset(start.headers, charset), start.reason)
         return start
 
+    def _unaskable_range(self) -> list[Event]:
+        """The 502 for a 206 answering a Range of what may be a filtered page, which the
+        app cannot be asked again for."""
+        self.error = FilterError("a 206 answered a Range of what may be a filtered page, not to be asked again")
+        log.error("%s: %s: %s; answered 502", self.filter.name, self._path(), self.error)
+        self._to("failed")
+        return responses.simple_response(502, "Bad Gateway", "The response was a range of a page to filter.", head=self._head())
+
     # -- a multipart/byteranges 206 ------------------------------------------------------
 
     def _peeked(self, ended: bool) -> list[Event]:
@@ -706,6 +711,8 @@ class ResponseMachine:
         else:
             wanted = True  # no header within the limit, or none before the body ended: assume the worst
         self._chunks, self._size = [], 0
+        if wanted and not self._peek_asks:
+            return self._unaskable_range()
         if wanted:
             self._to("redispatch")
             return [REDISPATCH]

@@ -22,6 +22,7 @@ test checks that they agree)::
     REDISPATCHING --answer_stands--> ANSWERED
     PEEKING --redispatch--> REDISPATCHING
     PEEKING --pass--> PASSTHROUGH
+    PEEKING --failed--> ANSWERED
     PEEKING --restart--> START
     OPENING --opened--> HOLDING
     OPENING --declined--> BUFFERING
@@ -128,6 +129,7 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.REDISPATCHING, "answer_stands"): State.ANSWERED,
     (State.PEEKING, "redispatch"): State.REDISPATCHING,
     (State.PEEKING, "pass"): State.PASSTHROUGH,
+    (State.PEEKING, "failed"): State.ANSWERED,
     (State.PEEKING, "restart"): State.START,
     (State.OPENING, "opened"): State.HOLDING,
     (State.OPENING, "declined"): State.BUFFERING,

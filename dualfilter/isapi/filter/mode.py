@@ -124,6 +124,14 @@ class Connection:
             return exchange.end_of_request(fc)
         except Exception as exc:
             return exchange.failed(fc, None, exc)
+        finally:  # a filter's stream still open (the response cut short) lets go of what it holds
+            exchange.machine.abandon()
+
+    def closed(self) -> None:
+        """The connection is gone (END_OF_NET_SESSION), perhaps in the middle of a response."""
+        exchange, self.exchange = self.exchange, None
+        if exchange is not None:
+            exchange.machine.abandon()
 
     def write(self, fc: Any, pieces: list[bytes]) -> None:
         """Send ``pieces`` in one WriteClient call."""
@@ -206,7 +214,10 @@ class ISAPIFilter:
                 strips = self.strip_request_headers and not connection.skipped
                 connection.request_headers = self._strip_request_headers(fc, fc.GetData()) if strips else {}
             elif kind == SF_NOTIFY_END_OF_NET_SESSION:
+                connection = fc.FilterContext
                 fc.FilterContext = None
+                if type(connection) is Connection:
+                    connection.closed()
         except Exception:
             log.exception("%s: ISAPI filter notification failed; the data goes on as it came", self.filter.name)
         return NEXT
