@@ -14,7 +14,9 @@ from __future__ import annotations
 import argparse
 import email.utils
 import logging
+import os
 import socket
+import ssl
 from collections.abc import AsyncIterator, Iterable, MutableMapping
 from http import HTTPStatus
 from http.cookiejar import CookieJar, DefaultCookiePolicy
@@ -191,6 +193,9 @@ class ReverseProxy:
                 limits=httpx.Limits(max_connections=None, max_keepalive_connections=0),
                 follow_redirects=False,
                 trust_env=False,
+                # The certificates the OpenSSL variables name are trusted (an upstream behind a
+                # private authority), though trust_env keeps the HTTP_PROXY-style ones ignored.
+                verify=upstream_trust(),
                 # Cookies belong to the proxy's clients: keep none of them here.
                 cookies=CookieJar(policy=DefaultCookiePolicy(allowed_domains=[])),
             )
@@ -231,6 +236,9 @@ class ReverseProxy:
             self.upstream.target(scope["method"], raw_path(scope), scope.get("query_string", b""))
         except BadTarget as exc:
             await error_page(send, 400, str(exc))
+            return
+        if sum(1 for name, _ in scope.get("headers", ()) if name.lower() == b"host") > 1:
+            await error_page(send, 400, "the request has more than one Host field (RFC 9112 section 3.2)")
             return
         if max_forwards(scope) == 0:
             await self._answer_as_final_recipient(scope, send)
@@ -331,6 +339,9 @@ class ReverseProxy:
         except ClientDisconnected:
             return
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            if isinstance(exc.__context__, ssl.SSLError) or "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                reason = f"TLS with {self.upstream.url} failed for {what}: {_reason(exc)} (see SSL_CERT_FILE in docs/cli.md)"
+                raise UpstreamFailed(502, reason) from exc
             raise UpstreamFailed(502, f"cannot reach {self.upstream.url} for {what}: {_reason(exc)}") from exc
         except httpx.TimeoutException as exc:
             raise UpstreamFailed(504, f"{self.upstream.url} did not answer {what} within {self.timeout:g} s") from exc
@@ -376,6 +387,16 @@ async def _cancel_on_disconnect(receive: Receive, scope: anyio.CancelScope) -> N
     while (await receive())["type"] != "http.disconnect":
         pass
     scope.cancel()
+
+
+def upstream_trust() -> ssl.SSLContext:
+    """The TLS context for the upstream: the system's certificates, and those the
+    ``SSL_CERT_FILE`` / ``SSL_CERT_DIR`` environment variables name, as OpenSSL reads them."""
+    context = ssl.create_default_context()
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if cafile or capath:
+        context.load_verify_locations(cafile=cafile or None, capath=capath or None)
+    return context
 
 
 def unreachable(upstream: Upstream, timeout: float = 5.0) -> str | None:

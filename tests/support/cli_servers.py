@@ -103,16 +103,18 @@ def dead_port() -> int:
 
 
 @contextlib.contextmanager
-def uvicorn_thread(app: Any) -> Iterator[str]:
-    """Serve the ASGI ``app`` on uvicorn in a thread; yields its ``http://127.0.0.1:PORT``."""
+def uvicorn_thread(app: Any, **config: Any) -> Iterator[str]:
+    """Serve the ASGI ``app`` on uvicorn in a thread (``config``: more of uvicorn's settings,
+    such as ``ssl_certfile``); yields its ``http://127.0.0.1:PORT`` (``https`` with TLS)."""
     import uvicorn
 
     sock = listening_socket()
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_config=None, **config))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
+    scheme = "https" if config.get("ssl_certfile") else "http"
     try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+        yield f"{scheme}://127.0.0.1:{sock.getsockname()[1]}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)
