@@ -250,6 +250,7 @@ class ReverseProxy:
             started = started or message["type"] == "http.response.start"
             await send(message)
 
+        scope[_UNFILTERED_SEND] = watched  # for a response the filters must not see (_relay)
         try:
             await self.app(scope, receive, watched)
         except UpstreamFailed as exc:
@@ -366,6 +367,10 @@ class ReverseProxy:
         import httpx
 
         headers = self.response_headers(scope, response.headers.raw, response.status_code)
+        if _no_transform(headers):
+            # An intermediary must not transform such content (RFC 9111 section 5.2.2.6):
+            # it goes to the client past the filters, as the upstream sent it.
+            send = scope.get(_UNFILTERED_SEND, send)
         await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
         try:
             async for chunk in response.aiter_raw():
@@ -376,6 +381,21 @@ class ReverseProxy:
             return UpstreamFailed(502, f"{self.upstream.url} broke off its answer to {what}: {_reason(exc)}")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
         return None
+
+
+#: The scope key of the proxy's own ``send``, past the filters (the filters hand the app the
+#: server's scope, and a copy of it when they ask again).
+_UNFILTERED_SEND = "dualfilter.proxy.unfiltered_send"
+
+
+def _no_transform(headers: Iterable[tuple[bytes, bytes]]) -> bool:
+    """Whether Cache-Control holds the ``no-transform`` directive."""
+    for name, value in headers:
+        if name.lower() == b"cache-control" and any(
+            directive.split(b"=", 1)[0].strip().lower() == b"no-transform" for directive in value.split(b",")
+        ):
+            return True
+    return False
 
 
 def _reason(exc: BaseException) -> str:

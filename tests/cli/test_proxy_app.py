@@ -79,6 +79,14 @@ async def test_html_from_the_upstream_is_filtered(upstream, through):
     assert response.headers.get("content-length", str(len(FILTERED_PAGE))) == str(len(FILTERED_PAGE))  # absent when streamed
 
 
+async def test_a_page_marked_no_transform_goes_past_the_filters_as_the_upstream_sent_it(upstream, through):
+    # RFC 9111 section 5.2.2.6: an intermediary (a reverse proxy is one) must not transform it.
+    response = await through(upstream).get("/no-transform")
+    assert response.status_code == 200 and b"<hr>" not in response.content
+    assert response.headers["cache-control"] == "public, No-Transform, max-age=60"
+    assert (await through(upstream).get("/page")).content == FILTERED_PAGE
+
+
 async def test_gzip_html_is_filtered_and_sent_gzip_encoded(upstream, through):
     response = await through(upstream).get("/gzip", headers={"accept-encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"

@@ -77,6 +77,9 @@ def make_app(gate: threading.Event) -> Starlette:
             return Response(GZIPPED_PAGE, media_type="text/html", headers={"content-encoding": "gzip", "vary": "accept-encoding"})
         return Response(PAGE, media_type="text/html", headers={"vary": "accept-encoding"})
 
+    async def untransformed(request: Request) -> Response:
+        return Response(PAGE, media_type="text/html", headers={"cache-control": "public, No-Transform, max-age=60"})
+
     async def redirect(request: Request) -> Response:
         return Response(status_code=302, headers={"location": origin(request) + "/page?x=1#top"})
 
@@ -133,6 +136,7 @@ def make_app(gate: threading.Event) -> Starlette:
 
     routes = [
         Route("/page", page),
+        Route("/no-transform", untransformed),
         Route("/gzip", gzipped),
         Route("/redirect", redirect),
         Route("/relative-redirect", relative_redirect),
