@@ -158,6 +158,8 @@ def _read(path: str) -> bytes:
 
 
 def _write(data: bytes) -> None:
+    if sys.stdout is None:  # started with its standard output closed
+        raise CommandError("standard output is closed: nowhere to write the result")
     sys.stdout.flush()
     sys.stdout.buffer.write(data)
     sys.stdout.buffer.flush()

@@ -42,7 +42,10 @@ class Upstream:
     """The server behind the proxy: its origin, and the path prefix the proxy's paths map under."""
 
     def __init__(self, url: str) -> None:
-        parts = urlsplit(url.strip())
+        try:
+            parts = urlsplit(url.strip())
+        except ValueError as exc:  # "Invalid IPv6 URL"
+            raise ValueError(f"{url!r} is not a valid URL: {exc}") from None
         if parts.scheme.lower() not in DEFAULT_PORTS or not parts.hostname:
             raise ValueError(f"{url!r} is not an http:// or https:// URL")
         if parts.username is not None or parts.query or parts.fragment:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,13 @@ def test_version_is_printed():
 def test_the_console_script_runs_main():
     (entry_point,) = importlib.metadata.entry_points(group="console_scripts", name="dualfilter")
     assert entry_point.load() is main
+
+
+def test_apply_with_its_standard_output_closed_says_so_in_one_line(tmp_path):
+    # As `dualfilter apply ... >&-` starts it: Python sets sys.stdout to None.
+    page = tmp_path / "page.html"
+    page.write_bytes(b"<p>x</p>")
+    command = [sys.executable, "-m", "dualfilter", "apply", "-f", "inject?html=y", str(page)]
+    closed = subprocess.run(command, stderr=subprocess.PIPE, preexec_fn=lambda: os.close(1), timeout=60)
+    assert closed.returncode == 1
+    assert closed.stderr.decode().strip() == "dualfilter: error: standard output is closed: nowhere to write the result"

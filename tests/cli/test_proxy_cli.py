@@ -67,6 +67,7 @@ def test_an_unreachable_upstream_at_startup_is_one_line_and_exit_1(capsys):
     ("argv", "message"),
     [
         (["ftp://example.org", "-f", "inject?html=x"], "'ftp://example.org' is not an http:// or https:// URL"),
+        (["http://[::1", "-f", "inject?html=x"], "'http://[::1' is not a valid URL: Invalid IPv6 URL"),
         (["http://127.0.0.1:1", "-f", "replace?patern=x"], "replace: unknown option 'patern'; did you mean 'pattern'?"),
         (["http://127.0.0.1:1", "-f", "inject?html=x", "--timeout", "0"], "--timeout 0 is not a positive number of seconds"),
         (["http://127.0.0.1:1", "-f", "inject?html=x", "--port", "-1"], "--port -1 is not a port number"),
