@@ -28,11 +28,14 @@ COMMANDS = (apply, serve, proxy)
 class _Parser(argparse.ArgumentParser):
     """An argument parser whose errors are one line, ``dualfilter: error: ...``, exit 2."""
 
+    #: The subcommands' parsers by the ``run`` function each sets (the top-level parser's).
+    commands: dict[object, argparse.ArgumentParser] = {}
+
     def error(self, message: str) -> NoReturn:
         self.exit(USAGE, f"dualfilter: error: {message} (see {self.prog} --help)\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser() -> _Parser:
     """The parser for ``dualfilter`` and all its subcommands."""
     common = _Parser(add_help=False)
     common.add_argument("--traceback", action="store_true", help="on an error, print the full traceback too")
@@ -44,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(title="commands", metavar="COMMAND", parser_class=_Parser)
     for command in COMMANDS:
         command.add_parser(subparsers, [common])
+    parser.commands = {choice.get_default("run"): choice for choice in subparsers.choices.values()}
     return parser
 
 
@@ -79,8 +83,10 @@ def _error(message: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
     run = getattr(args, "run", None)
+    if extra:  # told by the command's own parser, whose --help says what it takes
+        parser.commands.get(run, parser).error(f"unrecognized arguments: {' '.join(extra)}")
     if run is None:
         parser.print_help(sys.stderr)
         return 2

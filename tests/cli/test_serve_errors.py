@@ -56,7 +56,7 @@ def test_an_unknown_option_exits_2_naming_it(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["serve", "--demo", "--bogus"])
     assert exc.value.code == 2
-    assert capsys.readouterr().err == "dualfilter: error: unrecognized arguments: --bogus (see dualfilter --help)\n"
+    assert capsys.readouterr().err == "dualfilter: error: unrecognized arguments: --bogus (see dualfilter serve --help)\n"
 
 
 def test_an_app_that_fails_at_startup_is_one_line_and_exit_1(tmp_path):

@@ -214,4 +214,4 @@ def test_proxy_takes_workers_but_not_reload(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["proxy", "http://127.0.0.1:9", "-f", INJECT, "--reload"])
     assert exc.value.code == 2
-    assert capsys.readouterr().err == "dualfilter: error: unrecognized arguments: --reload (see dualfilter --help)\n"
+    assert capsys.readouterr().err == "dualfilter: error: unrecognized arguments: --reload (see dualfilter proxy --help)\n"
