@@ -93,6 +93,18 @@ class _Configured:
         """Check the options once and precompute what every response needs (``Filter`` defines it)."""
 
 
+#: The hooks a subclass may define, and the arguments the hosts call them with (placeholders).
+_HOOK_NAMES = {
+    "filter": ("environ", "headers", "data"),
+    "stream": ("environ", "headers"),
+    "should_filter": ("environ", "status", "headers"),
+    "should_filter_request": ("environ",),
+}
+_HOOK_ARGS = tuple((hook, tuple(None for _ in names)) for hook, names in _HOOK_NAMES.items())
+#: Text codecs that write no page: what output_encoding may not name.
+_NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
+
+
 class Filter(_Configured):
     """An output filter: subclass it, write ``filter()``, wrap any app with it.
 
@@ -179,9 +191,11 @@ class Filter(_Configured):
                 f"unicode_errors must name a codec error handler that decodes, not {self.unicode_errors!r}"
             ) from None
         try:
-            charsets.lookup(self.output_encoding)
-        except (FilterError, AttributeError, TypeError):
+            codec = codecs.lookup(charsets.lookup(self.output_encoding))
+        except (FilterError, AttributeError, TypeError, LookupError):
             raise ValueError(f"output_encoding must name a charset, not {self.output_encoding!r}") from None
+        if not codec._is_text_encoding or codec.name in _NOT_CHARSETS:  # rot13, base64, idna...: no page is written so
+            raise ValueError(f"output_encoding must name a charset, not {self.output_encoding!r} (a codec of another kind)")
         for name in _SWITCHES:
             if not isinstance(getattr(self, name), bool):  # "false" from an environment variable is true
                 raise TypeError(f"{name} must be True or False, not {getattr(self, name)!r}")
@@ -240,12 +254,39 @@ class Filter(_Configured):
                     f"{type(self).__qualname__}.{hook}() is async def: it must be a plain def returning "
                     "True or False (it decides before any await); make filter() async def for async work"
                 )
+        self._check_hooks()
         self.is_streaming = (
             callable(stream) and stream is not Filter.stream and self._format is None and self.format_output is None
         )
         self.etag_token = None if self.force_no_conditional else self.validator_token()
         #: What the app is shown of each request (every host asks this one object).
         self.request_policy = RequestPolicy(self)
+
+    def _check_hooks(self) -> None:
+        """A filter that could never work is refused when it is built, not with a 500 on
+        every page: it must define ``filter()`` or ``stream()``, and each hook it defines
+        must take what the hosts give it."""
+        cls = type(self)
+        name = cls.__qualname__
+        if cls is not Filter and cls.filter is Filter.filter and cls.stream is Filter.stream and not self._stages:
+            raise TypeError(f"{name} defines neither filter(self, environ, headers, data) nor stream(self, environ, headers)")
+        if cls.filter is not Filter.filter and inspect.isasyncgenfunction(cls.filter):
+            raise TypeError(f"{name}.filter() is an async generator: make it async def returning the new body")
+        for hook, args in _HOOK_ARGS:
+            method = getattr(self, hook, None)
+            if getattr(cls, hook, None) is getattr(Filter, hook):
+                continue  # the default
+            if not callable(method):
+                raise TypeError(f"{name}.{hook} must be a method, not {method!r}")
+            try:
+                signature = inspect.signature(method)
+            except (TypeError, ValueError):  # no signature to read (a builtin): trusted
+                continue
+            try:
+                signature.bind(*args)
+            except TypeError as exc:
+                wanted = ", ".join(["self", *_HOOK_NAMES[hook]])
+                raise TypeError(f"{name}.{hook}() must take ({wanted}): {exc}") from None
 
     # -- what subclasses write ------------------------------------------------
 

@@ -61,6 +61,9 @@ def detect(app: Any) -> str:
     """``'isapi'``, ``'asgi'`` or ``'wsgi'`` for an application object."""
     if _is_filter(app):
         raise TypeError(f"cannot wrap {app!r}: " + misuse_message(app))
+    if isinstance(app, type) and (hasattr(app, "HttpExtensionProc") or inspect.iscoroutinefunction(app.__call__)):
+        # An ASGI app's or an ISAPI extension's class (a WSGI app may be a class: PEP 3333).
+        raise TypeError(f"cannot wrap the class {app.__name__}: pass an instance of it ({app.__name__}())")
     if hasattr(app, "HttpExtensionProc"):
         return "isapi"
     if is_asgi(app):

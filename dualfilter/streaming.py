@@ -44,8 +44,8 @@ class Stream(Protocol):
     went away), so the stream lets go of what it holds at once.
     """
 
-    def feed(self, data: Any) -> Any:
-        """The output for the next chunk of the body."""
+    def feed(self, data: Any, /) -> Any:
+        """The output for the next chunk of the body (its parameter may have any name)."""
         ...
 
     def finish(self) -> Any:

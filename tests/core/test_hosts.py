@@ -77,12 +77,18 @@ class PerInstanceCall:
         (functools.partial(functools.partial(AsgiObject())), "asgi"),
         (functools.partial(WsgiObject()), "wsgi"),
         (PerInstanceCall(), "asgi"),
-        (AsgiObject, "wsgi"),  # a class is called to make an instance, as a WSGI app is called
+        (WsgiObject, "wsgi"),  # a class is called to make an instance, as a WSGI app may be (PEP 3333)
     ],
     ids=["partial-of-object", "nested-partials", "partial-of-wsgi-object", "per-instance-call", "class"],
 )
 def test_the_host_is_detected_as_servers_and_starlette_detect_it(app, kind):
     assert hosts.detect(app) == kind
+
+
+def test_the_class_of_an_asgi_app_is_refused_for_its_instance():
+    # Upper(Starlette) for Upper(Starlette()): the class would be called as a WSGI app.
+    with pytest.raises(TypeError, match=r"pass an instance of it \(AsgiObject\(\)\)"):
+        hosts.detect(AsgiObject)
 
 
 def test_something_that_is_not_an_app_is_refused():

@@ -131,3 +131,77 @@ def test_a_text_stream_giving_no_str_is_the_clean_500_not_an_empty_page(feed, ca
 
     status, headers, body = run_filter(Text, b"<p>a</p>", content_type="text/html; charset=utf-8")
     assert status == 500 and "expected str under decode_unicode" in caplog.text
+
+
+class _Typo(Filter):
+    def fliter(self, environ, headers, data):  # the typo a 500 on every page used to answer
+        return data
+
+
+class _WrongSignature(Filter):
+    def filter(self, environ, headers, data):
+        return data
+
+    def should_filter(self, status, headers):
+        return True
+
+
+class _NotCallable(Filter):
+    should_filter = True
+
+    def filter(self, environ, headers, data):
+        return data
+
+
+class _AsyncGenerator(Filter):
+    async def filter(self, environ, headers, data):
+        yield data
+
+
+@pytest.mark.parametrize(
+    ("cls", "message"),
+    [
+        (_Typo, "_Typo defines neither filter"),
+        (_WrongSignature, r"_WrongSignature.should_filter\(\) must take \(self, environ, status, headers\)"),
+        (_NotCallable, "_NotCallable.should_filter must be a method"),
+        (_AsyncGenerator, "_AsyncGenerator.filter.. is an async generator"),
+    ],
+)
+def test_a_filter_that_could_never_work_is_refused_when_it_is_built(cls, message):
+    with pytest.raises(TypeError, match=message):
+        cls()
+
+
+@pytest.mark.parametrize("codec", ["rot13", "base64", "zlib", "idna", "punycode", "unicode_escape"])
+def test_an_output_encoding_that_is_no_charset_is_refused_when_built(codec):
+    with pytest.raises(ValueError, match="output_encoding must name a charset"):
+        Filter(output_encoding=codec)
+
+
+def test_an_asgi_apps_class_is_refused_naming_the_instance_to_pass():
+    from starlette.applications import Starlette
+
+    with pytest.raises(TypeError, match=r"pass an instance of it \(Starlette\(\)\)"):
+        Filter(Starlette)
+
+    class Extension:
+        def HttpExtensionProc(self, ecb):
+            return 1
+
+    with pytest.raises(TypeError, match=r"pass an instance of it \(Extension\(\)\)"):
+        Filter(Extension)
+
+
+def test_a_wsgi_app_that_is_a_class_is_still_wrapped():
+    # PEP 3333: "the application object may be a class" (calling it gives the iterable).
+    class App:
+        def __init__(self, environ, start_response):
+            start_response("200 OK", [("Content-Type", "text/plain")])
+
+        def __iter__(self):
+            yield b"ok"
+
+    from dualfilter.testing import make_environ
+
+    body = b"".join(Filter(App)(make_environ("GET"), lambda status, headers, exc_info=None: None))
+    assert body == b"ok"

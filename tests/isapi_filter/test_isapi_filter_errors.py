@@ -34,6 +34,9 @@ class BrokenDecision(Filter):
     def should_filter(self, environ, status, headers):
         raise ValueError("broken decision")
 
+    def filter(self, environ, headers, data):
+        return data
+
 
 class FailsOnBoom(Filter):
     def filter(self, environ, headers, data):
@@ -84,6 +87,9 @@ def test_failing_decision_gives_a_clean_500():
 class BrokenRequestPredicate(Filter):
     def should_filter_request(self, environ):
         raise ValueError("broken request predicate")
+
+    def filter(self, environ, headers, data):
+        return data
 
 
 def test_a_should_filter_request_that_raises_gives_a_clean_500_in_place_of_the_sites_response():
