@@ -8,6 +8,7 @@ import secrets
 import weakref
 from typing import Any
 
+from ..body import NothingToParse
 from ..charsets import Charset
 from ..errors import FilterError
 from . import Format
@@ -36,6 +37,8 @@ class JSONFormat(Format):
         # response declared is named again as utf-8 when the JSON is written back.
         try:
             text = data.decode(json.detect_encoding(data), "surrogatepass")  # as json.loads reads bytes
+            if not text.strip(" \t\n\r"):
+                raise NothingToParse  # white space only: nothing to filter, it passes as it is
             value = _loads(text)
         except (ValueError, RecursionError) as exc:
             raise FilterError(f"response body is not valid JSON: {exc}") from None
@@ -120,7 +123,7 @@ class _Alive:
 #: value holds one, and JSON is written without looking for them.
 _alive: weakref.WeakSet[Any] = weakref.WeakSet()
 _KEPT = frozenset({KeptFloat, KeptInt, LongInteger})
-_CONTAINERS = frozenset({dict, list, tuple})
+_CONTAINERS = (dict, list, tuple)  # for isinstance: their subclasses too
 #: ``-0`` in JSON text (or in a string: then integers are read more slowly, nothing else).
 _MINUS_ZERO = re.compile(r"-0(?![\d.eE])")
 
@@ -174,7 +177,7 @@ def _holds_kept(value: Any) -> bool:
     kind = type(value)
     if kind in _KEPT:
         return True
-    if kind not in _CONTAINERS:
+    if not isinstance(value, _CONTAINERS):  # a subclass too (an OrderedDict, a defaultdict)
         return False
     try:
         return _contains_kept(value)
@@ -184,12 +187,10 @@ def _holds_kept(value: Any) -> bool:
 
 def _contains_kept(container: Any) -> bool:
     """Whether a kept number is in ``container`` (a dict, list or tuple), at any depth."""
-    for item in container.values() if type(container) is dict else container:
-        kind = type(item)
-        if kind in _CONTAINERS:
-            if _contains_kept(item):
-                return True
-        elif kind in _KEPT:
+    for item in container.values() if isinstance(container, dict) else container:
+        if type(item) in _KEPT:
+            return True
+        if isinstance(item, _CONTAINERS) and _contains_kept(item):
             return True
     return False
 
@@ -200,8 +201,8 @@ def _marked(value: Any, texts: list[str], marker: str) -> Any:
     if kind in _KEPT:
         texts.append(value.text)
         return f"{marker}{len(texts) - 1}"
-    if kind is dict:
+    if isinstance(value, dict):
         return {key: _marked(item, texts, marker) for key, item in value.items()}
-    if kind in _CONTAINERS:
+    if isinstance(value, _CONTAINERS):
         return [_marked(item, texts, marker) for item in value]
     return value

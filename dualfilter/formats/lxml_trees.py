@@ -22,7 +22,8 @@ XHTML = "application/xhtml+xml"
 #: An XML declaration at the start of an HTML page (after white space): browsers read it as a comment.
 _XML_DECLARATION = re.compile(r"\A\s*<\?xml[^>]*>")
 #: An HTML page with nothing in it: white space, and a doctype at most.
-_EMPTY_HTML = re.compile(r"[ \t\n\f\r]*(?:<!doctype[^>]*>[ \t\n\f\r]*)?", re.IGNORECASE)
+#: A page with no element: white space, a doctype, comments (browsers show it blank).
+_EMPTY_HTML = re.compile(r"(?:[ \t\n\f\r]+|<!doctype[^>]*>|<!--.*?-->)*", re.IGNORECASE | re.DOTALL)
 #: libxml2's errors for a reference to an entity the parser does not read.
 _UNREAD_ENTITY = frozenset({26, 27})  # XML_ERR_UNDECLARED_ENTITY, XML_WAR_UNDECLARED_ENTITY
 

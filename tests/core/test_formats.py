@@ -111,6 +111,21 @@ def test_a_kept_json_number_the_filter_moves_is_written_as_it_came():
     assert drive(Move(), [b'{"x": 1.10, "y": 2}'], headers=ct("application/json"))[3] == b'{"moved":[1.10],"y":2}'
 
 
+def test_kept_json_numbers_in_dict_and_list_subclasses_are_written_as_they_came():
+    from collections import OrderedDict, defaultdict
+
+    class Sort(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            grouped = defaultdict(list, {"all": data["items"]})
+            return OrderedDict(sorted({**data, "grouped": grouped}.items()))
+
+    body = b'{"price": 1.10, "big": 1e400, "items": [100.00, -0]}'
+    out = drive(Sort(), [body], headers=ct("application/json"))[3]
+    assert out == b'{"big":1e400,"grouped":{"all":[100.00,-0]},"items":[100.00,-0],"price":1.10}'
+
+
 def test_arithmetic_on_kept_json_numbers_gives_plain_numbers():
     class Add(Filter):
         format = "json"
@@ -145,6 +160,16 @@ def test_a_json_number_the_filter_makes_infinite_gives_a_500(caplog):
 
     assert drive(Double(), [b'{"big": 1e400}'], headers=ct("application/json"))[1] == 500
     assert "Out of range float values are not JSON compliant" in caplog.text
+
+
+def test_json_of_only_white_space_passes_as_it_came():
+    class Touch(Filter):
+        format = "json"
+
+        def filter(self, environ, headers, data):
+            return {"touched": True}
+
+    assert drive(Touch(), [b"  \n"], headers=ct("application/json"))[1:4:2] == (200, b"  \n")
 
 
 def test_malformed_json_gives_a_500(caplog):
