@@ -51,6 +51,7 @@ from ..constants import (
     ERROR_INVALID_PARAMETER,
     ERROR_NOT_SUPPORTED,
     HSE_IO_ASYNC,
+    HSE_IO_DISCONNECT_AFTER_SEND,
     HSE_IO_SEND_HEADERS,
     HSE_IO_SYNC,
     HSE_STATUS_ERROR,
@@ -109,6 +110,16 @@ def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
+def _framed(event: Event) -> Event:
+    """``event`` as it goes out in chunks: body data as one chunk, the end as the last chunk
+    (with its trailers); other events as they are."""
+    if type(event) is Body:
+        return Body(_chunk(event.data))
+    if type(event) is End:
+        return Body(_last_chunk(event.trailers))
+    return event
+
+
 def _last_chunk(trailers: list[tuple[str, str]] | None) -> bytes:
     """The last chunk, with its trailer section."""
     return b"0\r\n" + header_block(trailers or [])
@@ -141,6 +152,8 @@ class ProxyECB:
         "_raw",
         "_direct",
         "_reframe",
+        "_dechunked",
+        "_chunks_out",
         "_cut",
         "_keep_alive",
         "_io",
@@ -166,6 +179,10 @@ class ProxyECB:
         self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
         #: Passing a body the extension frames in chunks itself: read de-chunked, it goes out framed again.
         self._reframe = False
+        #: The extension frames its body in chunks itself, read de-chunked for the machine.
+        self._dechunked = False
+        #: The start that went out says chunked framing: body goes out in chunks, its end as the last one.
+        self._chunks_out = False
         self._cut = False  # a streaming filter failed after the start went out: the response is cut short
         self._keep_alive = False
         self._io: tuple[Callable[..., Any], Any] | None = None  # from IOCompletion
@@ -214,6 +231,7 @@ class ProxyECB:
             self._send(events)
             if machine.state in _READS_BODY:
                 self._reader = self._body_reader(text, pairs)
+                self._dechunked = isinstance(self._reader, BodyReader)
             if body:
                 self._send(self._body(body))
 
@@ -332,6 +350,8 @@ class ProxyECB:
                     events = machine.start(text, pairs, decision=decision)
                     # No body may follow (a 204 or 304; a first answer that stands, whole): not this file.
                     if type(events[-1]) is End or machine.state in _ENDED:
+                        # The connection stays as the extension asked IIS to leave it.
+                        self._keep_alive = not flags & HSE_IO_DISCONNECT_AFTER_SEND
                         self._send(events)
                         skipped = True
                     else:
@@ -437,21 +457,25 @@ class ProxyECB:
         that does not say where its body ends goes out without keep-alive."""
         for event in events:
             if event is PASSTHROUGH:
-                if isinstance(self._reader, BodyReader):
-                    # The machine got the extension's chunks de-chunked, and hands on what it
-                    # held as data: that, and all that follows, go out framed in chunks again.
+                if self._dechunked:
+                    # The machine got the extension's chunks de-chunked: the rest of them goes past
+                    # it (framed in chunks again, under the extension's own start).
                     self._reframe = True
-                    events = [Body(_chunk(item.data)) if type(item) is Body and item.data else item for item in events]
                 else:
                     self._direct = True  # the rest of the body goes straight to the real ECB
                     self._reader = None  # where it ends is IIS's concern, as for a page not filtered
             elif event is REDISPATCH:
                 self.asked_again = True  # what follows of this answer goes nowhere
-            elif type(event) is ResponseStart and not delimited(
-                event.status, event.headers, head=self._machine.environ.get("REQUEST_METHOD") == "HEAD"
-            ):
-                self.closes = True
-                self._keep_alive = False
+            elif type(event) is ResponseStart:
+                head = self._machine.environ.get("REQUEST_METHOD") == "HEAD"
+                if not delimited(event.status, event.headers, head=head):
+                    self.closes = True
+                    self._keep_alive = False
+                # The extension's own start, framing in chunks, over the body read de-chunked (passed
+                # through, too large to filter, nothing to parse): the body is framed again.
+                self._chunks_out = self._dechunked and chunked(event.headers) and not head
+        if self._chunks_out:
+            events = [_framed(event) for event in events if type(event) is not Body or event.data]
         send_response(self._real, events, self._keep_alive)
 
     def _drive(self, events: list[Event]) -> list[Event]:
@@ -476,12 +500,8 @@ class ProxyECB:
             read = reader.feed(data)
         except RawResponseError as exc:
             raise ExtensionError(ERROR_INVALID_PARAMETER, f"malformed chunked body: {exc}", "WriteClient") from None
-        if self._reframe:  # passed on, in chunks of the same data
-            return [
-                Body(_chunk(event.data) if isinstance(event, Body) else _last_chunk(event.trailers))
-                for event in read
-                if not isinstance(event, Body) or event.data  # an empty chunk would be the last
-            ]
+        if self._reframe:  # passed on, past the machine (_send frames it in chunks again)
+            return list(read)
         if reader.complete and reader.leftover:
             # Past the end the extension's framing states: not part of the page (RFC 9112
             # section 6.3), and a client would read it as the next response. Dropped.
