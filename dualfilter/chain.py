@@ -77,6 +77,8 @@ class Chain(Filter):
                 f"e.g. chain(MyFilter({unknown[0]}=...), ...)"
             )
         inner = self._stages
+        if not inner:
+            raise TypeError("Chain is the class chain() makes: build one with chain(FilterA, FilterB, ...)")
         # Taken from what was chained: the stages, and a configured chain's own options
         # (chain(A, Pipeline(max_buffer_size=...)) holds to them as A(Pipeline(app)) would).
         sources = self._sources or inner

@@ -128,6 +128,8 @@ def run_filter(
             logging.disable(disabled)
         failures.raise_first(result[0])
         return result
+    if not (isinstance(filter, Filter) or isinstance(filter, type) and issubclass(filter, Filter)):
+        raise TypeError(f"run_filter takes a Filter class or instance, not {filter!r}")
     flt = filter() if isinstance(filter, type) else filter
     hosts.require_configured(flt)
     response_headers = [] if content_type is None else [("Content-Type", content_type)]

@@ -28,6 +28,29 @@ _EMPTY_HTML = re.compile(r"(?:[ \t\n\f\r]+|<!doctype[^>]*>|<!--.*?-->)*", re.IGN
 _UNREAD_ENTITY = frozenset({26, 27})  # XML_ERR_UNDECLARED_ENTITY, XML_WAR_UNDECLARED_ENTITY
 
 
+#: Elements HTML has void (no content, no end tag) that libxml2's HTML parser, which
+#: predates them, takes for containers of what follows them.
+_VOIDS_LIBXML2_MISSES = ("source", "track", "wbr", "embed", "keygen")
+
+
+def _unnest_voids(document: Any) -> None:
+    """What libxml2 put inside a void element it does not know (``<picture><source><img>``
+    reads as an ``img`` inside the ``source``), moved after it, where browsers have it."""
+    for element in list(document.iter(*_VOIDS_LIBXML2_MISSES)):
+        if not len(element) and not element.text:
+            continue
+        parent = element.getparent()
+        if parent is None:
+            continue
+        children, text, tail = list(element), element.text, element.tail
+        element.text, element.tail = None, text
+        at = parent.index(element)
+        for offset, child in enumerate(children, 1):
+            parent.insert(at + offset, child)
+        last = children[-1] if children else element
+        last.tail = (last.tail or "") + (tail or "") or None
+
+
 class LxmlFormat(Format):
     """What the lxml formats share: they need lxml, and take an element or a tree back."""
 
@@ -84,6 +107,7 @@ class LxmlHTMLFormat(LxmlFormat):
             # of the page would be lost without a word, so it is the clean 500, as for XML.
             if entry.level_name == "FATAL":
                 raise FilterError(f"response body is beyond the HTML parser's limits: {entry.message}")
+        _unnest_voids(document)
         return document, charset
 
     def serialize(

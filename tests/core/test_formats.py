@@ -162,6 +162,27 @@ def test_a_json_number_the_filter_makes_infinite_gives_a_500(caplog):
     assert "Out of range float values are not JSON compliant" in caplog.text
 
 
+def test_lxml_html_reads_the_void_elements_libxml2_predates_as_browsers_do():
+    # <source>, <track>, <wbr>, <embed>: libxml2 took what follows for their content, so
+    # dropping a <source> of a <picture> took the <img> with it.
+    class DropWebp(Filter):
+        format = "lxml_html"
+
+        def filter(self, environ, headers, data):
+            assert [img.get("src") for img in data.xpath("//picture/img")] == ["a.png"]
+            for source in data.xpath('//source[@type="image/webp"]'):
+                source.drop_tree()
+            return data
+
+    page = (
+        b'<html><body><picture><source type="image/webp" srcset="a.webp"><img src="a.png"></picture>'
+        b"<video><source src=v.mp4><track src=t.vtt>fallback</video>a<wbr>b<p>text</p></body></html>"
+    )
+    out = drive(DropWebp(), [page], headers=ct("text/html"))[3]
+    assert b'<picture><img src="a.png"></picture>' in out
+    assert b'<track src="t.vtt"></track>fallback</video>a<wbr></wbr>b<p>text</p>' in out
+
+
 def test_json_of_only_white_space_passes_as_it_came():
     class Touch(Filter):
         format = "json"

@@ -205,3 +205,17 @@ def test_a_wsgi_app_that_is_a_class_is_still_wrapped():
 
     body = b"".join(Filter(App)(make_environ("GET"), lambda status, headers, exc_info=None: None))
     assert body == b"ok"
+
+
+def test_the_chain_class_itself_is_refused_naming_chain():
+    from dualfilter.chain import Chain
+
+    with pytest.raises(TypeError, match=r"build one with chain\(FilterA, FilterB, \.\.\.\)"):
+        Chain()
+
+
+def test_run_filter_refuses_what_is_no_filter():
+    with pytest.raises(TypeError, match="run_filter takes a Filter class or instance"):
+        run_filter(lambda environ, headers, data: data, b"<p>x</p>")
+    with pytest.raises(TypeError, match="run_filter takes a Filter class or instance"):
+        run_filter(Upper(lambda environ, start_response: []), b"<p>x</p>")  # a middleware
