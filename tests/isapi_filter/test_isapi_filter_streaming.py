@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from filter_harness import HTML_TYPE, UpperFilter, html, serve
+from filter_harness import HTML_TYPE, html, serve
 
 from dualfilter import Filter
 from dualfilter.isapi.testing import FilterHost, raw_response
+from tests.support.filters import ClosingStream, ClosingStreams
 
 
 class UpperStream:
@@ -91,39 +92,21 @@ def test_streamed_response_to_an_http_1_0_client_keeping_its_connection_is_held_
     assert response.header("Content-Length") == "32" and response.body == b"<P>ONE</P><P>TWO</P><!-- end -->"
 
 
-class _Closing:
-    closed = 0
-
-    def feed(self, data):
-        return data.upper()
-
-    def finish(self):
-        return b""
-
-    def close(self):
-        _Closing.closed += 1
-
-
-class _ClosingStreams(UpperFilter):
-    def stream(self, environ, headers):
-        return _Closing()
-
-
 def test_a_stream_cut_short_or_left_by_a_closed_connection_is_told_so():
     # Stream.close(): a response dropped before its end lets go of what its stream holds.
     from dualfilter.isapi.constants import SF_NOTIFY_PREPROC_HEADERS
     from dualfilter.isapi.testing.filter_host import SiteRequest
     from dualfilter.isapi.testing.request import Request
 
-    _Closing.closed = 0
+    ClosingStream.closed = 0
     cut = raw_response("200 OK", [HTML_TYPE, ("Content-Length", "100")], [b"<p>one</p>"])
-    serve(cut, flt=_ClosingStreams)
-    assert _Closing.closed == 1
+    serve(cut, flt=ClosingStreams)
+    assert ClosingStream.closed == 1
     raw = html(chunks=[b"<p>one</p>", b"<p>two</p>"], chunked=True)
-    with FilterHost(_ClosingStreams.isapi_filter()) as iis:
+    with FilterHost(ClosingStreams.isapi_filter()) as iis:
         connection = iis.connection()
         connection._request = SiteRequest(Request("GET", "/p"))
         connection._notify(SF_NOTIFY_PREPROC_HEADERS)
         connection._send(raw[: raw.index(b"<p>two")], nested=False)
         connection.close()  # END_OF_NET_SESSION, no END_OF_REQUEST
-    assert _Closing.closed == 2
+    assert ClosingStream.closed == 2

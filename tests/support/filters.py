@@ -16,6 +16,28 @@ class Upper(Filter):
         return data.upper()
 
 
+class ClosingStream:
+    """Upper-cases chunk by chunk, and counts the responses dropped before their end (``close()``)."""
+
+    closed = 0
+
+    def feed(self, data):
+        return data.upper()
+
+    def finish(self):
+        return b""
+
+    def close(self):
+        ClosingStream.closed += 1
+
+
+class ClosingStreams(Upper):
+    """Upper streaming through a :class:`ClosingStream`."""
+
+    def stream(self, environ, headers):
+        return ClosingStream()
+
+
 class AsyncUpper(Filter):
     """Upper-cases the bytes in an ``async def`` filter."""
 

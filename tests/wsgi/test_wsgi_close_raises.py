@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from dualfilter.testing import make_environ
-from tests.support.filters import Upper
+from tests.support.filters import ClosingStream, ClosingStreams, Upper
 from tests.support.http_servers import waitress_serving, wsgiref_serving
 
 
@@ -122,24 +122,6 @@ def test_an_unfiltered_answer_of_the_apps_leaves_its_close_error_to_the_server(m
     assert [answer.closed for answer in answers] == [1]
 
 
-class ClosingStream:
-    closed = 0
-
-    def feed(self, data):
-        return data.upper()
-
-    def finish(self):
-        return b""
-
-    def close(self):
-        ClosingStream.closed += 1
-
-
-class Streams(Upper):
-    def stream(self, environ, headers):
-        return ClosingStream()
-
-
 @pytest.mark.parametrize("where", ["in-the-call", "first-next"])
 def test_a_stream_is_told_when_the_app_fails_before_the_server_gets_the_answer(where):
     # The server never gets an object to close: the stream opened at the start is closed here.
@@ -156,5 +138,5 @@ def test_a_stream_is_told_when_the_app_fails_before_the_server_gets_the_answer(w
 
     ClosingStream.closed = 0
     with pytest.raises(RuntimeError, match="the app failed"):
-        Streams.wsgi(app)(make_environ("GET"), lambda status, headers, exc_info=None: None)
+        ClosingStreams.wsgi(app)(make_environ("GET"), lambda status, headers, exc_info=None: None)
     assert ClosingStream.closed == 1
