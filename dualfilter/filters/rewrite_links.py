@@ -96,8 +96,9 @@ class RewriteLinks(Filter):
 
     With the ``dualfilter[html]`` extra the page streams through
     :class:`dualfilter.html.Rewriter` (the links lxml finds, in the same
-    places; everything else byte for byte). Without it the document goes
-    through lxml (the ``lxml_html`` format), whole.
+    places, but inside ``<noscript>``, whose content it reads as text, as a
+    browser running scripts does; everything else byte for byte). Without it
+    the document goes through lxml (the ``lxml_html`` format), whole.
     """
 
     format: Any = "lxml_html"  # None when the html extra streams the page instead

@@ -100,10 +100,13 @@ class XSLT(Filter):
             root = result.getroot()
             is_html = root is not None and isinstance(root.tag, str) and root.tag.lower() == "html"
             method = "html" if is_html and not output.startswith(b"<?xml") else "xml"
-        media_type = self._media_type or METHOD_MEDIA_TYPES.get(method)
-        if media_type is None:
-            media_type = parse_content_type(headers.get("Content-Type") or "")[0] or "application/xml"
-        headers["Content-Type"] = format_content_type(media_type, {"charset": self._encoding.lower()})
+        media_type, params = parse_content_type(self._media_type or "")  # a media-type may carry parameters
+        if not media_type:
+            media_type, params = METHOD_MEDIA_TYPES.get(method, ""), {}
+        if not media_type:
+            media_type, params = parse_content_type(headers.get("Content-Type") or "")[0] or "application/xml", {}
+        # The charset is the one the output is written in, whatever a media-type attribute says.
+        headers["Content-Type"] = format_content_type(media_type, {**params, "charset": self._encoding.lower()})
         return output
 
 

@@ -57,6 +57,14 @@ def test_output_media_type_sets_the_content_type(stylesheet):
     assert get_header(headers, "content-type") == "application/atom+xml; charset=utf-8"
 
 
+def test_a_media_type_with_parameters_gets_one_charset_the_outputs(stylesheet):
+    # XSLT 1.0 section 16: media-type is a content type, and may carry parameters.
+    xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="xml" encoding="iso-8859-1"
+      media-type="text/xml; charset=utf-8; profile=feed"/><xsl:template match="/"><feed/></xsl:template></xsl:stylesheet>"""
+    _, headers, _ = run_filter(XSLT(stylesheet=stylesheet(xsl)), DOC, content_type="application/xml")
+    assert get_header(headers, "content-type") == "text/xml; charset=iso-8859-1; profile=feed"
+
+
 def test_text_output_is_text_plain(stylesheet):
     xsl = f"""<xsl:stylesheet version="1.0" {XSL}><xsl:output method="text"/>
       <xsl:template match="/">Title: <xsl:value-of select="/doc/title"/></xsl:template></xsl:stylesheet>"""
