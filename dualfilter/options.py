@@ -84,7 +84,7 @@ def convert_options(cls: type, options: dict[str, Any]) -> dict[str, Any]:
             elif value.strip().lower() in ("", "none") and re.search(r"\bNone\b|Optional\[", annotation or ""):
                 converted[name] = None
             else:
-                converted[name] = _convert_as(base, value)
+                converted[name] = _convert_as(base, value, _item_type(annotation or ""))
         except ValueError as exc:
             raise ValueError(f"option {name!r}: {exc}") from None
     return converted
@@ -108,8 +108,9 @@ def _text(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     if origin is typing.Union or origin is types.UnionType:
         return " | ".join(_text(argument) for argument in typing.get_args(annotation))
-    if origin is not None:  # tuple[str, ...]: its collection
-        return _text(origin)
+    if origin is not None:  # tuple[str, ...]: its collection, and its items' first type
+        arguments = typing.get_args(annotation)
+        return f"{_text(origin)}[{_text(arguments[0])}]" if arguments else _text(origin)
     return getattr(annotation, "__name__", repr(annotation))
 
 
@@ -169,8 +170,18 @@ _KNOWN = frozenset({"bool", "int", "float", "str", "tuple", "list", "frozenset",
 _COLLECTIONS: dict[str, type] = {"tuple": tuple, "list": list, "frozenset": frozenset, "set": set}
 
 
-def _convert_as(base: str, value: str) -> Any:
-    """An ini string as the type ``base`` names; as it is for any other type."""
+def _item_type(annotation: str) -> str:
+    """The simple type a collection's annotation names for its items: ``tuple[int, ...]`` -> ``'int'``."""
+    for part in _union_text(annotation).split("|"):
+        found = re.match(r"\s*[\w.]+\[\s*(\w+)\s*[,\]]", part)
+        if found is not None:
+            return found.group(1) if found.group(1) in _SIMPLE else ""
+    return ""
+
+
+def _convert_as(base: str, value: str, item: str = "") -> Any:
+    """An ini string as the type ``base`` names (a collection's items as ``item`` names);
+    as it is for any other type."""
     if base == "bool":
         return to_bool(value)
     if base == "int":
@@ -178,5 +189,6 @@ def _convert_as(base: str, value: str) -> Any:
     if base == "float":
         return float(value.strip())
     if base in _COLLECTIONS:
-        return _COLLECTIONS[base](item for item in value.replace(",", " ").split() if item)
+        items = [piece for piece in value.replace(",", " ").split() if piece]
+        return _COLLECTIONS[base](_convert_as(item, piece) for piece in items) if item else _COLLECTIONS[base](items)
     return value

@@ -326,3 +326,26 @@ def test_union_annotations_as_text_convert_ini_strings():
             return data
 
     assert convert_options(Limited, {"limit": "5", "other": "none"}) == {"limit": 5, "other": None}
+
+
+def test_a_collections_items_convert_by_its_annotation_from_ini_and_spec_strings():
+    # ports = 80 443 in an ini file: (80, 443), not ('80', '443'), which 80 in ports would miss.
+    class Ports(Filter):
+        ports: tuple[int, ...] = (80,)
+        ratios: frozenset[float] | None = None
+        flags: list[bool] = []
+        names: tuple[str, ...] = ()
+
+        def filter(self, environ, headers, data):
+            return data
+
+    class Objects(Filter):  # annotations as objects, not text
+        pass
+
+    Objects.__annotations__ = {"ports": tuple[int, ...]}
+    Objects.ports = (80,)
+    converted = convert_options(Ports, {"ports": "80, 443", "ratios": "0.5 1", "flags": "yes off", "names": "a b"})
+    assert converted == {"ports": (80, 443), "ratios": frozenset({0.5, 1.0}), "flags": [True, False], "names": ("a", "b")}
+    assert convert_options(Objects, {"ports": "8080"}) == {"ports": (8080,)}
+    with pytest.raises(ValueError, match="option 'ports'"):
+        convert_options(Ports, {"ports": "80 http"})
