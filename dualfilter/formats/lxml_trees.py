@@ -10,6 +10,7 @@ network access, and libxml2's limits on tree depth and text size kept.
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 from .. import charsets
@@ -27,6 +28,11 @@ _EMPTY_HTML = re.compile(r"(?:[ \t\n\f\r]+|<!doctype[^>]*>|<!--.*?-->)*", re.IGN
 #: libxml2's errors for a reference to an entity the parser does not read.
 _UNREAD_ENTITY = frozenset({26, 27})  # XML_ERR_UNDECLARED_ENTITY, XML_WAR_UNDECLARED_ENTITY
 
+
+#: What makes a page a document rather than a fragment: a doctype, or an html, head or body tag.
+_DOCUMENT_TAG = re.compile(r"<(?:!doctype|html|head|body)[\s>/]", re.IGNORECASE)
+#: The parsed documents that came as fragments (see LxmlHTMLFormat.serialize).
+_FRAGMENTS: weakref.WeakSet[Any] = weakref.WeakSet()
 
 #: Elements HTML has void (no content, no end tag) that libxml2's HTML parser, which
 #: predates them, takes for containers of what follows them.
@@ -108,6 +114,8 @@ class LxmlHTMLFormat(LxmlFormat):
             if entry.level_name == "FATAL":
                 raise FilterError(f"response body is beyond the HTML parser's limits: {entry.message}")
         _unnest_voids(document)
+        if _DOCUMENT_TAG.search(text) is None:
+            _FRAGMENTS.add(document)  # written back as the fragment it came as
         return document, charset
 
     def serialize(
@@ -118,6 +126,17 @@ class LxmlHTMLFormat(LxmlFormat):
         tree = self.tree(value)
         if media_type == XHTML:
             return _serialize_xml(tree, charset, output_encoding)
+        root = tree.getroot()
+        if root in _FRAGMENTS:
+            # A page that came without <html>, <head>, <body> or a doctype (a partial, as
+            # htmx and the like swap in): what the parser put in head and body, as it was.
+            def written(nodes: Any) -> str:
+                return "".join(lxml.etree.tostring(node, method="html", encoding="unicode", with_tail=True) for node in nodes)
+
+            parts = [written(reversed(list(root.itersiblings(preceding=True))))]  # comments before it
+            parts += [(part.text or "") + written(part) for part in (root.find("head"), root.find("body")) if part is not None]
+            parts.append(written(root.itersiblings()))
+            return charsets.encode("".join(parts), charset, output_encoding)
         text = lxml.etree.tostring(tree, method="html", encoding="unicode")
         return charsets.encode(text, charset, output_encoding)
 

@@ -460,3 +460,23 @@ def test_json_is_read_from_its_bytes_whatever_a_charset_parameter_says():
     _, status, headers, body = drive(AddField(), ['{"n": "caf\u00e9"}'.encode()], headers=latin)
     assert body == '{"n":"caf\u00e9","added":1}'.encode()
     assert dict(headers)["Content-Type"] == "application/json; charset=utf-8"
+
+
+def test_an_lxml_html_fragment_is_written_back_as_the_fragment_it_came_as():
+    class Mark(Filter):
+        format = "lxml_html"
+
+        def filter(self, environ, headers, data):
+            for link in data.iter("a"):
+                link.set("rel", "x")
+            return data
+
+    cases = {
+        b'<tr><td><a href="/app/1">1</a></td></tr>': b'<tr><td><a href="/app/1" rel="x">1</a></td></tr>',
+        b"lead <div class=a>x</div>tail": b'lead <div class="a">x</div>tail',
+        b"<!-- c --><title>t</title><p>one</p><!-- after -->": b"<!-- c --><title>t</title><p>one</p><!-- after -->",
+        b"<!DOCTYPE html><p>doc</p>": b"<!DOCTYPE html>\n<html><body><p>doc</p></body></html>",  # a document stays one
+        b"<body><p>doc</p>": b"<html><body><p>doc</p></body></html>",
+    }
+    for page, expected in cases.items():
+        assert drive(Mark(), [page], headers=ct("text/html"))[3] == expected
