@@ -65,6 +65,19 @@ async def through():
         await proxy.aclose()
 
 
+def read_head(connection) -> tuple[bytes, bool]:
+    """What a raw upstream reads of a request: up to its head's end (or 64 KiB), and
+    whether the client closed before that."""
+    connection.settimeout(10)
+    head = b""
+    while b"\r\n\r\n" not in head and len(head) < 65536:
+        piece = connection.recv(4096)
+        if not piece:
+            return head, True
+        head += piece
+    return head, False
+
+
 def echoed(response: httpx.Response) -> dict[str, list[str]]:
     """The request headers the upstream's /echo saw, name -> values."""
     headers: dict[str, list[str]] = {}
@@ -506,13 +519,9 @@ async def test_a_content_length_beside_chunked_framing_is_not_forwarded(content_
         sock.settimeout(10)
         connection, _ = sock.accept()
         with connection:
-            connection.settimeout(10)
-            request = b""
-            while b"\r\n\r\n" not in request and len(request) < 65536:
-                piece = connection.recv(4096)
-                if not piece:
-                    return
-                request += piece
+            _, closed = read_head(connection)
+            if closed:
+                return
             connection.sendall(answer_bytes)
             connection.shutdown(socket.SHUT_WR)
 
@@ -582,13 +591,7 @@ async def test_bytes_an_upstream_sends_past_a_response_never_reach_another_clien
                 except TimeoutError:
                     continue
                 connections.append(connection)
-                connection.settimeout(10)
-                head = b""
-                while b"\r\n\r\n" not in head and len(head) < 65536:
-                    piece = connection.recv(4096)
-                    if not piece:
-                        break
-                    head += piece
+                head, _ = read_head(connection)
                 if head.startswith(b"HEAD"):  # the body the HEAD must not have, the connection kept open
                     connection.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n" + smuggled)
                 else:
