@@ -63,7 +63,7 @@ class FilterMiddleware:
                 if refused is not None:
                     await self.app(scope, receive, send)
                     return
-        # The filter reads the request as the client sent it; the app, as the policy shows it.
+        # The app sees the request as the policy shows it (a translated If-None-Match).
         responder = Responder(flt, request, environ, send)
         shown = scope
         if self._shows:

@@ -28,7 +28,7 @@ from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, Resp
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
 from ..responses import request_path, status_line, unframed
-from ..state import State
+from ..state import READS_BODY, State
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -37,9 +37,6 @@ if TYPE_CHECKING:
     from ..filter import Filter
 
 Write = Callable[[bytes], object]
-#: Where the machine reads the app's body to filter it: read whole, the app's iterable is let go early.
-_READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
-
 log = logging.getLogger("dualfilter")
 
 
@@ -274,7 +271,7 @@ class Exchange:
                                 raise ProtocolError("the app returned without calling start_response")
                             self._ended = True  # untouched: the app's own body, all of it out
                             return  # closed by the server, which hears a close() that fails (PEP 3333)
-                        if machine.state in _READS_BODY:
+                        if machine.state in READS_BODY:
                             self._close_inner()  # read whole, for the filter: let go before it runs
                         self._take(drive(machine, machine.end()))
                         return

@@ -45,7 +45,7 @@ from ...events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ...http1 import BodyReader, LengthReader, RawResponseError, chunked, content_length, dechunker, delimited
 from ...machine import ResponseMachine
 from ...responses import request_path, simple_response, status_line
-from ...state import State
+from ...state import READS_BODY, State
 from ..constants import (
     ERROR_INVALID_INDEX,
     ERROR_INVALID_PARAMETER,
@@ -83,8 +83,6 @@ _CUT = "the response was cut short: a streaming filter failed"
 _FILTERED_BODY = "TransmitFile cannot send the body of a filtered response"
 
 
-#: Machine states in which the body is read (a filtered one): an extension's own chunks are undone for it.
-_READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
 #: Those in which nothing of the response went out yet.
 _HOLDS_START = frozenset({State.BUFFERING, State.HOLDING})
 
@@ -229,7 +227,7 @@ class ProxyECB:
             self._started = True
             events = drive(machine, machine.start(text, pairs))
             self._send(events)
-            if machine.state in _READS_BODY:
+            if machine.state in READS_BODY:
                 self._reader = self._body_reader(text, pairs)
                 self._dechunked = isinstance(self._reader, BodyReader)
             if body:
