@@ -12,7 +12,7 @@ from . import charsets, formats, hosts, mediatypes, streaming
 from .apps import ASGIApplication, ISAPIExtension, WSGIApplication, WSGIMiddleware
 from .errors import FilterError
 from .headers import Headers, get_all
-from .options import check_options, check_types, convert_options, option_names
+from .options import built_option_names, check_options, check_types, convert_options, option_names
 from .request_policy import RequestPolicy
 
 App = TypeVar("App", contravariant=True)
@@ -82,12 +82,28 @@ class _Configured:
     type checkers read the constructor's type from ``__new__`` (``MyFilter(app)``
     is a middleware of the app's host, not a ``MyFilter``)."""
 
+    #: Whether the options have been read (``_configure`` ran): they are fixed from then on.
+    _built = False
+
     def __init__(self, app: Any = None, **options: Any) -> None:
         check_options(type(self), options)
         for name, value in options.items():
             setattr(self, name, value)
         self.app = app
         self._configure()
+        self._built = True
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # A built filter has read its options into what every response uses (the
+        # decision's media types, the body's view, the request policy): one set now
+        # would be half ignored, so it is refused, saying where options go.
+        if self._built and name in built_option_names(type(self)):
+            cls = type(self).__name__
+            raise AttributeError(
+                f"{cls}.{name} is read when the filter is built: pass it there ({cls}({name}=...)),"
+                " set it as a class attribute, or set it before super().__init__() in an __init__ of your own"
+            )
+        object.__setattr__(self, name, value)
 
     def _configure(self) -> None:
         """Check the options once and precompute what every response needs (``Filter`` defines it)."""

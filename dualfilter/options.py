@@ -40,6 +40,24 @@ def _option_names(cls: type) -> frozenset[str]:
     return frozenset(names)
 
 
+def built_option_names(cls: type) -> frozenset[str]:
+    """The options of ``cls`` that dualfilter's own classes read when a filter is
+    built (``Filter``'s, a built-in filter's): a built filter has taken them in, so
+    they may not change on it. A subclass's own options stay plain attributes."""
+    return _built_option_names(cls)
+
+
+@cache
+def _built_option_names(cls: type) -> frozenset[str]:
+    return frozenset(
+        name
+        for klass in cls.__mro__
+        if klass.__module__.startswith("dualfilter.")
+        for name in option_names(klass)
+        if name in vars(klass)
+    )
+
+
 def check_options(cls: type, options: dict[str, Any]) -> None:
     """Raise TypeError naming the first keyword that is not an option of ``cls``."""
     known = option_names(cls)

@@ -9,6 +9,7 @@ import pytest
 
 from dualfilter import Filter
 from dualfilter.options import convert, convert_options, option_names
+from dualfilter.testing import run_filter
 from tests.support.filters import Upper
 
 
@@ -56,6 +57,43 @@ def test_a_subclass_init_calling_super_keeps_its_own_arguments():
 
     flt = WithInit(prefix="/p", decode_unicode=True)
     assert (flt.prefix, flt.decode_unicode) == ("/p", True)
+
+
+@pytest.mark.parametrize("option, value", [("decode_unicode", True), ("filter_content_types", ("text/plain",)), ("debug", True)])
+def test_an_option_set_on_a_built_filter_is_refused_saying_where_options_go(option, value):
+    flt = Upper()
+    expected = rf"Upper\.{option} is read when the filter is built: pass it there \(Upper\({option}="
+    with pytest.raises(AttributeError, match=expected):
+        setattr(flt, option, value)
+    assert getattr(flt, option) == getattr(Upper, option)  # unchanged: what the filter reads is what it says
+
+
+def test_a_builtin_filters_own_option_set_after_it_is_built_is_refused():
+    from dualfilter.filters import Replace
+
+    flt = Replace(pattern="cat", repl="dog")
+    with pytest.raises(AttributeError, match=r"Replace\.pattern is read when the filter is built"):
+        flt.pattern = "dog"
+    assert run_filter(flt, b"a cat", content_type="text/plain")[2] == b"a dog"
+
+
+def test_a_subclass_may_change_its_own_options_and_attributes_on_a_built_filter():
+    flt = Tagged()
+    flt.tag, flt.limit = "y", 4  # read by its own code as it runs: plain attributes
+    flt.seen = 1
+    assert (flt.tag, flt.limit, flt.seen) == ("y", 4, 1)
+
+
+def test_a_subclass_init_may_set_options_before_calling_super():
+    class Texts(Filter):
+        def __init__(self, app=None, **kw):
+            self.decode_unicode = True
+            super().__init__(app, **kw)
+
+        def filter(self, environ, headers, data):
+            return data.upper()
+
+    assert run_filter(Texts(), "é".encode(), content_type="text/html; charset=utf-8")[2] == "É".encode()
 
 
 def test_a_single_content_type_string_becomes_a_tuple():
