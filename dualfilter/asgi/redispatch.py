@@ -25,7 +25,10 @@ import anyio
 
 from .types import Message, Receive, Send
 
-DISCONNECT: Message = {"type": "http.disconnect"}
+
+def disconnect() -> Message:
+    """A new ``http.disconnect`` message: each call its own, as the app may change what it gets."""
+    return {"type": "http.disconnect"}
 
 
 class FirstCall:
@@ -65,14 +68,14 @@ class FirstCall:
         cancelled scope, as Starlette's ``is_disconnected`` makes, gets what the
         server has queued); ``http.disconnect`` once a dropped answer has ended."""
         if self._dropped:
-            return DISCONNECT
+            return disconnect()
         with anyio.CancelScope() as waiting:
             self._waiting = waiting
             try:
                 return await self._receive()
             finally:
                 self._waiting = None
-        return DISCONNECT  # cancelled by dropped()
+        return disconnect()  # cancelled by dropped()
 
     def dropped(self) -> None:
         """The answer dropped for a redispatch has ended: ``receive`` says so from now on,

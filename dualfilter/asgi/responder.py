@@ -151,6 +151,8 @@ class Responder:
         elif kind == "http.response.trailers":
             if machine is None:
                 raise ProtocolError("http.response.trailers before http.response.start")
+            if not self.trailers_in:  # as servers refuse them: the start never said a trailer section follows
+                raise ProtocolError("http.response.trailers after an http.response.start without trailers: True")
             self.trailer_pairs += message.get("headers", ())
             if not message.get("more_trailers", False):
                 await self._end(to_str(self.trailer_pairs))

@@ -1,0 +1,48 @@
+"""The ASGI HTTP spec and its extensions, message by message: what the filter accepts and what it refuses."""
+
+from __future__ import annotations
+
+import pytest
+
+from dualfilter import ProtocolError
+from dualfilter.asgi.redispatch import FirstCall
+from tests.support.asgi_harness import Exchange, UpperFilter, body, make_scope, raw_app, start
+
+TRAILERS = {"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")], "more_trailers": False}
+
+
+async def never_called() -> dict:
+    raise AssertionError("receive() reached the server")
+
+
+async def test_trailers_the_start_did_not_announce_are_refused_and_nothing_of_the_held_page_is_sent():
+    # ASGI: an app sends trailers only after a start with "trailers": True; uvicorn, hypercorn
+    # and granian all raise otherwise. The filter raises too, rather than send the page
+    # under a start claiming a trailer section the app never announced.
+    exchange = Exchange()
+    app = UpperFilter.asgi(raw_app(start(), body(b"<p>t</p>", more=True), TRAILERS))
+    with pytest.raises(ProtocolError, match="trailers"):
+        await app(make_scope(), exchange.receive, exchange.send)
+    assert exchange.messages == []
+
+
+async def test_trailers_after_a_filtered_page_that_announced_none_are_refused_after_the_page():
+    exchange = Exchange()
+    app = UpperFilter.asgi(raw_app(start(), body(b"<p>t</p>"), TRAILERS))
+    with pytest.raises(ProtocolError):
+        await app(make_scope(), exchange.receive, exchange.send)
+    assert exchange.types == ["http.response.start", "http.response.body"]
+    assert "trailers" not in exchange.start and exchange.body == b"<P>T</P>"
+
+
+async def test_each_disconnect_a_dropped_answer_gives_the_app_is_its_own_message():
+    # An app may change the message it received (add a key, pop one): its next receive(),
+    # and every other request's, still get a plain http.disconnect.
+    first = FirstCall(never_called)
+    first.dropped()
+    message = await first.receive()
+    message["type"] = "changed by the app"
+    assert await first.receive() == {"type": "http.disconnect"}
+    other = FirstCall(never_called)
+    other.dropped()
+    assert await other.receive() == {"type": "http.disconnect"}
