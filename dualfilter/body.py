@@ -11,7 +11,9 @@ final body.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import functools
+import inspect
+from collections.abc import Callable, Iterable, Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
@@ -171,12 +173,26 @@ def view(value: BodyValue, flt: Filter, headers: Headers, content_type: tuple[st
     if fmt is not None:
         if not body:
             raise NothingToParse
-        data, charset = fmt.parse(body, declared, media_type)
+        data, charset = _parsed(fmt, body, declared, media_type, flt.unicode_errors)
     elif flt.decode_unicode:
         data, charset = charsets.decode(body, declared, media_type, flt.unicode_errors)
     else:
         data, charset = body, None
     return View(data, fmt, charset, media_type, declared)
+
+
+def _parsed(fmt: Format, body: bytes, declared: str | None, media_type: str, errors: str) -> tuple[Any, Charset | None]:
+    """``fmt``'s parse of ``body``, given ``errors`` (the filter's ``unicode_errors``) when its
+    ``parse`` takes them: a format written without them reads strictly, as it always did."""
+    if errors != "strict" and _takes_errors(type(fmt).parse):
+        return fmt.parse(body, declared, media_type, errors=errors)
+    return fmt.parse(body, declared, media_type)
+
+
+@functools.lru_cache(maxsize=64)
+def _takes_errors(parse: Callable[..., Any]) -> bool:
+    """Whether a format's ``parse`` takes an ``errors`` argument."""
+    return any(p.name == "errors" or p.kind is p.VAR_KEYWORD for p in inspect.signature(parse).parameters.values())
 
 
 def settle(flt: Filter, seen: View, result: Any, headers: Headers | None = None) -> BodyValue:

@@ -34,7 +34,9 @@ charset it came in when that can hold it, else in the filter's
 ``output_encoding``, which the Content-Type then declares. Under an iso-8859-1
 or ASCII label "can hold" is narrower: only bytes every client reads alike
 (no 0x80-0x9F; nothing above 0x7F for ASCII), so the label stays true for
-browsers and for clients that read it literally. After a byte order mark the
+browsers and for clients that read it literally. XML written in
+``output_encoding`` has its XML declaration name it too, for parsers that read
+the bytes without the header. After a byte order mark the
 mark is written again and the header left alone (the mark decides). Text that
 came with no declaration at all is declared only when it was valid UTF-8 and
 the output is not plain ASCII; bytes that were not UTF-8 stay undeclared, for
@@ -45,6 +47,7 @@ from __future__ import annotations
 
 import codecs
 import importlib
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -56,9 +59,13 @@ SNIFF_BYTES = 1024
 
 #: The byte order marks browsers honour (WHATWG "BOM sniff"); UTF-32 marks are not among them.
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_BE, "utf-16-be"), (codecs.BOM_UTF16_LE, "utf-16-le"))
-#: The byte order marks browsers honour, and the mark of each codec.
-BOMS_READ = tuple(mark for mark, _ in _BOMS)
-BOM_OF = {codec: mark for mark, codec in _BOMS}
+#: The marks a JSON body is read by (RFC 8259 section 8.1 lets a parser read one; ``json``
+#: reads these): UTF-32's too, looked for before UTF-16's, the start of UTF-32-LE's.
+_JSON_BOMS = ((codecs.BOM_UTF32_BE, "utf-32-be"), (codecs.BOM_UTF32_LE, "utf-32-le"), *_BOMS)
+#: The mark an event stream is read by: UTF-8's alone (the EventSource standard).
+_EVENT_STREAM_BOMS = _BOMS[:1]
+#: The mark of each codec a byte order mark names.
+BOM_OF = {codec: mark for mark, codec in _JSON_BOMS}
 
 #: The WHATWG Encoding standard's labels (https://encoding.spec.whatwg.org/#names-and-labels),
 #: by encoding name; the ``replacement`` encoding's labels are left to Python's codecs.
@@ -312,12 +319,36 @@ def byte_order(codec: str, head: bytes) -> str:
     return codec
 
 
-def bom(data: bytes) -> str | None:
-    """The codec a byte order mark at the start of ``data`` names, if any."""
-    for mark, codec in _BOMS:
+def is_json(media_type: str) -> bool:
+    """Whether ``media_type`` is JSON (``application/json``, ``+json``): UTF-8 unless a byte order mark says otherwise."""
+    return media_type == "application/json" or media_type.endswith("+json")
+
+
+def is_xml(media_type: str) -> bool:
+    """Whether ``media_type`` is XML (``application/xml``, ``text/xml``, ``+xml``): its declaration names its charset."""
+    return media_type.endswith("xml")
+
+
+def _marks(media_type: str) -> tuple[tuple[bytes, str], ...]:
+    """The byte order marks a body of ``media_type`` is read by, and the codec each names."""
+    if media_type == "text/event-stream":
+        return _EVENT_STREAM_BOMS
+    return _JSON_BOMS if is_json(media_type) else _BOMS
+
+
+def bom(data: bytes, media_type: str = "") -> str | None:
+    """The codec a byte order mark at the start of ``data`` names, if any: one browsers
+    honour; for JSON, UTF-32's too; for an event stream, UTF-8's alone."""
+    for mark, codec in _marks(media_type):
         if data.startswith(mark):
             return codec
     return None
+
+
+def may_be_bom(head: bytes, media_type: str = "") -> bool:
+    """Whether ``head`` may be the start of a longer byte order mark: a stream holds it
+    until more bytes tell (``FF FE`` is UTF-16-LE's mark, or the start of UTF-32-LE's)."""
+    return any(len(head) < len(mark) and mark.startswith(head) for mark, _ in _marks(media_type))
 
 
 #: The labels of the Encoding standard's "replacement" encoding: a document
@@ -345,7 +376,7 @@ def _document_label(data: bytes, media_type: str) -> tuple[str, str] | None:
     nothing there."""
     head = data[:SNIFF_BYTES]
     label = prescan.meta_label(head, _BROWSER_LABELS) if media_type == "text/html" else None
-    if label is None and (media_type == "text/html" or media_type.endswith("xml")):
+    if label is None and (media_type == "text/html" or is_xml(media_type)):
         label = prescan.utf16_declaration(head) or prescan.xml_label(head, _BROWSER_LABELS)
     if label is None:
         return None
@@ -358,11 +389,10 @@ def detect(data: bytes, declared: str | None, media_type: str) -> Charset:
     if media_type == "text/event-stream":
         source = "bom" if data.startswith(codecs.BOM_UTF8) else "event-stream"
         return Charset("utf-8", source, "", media_type)
-    if media_type == "application/json" or media_type.endswith("+json"):
+    marked = bom(data, media_type)
+    if is_json(media_type):
         # RFC 8259 sections 8.1, 11: JSON is UTF-8, a charset parameter means nothing (a BOM still decides).
-        marked = bom(data)
         return Charset(marked, "bom", "", media_type) if marked else Charset("utf-8", "default", "", media_type)
-    marked = bom(data)
     if marked:
         return Charset(marked, "bom", "", media_type)
     if declared:
@@ -453,7 +483,32 @@ def encode(text: str, charset: Charset | None, output_encoding: str) -> tuple[by
     codec = lookup(output_encoding)
     label = output_encoding.strip() if output_encoding.strip().lower() in _ENCODING_OF_LABEL else ""
     fallback = Charset(codec, "output", label)
+    if charset is not None and is_xml(charset.media_type):
+        text = xml_declaring(text, fallback)
     try:
         return text.encode(codec), fallback
     except UnicodeEncodeError as exc:
         raise FilterError(f"output_encoding {output_encoding!r} cannot encode the filtered text: {exc.reason}") from None
+
+
+#: The start of an XML declaration (XML 1.0 section 2.8) and its encoding declaration's
+#: value, if it has one (section 4.3.3); ``version`` ends where one goes.
+_XML_DECLARATION = re.compile(
+    r"""<\?xml(?P<version>[ \t\r\n]+version[ \t\r\n]*=[ \t\r\n]*(?:"[^"]*"|'[^']*'))"""
+    r"""(?:[ \t\r\n]+encoding[ \t\r\n]*=[ \t\r\n]*(?P<quote>["'])(?P<encoding>[^"']*)(?P=quote))?"""
+)
+
+
+def xml_declaring(text: str, charset: Charset) -> str:
+    """XML ``text`` whose declaration, if it starts with one, names ``charset``, the one it is
+    now written in: a parser reading the bytes without the Content-Type reads them as the
+    declaration says. The rest is kept as written; a declaration naming no encoding (which
+    then means UTF-8) gets one only for another charset."""
+    found = _XML_DECLARATION.match(text)
+    if found is None:
+        return text
+    if found["encoding"] is not None:
+        return text[: found.start("encoding")] + charset.header_name + text[found.end("encoding") :]
+    if charset.codec == "utf-8":
+        return text
+    return f'{text[: found.end("version")]} encoding="{charset.header_name}"{text[found.end("version") :]}'

@@ -66,14 +66,16 @@ def open_stream(flt: Filter, environ: Mapping[str, Any], headers: Headers) -> St
     Content-Type does not declare: only the whole body could tell it).
 
     An event stream (``text/event-stream``) is UTF-8 whatever its header says,
-    and streams with no charset declared: it may never end."""
+    and streams with no charset declared: it may never end. So is JSON unless
+    a byte order mark names another charset (RFC 8259); a charset its header
+    declares is then named UTF-8, as the ``json`` format names it."""
     if not flt.decode_unicode:
         return flt.stream(environ, headers)
     media_type, params = page_type(flt, headers.list)  # of several types, the one filtered
-    if media_type == "text/event-stream" or media_type == "application/json" or media_type.endswith("+json"):
+    declared = params.get("charset")
+    if media_type == "text/event-stream" or charsets.is_json(media_type):
         charset: Charset | None = None  # UTF-8 whatever the header says (HTML's event streams; RFC 8259)
     else:
-        declared = params.get("charset")
         if not declared:
             return None
         charset = Charset(charsets.lookup(declared), "header", declared.strip(), media_type)
@@ -82,7 +84,7 @@ def open_stream(flt: Filter, environ: Mapping[str, Any], headers: Headers) -> St
     inner = flt.stream(environ, headers)
     if inner is None:
         return None
-    return TextStream(inner, charset, flt.unicode_errors)
+    return TextStream(inner, charset, flt.unicode_errors, media_type, relabel=bool(declared) and charsets.is_json(media_type))
 
 
 def _streamable(codec: str) -> bool:
@@ -100,23 +102,42 @@ class TextStream:
     output incrementally, so a character split across chunks comes out whole.
 
     The first bytes are held until they show whether the body starts with a
-    byte order mark; one that does is read in the charset the mark names,
-    whatever the header says (as browsers read it), and the mark is written
-    back. The text is read and written in the codec a browser decodes the
-    declared label with, and the Content-Type is left as it is. With
-    ``charset`` None the body is an event stream: UTF-8, nothing declared.
+    byte order mark (those ``charsets.bom`` reads for ``media_type``); one that
+    does is read in the charset the mark names, whatever the header says (as
+    browsers read it), and the mark is written back. The text is read and
+    written in the codec a browser decodes the declared label with, and the
+    Content-Type is left as it is. With ``charset`` None the body is an event
+    stream or JSON: UTF-8 without a mark, and for JSON a charset the header
+    declares (``relabel``) is then named UTF-8.
     Output equal to the text a chunk decoded to goes out as the very bytes it
     came from (under ``unicode_errors='replace'`` a byte that was not in the
     charset stays as it was); other output the charset cannot hold is replaced.
     """
 
-    __slots__ = ("inner", "charset", "errors", "_codec", "_decoder", "_encoder", "_head", "_mark", "_raw", "_carry")
+    __slots__ = (
+        "inner",
+        "charset",
+        "errors",
+        "media_type",
+        "_relabel",
+        "_codec",
+        "_decoder",
+        "_encoder",
+        "_head",
+        "_mark",
+        "_raw",
+        "_carry",
+    )
 
-    def __init__(self, inner: Stream, charset: Charset | None, errors: str = "strict") -> None:
+    def __init__(
+        self, inner: Stream, charset: Charset | None, errors: str = "strict", media_type: str = "", relabel: bool = False
+    ) -> None:
         self.inner = inner
-        #: The charset the Content-Type declares (None: it declares none).
+        #: The charset the Content-Type declares (None: it is left as it is).
         self.charset = charset
         self.errors = errors
+        self.media_type = media_type
+        self._relabel = relabel  # JSON whose header names a charset: named UTF-8 when no mark says otherwise
         self._codec = charset.codec if charset is not None else "utf-8"
         self._decoder: codecs.IncrementalDecoder | None = None
         self._encoder: codecs.IncrementalEncoder | None = None
@@ -133,14 +154,16 @@ class TextStream:
     def _decode(self, data: bytes, final: bool = False) -> str:
         if self._decoder is None:
             head = self._head = self._head + data
-            if len(head) < len(codecs.BOM_UTF8) and not final and any(mark.startswith(head) for mark in charsets.BOMS_READ):
+            if not final and charsets.may_be_bom(head, self.media_type):
                 return ""
             data, self._head = head, b""
-            marked = charsets.bom(data) if self.charset is not None else ("utf-8" if data.startswith(codecs.BOM_UTF8) else None)
+            marked = charsets.bom(data, self.media_type)
             codec = marked or charsets.byte_order(self._codec, data)
             if marked:
                 self._mark = data[: len(charsets.BOM_OF[marked])]
                 data = data[len(self._mark) :]
+            elif self._relabel:
+                self.charset = Charset("utf-8", "default", "", self.media_type)  # named as the held start goes out
             self._decoder = codecs.getincrementaldecoder(codec)(self.errors)
             encoding = charsets.STREAM_CODEC.get(codec, codec)
             errors = self.errors if self.errors in ("strict", "surrogateescape") else "replace"  # the byte it kept goes back

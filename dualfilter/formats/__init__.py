@@ -26,9 +26,11 @@ class Format:
 
     ``parse`` returns the object and the charset it found (or None), or raises
     :class:`~dualfilter.body.NothingToParse` for a body with no document in it
-    (which then passes unchanged, as an empty one does); ``serialize`` gets that
-    charset back and returns the bytes and the charset the Content-Type should
-    declare (None leaves the header alone).
+    (which then passes unchanged, as an empty one does); ``errors`` is the
+    filter's ``unicode_errors``, the codec error handler for bytes not in the
+    body's charset (a ``parse`` that takes no ``errors`` reads strictly).
+    ``serialize`` gets that charset back and returns the bytes and the charset
+    the Content-Type should declare (None leaves the header alone).
     """
 
     #: The registry key, as used in ``Filter.format``.
@@ -42,7 +44,7 @@ class Format:
     #: ``(extra, module)``: the optional package this format needs, if any.
     requires: tuple[str, str] | None = None
 
-    def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
+    def parse(self, data: bytes, declared: str | None, media_type: str, errors: str = "strict") -> tuple[Any, Charset | None]:
         raise NotImplementedError
 
     def serialize(

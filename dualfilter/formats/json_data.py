@@ -18,7 +18,8 @@ class JSONFormat(Format):
     """JSON (``application/json`` and ``+json`` types) as ``json.loads`` gives it.
 
     Input is read as RFC 8259 has it, from the bytes (UTF-8, -16 or -32), whatever a
-    ``charset`` parameter says. Output is compact UTF-8 (``ensure_ascii=False``; a value holding a lone
+    ``charset`` parameter says; bytes not valid in it go to ``unicode_errors``.
+    Output is compact UTF-8 (``ensure_ascii=False``; a value holding a lone
     surrogate, which UTF-8 cannot, is written all ``\\u`` escaped); a
     ``charset`` the response declared is updated to ``utf-8``. A number Python
     would write otherwise (``1.10``, ``1E2``, ``1e-400``, ``1e400``, more digits
@@ -31,12 +32,12 @@ class JSONFormat(Format):
     media_types = ("application/json", "*/*+json")
     output_type = "python"
 
-    def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
+    def parse(self, data: bytes, declared: str | None, media_type: str, errors: str = "strict") -> tuple[Any, Charset | None]:
         # RFC 8259: UTF-8 (or -16, -32, detected from the bytes); a charset parameter "has no
         # effect on compliant recipients" (section 11), and clients read the bytes so. One the
         # response declared is named again as utf-8 when the JSON is written back.
         try:
-            text = data.decode(json.detect_encoding(data), "surrogatepass")  # as json.loads reads bytes
+            text = _decoded(data, errors)
             if not text.strip(" \t\n\r"):
                 raise NothingToParse  # white space only: nothing to filter, it passes as it is
             value = _loads(text)
@@ -56,6 +57,18 @@ class JSONFormat(Format):
         except UnicodeEncodeError:  # a lone surrogate (JSON may hold one escaped): escaped again, as it came
             data = _dumps(value, ensure_ascii=True).encode("ascii")
         return data, (Charset("utf-8", "output") if charset else None)
+
+
+def _decoded(data: bytes, errors: str) -> str:
+    """JSON bytes as text, read as ``json.loads`` reads them (UTF-8, -16 or -32; an encoded
+    lone surrogate kept); bytes not valid in their charset go to ``errors`` (``unicode_errors``)."""
+    encoding = json.detect_encoding(data)
+    try:
+        return data.decode(encoding, "surrogatepass")
+    except UnicodeDecodeError:
+        if errors == "strict":
+            raise
+        return data.decode(encoding, errors)
 
 
 class KeptFloat(float):

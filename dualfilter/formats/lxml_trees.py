@@ -93,14 +93,14 @@ class LxmlHTMLFormat(LxmlFormat):
     media_types = ("text/html", "application/xhtml+xml")
     output_type = "lxml.etree"
 
-    def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
+    def parse(self, data: bytes, declared: str | None, media_type: str, errors: str = "strict") -> tuple[Any, Charset | None]:
         import lxml.etree
         import lxml.html
 
         if media_type == XHTML:
-            return _parse_xml(data, declared, lxml.html.XHTMLParser)
-        text, charset = charsets.decode(data, declared, media_type)
-        text = _XML_DECLARATION.sub("", text, count=1)
+            return _parse_xml(data, declared, lxml.html.XHTMLParser, media_type, errors)
+        text, charset = charsets.decode(data, declared, media_type, errors)
+        text = _XML_DECLARATION.sub("", _holdable(text, errors), count=1)
         parser = lxml.html.HTMLParser(no_network=True, huge_tree=False, remove_comments=False, default_doctype=False)  # type: ignore[call-arg]  # lxml-stubs lag lxml 5
         try:
             document = lxml.html.document_fromstring(text, parser=parser)
@@ -149,10 +149,10 @@ class LxmlXMLFormat(LxmlFormat):
     media_types = ("application/xml", "text/xml", "*/*+xml")
     output_type = "lxml.etree"
 
-    def parse(self, data: bytes, declared: str | None, media_type: str) -> tuple[Any, Charset | None]:
+    def parse(self, data: bytes, declared: str | None, media_type: str, errors: str = "strict") -> tuple[Any, Charset | None]:
         import lxml.etree
 
-        return _parse_xml(data, declared, lxml.etree.XMLParser)
+        return _parse_xml(data, declared, lxml.etree.XMLParser, media_type, errors)
 
     def serialize(
         self, value: Any, charset: Charset | None, media_type: str, output_encoding: str
@@ -164,36 +164,58 @@ class LxmlXMLFormat(LxmlFormat):
 _LIBXML2_NAME = {"utf-8": "UTF-8", "utf-16-be": "UTF-16BE", "utf-16-le": "UTF-16LE"}
 
 
-def _parse_xml(data: bytes, declared: str | None, parser_class: Any) -> tuple[Any, Charset | None]:
+def _parse_xml(
+    data: bytes, declared: str | None, parser_class: Any, media_type: str, errors: str = "strict"
+) -> tuple[Any, Charset | None]:
     """The root element of an XML document, parsed safely with ``parser_class``
     (lxml's XML parser, or its XHTML one for ``lxml.html`` elements), and the
     charset it is read in: a byte order mark's, else the one the Content-Type
     declares. That one is read with dualfilter's codec (libxml2 knows other
     names for some labels, and none for others) and handed to libxml2 as
-    UTF-8; without either, libxml2 reads the document's own declaration."""
-    import lxml.etree
-
+    UTF-8; without either, libxml2 reads the document's own declaration. Bytes
+    not in the charset go to ``errors`` (the filter's ``unicode_errors``):
+    libxml2 refuses them, so under any handler but strict a document it cannot
+    read is read again as ``decode_unicode`` text is (its declaration, else UTF-8)."""
     charset = None
-    marked = charsets.bom(data)
-    if marked is not None:  # a byte order mark decides, whatever the header says (as browsers read it)
-        charset = Charset(marked, "bom")
-        try:
-            data = data[len(charsets.BOM_OF[marked]) :].decode(marked).encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FilterError(f"response body is not valid {charset.header_name}: {exc.reason}") from None
-    elif declared:
-        codec = charsets.lookup(declared)
-        charset = Charset(codec, "header", declared.strip())
-        try:
-            data = data.decode(codec).encode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise FilterError(f"response body is not valid {declared.strip()}: {exc.reason}") from None
+    if declared or charsets.bom(data) is not None:
+        data, charset = _utf8(data, declared, media_type, errors)
     if not data.strip(b" \t\n\r"):
         raise NothingToParse  # white space only: nothing to filter, it passes as it is
     try:
-        return read_xml(data, parser_class, encoding="utf-8" if charset is not None else None), charset
+        return _read_document(data, parser_class, charset), charset
+    except FilterError:
+        if charset is not None or errors == "strict":
+            raise
+    data, charset = _utf8(data, declared, media_type, errors)
+    return _read_document(data, parser_class, charset), charset
+
+
+def _utf8(data: bytes, declared: str | None, media_type: str, errors: str) -> tuple[bytes, Charset]:
+    """An XML document decoded by dualfilter's charset rules (a byte order mark decides,
+    whatever the header says, as browsers read it), as UTF-8 for libxml2, and its charset."""
+    text, found = charsets.decode(data, declared, media_type, errors)
+    return _holdable(text, errors).encode("utf-8"), Charset(found.codec, found.source, found.label)
+
+
+def _read_document(data: bytes, parser_class: Any, charset: Charset | None) -> Any:
+    """The root element of the document ``data``, in UTF-8 when ``charset`` was found
+    (else as its declaration says); FilterError when it is not well-formed."""
+    import lxml.etree
+
+    try:
+        return read_xml(data, parser_class, encoding="utf-8" if charset is not None else None)
     except (lxml.etree.LxmlError, ValueError) as exc:
         raise FilterError(f"response body is not well-formed XML: {exc}") from None
+
+
+#: A lone surrogate: what ``surrogateescape`` reads an undecodable byte as.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _holdable(text: str, errors: str) -> str:
+    """Decoded ``text`` as an lxml tree can hold it: the lone surrogates an error handler
+    gave (``surrogateescape`` keeps each byte so, which libxml2 would drop) as U+FFFD."""
+    return text if errors == "strict" else _SURROGATE.sub("\ufffd", text)
 
 
 def read_xml(data: bytes, parser_class: Any = None, *, encoding: str | None = None, base_url: str | bytes | None = None) -> Any:
