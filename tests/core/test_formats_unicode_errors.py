@@ -10,34 +10,10 @@ import pytest
 
 from dualfilter import Filter, Format
 from dualfilter.testing import run_filter
+from tests.support.filters import MarkHTML, MarkJSON, MarkXML
 from tests.support.hardening_hosts import HOSTS, Inner, fetch, header
 
 CLEAN_500 = b"Internal Server Error\n"
-
-
-class MarkHTML(Filter):
-    format = "lxml_html"
-
-    def filter(self, environ, headers, data):
-        for paragraph in data.iter("p"):
-            paragraph.set("seen", "yes")
-        return data
-
-
-class MarkXML(Filter):
-    format = "lxml_xml"
-
-    def filter(self, environ, headers, data):
-        data.set("seen", "yes")
-        return data
-
-
-class MarkJSON(Filter):
-    format = "json"
-
-    def filter(self, environ, headers, data):
-        data["seen"] = True
-        return data
 
 
 #: A filter, a Content-Type and a body holding a byte (0xE9) its charset does not have.

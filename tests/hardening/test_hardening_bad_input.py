@@ -15,34 +15,10 @@ import logging
 import pytest
 
 from dualfilter import Filter
+from tests.support.filters import MarkHTML, MarkJSON, MarkXML
 from tests.support.hardening_hosts import HOSTS, HTML, Inner, fetch, header
 
 CLEAN_500 = b"Internal Server Error\n"
-
-
-class MarkXML(Filter):
-    format = "lxml_xml"
-
-    def filter(self, environ, headers, data):
-        data.set("seen", "yes")
-        return data
-
-
-class MarkJSON(Filter):
-    format = "json"
-
-    def filter(self, environ, headers, data):
-        data["seen"] = True
-        return data
-
-
-class MarkHTML(Filter):
-    format = "lxml_html"
-
-    def filter(self, environ, headers, data):
-        for paragraph in data.iter("p"):
-            paragraph.set("seen", "yes")
-        return data
 
 
 class Text(Filter):

@@ -62,3 +62,29 @@ class Identity(Filter):
 
     def filter(self, environ, headers, data):
         return data
+
+
+#: Format filters that mark what they read: each <p> of a page, an XML root, a JSON object.
+class MarkHTML(Filter):
+    format = "lxml_html"
+
+    def filter(self, environ, headers, data):
+        for paragraph in data.iter("p"):
+            paragraph.set("seen", "yes")
+        return data
+
+
+class MarkXML(Filter):
+    format = "lxml_xml"
+
+    def filter(self, environ, headers, data):
+        data.set("seen", "yes")
+        return data
+
+
+class MarkJSON(Filter):
+    format = "json"
+
+    def filter(self, environ, headers, data):
+        data["seen"] = True
+        return data
