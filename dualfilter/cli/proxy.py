@@ -5,8 +5,9 @@ with httpx and streams the answer back raw: bodies are neither decoded nor
 held, so Content-Encoding and Content-Length stay true. The filters wrap its
 forwarding as they wrap any ASGI app (the core decodes the compressed bodies
 it filters); around them, the proxy answers what is its own to answer: a
-target it will not forward, a TRACE or OPTIONS whose Max-Forwards ends here,
-and an upstream failure while nothing of the response has gone out.
+request whose framing a server must refuse (``framing``), CONNECT, a target
+it will not forward, a TRACE or OPTIONS whose Max-Forwards ends here, and an
+upstream failure while nothing of the response has gone out.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import os
 import socket
 import ssl
 from collections.abc import AsyncIterator, Iterable, MutableMapping
-from http import HTTPStatus
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -27,8 +27,9 @@ import anyio
 
 from .. import hosts
 from .common import USAGE, CommandError, add_filter_option, load_filters
+from .framing import error_page, refusal, respond
 from .serve import add_server_options, check_processes, multiprocess, require, run_processes, run_server
-from .upstream import PATH_CHARACTERS, BadTarget, Upstream
+from .upstream import PATH_CHARACTERS, BadTarget, Upstream, target_authority
 
 if TYPE_CHECKING:
     import httpx
@@ -108,10 +109,17 @@ def max_forwards(scope: Scope) -> int | None:
     return int(value)
 
 
+def request_host(scope: Scope) -> bytes | None:
+    """The host (and port) the client asked the proxy for: the authority of a target in
+    absolute-form, which stands for the Host field (RFC 9112 section 3.2.2), else the Host field."""
+    authority = target_authority(raw_path(scope))
+    return authority if authority is not None else header(scope, b"host")
+
+
 def client_origin(scope: Scope) -> str:
     """``scheme://host[:port]`` as the client addressed the proxy."""
-    host = header(scope, b"host")
-    if host is None:
+    host = request_host(scope)
+    if not host:
         server_host, server_port = scope.get("server") or ("localhost", 80)
         return f"{scope.get('scheme', 'http')}://{server_host}:{server_port}"
     return f"{scope.get('scheme', 'http')}://{host.decode('latin-1')}"
@@ -144,19 +152,6 @@ def _dated(send: Send) -> Send:
         await send(message)
 
     return dated
-
-
-async def respond(send: Send, status: int, headers: list[tuple[bytes, bytes]], body: bytes) -> None:
-    """Send a whole response that the proxy itself makes."""
-    headers = [*headers, (b"content-length", str(len(body)).encode("ascii"))]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
-
-
-async def error_page(send: Send, status: int, message: str) -> None:
-    """The proxy's one-line error page: ``<status> <reason>: <message>``."""
-    body = f"{status} {HTTPStatus(status).phrase}: {message}\n".encode()
-    await respond(send, status, [(b"content-type", b"text/plain; charset=utf-8")], body)
 
 
 class ReverseProxy:
@@ -232,13 +227,18 @@ class ReverseProxy:
         gone to the client (a page the filters hold is not out yet); once the
         response has started, all that is left is to end it early.
         """
+        refused = refusal(scope)
+        if refused is not None:
+            await error_page(send, *refused, close=True)
+            return
+        if scope["method"] == "CONNECT":
+            message = "the proxy opens no tunnels: CONNECT is not forwarded (RFC 9110 section 9.3.6)"
+            await error_page(send, 405, message, headers=((b"allow", ALLOW),))
+            return
         try:
             self.upstream.target(scope["method"], raw_path(scope), scope.get("query_string", b""))
         except BadTarget as exc:
             await error_page(send, 400, str(exc))
-            return
-        if sum(1 for name, _ in scope.get("headers", ()) if name.lower() == b"host") > 1:
-            await error_page(send, 400, "the request has more than one Host field (RFC 9112 section 3.2)")
             return
         if max_forwards(scope) == 0:
             await self._answer_as_final_recipient(scope, send)
@@ -275,18 +275,24 @@ class ReverseProxy:
         """The headers to send upstream for a request to the proxy."""
         pairs = scope.get("headers", ())
         hops = max_forwards(scope)
-        dropped = hop_by_hop(pairs) | REPLACED | UNVOUCHED | (frozenset() if hops is None else {b"max-forwards"})
+        connection = hop_by_hop(pairs)
+        dropped = connection | REPLACED | UNVOUCHED | (frozenset() if hops is None else {b"max-forwards"})
         if any(name.lower() == b"transfer-encoding" for name, _ in pairs):
             dropped |= {b"content-length"}  # RFC 9112 section 6.1: the chunks say the length
+
+        def received(field: bytes) -> list[bytes]:
+            """The values of a field the proxy adds to, unless Connection names it (then it is this hop's only)."""
+            return [] if field in connection else [bytes(value) for name, value in pairs if name.lower() == field]
+
         headers = [(bytes(name), bytes(value)) for name, value in pairs if name.lower() not in dropped]
-        forwarded = [bytes(value) for name, value in pairs if name.lower() == b"x-forwarded-for"]
+        forwarded = received(b"x-forwarded-for")
         client = scope.get("client")
         if client:
             forwarded.append(str(client[0]).encode("latin-1"))
         headers.append((b"host", self.upstream.netloc.encode("latin-1")))
         # RFC 9110 section 7.6.3: a gateway MUST send Via in each inbound request, naming
         # the protocol the request came in with; section 7.6.2: one hop less to go.
-        via = [bytes(value) for name, value in pairs if name.lower() == b"via"]
+        via = received(b"via")
         via.append(f"{scope.get('http_version', '1.1')} {VIA_NAME}".encode("latin-1"))
         headers.append((b"via", b", ".join(via)))
         if hops is not None:
@@ -294,8 +300,8 @@ class ReverseProxy:
         if forwarded:
             headers.append((b"x-forwarded-for", b", ".join(forwarded)))
         headers.append((b"x-forwarded-proto", str(scope.get("scheme", "http")).encode("latin-1")))
-        host = header(scope, b"host")
-        if host is not None:
+        host = request_host(scope)
+        if host:
             headers.append((b"x-forwarded-host", host))
         return headers
 
@@ -453,9 +459,17 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
+#: The most a request's head (request line and header fields) may grow to, in bytes, before it is whole.
+MAX_HEAD = 64 * 1024
+
 #: How uvicorn serves the proxy.
 SERVER_CONFIG: dict[str, Any] = {
     "lifespan": "on",
+    # Requests are read with h11, whatever else is installed: it bounds a request's head
+    # (httptools holds one of any size) and frames responses to HTTP/1.0 clients by closing
+    # the connection (httptools sends them chunks, which HTTP/1.0 does not have).
+    "http": "h11",
+    "h11_max_incomplete_event_size": MAX_HEAD,
     # The upstream's Server and Date headers go through; uvicorn adds none of its own
     # (the proxy adds a Date where the upstream sent none).
     "server_header": False,

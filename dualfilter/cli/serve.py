@@ -30,6 +30,7 @@ from .. import hosts
 from ..filter import Filter
 from ..specs import import_object
 from .common import USAGE, CommandError, add_filter_option, load_filters
+from .framing import Guard
 
 #: What ``pip install`` adds the packages ``serve`` and ``proxy`` need.
 SERVE_EXTRA = "pip install 'dualfilter[serve]'"
@@ -68,13 +69,14 @@ def load_app(target: str) -> tuple[Any, str]:
 
 
 def wrap(app: Any, host: str, filters: Sequence[tuple[str, Filter]]) -> Any:
-    """``app`` inside ``filters`` (the first innermost), as one ASGI app."""
+    """``app`` inside ``filters`` (the first innermost), as one ASGI app, behind the
+    ``Guard`` that refuses what a server must (whichever parser uvicorn uses)."""
     for _, flt in filters:
         app = hosts.wrap(flt, app, host)
     if host == "wsgi":
         a2wsgi = require("a2wsgi", "serving a WSGI app")
         app = a2wsgi.WSGIMiddleware(app)
-    return app
+    return Guard(app)
 
 
 def url_of(sock: socket.socket) -> str:

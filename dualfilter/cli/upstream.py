@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from urllib.parse import SplitResult, quote, urlsplit, urlunsplit
 
+from .framing import valid_host
+
 DEFAULT_PORTS = {"http": 80, "https": 443}
 #: What a server behind may take for a path separator besides ``/``: an escaped slash, a backslash.
 _SEPARATORS = re.compile(rb"%2f|%5c|\\", re.IGNORECASE)
@@ -73,11 +75,15 @@ class Upstream:
 
         ``OPTIONS *`` (about the server as a whole) stays ``*``, or with a prefix asks
         about the prefix itself, all the proxy stands for. BadTarget for a target that
-        is no path, or whose dot-segments would climb out of the prefix: the proxy
-        must never let a request reach the upstream outside the part it serves.
+        is no path, whose absolute-form names no host, or whose dot-segments would climb
+        out of the prefix: the proxy must never let a request reach the upstream outside
+        the part it serves.
         """
         if raw_path == b"*" and method == "OPTIONS" and not query:
             return self.raw_prefix or b"*"
+        authority = target_authority(raw_path)
+        if authority is not None and not valid_host(authority):
+            raise BadTarget(f"the request target's host {authority.decode('latin-1')!r} is not a host and port")
         raw_path = origin_form(raw_path)
         shown = raw_path.decode("latin-1")
         if not raw_path.startswith(b"/"):
@@ -143,13 +149,29 @@ class Upstream:
         return ";".join([pair, *kept])
 
 
+def _absolute_form(raw_path: bytes) -> tuple[bytes, bytes] | None:
+    """The authority and the rest of a request target in absolute-form (``http://host/x?q``),
+    None for any other form."""
+    lowered = raw_path[:8].lower()
+    if not (lowered.startswith(b"http://") or lowered.startswith(b"https://")):
+        return None
+    rest = raw_path.split(b"://", 1)[1]
+    end = min((i for i in (rest.find(b"/"), rest.find(b"?")) if i >= 0), default=len(rest))
+    return rest[:end], rest[end:]
+
+
 def origin_form(raw_path: bytes) -> bytes:
     """A request target in absolute-form (``http://host/x``, which a server must take,
     RFC 9112 section 3.2.2; uvicorn's h11 protocol hands it on as it came) as its path:
     the authority is the proxy's to answer for, the path and query go upstream."""
-    lowered = raw_path[:8].lower()
-    if lowered.startswith(b"http://") or lowered.startswith(b"https://"):
-        rest = raw_path.split(b"://", 1)[1]
-        slash = rest.find(b"/")
-        return rest[slash:] if slash >= 0 else b"/"
-    return raw_path
+    parts = _absolute_form(raw_path)
+    if parts is None:
+        return raw_path
+    return parts[1] if parts[1].startswith(b"/") else b"/"
+
+
+def target_authority(raw_path: bytes) -> bytes | None:
+    """The host (and port) a request target in absolute-form names, which stands for the
+    request's Host (RFC 9112 section 3.2.2); None for a target in any other form."""
+    parts = _absolute_form(raw_path)
+    return None if parts is None else parts[0]
