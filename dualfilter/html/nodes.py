@@ -100,7 +100,7 @@ class Element:
 
     @property
     def removed(self) -> bool:
-        """Whether the element was removed (``remove``, ``replace``)."""
+        """Whether the element was removed (``remove``, ``replace``, ``remove_and_keep_content``, as in lol-html)."""
         return bool(self._raw.removed)
 
     def get_attribute(self, name: str) -> str | None:
