@@ -35,6 +35,7 @@ from .decision import Decision, decide, untyped_partial, wants
 from .errors import FilterError, ProtocolError, StreamError
 from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, HeaderList, ResponseStart, make
 from .headers import Headers, check_headers, get_header, without
+from .http1 import content_length
 from .request_policy import RequestPolicy
 from .state import NEXT, State, transition
 from .streaming import StageFailed
@@ -67,6 +68,18 @@ _NOT_MODIFIED_FIELDS = frozenset({"cache-control", "content-location", "date", "
 _PART_BOUND = frozenset({"content-type", "content-length", "content-range"})
 #: States in which a FilterCall is out.
 _PENDING = frozenset({_OPENING, _FILTERING, _HOLDING_FEED, _HOLDING_FINISH, _FEEDING, _FINISHING})
+
+
+def _declared_length(headers: HeaderList) -> int | None:
+    """The length the app's Content-Length states for a body it frames by length (none with
+    a Transfer-Encoding, which overrides it: RFC 9112 section 6.3); one that is no length
+    is the app's error (ProtocolError)."""
+    if get_header(headers, "transfer-encoding") is not None:
+        return None
+    try:
+        return content_length(headers)
+    except ValueError as exc:
+        raise ProtocolError(f"the app's Content-Length is not a length: {exc}") from None
 
 
 def _detached(exc: BaseException) -> BaseException:
@@ -103,6 +116,7 @@ class ResponseMachine:
     error: BaseException | None = None
     _start: ResponseStart | None = None
     _size = 0
+    _declared: int | None = None  # the length the app's Content-Length states, of a body read to filter it
     _trailers: HeaderList | None = None
     _stream: Stream | None = None
     _stream_headers: Headers | None = None
@@ -263,6 +277,7 @@ class ResponseMachine:
             kept = without(headers, responses.BODY_BOUND) + responses.trailer_field(headers)  # as the filtered GET has them
             return [ResponseStart(status, self._derive_etag(kept, headers), reason)]
         self._start = make(ResponseStart, (status, headers, reason))
+        self._declared = _declared_length(headers)
         if action == "stream":
             self._to("open")
             stream_headers = self._stream_headers = Headers(headers.copy())
@@ -280,8 +295,10 @@ class ResponseMachine:
         if state is _BUFFERING:
             if data:
                 self._chunks.append(data)
-                self._size += len(data)
-                if self._size > self.filter.max_buffer_size:
+                size = self._size = self._size + len(data)
+                if self._declared is not None and size > self._declared:
+                    raise self._misframed()
+                if size > self.filter.max_buffer_size:
                     return self._oversize()
             return []
         if state is _PASSTHROUGH:
@@ -294,6 +311,10 @@ class ResponseMachine:
         if state is _STREAMING or state is _HOLDING:
             if not data:
                 return []
+            if self._declared is not None:
+                self._size += len(data)
+                if self._size > self._declared:
+                    raise self._misframed()
             self._to("feed")
             assert self._stream is not None
             # A chunk of at least thread_threshold bytes is big work: an async host runs it in a thread.
@@ -313,10 +334,14 @@ class ResponseMachine:
                 trailers = responses.fixed_trailers(trailers)  # a HEAD drops what its filtered GET drops
             return [_END if trailers is None else make(End, (trailers,))]
         if state is _BUFFERING:
+            if self._declared is not None and self._size < self._declared:
+                raise self._misframed()
             self._to("end")
             self._trailers = trailers
             return self._begin_stages()
         if state is _STREAMING or state is _HOLDING:
+            if self._declared is not None and self._size < self._declared:
+                raise self._misframed()
             self._to("end")
             self._trailers = trailers
             assert self._stream is not None
@@ -781,6 +806,17 @@ class ResponseMachine:
             kept += [(name, value) for name, value in headers if name.lower() == "content-range"]
             return ResponseStart(status, [*kept, ("Content-Length", "0")], reason)
         return None
+
+    def _misframed(self) -> ProtocolError:
+        """The app's body is longer, or ended shorter, than its Content-Length says: its
+        error, as a server would take it (PEP 3333 has a server send no more than the header
+        allows), never made a complete-looking filtered response. The host raises it to the
+        app or the server, which answers its own 500 or cuts the response short."""
+        self._chunks = []
+        declared = self._declared
+        if self._size > (declared or 0):
+            return ProtocolError(f"the app's body is longer than its Content-Length: more than the {declared} bytes")
+        return ProtocolError(f"the app's body ended after {self._size} of the {declared} bytes its Content-Length declares")
 
     def _misuse(self, what: str) -> ProtocolError:
         state = self.state

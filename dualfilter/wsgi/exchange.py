@@ -8,15 +8,18 @@ leaves untouched goes to the server as the app made it (status line, headers,
 and, when the app has returned, its own iterable), with no machine at all.
 Otherwise the ``start_response`` and ``write`` the app is given feed a
 ResponseMachine (through the sync driver, which runs the filter); what the
-machine emits goes to the server's own ``start_response`` and ``write``, or
-out through this object when the server iterates it. A response the machine
-passes through is handed on as it came, the app's own iterable included when
-the machine says so before the app returns.
+machine emits goes to the server's own ``start_response`` and, for what the
+app writes, its ``write``; else out through this object when the server
+iterates it. A response the machine passes through is handed on as it came,
+the app's own iterable included when the machine says so before the app
+returns. A response with no body (a HEAD, a 204, a 304) is never read, only
+closed; a body read to be filtered is held to the app's Content-Length.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
@@ -38,6 +41,11 @@ if TYPE_CHECKING:
 
 Write = Callable[[bytes], object]
 log = logging.getLogger("dualfilter")
+#: The body pending of an exchange that has none yet: shared, so never appended to.
+_NOTHING: deque[bytes] = deque()
+#: A WSGI status line: a code, and a space and a reason phrase that may be empty (a
+#: code alone gets its standard phrase, as gunicorn takes it).
+_STATUS_LINE = re.compile(r"[0-9]{3}(?: [\t\x20-\x7e\x80-\xff]*)?")
 
 
 class Exchange:
@@ -65,8 +73,8 @@ class Exchange:
     _fast = False  # passing and sent: the rest is the app's, as is
     _asked_again = False  # the machine said REDISPATCH: the app's answer is dropped, the app asked again
     machine: ResponseMachine | None = None  # made at the first start the decision does not leave untouched
-    #: Body to hand on, made by :meth:`respond` when the server iterates this object (until then, none).
-    _pending: deque[bytes] = deque()  # never appended to: shared, empty
+    #: Body to hand on, made by the first start the machine answers or by :meth:`respond` (until then, none).
+    _pending: deque[bytes] = _NOTHING
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
         self.filter = flt
@@ -81,18 +89,19 @@ class Exchange:
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None) -> Write:
         """The app's ``start_response``; with ``exc_info``, a restart that
         re-raises the app's error once body has gone out (PEP 3333)."""
+        if type(status) is not str:  # the machine would take a code: an app's error all the same (PEP 3333)
+            raise TypeError(f"a WSGI status is a status line str ('200 OK'), not {type(status).__name__}")
         machine = self.machine
         if machine is None and not self._forwarded:
             # The first start: a response the decision leaves untouched goes to the
             # server as the app made it, without a machine.
-            decision = None
-            if type(status) is str:  # else the machine says what is wrong with it
-                environ = self.environ
-                decision = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
-                if decision.untouched:
-                    self._server_write = self._server_start(status, headers)
-                    self._forwarded = self._passing = True
-                    return self.write  # its own: a restart after what the app wrote must re-raise
+            environ = self.environ
+            decision = decide(self.filter, environ.get("REQUEST_METHOD", "GET"), status, headers, environ)
+            if decision.untouched:
+                self._server_write = self._server_start(status, headers)
+                self._forwarded = self._passing = True
+                return self.write  # its own: a restart after what the app wrote must re-raise
+            _check_status(status)
             machine = self.machine = ResponseMachine(self.filter, self.environ, True)  # True: can_redispatch
             events = machine.start(status, headers, decision=decision)
         elif exc_info is not None:
@@ -108,12 +117,14 @@ class Exchange:
                     # app's error stands (the server answers its own 500), else the server's rules apply.
                     environ = self.environ
                     method = environ.get("REQUEST_METHOD", "GET")
-                    if type(status) is not str or not decide(self.filter, method, status, headers, environ).untouched:
+                    if not decide(self.filter, method, status, headers, environ).untouched:
                         error = exc_info[1]
-                        assert error is not None
+                        if error is None:
+                            raise ProtocolError("a restart that cannot be filtered, without the app's error to re-raise")
                         raise error.with_traceback(exc_info[2])
                     self._server_write = self._server_start(status, headers, exc_info)
                     return self.write
+                _check_status(status)
                 self._passing = False
                 self._live = 0
                 if machine is None:  # the first start went on untouched: this one is the machine's first
@@ -126,9 +137,15 @@ class Exchange:
         elif machine is None:
             raise ProtocolError("response already started")  # as the machine says of a second start
         else:
+            _check_status(status)
             events = machine.start(status, headers)
         if events:
-            self._send(drive(machine, events) if type(events[-1]) is FilterCall else events)
+            # The machine's own answer (a 412, the clean 500) goes out as the iterable the server
+            # is returned, not through its write(): an app that never called write() must not
+            # depend on it (granian has none).
+            if self._pending is _NOTHING:
+                self._pending = deque()
+            self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
         return self.write
 
     def write(self, data: bytes) -> None:
@@ -154,10 +171,11 @@ class Exchange:
     def respond(self, app_iter: Iterable[bytes]) -> Iterable[bytes]:
         """What the server gets for the app's iterable: that iterable itself when
         it passes through, the filtered body as a list, or this object."""
-        if self._passing:
+        if self._passing and not self._pending:
             self._detached = True
             return app_iter
-        self._pending = deque()
+        if self._pending is _NOTHING:
+            self._pending = deque()
         self._inner = app_iter
         try:
             if self._asked_again:
@@ -232,6 +250,8 @@ class Exchange:
                 while True:
                     if self._asked_again:  # start_response said so while the app was read
                         self._ask_again()
+                    if self._ended_unread():
+                        break
                     # A for loop, not next(): the end of the app's iterable raises no StopIteration here.
                     for chunk in self._iterator:  # type: ignore[union-attr]
                         if self._passing:  # every chunk as it came, an empty one too (PEP 3333 block boundaries)
@@ -244,15 +264,9 @@ class Exchange:
                             events = machine.body(chunk)
                             if events:
                                 self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
-                                if self._ended:
-                                    break
-                                if self._pending:
+                                if self._pending and not self._ended:
                                     return
-                            if self._ended:  # its start ended the response (a first answer that stands)
-                                if not self._pending and self._live:
-                                    # One value for the server to send the start by, as it is (a 304
-                                    # iterated to its end would get a Content-Length: 0 from wsgiref).
-                                    self._pending.append(b"")
+                            if self._ended_unread():
                                 break
                             if self._live:
                                 # Started, yet nothing to hand on for this chunk: PEP 3333 has
@@ -286,6 +300,21 @@ class Exchange:
         # Else the app's own answer, unfiltered (a start that stands, a bodiless one), is the
         # server's to close: it hears a close() that fails, as without the middleware.
 
+    def _ended_unread(self) -> bool:
+        """Whether the response is over before the rest of the app's body: its start ended
+        it (an answer that stands, the machine's own), or can have no body (a HEAD, a 204,
+        a 304), so the rest is never read, only closed. Then one value is pending for the
+        server to send the start by, as it is (a 304 iterated to its end with none would get
+        a Content-Length: 0 from wsgiref)."""
+        machine = self.machine
+        if machine is not None and machine.state is State.BODILESS:
+            self._take(machine.end())
+        if not self._ended:
+            return False
+        if not self._pending and self._live:
+            self._pending.append(b"")
+        return True
+
     def _ask_again(self) -> None:
         """Drop the app's first answer, unread, and ask it the same request
         without its range and conditional headers (a redispatch)."""
@@ -297,8 +326,8 @@ class Exchange:
         self._iterator = iter(self._inner)
 
     def _take(self, events: list[Event]) -> None:
-        """Events met while reading the app: a start goes to the server now, body
-        waits to be iterated out."""
+        """Events met while the app starts or is read: a start goes to the server now,
+        body waits to be iterated out."""
         for event in events:
             kind = type(event)
             if kind is Body:
@@ -313,7 +342,7 @@ class Exchange:
                 self._asked_again = True
 
     def _send(self, events: list[Event]) -> None:
-        """Events met in ``start_response`` or ``write()``: they go to the server at once."""
+        """Events met in ``write()``: they go to the server at once, as the app's own writes do."""
         for event in events:
             kind = type(event)
             if kind is Body:
@@ -363,3 +392,11 @@ def _no_content() -> Iterator[bytes]:
     Content-Length of its own (wsgiref would add ``0``, which a HEAD or 304 must
     not say unless the GET's length is 0, and a 204 must not send at all)."""
     yield b""
+
+
+def _check_status(status: str) -> None:
+    """PEP 3333's status line, for a response the filter takes over (the server sees the
+    machine's, so it cannot refuse the app's): three ASCII digits, then a space and a
+    reason phrase (RFC 9112 section 4: latin-1, no control character but HTAB), or none."""
+    if _STATUS_LINE.fullmatch(status) is None:
+        raise ValueError(f"not a WSGI status line ('200 OK'): {status!r}")

@@ -29,7 +29,7 @@ def split(data: bytes, cuts: list[int]) -> list[bytes]:
 
 def started(flt, headers=None, method="GET"):
     machine = driven_machine(flt, make_environ(method))
-    events = machine.start(200, list(headers if headers is not None else [("Content-Type", HTML), ("Content-Length", "99")]))
+    events = machine.start(200, list(headers if headers is not None else [("Content-Type", HTML)]))
     return machine, events
 
 

@@ -32,7 +32,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ...drivers import drive
-from ...errors import StreamError
+from ...errors import ProtocolError, StreamError
 from ...events import PASSTHROUGH, Body, Event, HeaderList, ResponseStart
 from ...http1 import (
     CONNECTION_HEADERS,
@@ -210,7 +210,10 @@ class RawExchange:
     def _decide(self, fc: Any, raw: Any, data: bytes, sent: int, used: int, head: Head) -> int:
         """The head is complete: ``data[used:]`` is body. Let the core decide."""
         machine = self.machine
-        events = drive(machine, machine.start(head.status, head.headers, head.reason))
+        try:
+            events = drive(machine, machine.start(head.status, head.headers, head.reason))
+        except ProtocolError as exc:  # a Content-Length that states no length, for a body to filter
+            return self._misframed(fc, raw, head, exc)
         self.http_version = head.http_version
         if events[-1:] == [PASSTHROUGH]:
             start = events[0]
@@ -226,11 +229,8 @@ class RawExchange:
             return NEXT
         try:
             self.body = body_reader(self.method, head)
-        except FramingError as exc:  # no telling where the body ends: it cannot go on (RFC 9112 section 6.3)
-            raw.InData = b""
-            self.held = []
-            self.writer = ResponseWriter(head.http_version, bodiless=self.method == "HEAD")
-            return self._bad_gateway(fc, exc, "The response's framing is invalid.")
+        except FramingError as exc:
+            return self._misframed(fc, raw, head, exc)
         except RawResponseError as exc:  # framing h11 will not follow: leave the response alone
             log.warning("%s: not filtering the response to %s: %s", self.owner.filter.name, self._path(), exc)
             self._release(fc, raw, data, sent)
@@ -252,6 +252,13 @@ class RawExchange:
         )
         self.phase = FILTER
         return self._body(fc, data[used:] if used < len(data) else b"", events)
+
+    def _misframed(self, fc: Any, raw: Any, head: Head, exc: Exception) -> int:
+        """No telling where the body ends: it cannot go on (RFC 9112 section 6.3), a 502 goes out."""
+        raw.InData = b""
+        self.held = []
+        self.writer = ResponseWriter(head.http_version, bodiless=self.method == "HEAD")
+        return self._bad_gateway(fc, exc, "The response's framing is invalid.")
 
     def _release(self, fc: Any, raw: Any, data: bytes, sent: int) -> None:
         """Everything withheld, and the rest of ``data``, goes out as it came."""
@@ -338,7 +345,7 @@ class RawExchange:
             assert self.writer is not None
             self.connection.write(fc, self.writer.encode(events))
 
-    def _bad_gateway(self, fc: Any, exc: RawResponseError, detail: str) -> int:
+    def _bad_gateway(self, fc: Any, exc: Exception, detail: str) -> int:
         """The site's response cannot be read to its end (cut short, invalid framing, a bad
         chunk): a 502 with ``detail`` in its place, or, if part of the filtered response is out,
         the rest withheld and SF_STATUS_REQ_FINISHED to close the connection."""
