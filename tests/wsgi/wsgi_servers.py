@@ -55,6 +55,11 @@ def _wsgiref(app: Any) -> Iterator[int]:
         daemon_threads = True
 
     server = make_server("127.0.0.1", 0, app, server_class=Threading, handler_class=Quiet)
+    yield from _serving_forever(server)
+
+
+def _serving_forever(server: Any) -> Iterator[int]:
+    """A ``socketserver`` server's port while it serves in a thread of its own, then stopped."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
@@ -87,14 +92,7 @@ def _werkzeug(app: Any) -> Iterator[int]:
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield server.server_port
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(TIMEOUT)
+    yield from _serving_forever(server)
 
 
 @contextlib.contextmanager
