@@ -74,10 +74,19 @@ def _declared_length(headers: HeaderList) -> int | None:
     """The length the app's Content-Length states for a body it frames by length (none with
     a Transfer-Encoding, which overrides it: RFC 9112 section 6.3); one that is no length
     is the app's error (ProtocolError)."""
-    if get_header(headers, "transfer-encoding") is not None:
+    value = None
+    for name, field in headers:
+        lowered = name.lower()
+        if lowered == "content-length":
+            value = field if value is None else f"{value}, {field}"
+        elif lowered == "transfer-encoding":
+            return None
+    if value is None:
         return None
+    if value.isdigit() and value.isascii():  # the usual one plain number, read directly
+        return int(value)
     try:
-        return content_length(headers)
+        return content_length([("Content-Length", value)])
     except ValueError as exc:
         raise ProtocolError(f"the app's Content-Length is not a length: {exc}") from None
 

@@ -250,7 +250,8 @@ class Exchange:
                 while True:
                     if self._asked_again:  # start_response said so while the app was read
                         self._ask_again()
-                    if self._ended_unread():
+                    machine = self.machine
+                    if (self._ended or machine is not None and machine.state is State.BODILESS) and self._ended_unread():
                         break
                     # A for loop, not next(): the end of the app's iterable raises no StopIteration here.
                     for chunk in self._iterator:  # type: ignore[union-attr]
@@ -266,7 +267,7 @@ class Exchange:
                                 self._take(drive(machine, events) if type(events[-1]) is FilterCall else events)
                                 if self._pending and not self._ended:
                                     return
-                            if self._ended_unread():
+                            if (self._ended or machine.state is State.BODILESS) and self._ended_unread():
                                 break
                             if self._live:
                                 # Started, yet nothing to hand on for this chunk: PEP 3333 has
@@ -397,6 +398,15 @@ def _no_content() -> Iterator[bytes]:
 def _check_status(status: str) -> None:
     """PEP 3333's status line, for a response the filter takes over (the server sees the
     machine's, so it cannot refuse the app's): three ASCII digits, then a space and a
-    reason phrase (RFC 9112 section 4: latin-1, no control character but HTAB), or none."""
+    reason phrase (RFC 9112 section 4: latin-1, no control character but HTAB), or none.
+    The lines found good are remembered (an app sends few)."""
+    if status in _GOOD_STATUS:
+        return
     if _STATUS_LINE.fullmatch(status) is None:
         raise ValueError(f"not a WSGI status line ('200 OK'): {status!r}")
+    if len(_GOOD_STATUS) < 256:
+        _GOOD_STATUS.add(status)
+
+
+#: Status lines :func:`_check_status` found good.
+_GOOD_STATUS: set[str] = set()
