@@ -202,8 +202,24 @@ class Exchange:
 
     # -- what the server calls -----------------------------------------------------
 
-    def __iter__(self) -> Exchange:
-        return self
+    def __iter__(self) -> Iterator[bytes]:
+        """The body for the server: through :meth:`__next__` until the rest is the app's
+        own, as it is, then the app's chunks directly (a generator resumes for less than
+        a method call costs, on every chunk of a long passthrough)."""
+        return self._chunks()
+
+    def _chunks(self) -> Iterator[bytes]:
+        next_chunk = self.__next__
+        while not self._fast:
+            try:
+                chunk = next_chunk()
+            except StopIteration:
+                return
+            yield chunk
+        # A for loop, not yield from: that would close the app's iterable when the server
+        # drops the body early, and the exchange closes it, once.
+        for chunk in self._iterator:  # type: ignore[union-attr]
+            yield chunk
 
     def __next__(self) -> bytes:
         if self._fast:

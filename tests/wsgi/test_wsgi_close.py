@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import pytest
 from wsgi_harness import HTML, TEXT, TrackingIterable, UpperFilter, call, read, serve, tracking_app, wrap
 
@@ -56,6 +58,17 @@ def test_a_lazy_passthrough_iterable_is_closed_once_when_the_client_stops_early(
     next(iter(result))
     result.close()
     assert (tracked.served, tracked.closes) == (1, 1)
+
+
+def test_a_lazy_passthrough_dropped_past_its_first_chunk_is_closed_once_by_the_server():
+    tracked = TrackingIterable([b"a", b"b", b"c", b"d"])
+    recorder, result = call(UpperFilter(lazy(tracked, TEXT)))
+    body = iter(result)
+    assert [next(body), next(body), next(body)] == [b"a", b"b", b"c"]  # past the first: the app's own chunks
+    result.close()
+    del body  # the server lets go of the iterator it stopped reading
+    gc.collect()
+    assert (tracked.served, tracked.closes) == (3, 1)
 
 
 def test_a_lazy_passthrough_iterable_read_to_the_end_is_closed_once():
