@@ -37,7 +37,7 @@ from .events import PASSTHROUGH, REDISPATCH, Body, End, Event, FilterCall, Heade
 from .headers import Headers, check_headers, get_header, without
 from .http1 import content_length
 from .request_policy import RequestPolicy
-from .state import NEXT, State, transition
+from .state import NEXT, READS_BODY, State, transition
 from .streaming import StageFailed
 
 if TYPE_CHECKING:
@@ -342,15 +342,13 @@ class ResponseMachine:
             if trailers is not None and state is _BODILESS and self.decision is not None and self.decision.wanted:
                 trailers = responses.fixed_trailers(trailers)  # a HEAD drops what its filtered GET drops
             return [_END if trailers is None else make(End, (trailers,))]
+        if self._declared is not None and self._size < self._declared and state in READS_BODY:
+            raise self._misframed()  # a body read to be filtered ended short of its Content-Length
         if state is _BUFFERING:
-            if self._declared is not None and self._size < self._declared:
-                raise self._misframed()
             self._to("end")
             self._trailers = trailers
             return self._begin_stages()
         if state is _STREAMING or state is _HOLDING:
-            if self._declared is not None and self._size < self._declared:
-                raise self._misframed()
             self._to("end")
             self._trailers = trailers
             assert self._stream is not None

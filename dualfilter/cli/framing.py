@@ -31,23 +31,25 @@ def valid_host(value: bytes) -> bool:
 
 def refusal(scope: Scope) -> tuple[int, str] | None:
     """The status and reason a server must answer ``scope`` with itself, or None to pass it on."""
-    headers = scope.get("headers", ())
-    codings = [
-        coding.strip().lower()
-        for name, value in headers
-        if name.lower() == b"transfer-encoding"
-        for coding in bytes(value).split(b",")
-        if coding.strip()
-    ]
-    coded = any(name.lower() == b"transfer-encoding" for name, _ in headers)
+    codings: list[bytes] = []
+    coded = lengthed = False
+    hosts: list[bytes] = []
+    for name, value in scope.get("headers", ()):
+        lowered = name.lower()
+        if lowered == b"transfer-encoding":
+            coded = True
+            codings += (coding.strip().lower() for coding in bytes(value).split(b",") if coding.strip())
+        elif lowered == b"content-length":
+            lengthed = True
+        elif lowered == b"host":
+            hosts.append(bytes(value))
     if coded and scope.get("http_version") == "1.0":
         return 400, "an HTTP/1.0 request has no Transfer-Encoding (RFC 9112 section 6.1)"
-    if coded and any(name.lower() == b"content-length" for name, _ in headers):
+    if coded and lengthed:
         return 400, "the request has both Transfer-Encoding and Content-Length (RFC 9112 section 6.1)"
     if coded and codings != [b"chunked"]:
         shown = ", ".join(coding.decode("latin-1") for coding in codings)
         return 501, f"the transfer coding {shown!r} is not supported, only chunked (RFC 9112 section 6.1)"
-    hosts = [bytes(value) for name, value in headers if name.lower() == b"host"]
     if len(hosts) > 1:
         return 400, "the request has more than one Host field (RFC 9112 section 3.2)"
     if not hosts and scope.get("http_version") == "1.1":
