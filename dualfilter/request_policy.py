@@ -78,7 +78,7 @@ class RequestPolicy:
 
     # -- hosts that can ask the app again: the request as the client sent it ------------
 
-    def environ(self, environ: Mapping[str, Any]) -> Mapping[str, Any]:
+    def environ(self, environ: dict[str, Any]) -> dict[str, Any]:
         """A WSGI environ as the app should first see it: unchanged, but for
         derived tags in If-None-Match (a copy only then)."""
         if self.token is None or "HTTP_IF_NONE_MATCH" not in environ:

@@ -44,10 +44,14 @@ class FilterMiddleware:
             if refused is not None:
                 return self.app(environ, start_response)
         # The filter reads the request as the client sent it; the app, as the policy shows it.
-        shown = self._policy.environ(environ) if self._shows else environ
         exchange = Exchange(flt, environ, start_response, self.app)
+        shown, start = environ, exchange.start_response
+        if self._shows:
+            shown = self._policy.environ(environ)
+            if shown is not environ:
+                start = exchange.lend(shown)
         try:
-            result = self.app(shown, exchange.start_response)  # type: ignore[arg-type]
+            result = self.app(shown, start)
         except BaseException:
             exchange.abandon()  # a stream opened at its start lets go of what it holds
             raise

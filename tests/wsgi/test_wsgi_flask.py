@@ -136,3 +136,29 @@ def test_a_failing_flask_view_gives_flasks_own_500_page(client):
 def test_a_flask_app_under_a_real_server_handler_is_filtered():
     response = serve(make_app(UpperFilter), make_environ(path="/page"))
     assert response.body == PAGE.upper().encode()
+
+
+class NonceFilter(Filter):
+    """Injects a script carrying the CSP nonce the view put in its environ."""
+
+    def filter(self, environ, headers, data):
+        return data.replace(b"</body>", f'<script nonce="{environ["csp.nonce"]}">ok()</script></body>'.encode())
+
+
+def test_a_flask_range_request_is_filtered_with_the_nonce_of_the_call_it_answers():
+    app = Flask("nonce")
+    calls = iter(range(1, 10))
+
+    @app.get("/nonce")
+    def nonced():
+        nonce = f"n{next(calls)}"
+        request.environ["csp.nonce"] = nonce
+        response = conditional_page()
+        response.headers["Content-Security-Policy"] = f"script-src 'nonce-{nonce}'"
+        return response
+
+    app.wsgi_app = NonceFilter(app.wsgi_app)
+    response = app.test_client().get("/nonce", headers={"Range": "bytes=0-300"})
+    nonce = response.headers["Content-Security-Policy"].split("'nonce-")[1].rstrip("'")
+    assert (response.status_code, nonce) == (206, "n2")  # the first call's answer was dropped
+    assert f'<script nonce="{nonce}">ok()</script></body>'.encode() in response.get_data()
