@@ -56,6 +56,8 @@ class Responder:
     app_start: Message | None = None
     app_headers: list[tuple[str, str]] | None = None
     trailers_in = False
+    #: True once the final body message (``more_body`` False) of a start with trailers came.
+    body_done = False
     trailer_pairs: RawHeaders = []
     #: The app's ``http.response.push`` messages sent while the start is held, in order.
     pushes: list[Message] | None = None
@@ -74,7 +76,7 @@ class Responder:
         the second answer starts afresh, extension messages before its start included."""
         self.asked_again = False
         self.app_start = self.app_headers = self.pushes = None
-        self.trailers_in = False
+        self.trailers_in = self.body_done = False
         self.trailer_pairs = []
 
     async def send(self, message: Message) -> None:
@@ -97,6 +99,8 @@ class Responder:
         if kind == "http.response.body":
             if machine is None:
                 raise ProtocolError("http.response.body before http.response.start")
+            if self.body_done:  # servers refuse it: the trailer section is all that may follow
+                raise ProtocolError("a body message after the final one (more_body False)")
             data = message.get("body", b"")
             if type(data) is not bytes:
                 data = bytes(data)
@@ -104,10 +108,7 @@ class Responder:
             if events:  # streamed, or the body outgrew max_buffer_size
                 await self._emit(events)
             if not message.get("more_body", False):
-                if self.passing:  # it just went over to passthrough: this was the last chunk
-                    await self.send_out({"type": "http.response.body", "body": b"", "more_body": False})
-                elif not self.trailers_in:
-                    await self._end()
+                await self._body_whole()
         elif kind == "http.response.start":
             raw = message.get("headers", ())
             if type(raw) is not list and type(raw) is not tuple:
@@ -153,6 +154,8 @@ class Responder:
                 raise ProtocolError("http.response.trailers before http.response.start")
             if not self.trailers_in:  # as servers refuse them: the start never said a trailer section follows
                 raise ProtocolError("http.response.trailers after an http.response.start without trailers: True")
+            if not self.body_done:  # ASGI: trailers follow the final body message, as servers hold
+                raise ProtocolError("http.response.trailers before the final http.response.body (more_body False)")
             self.trailer_pairs += message.get("headers", ())
             if not message.get("more_trailers", False):
                 await self._end(to_str(self.trailer_pairs))
@@ -225,6 +228,8 @@ class Responder:
         """Feed the chunks ``read`` gives (until an empty one) as body, then end the
         body unless ``more`` is to come; once the response passes through, the rest
         goes on as plain body messages."""
+        if self.body_done:
+            raise ProtocolError("a body message after the final one (more_body False)")
         while not self.ended and (chunk := await read()):
             if self.passing:
                 await self.send_out({"type": "http.response.body", "body": chunk, "more_body": True})
@@ -233,12 +238,18 @@ class Responder:
             events = self.machine.body(chunk)
             if events:
                 await self._emit(events)
-        if more:
-            return
+        if not more:
+            await self._body_whole()
+
+    async def _body_whole(self) -> None:
+        """The app's final body message came: the body ends, or the trailers its start
+        announced are awaited; if the response went over to passthrough on the way,
+        the server is sent the final body message."""
         if self.passing:
             await self.send_out({"type": "http.response.body", "body": b"", "more_body": False})
-        elif not self.trailers_in:
-            assert self.machine is not None
+        elif self.trailers_in:
+            self.body_done = True
+        else:
             await self._end()
 
     # -- machine events out ------------------------------------------------------

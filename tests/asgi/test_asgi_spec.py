@@ -35,6 +35,57 @@ async def test_trailers_after_a_filtered_page_that_announced_none_are_refused_af
     assert "trailers" not in exchange.start and exchange.body == b"<P>T</P>"
 
 
+class UpperStream:
+    def feed(self, data):
+        return data.upper()
+
+    def finish(self):
+        return b""
+
+
+class StreamingUpper(UpperFilter):
+    """Upper-cases each chunk as it comes."""
+
+    def stream(self, environ, headers):
+        return UpperStream()
+
+
+FILTERS = pytest.mark.parametrize("flt", [UpperFilter, StreamingUpper], ids=["buffered", "streamed"])
+
+
+@FILTERS
+async def test_trailers_before_the_final_body_message_are_refused(flt):
+    # ASGI: the trailers follow the last body message; hypercorn and granian refuse them earlier.
+    exchange = Exchange()
+    app = flt.asgi(raw_app(start(trailers=True), body(b"<p>t</p>", more=True), TRAILERS, body(b"<p>late</p>")))
+    with pytest.raises(ProtocolError, match="trailers before the final"):
+        await app(make_scope(), exchange.receive, exchange.send)
+    assert b"LATE" not in exchange.body and "http.response.trailers" not in exchange.types
+    assert exchange.body == (b"<P>T</P>" if flt is StreamingUpper else b"")  # streamed as it came, or held
+
+
+@FILTERS
+@pytest.mark.parametrize("after", ["body", "trailers"])
+async def test_body_after_the_final_body_message_is_refused_not_filtered(flt, after):
+    exchange = Exchange()
+    messages = [start(trailers=True), body(b"<p>t</p>")] + ([TRAILERS] if after == "trailers" else [])
+    app = flt.asgi(raw_app(*messages, body(b"<p>late</p>"), TRAILERS))
+    with pytest.raises(ProtocolError, match="after the final one"):
+        await app(make_scope(), exchange.receive, exchange.send)
+    assert b"LATE" not in exchange.body
+
+
+async def test_a_pathsend_after_the_final_body_message_is_refused(tmp_path):
+    page = tmp_path / "late.html"
+    page.write_bytes(b"<p>late</p>")
+    exchange = Exchange()
+    pathsend = {"type": "http.response.pathsend", "path": str(page)}
+    app = UpperFilter.asgi(raw_app(start(trailers=True), body(b"<p>t</p>"), pathsend, TRAILERS))
+    with pytest.raises(ProtocolError, match="after the final one"):
+        await app(make_scope(), exchange.receive, exchange.send)
+    assert b"LATE" not in exchange.body
+
+
 async def test_each_disconnect_a_dropped_answer_gives_the_app_is_its_own_message():
     # An app may change the message it received (add a key, pop one): its next receive(),
     # and every other request's, still get a plain http.disconnect.
