@@ -168,6 +168,9 @@ TRANSITIONS: dict[tuple[State, str], State] = {
 #: The states in which the machine reads the app's body to filter it (hosts let go of the
 #: app's answer early, or undo its own framing, there).
 READS_BODY = frozenset({State.BUFFERING, State.HOLDING, State.STREAMING})
+#: The states in which the machine drops the app's body (a HEAD's, or the rest after its own
+#: answer): a host need not read what the app sends, a file it names included.
+DROPS_BODY = frozenset({State.BODILESS, State.ANSWERED})
 #: The same table by state, as the machine looks it up: for each state, what each cause leads to.
 NEXT: dict[State, dict[str, State]] = {state: {} for state in State}
 for (_state, _cause), _target in TRANSITIONS.items():

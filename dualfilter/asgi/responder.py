@@ -24,6 +24,7 @@ from ..drivers import drive_async
 from ..errors import ProtocolError
 from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
+from ..state import DROPS_BODY
 from .environ import ScopeEnviron
 from .headers import RawHeaders, to_bytes, to_str
 from .types import Message, Scope, Send
@@ -183,12 +184,17 @@ class Responder:
         return self.environ
 
     async def _pathsend(self, path: str) -> None:
-        """A file to filter: read it as the body (a passthrough one never gets here)."""
+        """A file to filter: read it as the body (a passthrough one never gets here, and
+        one whose body the machine drops, a HEAD's, is not opened)."""
         if self.app_start is None:
             raise ProtocolError("http.response.pathsend before http.response.start")
         if self.asked_again:
             self._dropped_ended()
             return  # an answer being dropped: no need to read it
+        assert self.machine is not None  # made at the start
+        if self.machine.state in DROPS_BODY:
+            await self._read_body(_nothing, more=False)  # the file is not even opened
+            return
         async with await anyio.open_file(path, "rb") as file:
             await self._read_body(lambda: file.read(FILE_CHUNK), more=False)
 
@@ -203,6 +209,11 @@ class Responder:
             if not message.get("more_body", False):
                 self._dropped_ended()
             return  # an answer being dropped: no need to read it
+        more = bool(message.get("more_body", False))
+        assert self.machine is not None  # made at the start
+        if self.machine.state in DROPS_BODY:
+            await self._read_body(_nothing, more)  # the file is not read
+            return
         file = message["file"]
         fd: int = file if type(file) is int else file.fileno()
         offset: int | None = message.get("offset")
@@ -222,7 +233,7 @@ class Responder:
                 count -= len(chunk)
             return chunk
 
-        await self._read_body(read, more=bool(message.get("more_body", False)))
+        await self._read_body(read, more)
 
     async def _read_body(self, read: Callable[[], Awaitable[bytes]], more: bool) -> None:
         """Feed the chunks ``read`` gives (until an empty one) as body, then end the
@@ -350,3 +361,8 @@ def _has_text(pairs: Any) -> bool:
         if type(name) is str or type(value) is str:
             return True
     return False
+
+
+async def _nothing() -> bytes:
+    """The read of a body that is dropped unread: its end at once."""
+    return b""

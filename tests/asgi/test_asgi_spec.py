@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from dualfilter import ProtocolError
@@ -97,3 +99,21 @@ async def test_each_disconnect_a_dropped_answer_gives_the_app_is_its_own_message
     other = FirstCall(never_called)
     other.dropped()
     assert await other.receive() == {"type": "http.disconnect"}
+
+
+@pytest.mark.parametrize("extension", ["pathsend", "zerocopysend"])
+async def test_a_head_answered_with_a_file_of_a_filtered_type_never_reads_the_file(tmp_path, extension):
+    # A HEAD's body is dropped: the file is neither opened nor read (here it is gone, or a
+    # closed descriptor), and the response is the start and an empty final body.
+    if extension == "pathsend":
+        message = {"type": "http.response.pathsend", "path": str(tmp_path / "gone.html")}
+    else:
+        fd = os.open(tmp_path, os.O_RDONLY)
+        os.close(fd)
+        message = {"type": "http.response.zerocopysend", "file": fd, "more_body": False}
+    exchange = Exchange()
+    await UpperFilter.asgi(raw_app(start(), message))(make_scope(method="HEAD"), exchange.receive, exchange.send)
+    assert exchange.types == ["http.response.start", "http.response.body"]
+    assert exchange.status == 200 and exchange.body == b"" and exchange.messages[-1]["more_body"] is False
+    with pytest.raises(OSError):  # a GET reads it
+        await UpperFilter.asgi(raw_app(start(), message))(make_scope(), Exchange().receive, Exchange().send)
