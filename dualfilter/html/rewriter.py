@@ -445,6 +445,12 @@ def _fits(text: str, codec: str) -> bool:
     return True
 
 
+def _unfinished_declaration(head: bytes) -> bool:
+    """Whether ``head``, an XML page's first bytes, may be an XML declaration not yet whole."""
+    start = head[:5]
+    return b"<?xml".startswith(start) and b"?>" not in head and len(head) < charsets.SNIFF_BYTES
+
+
 class RewriteStream:
     """One response's body through the engine: ``feed`` chunks, then ``finish``.
 
@@ -512,6 +518,8 @@ class RewriteStream:
             return False
         if declared is not None and len(head) < 3 and not final:
             return False  # the byte order mark decides between UTF-8 with and without it
+        if not final and charsets.is_xml(self._media_type or "") and _unfinished_declaration(head):
+            return False  # whole in the first output, which may have to name UTF-8 (_declaring_utf8)
         # Undeclared: UTF-8 if the first 1024 bytes are (streamed, so that how the app
         # chunked the page cannot change it; a whole page is read whole).
         sniffed = head if self.whole else head[: charsets.SNIFF_BYTES]
@@ -575,6 +583,8 @@ class RewriteStream:
                 self._out_started = True
                 if not self.switched_to_utf8 and not self._neutralized and not _fits(text, self._codec):
                     self._leave_as_utf8()  # the start is still held: the page can leave as UTF-8, and say so
+                if self.switched_to_utf8:
+                    text = self._declaring_utf8(text)
             return self._encoder.encode(text, final)
         self._text_out.append(text)  # whole: encoded at the end, in one charset
         if not final:
@@ -587,7 +597,15 @@ class RewriteStream:
             if self._neutralized:  # never relabelled (charsets.neutralized)
                 return text.encode(self._codec, "xmlcharrefreplace")
             self.switched_to_utf8 = True
-            return text.encode("utf-8")
+            return self._declaring_utf8(text).encode("utf-8")
+
+    def _declaring_utf8(self, text: str) -> str:
+        """The output's start ``text``, leaving as UTF-8: an XML page's declaration, if
+        it names an encoding, names UTF-8 (as ``charsets.encode`` has it for a page whose
+        charset cannot hold the filtered text)."""
+        if not charsets.is_xml(self._media_type or ""):
+            return text
+        return charsets.xml_declaring(text, charsets.Charset("utf-8", "output", "utf-8", self._media_type))
 
     # -- the engine --------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import pytest
 from html_rewriters import CollectText
 
 from dualfilter import Filter
+from dualfilter.filters import Inject
 from dualfilter.headers import Headers
 from dualfilter.html import Rewriter, on
 from dualfilter.testing import run_filter
@@ -363,3 +364,45 @@ def test_an_untouched_iso_2022_jp_page_changes_only_its_escape_sequences():
     body = run_filter(Nofollow, page, content_type="text/html; charset=iso-2022-jp", chunks=3)[2]
     assert body == b"<p>\x1b$BF|K\\\x1b(B \x1b(J\\\x1b(B</p>"
     assert body.decode("iso2022_jp") == page.decode("iso2022_jp")
+
+
+XHTML_LATIN1 = (
+    '<?xml version="1.0" encoding="iso-8859-1"?><html xmlns="http://www.w3.org/1999/xhtml">'
+    "<head><title>t</title></head><body><p>caf\u00e9</p></body></html>"
+).encode("iso-8859-1")
+XHTML = "application/xhtml+xml"
+
+
+def test_an_xhtml_page_that_leaves_as_utf8_has_its_xml_declaration_name_utf8():
+    # Read without its Content-Type (saved to disk, an XML parser), the page is read as its
+    # declaration says: it must name the charset the bytes are now in.
+    status, headers, body = run_filter(Mark, XHTML_LATIN1, content_type=f"{XHTML}; charset=iso-8859-1")
+    assert dict(headers)["Content-Type"] == f"{XHTML}; charset=utf-8"
+    assert body.startswith(b'<?xml version="1.0" encoding="utf-8"?><html')
+    assert '<p title="\u2192">caf\u00e9 \u00e9\u2192</p>' in body.decode("utf-8")
+
+
+def test_buffered_an_xhtml_page_that_leaves_as_utf8_has_its_xml_declaration_name_utf8():
+    status, headers, body = run_filter(
+        Euro, gzip.compress(XHTML_LATIN1), content_type=f"{XHTML}; charset=iso-8859-1", headers=[("Content-Encoding", "gzip")]
+    )
+    assert dict(headers)["Content-Type"] == f"{XHTML}; charset=utf-8"
+    page = gzip.decompress(body)
+    assert page.startswith(b'<?xml version="1.0" encoding="utf-8"?>') and "caf\u00e9\u20ac</p>".encode() in page
+
+
+@pytest.mark.parametrize("content_type", [f"{XHTML}; charset=iso-8859-1", XHTML], ids=["header", "declaration"])
+@pytest.mark.parametrize("chunks", [1, 3, 9, 40])
+def test_inject_into_xhtml_that_leaves_as_utf8_names_utf8_in_its_declaration_however_the_page_is_cut(content_type, chunks):
+    # 40 chunks cut the declaration itself: its start is held until it is whole.
+    inject = Inject(html="<b>\u2192</b>", filter_content_types=(XHTML,))
+    status, headers, body = run_filter(inject, XHTML_LATIN1, content_type=content_type, chunks=chunks)
+    assert dict(headers)["Content-Type"] == f"{XHTML}; charset=utf-8"
+    assert body == XHTML_LATIN1.decode("iso-8859-1").replace("iso-8859-1", "utf-8").replace(
+        "</body>", "<b>\u2192</b></body>"
+    ).encode("utf-8")
+
+
+def test_an_xhtml_page_that_stays_in_its_charset_keeps_its_declaration_byte_for_byte():
+    status, headers, body = run_filter(Nofollow, XHTML_LATIN1, content_type=f"{XHTML}; charset=iso-8859-1", chunks=40)
+    assert (dict(headers)["Content-Type"], body) == (f"{XHTML}; charset=iso-8859-1", XHTML_LATIN1)
