@@ -9,6 +9,7 @@ import pytest
 from dualfilter import ProtocolError
 from dualfilter.asgi.redispatch import FirstCall
 from tests.support.asgi_harness import Exchange, UpperFilter, body, make_scope, raw_app, start
+from tests.support.filters import ClosingStreams
 
 TRAILERS = {"type": "http.response.trailers", "headers": [(b"x-checksum", b"abc")], "more_trailers": False}
 
@@ -37,22 +38,7 @@ async def test_trailers_after_a_filtered_page_that_announced_none_are_refused_af
     assert "trailers" not in exchange.start and exchange.body == b"<P>T</P>"
 
 
-class UpperStream:
-    def feed(self, data):
-        return data.upper()
-
-    def finish(self):
-        return b""
-
-
-class StreamingUpper(UpperFilter):
-    """Upper-cases each chunk as it comes."""
-
-    def stream(self, environ, headers):
-        return UpperStream()
-
-
-FILTERS = pytest.mark.parametrize("flt", [UpperFilter, StreamingUpper], ids=["buffered", "streamed"])
+FILTERS = pytest.mark.parametrize("flt", [UpperFilter, ClosingStreams], ids=["buffered", "streamed"])
 
 
 @FILTERS
@@ -63,7 +49,7 @@ async def test_trailers_before_the_final_body_message_are_refused(flt):
     with pytest.raises(ProtocolError, match="trailers before the final"):
         await app(make_scope(), exchange.receive, exchange.send)
     assert b"LATE" not in exchange.body and "http.response.trailers" not in exchange.types
-    assert exchange.body == (b"<P>T</P>" if flt is StreamingUpper else b"")  # streamed as it came, or held
+    assert exchange.body == (b"<P>T</P>" if flt is ClosingStreams else b"")  # streamed as it came, or held
 
 
 @FILTERS
