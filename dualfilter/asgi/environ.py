@@ -108,20 +108,30 @@ def _read_headers(scope: Mapping[str, Any]) -> dict[str, str]:
 
 
 class ScopeEnviron(LazyEnviron):
-    """The environ of an ASGI request: :func:`build_environ` of ``scope``, built when first read.
+    """The environ of an ASGI request: :func:`build_environ` of ``scope``, built when first read,
+    with ``handed`` under ``'asgi.scope'`` when given: the scope the app's call was
+    handed, live, so that what the app writes there (a router's ``path_params``,
+    Starlette's ``state``) is read too.
 
     The few request headers the core reads on every filtered response are
     answered from the scope's headers without building the rest.
     """
 
-    __slots__ = ("scope", "_read")
+    __slots__ = ("scope", "handed", "_read")
 
-    def __init__(self, scope: Mapping[str, Any]) -> None:
+    def __init__(self, scope: Mapping[str, Any], handed: Mapping[str, Any] | None = None) -> None:
         # LazyEnviron.__init__, inline (one per request): the method known up front, nothing built.
         self.method = scope.get("method", "GET")
         self._data = None
         self.scope = scope
+        self.handed = handed
         self._read: dict[str, str] | None = None  # those headers, read in one pass when first asked
+
+    def hand(self, handed: Mapping[str, Any]) -> None:
+        """The app is called again, with ``handed``: the scope read under ``'asgi.scope'`` from now on."""
+        self.handed = handed
+        if self._data is not None:
+            self._data["asgi.scope"] = handed
 
     def get(self, key: str, default: Any = None) -> Any:
         if self._data is None:
@@ -135,4 +145,7 @@ class ScopeEnviron(LazyEnviron):
         return self.data.get(key, default)
 
     def build(self) -> dict[str, Any]:
-        return build_environ(self.scope)
+        environ = build_environ(self.scope)
+        if self.handed is not None:
+            environ["asgi.scope"] = self.handed
+        return environ

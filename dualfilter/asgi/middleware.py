@@ -51,10 +51,16 @@ class FilterMiddleware:
         # both from a copy. The app gets the server's scope itself, so what a router writes
         # there (the route, its parameters) reaches the middleware around this one too.
         request = {**scope}
+        # The app sees the request as the policy shows it (a translated If-None-Match).
+        shown = scope
+        if self._shows:
+            pairs = self._policy.pairs(request.get("headers", ()))
+            if pairs is not None:
+                shown = {**scope, "headers": pairs}
         flt = self.filter
         environ = None  # built for the filter when first needed
         if flt.asks_requests or not flt.default_decision:
-            environ = ScopeEnviron(request)
+            environ = ScopeEnviron(request, shown)
             if flt.asks_requests:
                 refused = request_refused(flt, environ)
                 if refused:  # should_filter_request raised: the clean 500, the app not asked
@@ -63,13 +69,7 @@ class FilterMiddleware:
                 if refused is not None:
                     await self.app(scope, receive, send)
                     return
-        # The app sees the request as the policy shows it (a translated If-None-Match).
-        responder = Responder(flt, request, environ, send)
-        shown = scope
-        if self._shows:
-            pairs = self._policy.pairs(request.get("headers", ()))
-            if pairs is not None:
-                shown = {**scope, "headers": pairs}
+        responder = Responder(flt, request, environ, send, shown)
         # If the app raises, the exception goes to the server as it is: anything
         # held back was never sent, so the server answers with its own 500.
         try:
@@ -131,8 +131,8 @@ class FilterMiddleware:
     async def _ask_again(self, request: Scope, receive: Receive, responder: Responder) -> None:
         """The second call of a redispatch: the same request without range and
         conditional headers, for the full response."""
-        responder.next_answer()
         again = {**request, "headers": RequestPolicy.redispatch_pairs(request.get("headers", ()))}
+        responder.next_answer(again)
         await self.app(again, second_call(receive), responder.send)
 
     def __repr__(self) -> str:

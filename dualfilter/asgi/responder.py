@@ -65,16 +65,23 @@ class Responder:
     #: The app's first call's ``receive``, told when an answer dropped for a redispatch ended.
     first: FirstCall | None = None
 
-    def __init__(self, flt: Filter, scope: Scope, environ: Mapping[str, Any] | None, send: Send) -> None:
+    def __init__(self, flt: Filter, scope: Scope, environ: ScopeEnviron | None, send: Send, handed: Scope | None = None) -> None:
         self.filter = flt
+        #: The request as it came.
         self.scope = scope
         #: The request's environ for the filter (built from ``scope`` when first needed).
         self.environ = environ
         self.send_out = send
+        #: The scope the app's call was handed, which the filter reads under ``asgi.scope``.
+        self.handed = handed
 
-    def next_answer(self) -> None:
-        """Forget the dropped first answer before the app is asked again (a redispatch):
-        the second answer starts afresh, extension messages before its start included."""
+    def next_answer(self, handed: Scope) -> None:
+        """Forget the dropped first answer before the app is asked again (a redispatch)
+        with ``handed``: the second answer starts afresh, extension messages before its
+        start included, and the filter reads what the second call writes in its scope."""
+        self.handed = handed
+        if self.environ is not None:
+            self.environ.hand(handed)
         self.asked_again = False
         self.app_start = self.app_headers = self.pushes = None
         self.trailers_in = self.body_done = False
@@ -180,7 +187,7 @@ class Responder:
 
     def _environ(self) -> Mapping[str, Any]:
         if self.environ is None:
-            self.environ = ScopeEnviron(self.scope)
+            self.environ = ScopeEnviron(self.scope, self.handed)
         return self.environ
 
     async def _pathsend(self, path: str) -> None:

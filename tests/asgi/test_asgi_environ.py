@@ -176,3 +176,76 @@ def test_a_unix_socket_server_names_itself_by_the_host_the_client_asked_for():
     scope["server"] = ["/run/app.sock", None]
     environ = build_environ(scope)
     assert (environ["SERVER_NAME"], environ["SERVER_PORT"]) == ("site.example", "8080")
+
+
+class ReadsTheAppsScope(Filter):
+    """Appends what the app's call wrote in its scope: a nonce, a router's path parameters."""
+
+    def filter(self, environ, headers, data):
+        scope = environ["asgi.scope"]
+        return data + repr((scope.get("nonce"), scope.get("path_params"), environ["PATH_INFO"])).encode()
+
+
+def nonce_app(statuses):
+    """Writes a nonce per call in the scope it is handed; answers ``statuses`` in turn (then 200)."""
+    calls = []
+
+    async def app(scope, receive, send):
+        calls.append(scope)
+        scope["nonce"] = f"n{len(calls)}"
+        status = statuses[len(calls) - 1] if len(calls) <= len(statuses) else 200
+        headers = [(b"content-type", b"text/html"), (b"etag", b'"v1"')]
+        if status == 206:
+            headers.append((b"content-range", b"bytes 0-1/8"))
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send(body(b"<p>x</p>"[:2] if status == 206 else b"" if status == 304 else b"<p>x</p>"))
+
+    return app, calls
+
+
+async def test_the_filter_reads_what_the_app_wrote_in_the_scope_it_was_handed():
+    app, calls = nonce_app([200])
+    scope = make_scope("/page")
+    exchange = await call(ReadsTheAppsScope.asgi(app), scope)
+    assert exchange.body == b"<p>x</p>('n1', None, '/page')" and calls == [scope]
+
+
+async def test_after_a_redispatch_the_filter_reads_what_the_second_call_wrote():
+    app, calls = nonce_app([206])
+    exchange = await call(ReadsTheAppsScope.asgi(app), make_scope("/page", headers=[(b"range", b"bytes=8-")]))
+    assert len(calls) == 2 and exchange.status == 206
+    assert exchange.body == b"('n2', None, '/page')"  # the filtered page's range, past the app's own body
+
+
+async def test_a_call_handed_a_translated_if_none_match_copy_is_read_too():
+    app, calls = nonce_app([])
+    flt = ReadsTheAppsScope(app, force_no_conditional=False)
+    first = await call(flt, make_scope("/page"))
+    tag = first.headers[b"etag"]
+    exchange = await call(flt, make_scope("/page", headers=[(b"if-none-match", tag + b', "other"')]))
+    handed = calls[-1]
+    assert [value for name, value in handed["headers"] if name == b"if-none-match"] != [tag + b', "other"']  # a copy, translated
+    assert exchange.body == b"<p>x</p>('n2', None, '/page')"
+
+
+async def test_a_starlette_routes_path_parameters_and_request_state_reach_the_filter():
+    # httpx's transport gives no "state" in the scope: Starlette adds it to the scope it was handed.
+    import httpx
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    async def page(request):
+        request.state.nonce = "from-the-view"
+        return HTMLResponse("<p>x</p>")
+
+    class ReadsState(Filter):
+        def filter(self, environ, headers, data):
+            scope = environ["asgi.scope"]
+            return data + repr((scope["state"]["nonce"], scope["path_params"])).encode()
+
+    app = Starlette(routes=[Route("/items/{item}", page)])
+    app.add_middleware(ReadsState)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver") as client:
+        response = await client.get("/items/7")
+    assert response.text == "<p>x</p>('from-the-view', {'item': '7'})"
