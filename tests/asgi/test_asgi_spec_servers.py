@@ -2,7 +2,7 @@
 
 uvicorn (h11) and hypercorn on 127.0.0.1 (port 0), HTTP/1.1 unless said; hypercorn
 over HTTP/2 for trailers (its HTTP/1.1 scope offers none); granian, the server
-that offers ``http.response.pathsend``, in a subprocess on a Unix socket.
+that offers ``http.response.pathsend``, in a subprocess (its port found with psutil).
 """
 
 from __future__ import annotations
@@ -330,27 +330,25 @@ async def app(scope, receive, send):
 
 
 @contextlib.contextmanager
-def granian_serving(site: str) -> Iterator[str]:
-    """granian (ASGI, one worker) serving ``app`` of the module ``site`` on a Unix socket; yields its path."""
-    with tempfile.TemporaryDirectory(prefix="df-") as folder:  # short: a socket path has a small limit
+def granian_serving(site: str) -> Iterator[int]:
+    """granian (ASGI, one worker) serving ``app`` of the module ``site`` on 127.0.0.1, port 0; yields the port."""
+    with tempfile.TemporaryDirectory(prefix="df-") as folder:
         directory = pathlib.Path(folder)
         (directory / "granian_site.py").write_text(site)
         (directory / "page.html").write_bytes(b"<p>a page sent by pathsend</p>")
         (directory / "logo.bin").write_bytes(bytes(range(256)) * 64)
-        path = str(directory / "granian.sock")
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), folder])}
-        command = [sys.executable, "-m", "granian", "--interface", "asginl", "--uds", path, "--no-ws"]
-        command += ["--log-level", "error", "granian_site:app"]
+        command = [sys.executable, "-m", "granian", "--interface", "asginl", "--host", "127.0.0.1", "--port", "0"]
+        command += ["--no-ws", "--log-level", "error", "granian_site:app"]
         log = directory / "granian.log"
         with log.open("wb") as errors:
             process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=errors)
         try:
-            deadline = time.monotonic() + 20
-            while not os.path.exists(path):
-                assert process.poll() is None, f"granian did not start: {log.read_text()!r}"
-                assert time.monotonic() < deadline, "granian did not listen in time"
-                time.sleep(0.02)
-            yield path
+            try:
+                port = http_servers.listening_port(process)
+            except AssertionError:
+                raise AssertionError(f"granian did not start: {log.read_text()!r}") from None
+            yield port
         finally:
             process.send_signal(signal.SIGINT)
             try:
@@ -360,33 +358,34 @@ def granian_serving(site: str) -> Iterator[str]:
                 process.wait(timeout=10)
 
 
-def unix_get(path: str, target: str) -> bytes:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                sock.connect(path)
-                break
-            except (ConnectionRefusedError, FileNotFoundError):
-                assert time.monotonic() < deadline, "granian did not accept in time"
-                time.sleep(0.02)
+def granian_get(port: int, target: str) -> bytes:
+    """GET ``target``, waiting (bounded) for granian to accept: it may listen before its worker serves."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+            break
+        except ConnectionRefusedError:
+            assert time.monotonic() < deadline, "granian did not accept in time"
+            time.sleep(0.02)
+    with sock:
         return wire(sock, f"GET {target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n".encode())
 
 
 @pytest.fixture(scope="module")
-def granian() -> Iterator[str]:
-    with granian_serving(GRANIAN_SITE) as path:
-        yield path
+def granian() -> Iterator[int]:
+    with granian_serving(GRANIAN_SITE) as port:
+        yield port
 
 
 def test_on_granian_a_filtered_page_the_app_sends_by_pathsend_arrives_filtered_with_its_true_length(granian):
-    head, _, content = unix_get(granian, "/page.html").partition(b"\r\n\r\n")
+    head, _, content = granian_get(granian, "/page.html").partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200") and b"x-pathsend-offered: True" in head
     assert content == b"<P>A PAGE SENT BY PATHSEND</P>"
     assert f"content-length: {len(content)}".encode() in head
 
 
 def test_on_granian_a_file_the_filter_leaves_alone_goes_out_by_pathsend_exactly_as_without_it(granian):
-    filtered = stable(unix_get(granian, "/logo.bin"))
-    assert filtered == stable(unix_get(granian, "/raw/logo.bin"))
+    filtered = stable(granian_get(granian, "/logo.bin"))
+    assert filtered == stable(granian_get(granian, "/raw/logo.bin"))
     assert filtered.endswith(bytes(range(256)) * 64)

@@ -6,7 +6,9 @@ import asyncio
 import contextlib
 import os
 import socket
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
@@ -20,6 +22,24 @@ def listening() -> socket.socket:
     sock.bind(("127.0.0.1", 0))
     sock.listen(64)
     return sock
+
+
+def listening_port(process: subprocess.Popen[bytes], timeout: float = 20) -> int:
+    """The port a server started as ``process`` (or one of its workers) listens on at
+    127.0.0.1: granian binds port 0 and does not say which port it got. Fails if the
+    process ends or ``timeout`` seconds pass first."""
+    import psutil
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process.poll() is None:
+        with contextlib.suppress(psutil.Error):
+            parent = psutil.Process(process.pid)
+            for child in [parent, *parent.children(recursive=True)]:
+                for connection in child.net_connections(kind="tcp"):
+                    if connection.status == psutil.CONN_LISTEN and connection.laddr.ip == "127.0.0.1":
+                        return int(connection.laddr.port)
+        time.sleep(0.05)
+    raise AssertionError("the server did not listen on 127.0.0.1 in time")
 
 
 @contextlib.contextmanager

@@ -23,6 +23,8 @@ from typing import Any
 
 import pytest
 
+from tests.support.http_servers import listening_port
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 HERE = pathlib.Path(__file__).resolve().parent
 #: Seconds a server may take to start or to stop.
@@ -169,8 +171,6 @@ def _gunicorn(worker: str, journal: str, page: str) -> Iterator[int]:
 
 @contextlib.contextmanager
 def _granian(journal: str, page: str) -> Iterator[int]:
-    pytest.importorskip("granian")
-    psutil = pytest.importorskip("psutil")
     command = [sys.executable, "-m", "granian", "--interface", "wsgi", "--host", "127.0.0.1", "--port", "0"]
     command += ["--workers", "1", "--blocking-threads", "4", "--log-level", "critical", "--no-access-log"]
     command += ["--factory", "wire_site:site_from_env"]
@@ -178,18 +178,7 @@ def _granian(journal: str, page: str) -> Iterator[int]:
         command, cwd=ROOT, env=_environment(journal, page), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
     )
     try:
-        # granian binds port 0 and does not say which port it got: its worker's listening socket does.
-        port = None
-        deadline = time.monotonic() + TIMEOUT
-        while port is None and time.monotonic() < deadline and process.poll() is None:
-            with contextlib.suppress(psutil.Error):
-                for child in [psutil.Process(process.pid), *psutil.Process(process.pid).children(recursive=True)]:
-                    for connection in child.net_connections(kind="tcp"):
-                        if connection.status == psutil.CONN_LISTEN and connection.laddr.ip == "127.0.0.1":
-                            port = connection.laddr.port
-            time.sleep(0.05)
-        if port is None:
-            raise AssertionError("granian did not start")
+        port = listening_port(process, TIMEOUT)
         _ready(port, process)
         yield port
     finally:
