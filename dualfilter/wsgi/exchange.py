@@ -43,6 +43,7 @@ Write = Callable[[bytes], object]
 log = logging.getLogger("dualfilter")
 #: The body pending of an exchange that has none yet: shared, so never appended to.
 _NOTHING: deque[bytes] = deque()
+#: What a key absent from a mapping reads as (None may be a value).
 _ABSENT = object()
 #: A WSGI status line: a code, and a space and a reason phrase that may be empty (a
 #: code alone gets its standard phrase, as gunicorn takes it).
@@ -358,8 +359,9 @@ class Exchange:
         self._iterator = iter(self._inner)
 
     def lend(self, shown: WSGIEnvironment) -> Callable[..., Write]:
-        """The app's next call is handed ``shown`` (a copy with translated request
-        headers), not the server's environ: the ``start_response`` to hand it with."""
+        """The app's next call is handed ``shown`` (a copy: with translated request
+        headers, or a redispatch's), not the server's environ: the ``start_response``
+        to hand it with."""
         self._lent = shown
         self._handed = dict(shown)
         return self._start_lent
