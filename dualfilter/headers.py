@@ -72,6 +72,16 @@ def without(headers: Iterable[tuple[str, str]], names: frozenset[str]) -> Header
     return [(k, v) for k, v in headers if k.lower() not in names]
 
 
+def asks_close(headers: Iterable[tuple[str, str]] | None) -> bool:
+    """Whether a header list holds a Connection field with the ``close`` option: an app's
+    instruction to its server to close the connection after the response (RFC 9112 section
+    9.6), which async servers honour and a filtered response keeps where the host allows it."""
+    for name, value in headers or ():
+        if name.lower() == "connection" and "close" in (token.strip().lower() for token in value.split(",")):
+            return True
+    return False
+
+
 #: RFC 9110 section 5.6.2: a field name is a token of these characters.
 _TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 #: Characters a field value may not hold (RFC 9110 section 5.5): the controls

@@ -23,6 +23,7 @@ from ..decision import decide_raw
 from ..drivers import drive_async
 from ..errors import ProtocolError
 from ..events import PASSTHROUGH, Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
+from ..headers import asks_close
 from ..machine import ResponseMachine
 from ..state import DROPS_BODY
 from .environ import ScopeEnviron
@@ -278,7 +279,7 @@ class Responder:
             if bool(app.get("trailers", False)) == trailers:
                 return app  # the app's own message, as it sent it
         headers = to_bytes(event.headers)
-        if app is not None and _asks_close(self.app_headers) and not _asks_close(event.headers):
+        if app is not None and asks_close(self.app_headers) and not asks_close(event.headers):
             # The app asked the server to close the connection after this response: a field
             # of the connection, not of the page, which the filtered response still carries.
             headers.append((b"connection", b"close"))
@@ -352,14 +353,6 @@ def _latin1_pairs(pairs: Any) -> list[tuple[bytes, bytes]]:
 def _latin1(item: Any) -> bytes:
     """One header name or value as bytes: a str encoded as latin-1, bytes (or a bytearray) as they are."""
     return item.encode("latin-1") if type(item) is str else bytes(item)
-
-
-def _asks_close(headers: Any) -> bool:
-    """Whether ``str`` header pairs hold a Connection field with the ``close`` option."""
-    for name, value in headers or ():
-        if name.lower() == "connection" and "close" in (token.strip().lower() for token in value.split(",")):
-            return True
-    return False
 
 
 def _has_text(pairs: Any) -> bool:

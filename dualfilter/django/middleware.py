@@ -32,6 +32,7 @@ from ..drivers import drive, drive_async
 from ..errors import FilterError, StreamError
 from ..events import PASSTHROUGH, REDISPATCH, Body, End, Event, ResponseStart
 from ..filter import Filter
+from ..headers import asks_close
 from ..hosts import require_configured
 from ..machine import ResponseMachine
 from ..request_policy import RequestPolicy
@@ -389,9 +390,14 @@ def _respond(
         events = error_response(refused, machine.filter.debug, head=request.META.get("REQUEST_METHOD") == "HEAD")
         start, rest, answered = events[0], None, True  # type: ignore[assignment]
     body = _data(events)
+    serve_async = isinstance(request, ASGIRequest)  # what Django's handler reads without a warning
     if not own:
         _set_start(response, start, headers, answered)
-    serve_async = isinstance(request, ASGIRequest)  # what Django's handler reads without a warning
+        if serve_async and asks_close(headers) and not asks_close(start.headers):
+            # The view asked the server to close the connection after this response: a field
+            # of the connection, not of the page, which Django's ASGI handler sends and ASGI
+            # servers honour (a WSGI server refuses it, so there the filter's drop stands).
+            response["Connection"] = "close"
     if unframed(start.status):
         return _without_content(response, serve_async)
     if request.META.get("REQUEST_METHOD") == "HEAD":

@@ -245,6 +245,13 @@ def cookie(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def closing(request: HttpRequest) -> HttpResponse:
+    """Asks the server to close the connection after the page."""
+    response = HttpResponse(PAGE, content_type="text/html; charset=utf-8")
+    response["Connection"] = "close"
+    return response
+
+
 def header_cookie(request: HttpRequest) -> HttpResponse:
     """Sets its cookie as a header field, not through ``set_cookie``."""
     response = HttpResponse(PAGE, content_type="text/html; charset=utf-8")
@@ -419,6 +426,7 @@ urlpatterns = [
     path("missing/", missing),
     path("cookie/", cookie),
     path("header-cookie/", header_cookie),
+    path("closing/", closing),
     path("user/", user),
     path("seen/", seen),
     path("tagged/", tagged),

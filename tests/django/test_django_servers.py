@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
+import socket
 
 import django_middleware_project as project_module
 import pytest
 from django.core.asgi import get_asgi_application
 from django.core.wsgi import get_wsgi_application
 from django_middleware_project import BIG_PAGE, FILTER_MIDDLEWARE, HERE, PAGE, PIECES, Progress, UpperStream, project
-from django_servers import Wire, dechunk, exchange, uvicorn_serving, waitress_serving
+from django_servers import TIMEOUT, Wire, dechunk, exchange, uvicorn_serving, waitress_serving
 
 from dualfilter import Filter
 
@@ -107,3 +108,24 @@ def test_the_views_own_304_for_a_page_not_filtered_goes_out_without_a_content_le
     status, headers, body = exchange(served[1], "GET", "/tagged-png/", {"If-None-Match": '"v1"'})
     assert (status, body) == (304, b"")
     assert "content-length" not in dict(headers)
+
+
+class UpperPage(Filter):
+    def filter(self, environ, headers, data):
+        return data.upper()
+
+
+@pytest.mark.parametrize("flt", [UpperPage, ServerFilter], ids=["buffered", "streamed"])
+def test_under_asgi_the_views_connection_close_stays_on_its_filtered_page_and_closes_it(flt):
+    # The client asks to keep the connection: uvicorn closes it only because the view said so.
+    with project([flt()]), uvicorn_serving(get_asgi_application()) as port:
+        with socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT) as sock:
+            sock.sendall(b"GET /closing/ HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            received = bytearray()
+            while chunk := sock.recv(65536):  # until the server closes (a timeout fails the test)
+                received += chunk
+    head, _, raw = bytes(received).partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").lower().split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    assert lines[0].startswith("http/1.1 200") and headers["connection"] == "close"
+    assert body_of(headers, raw) == UPPER
