@@ -49,6 +49,20 @@ def environ_key(name: str) -> str:
 _VALIDATOR_KEYS = tuple(environ_key(name) for name in sorted(VALIDATOR_HEADERS))
 #: The request content's description, gone with the content from a redispatch.
 _CONTENT_KEYS = frozenset({"CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_TRANSFER_ENCODING", "wsgi.input_terminated"})
+#: The environ keys a redispatch of a WSGI app removes (its content's description is set anew).
+_REDISPATCH_WSGI_KEYS = tuple(sorted(set(_VALIDATOR_KEYS) | _CONTENT_KEYS))
+
+
+class _Removed:
+    """The value, in a mapping of environ changes, of a key the change removes."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "REMOVED"
+
+
+REMOVED: Any = _Removed()
 _VALIDATOR_NAMES = frozenset(name.encode("latin-1") for name in VALIDATOR_HEADERS)
 _CONTENT_NAMES = frozenset({b"content-length", b"content-type", b"transfer-encoding"})
 
@@ -81,11 +95,14 @@ class RequestPolicy:
     def environ(self, environ: dict[str, Any]) -> dict[str, Any]:
         """A WSGI environ as the app should first see it: unchanged, but for
         derived tags in If-None-Match (a copy only then)."""
+        changes = self.environ_changes(environ)
+        return environ if changes is None else {**environ, **changes}
+
+    def environ_changes(self, environ: Mapping[str, Any]) -> dict[str, Any] | None:
+        """What :meth:`environ` changes in ``environ`` (a key's new value), or None."""
         if self.token is None or "HTTP_IF_NONE_MATCH" not in environ:
-            return environ
-        shown = dict(environ)
-        shown["HTTP_IF_NONE_MATCH"] = self.translate(shown["HTTP_IF_NONE_MATCH"])
-        return shown
+            return None
+        return {"HTTP_IF_NONE_MATCH": self.translate(environ["HTTP_IF_NONE_MATCH"])}
 
     def pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] | None:
         """ASGI ``(name, value)`` byte pairs as the app should first see them, or
@@ -148,15 +165,16 @@ class RequestPolicy:
         return {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS}
 
     @staticmethod
-    def redispatch_wsgi_environ(environ: Mapping[str, Any]) -> dict[str, Any]:
-        """:meth:`redispatch_environ` for a WSGI app, which reads the request
-        content from ``wsgi.input``: the first call read it (a server's input may
-        be the socket itself, where reading again would wait for bytes that never
-        come), so the second gets none, and an environ that says so."""
-        shown = {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS and key not in _CONTENT_KEYS}
-        shown["wsgi.input"] = io.BytesIO()
-        shown["CONTENT_LENGTH"] = "0"
-        return shown
+    def redispatch_wsgi_changes(environ: Mapping[str, Any]) -> dict[str, Any]:
+        """What a redispatch changes in a WSGI app's environ (a key's new value, or
+        :data:`REMOVED`): :meth:`redispatch_environ`'s headers gone, and the request
+        content, which the app reads from ``wsgi.input``: the first call read it (a
+        server's input may be the socket itself, where reading again would wait for
+        bytes that never come), so the second gets none, and an environ that says so."""
+        changes = {key: REMOVED for key in _REDISPATCH_WSGI_KEYS if key in environ}
+        changes["wsgi.input"] = io.BytesIO()
+        changes["CONTENT_LENGTH"] = "0"
+        return changes
 
     @staticmethod
     def redispatch_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -29,7 +29,7 @@ from ..drivers import drive
 from ..errors import ProtocolError
 from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
-from ..request_policy import RequestPolicy
+from ..request_policy import REMOVED, RequestPolicy
 from ..responses import request_path, status_line, unframed
 from ..state import READS_BODY, State
 
@@ -43,8 +43,6 @@ Write = Callable[[bytes], object]
 log = logging.getLogger("dualfilter")
 #: The body pending of an exchange that has none yet: shared, so never appended to.
 _NOTHING: deque[bytes] = deque()
-#: What a key absent from a mapping reads as (None may be a value).
-_ABSENT = object()
 #: A WSGI status line: a code, and a space and a reason phrase that may be empty (a
 #: code alone gets its standard phrase, as gunicorn takes it).
 _STATUS_LINE = re.compile(r"[0-9]{3}(?: [\t\x20-\x7e\x80-\xff]*)?")
@@ -77,11 +75,9 @@ class Exchange:
     machine: ResponseMachine | None = None  # made at the first start the decision does not leave untouched
     #: Body to hand on, made by the first start the machine answers or by :meth:`respond` (until then, none).
     _pending: deque[bytes] = _NOTHING
-    #: The environ the app's current call was handed when that is not :attr:`environ`
-    #: (a copy the policy shows, a redispatch's), and its items as handed: what the call
-    #: adds or changes there is written back for the filter (:meth:`_take_back`).
-    _lent: WSGIEnvironment | None = None
-    _handed: dict[str, Any] | None = None
+    #: The request's own values of the environ keys the app's current call is shown
+    #: otherwise (:meth:`show`), to put back when it starts its response.
+    _hidden: dict[str, Any] | None = None
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
         """``environ`` is the server's, which the filter reads."""
@@ -247,7 +243,9 @@ class Exchange:
         return chunk
 
     def abandon(self) -> None:
-        """The response is dropped before its end: a filter's stream still open lets go now."""
+        """The response is dropped before its end: a filter's stream still open lets go now
+        (and the server's environ is the request's again, if the app never started)."""
+        self._unshow()
         machine = self.machine
         if machine is not None:
             machine.abandon()
@@ -312,8 +310,6 @@ class Exchange:
                             return  # closed by the server, which hears a close() that fails (PEP 3333)
                         if machine.state in READS_BODY:
                             self._close_inner()  # read whole, for the filter: let go before it runs
-                        if self._lent is not None:
-                            self._take_back()  # what the app added while its body was read
                         self._take(drive(machine, machine.end()))
                         return
                     if self._ended or not self._asked_again:
@@ -349,40 +345,43 @@ class Exchange:
         self._close_inner()
         # The filter reads the request as it came and what the call it filters adds (a CSP
         # nonce, say), not what the dropped call added: the server's environ is put back.
-        request = self._request
         environ = self.environ
         environ.clear()
-        environ.update(request)
-        shown = RequestPolicy.redispatch_wsgi_environ(request)
-        self._inner = self._app(shown, self.lend(shown))
+        environ.update(self._request)
+        self._inner = self._app(environ, self.show(RequestPolicy.redispatch_wsgi_changes(environ)))
         self._closed = False
         self._iterator = iter(self._inner)
 
-    def lend(self, shown: WSGIEnvironment) -> Callable[..., Write]:
-        """The app's next call is handed ``shown`` (a copy: with translated request
-        headers, or a redispatch's), not the server's environ: the ``start_response``
-        to hand it with."""
-        self._lent = shown
-        self._handed = dict(shown)
-        return self._start_lent
+    def show(self, changes: dict[str, Any]) -> Callable[..., Write]:
+        """Show the app's next call the server's environ with ``changes`` (a key's new
+        value, or ``REMOVED``), undone when the call starts its response: the decision and
+        the filter read the request as the client sent it, and what else the call writes
+        in its environ (a CSP nonce). Returns the ``start_response`` to hand the call."""
+        environ = self.environ
+        hidden = self._hidden = {}
+        for key, value in changes.items():
+            hidden[key] = environ.get(key, REMOVED)
+            if value is REMOVED:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
+        return self._start_shown
 
-    def _start_lent(self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None) -> Write:
-        """:meth:`start_response` for a call handed a lent environ: what the call wrote
-        there so far is taken back first, for the decision and the filter."""
-        self._take_back()
+    def _start_shown(self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None) -> Write:
+        """:meth:`start_response` for a call shown changes: they are undone first."""
+        self._unshow()
         return self.start_response(status, headers, exc_info)
 
-    def _take_back(self) -> None:
-        """Write what the app's call added to, changed in or removed from the environ it
-        was lent into the server's, which the filter reads (as it does when the app is
-        handed that one itself); what the call was handed differently is not written."""
-        lent, handed, environ = self._lent, self._handed, self.environ
-        assert lent is not None and handed is not None
-        for key, value in lent.items():
-            if handed.get(key, _ABSENT) is not value:
-                environ[key] = value
-        for key in handed.keys() - lent.keys():
-            environ.pop(key, None)
+    def _unshow(self) -> None:
+        """Put back the request's own values the app's call was shown otherwise (once)."""
+        hidden, self._hidden = self._hidden, None
+        if hidden:
+            environ = self.environ
+            for key, value in hidden.items():
+                if value is REMOVED:
+                    environ.pop(key, None)
+                else:
+                    environ[key] = value
 
     def _take(self, events: list[Event]) -> None:
         """Events met while the app starts or is read: a start goes to the server now,

@@ -45,13 +45,13 @@ class FilterMiddleware:
                 return self.app(environ, start_response)
         # The filter reads the request as the client sent it; the app, as the policy shows it.
         exchange = Exchange(flt, environ, start_response, self.app)
-        shown, start = environ, exchange.start_response
+        start = exchange.start_response
         if self._shows:
-            shown = self._policy.environ(environ)
-            if shown is not environ:
-                start = exchange.lend(shown)
+            changes = self._policy.environ_changes(environ)
+            if changes is not None:
+                start = exchange.show(changes)
         try:
-            result = self.app(shown, start)
+            result = self.app(environ, start)
         except BaseException:
             exchange.abandon()  # a stream opened at its start lets go of what it holds
             raise

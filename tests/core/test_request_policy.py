@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import io
 from types import MappingProxyType
 
 import pytest
 
 from dualfilter import Filter
-from dualfilter.request_policy import RequestPolicy
+from dualfilter.request_policy import REMOVED, RequestPolicy
 
 
 class Plain(Filter):
@@ -50,6 +51,31 @@ def test_a_redispatch_asks_without_any_range_or_conditional_header():
     assert RequestPolicy.redispatch_environ(environ) == {"REQUEST_METHOD": "GET", "HTTP_ACCEPT": "*/*"}
     pairs = [(b"Range", b"bytes=0-1"), (b"if-none-match", b'"a"'), (b"accept", b"*/*")]
     assert RequestPolicy.redispatch_pairs(pairs) == [(b"accept", b"*/*")]
+
+
+def test_a_wsgi_redispatch_changes_the_headers_and_the_request_content_and_nothing_else():
+    # The first call read wsgi.input (a server's may be the socket): the second gets none.
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "HTTP_RANGE": "bytes=0-1",
+        "HTTP_IF_NONE_MATCH": '"a"',
+        "CONTENT_TYPE": "text/plain",
+        "CONTENT_LENGTH": "3",
+        "wsgi.input": io.BytesIO(b"abc"),
+        "HTTP_ACCEPT": "*/*",
+    }
+    changes = RequestPolicy.redispatch_wsgi_changes(environ)
+    assert changes.keys() == {"HTTP_RANGE", "HTTP_IF_NONE_MATCH", "CONTENT_TYPE", "CONTENT_LENGTH", "wsgi.input"}
+    assert [key for key, value in changes.items() if value is REMOVED] == ["CONTENT_TYPE", "HTTP_IF_NONE_MATCH", "HTTP_RANGE"]
+    assert changes["CONTENT_LENGTH"] == "0" and changes["wsgi.input"].read() == b""
+
+
+def test_the_environ_a_derived_tag_is_translated_in_is_one_change():
+    flt = Plain(force_no_conditional=False)
+    derived = 'W/"v1-dfs' + flt.etag_token + '"'
+    assert RequestPolicy(flt).environ_changes({"HTTP_IF_NONE_MATCH": derived}) == {"HTTP_IF_NONE_MATCH": '"v1"'}
+    assert RequestPolicy(flt).environ_changes({"HTTP_RANGE": "bytes=0-1"}) is None
+    assert RequestPolicy(Plain()).environ_changes({"HTTP_IF_NONE_MATCH": derived}) is None
 
 
 def test_asgi_pairs_need_no_copy_unless_a_derived_tag_is_translated():

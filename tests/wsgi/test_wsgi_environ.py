@@ -6,7 +6,7 @@ import itertools
 
 from wsgi_harness import HTML, call, make_environ, read
 
-from dualfilter import Filter
+from dualfilter import Filter, validators
 
 
 class Nonces(Filter):
@@ -93,9 +93,9 @@ def test_a_key_the_second_call_removes_is_gone_for_the_filter_too():
     assert body == b"<p>page</p>|False"
 
 
-def test_with_translated_validators_the_filter_sees_what_the_app_adds_to_its_copy():
-    # Without force_no_conditional, an If-None-Match with a derived tag reaches the app as
-    # a copy of the environ (the tag translated): what the app adds there is still seen.
+def test_with_translated_validators_the_filter_sees_what_the_app_adds():
+    # Without force_no_conditional, an If-None-Match reaches the app translated (derived
+    # tags as its own): what the app adds to its environ is still seen.
     filtered = Nonces(nonce_app(), force_no_conditional=False)
     environ = make_environ(HTTP_IF_NONE_MATCH='W/"other"')
     body = b"".join(read(call(filtered, environ)[1]))
@@ -113,3 +113,39 @@ def test_what_the_app_adds_while_its_body_is_read_is_seen_by_a_buffered_filter()
     for environ in (make_environ(), make_environ(HTTP_RANGE="bytes=0-"), make_environ(HTTP_IF_NONE_MATCH='"x"')):
         body = b"".join(read(call(Nonces(app, force_no_conditional=False), environ)[1]))
         assert b"|environ:late|" in body, (environ, body)
+
+
+def test_the_app_is_handed_the_servers_environ_itself_shown_what_the_policy_shows_until_it_starts():
+    seen = []
+
+    def app(environ, start_response):
+        seen.append((environ, environ.get("HTTP_RANGE"), environ.get("HTTP_IF_NONE_MATCH"), environ["CONTENT_LENGTH"]))
+        if environ.get("HTTP_RANGE"):
+            start_response("206 Partial Content", [("Content-Type", HTML), ("Content-Range", "bytes 0-1/11")])
+            return [b"<p"]
+        start_response("200 OK", [("Content-Type", HTML)])
+        seen.append((environ.get("HTTP_RANGE"), environ.get("HTTP_IF_NONE_MATCH"), environ["CONTENT_LENGTH"]))
+        return [b"<p>page</p>"]
+
+    filtered = Nonces(app, force_no_conditional=False)
+    derived = validators.derive('"v1"', filtered.filter.etag_token)  # a tag the filter issued for the app's "v1"
+    environ = make_environ(HTTP_RANGE="bytes=0-", HTTP_IF_NONE_MATCH=derived, CONTENT_LENGTH="3")
+    read(call(filtered, environ)[1])
+    assert [entry[0] is environ for entry in seen[:2]] == [True, True]
+    assert seen[0][1:] == ("bytes=0-", '"v1"', "3")  # the first call: the tag translated
+    assert seen[1][1:] == (None, None, "0")  # asked again: no range, no validator, no content
+    assert seen[2] == ("bytes=0-", derived, "3")  # once it started: the request as it came
+
+
+def test_an_app_that_fails_before_it_starts_leaves_the_servers_environ_as_the_request_came():
+    def app(environ, start_response):
+        raise RuntimeError("the app failed")
+
+    filtered = Nonces(app, force_no_conditional=False)
+    environ = make_environ(HTTP_IF_NONE_MATCH=validators.derive('"v1"', filtered.filter.etag_token))
+    before = dict(environ)
+    try:
+        call(filtered, environ)
+    except RuntimeError:
+        pass
+    assert environ == before
