@@ -260,7 +260,7 @@ class ResponseMachine:
                 # Asked again after a 304 or 416 for a page that is not filtered after all: that
                 # answer stands, whole (it has no body), whatever becomes of the second call.
                 self._to("answer_stands")
-                return [answer, End()]
+                return [answer, _END]
         if action == "pass":
             if decision.codings:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
@@ -807,7 +807,7 @@ class ResponseMachine:
         """The app's answer to keep while it is asked again, should its page turn out
         not to be filtered: a 304, or a 416 (which then goes out without its body)."""
         if status == 304:
-            return ResponseStart(status, headers, reason)
+            return make(ResponseStart, (status, headers, reason))
         if status == 416:
             kept = [(name, value) for name, value in headers if name.lower() not in responses.BODY_BOUND | {"content-type"}]
             kept += [(name, value) for name, value in headers if name.lower() == "content-range"]

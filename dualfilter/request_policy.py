@@ -54,7 +54,7 @@ _REDISPATCH_WSGI_KEYS = tuple(sorted(set(_VALIDATOR_KEYS) | _CONTENT_KEYS))
 
 
 class _Removed:
-    """The value, in a mapping of environ changes, of a key the change removes."""
+    """The value, in what :meth:`RequestPolicy.show_redispatch` hid, of a key the request did not have."""
 
     __slots__ = ()
 
@@ -95,14 +95,20 @@ class RequestPolicy:
     def environ(self, environ: dict[str, Any]) -> dict[str, Any]:
         """A WSGI environ as the app should first see it: unchanged, but for
         derived tags in If-None-Match (a copy only then)."""
-        changes = self.environ_changes(environ)
-        return environ if changes is None else {**environ, **changes}
-
-    def environ_changes(self, environ: Mapping[str, Any]) -> dict[str, Any] | None:
-        """What :meth:`environ` changes in ``environ`` (a key's new value), or None."""
         if self.token is None or "HTTP_IF_NONE_MATCH" not in environ:
+            return environ
+        shown = dict(environ)
+        self.show(shown)
+        return shown
+
+    def show(self, environ: dict[str, Any]) -> dict[str, Any] | None:
+        """Make ``environ`` what :meth:`environ` gives, in place: the request's own
+        values it replaced (for :meth:`put_back`), or None when it changes nothing."""
+        value = environ.get("HTTP_IF_NONE_MATCH") if self.token is not None else None
+        if value is None:
             return None
-        return {"HTTP_IF_NONE_MATCH": self.translate(environ["HTTP_IF_NONE_MATCH"])}
+        environ["HTTP_IF_NONE_MATCH"] = self.translate(value)
+        return {"HTTP_IF_NONE_MATCH": value}
 
     def pairs(self, pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]] | None:
         """ASGI ``(name, value)`` byte pairs as the app should first see them, or
@@ -165,16 +171,29 @@ class RequestPolicy:
         return {key: value for key, value in environ.items() if key not in _VALIDATOR_KEYS}
 
     @staticmethod
-    def redispatch_wsgi_changes(environ: Mapping[str, Any]) -> dict[str, Any]:
-        """What a redispatch changes in a WSGI app's environ (a key's new value, or
-        :data:`REMOVED`): :meth:`redispatch_environ`'s headers gone, and the request
-        content, which the app reads from ``wsgi.input``: the first call read it (a
-        server's input may be the socket itself, where reading again would wait for
-        bytes that never come), so the second gets none, and an environ that says so."""
-        changes = {key: REMOVED for key in _REDISPATCH_WSGI_KEYS if key in environ}
-        changes["wsgi.input"] = io.BytesIO()
-        changes["CONTENT_LENGTH"] = "0"
-        return changes
+    def show_redispatch(environ: dict[str, Any]) -> dict[str, Any]:
+        """Make a WSGI app's ``environ`` a redispatch's, in place: :meth:`redispatch_environ`'s
+        headers gone, and the request content, which the app reads from ``wsgi.input``: the
+        first call read it (a server's input may be the socket itself, where reading again
+        would wait for bytes that never come), so the second gets none, and an environ that
+        says so. Returns the request's own values it replaced or removed, for :meth:`put_back`."""
+        pop = environ.pop
+        hidden = {key: pop(key) for key in _REDISPATCH_WSGI_KEYS if key in environ}
+        hidden.setdefault("CONTENT_LENGTH", REMOVED)
+        hidden["wsgi.input"] = environ.get("wsgi.input", REMOVED)
+        environ["wsgi.input"] = io.BytesIO()
+        environ["CONTENT_LENGTH"] = "0"
+        return hidden
+
+    @staticmethod
+    def put_back(environ: dict[str, Any], hidden: dict[str, Any]) -> None:
+        """Undo :meth:`show` or :meth:`show_redispatch`: ``hidden`` is what it returned
+        (``REMOVED``: a key the request did not have)."""
+        for key, value in hidden.items():
+            if value is REMOVED:
+                environ.pop(key, None)
+            else:
+                environ[key] = value
 
     @staticmethod
     def redispatch_pairs(pairs: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:

@@ -29,7 +29,7 @@ from ..drivers import drive
 from ..errors import ProtocolError
 from ..events import Body, End, Event, FilterCall, Passthrough, Redispatch, ResponseStart
 from ..machine import ResponseMachine
-from ..request_policy import REMOVED, RequestPolicy
+from ..request_policy import RequestPolicy
 from ..responses import request_path, status_line, unframed
 from ..state import READS_BODY, State
 
@@ -76,7 +76,7 @@ class Exchange:
     #: Body to hand on, made by the first start the machine answers or by :meth:`respond` (until then, none).
     _pending: deque[bytes] = _NOTHING
     #: The request's own values of the environ keys the app's current call is shown
-    #: otherwise (:meth:`show`), to put back when it starts its response.
+    #: otherwise (:meth:`shown`), to put back when it starts its response.
     _hidden: dict[str, Any] | None = None
 
     def __init__(self, flt: Filter, environ: WSGIEnvironment, start_response: StartResponse, app: WSGIApplication) -> None:
@@ -348,40 +348,29 @@ class Exchange:
         environ = self.environ
         environ.clear()
         environ.update(self._request)
-        self._inner = self._app(environ, self.show(RequestPolicy.redispatch_wsgi_changes(environ)))
+        self._inner = self._app(environ, self.shown(RequestPolicy.show_redispatch(environ)))
         self._closed = False
         self._iterator = iter(self._inner)
 
-    def show(self, changes: dict[str, Any]) -> Callable[..., Write]:
-        """Show the app's next call the server's environ with ``changes`` (a key's new
-        value, or ``REMOVED``), undone when the call starts its response: the decision and
-        the filter read the request as the client sent it, and what else the call writes
-        in its environ (a CSP nonce). Returns the ``start_response`` to hand the call."""
-        environ = self.environ
-        hidden = self._hidden = {}
-        for key, value in changes.items():
-            hidden[key] = environ.get(key, REMOVED)
-            if value is REMOVED:
-                environ.pop(key, None)
-            else:
-                environ[key] = value
+    def shown(self, hidden: dict[str, Any]) -> Callable[..., Write]:
+        """The app's next call is shown the server's environ changed (by the request
+        policy) from the request's own ``hidden`` values, which are put back when the call
+        starts its response: the decision and the filter read the request as the client
+        sent it, and what else the call writes in its environ (a CSP nonce). Returns the
+        ``start_response`` to hand the call."""
+        self._hidden = hidden
         return self._start_shown
 
     def _start_shown(self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None) -> Write:
-        """:meth:`start_response` for a call shown changes: they are undone first."""
+        """:meth:`start_response` for a call shown a changed environ: it is put back first."""
         self._unshow()
         return self.start_response(status, headers, exc_info)
 
     def _unshow(self) -> None:
         """Put back the request's own values the app's call was shown otherwise (once)."""
         hidden, self._hidden = self._hidden, None
-        if hidden:
-            environ = self.environ
-            for key, value in hidden.items():
-                if value is REMOVED:
-                    environ.pop(key, None)
-                else:
-                    environ[key] = value
+        if hidden is not None:
+            RequestPolicy.put_back(self.environ, hidden)
 
     def _take(self, events: list[Event]) -> None:
         """Events met while the app starts or is read: a start goes to the server now,

@@ -47,9 +47,9 @@ class FilterMiddleware:
         exchange = Exchange(flt, environ, start_response, self.app)
         start = exchange.start_response
         if self._shows:
-            changes = self._policy.environ_changes(environ)
-            if changes is not None:
-                start = exchange.show(changes)
+            hidden = self._policy.show(environ)
+            if hidden is not None:
+                start = exchange.shown(hidden)
         try:
             result = self.app(environ, start)
         except BaseException:
