@@ -245,7 +245,8 @@ class Exchange:
     def abandon(self) -> None:
         """The response is dropped before its end: a filter's stream still open lets go now
         (and the server's environ is the request's again, if the app never started)."""
-        self._unshow()
+        if self._hidden is not None:
+            self._unshow()
         machine = self.machine
         if machine is not None:
             machine.abandon()
