@@ -290,7 +290,7 @@ class ResponseMachine:
         if action == "stream":
             self._to("open")
             stream_headers = self._stream_headers = Headers(headers.copy())
-            return [FilterCall(flt, flt._open_stream, (environ, status, stream_headers))]
+            return [make(FilterCall, (flt, flt._open_stream, (environ, status, stream_headers), None, False))]
         self._to("buffer")
         return []
 
@@ -386,18 +386,18 @@ class ResponseMachine:
             result = bytes(result)
         if state is _FEEDING:
             self._to("fed")
-            return [Body(result)] if result else []
+            return [make(Body, (result,))] if result else []
         if state is _HOLDING_FEED:
             if not result:
                 self._to("held")
                 return []
             self._to("fed")
-            return [self._release(), Body(result)]
+            return [self._release(), make(Body, (result,))]
         self._to("finished")  # FINISHING or HOLDING_FINISH
         events: list[Event] = [self._release()] if state is _HOLDING_FINISH else []
         self._stream = None
-        end = End(responses.fixed_trailers(self._trailers))
-        return [*events, Body(result), end] if result else [*events, end]
+        end = _END if self._trailers is None else make(End, (responses.fixed_trailers(self._trailers),))
+        return [*events, make(Body, (result,)), end] if result else [*events, end]
 
     def abandon(self) -> None:
         """The host drops the response before its end (the client went away, the server
@@ -697,7 +697,7 @@ class ResponseMachine:
             return self._fail(exc)
         self._to("opened")
         self._stream = stream
-        self._held_start = ResponseStart(start.status, fixed, start.reason)
+        self._held_start = make(ResponseStart, (start.status, fixed, start.reason))
         self._held_charset = getattr(stream, "charset", None)
         return []
 
