@@ -51,6 +51,8 @@ _VALIDATOR_KEYS = tuple(environ_key(name) for name in sorted(VALIDATOR_HEADERS))
 _CONTENT_KEYS = frozenset({"CONTENT_LENGTH", "CONTENT_TYPE", "HTTP_TRANSFER_ENCODING", "wsgi.input_terminated"})
 #: The environ keys a redispatch of a WSGI app removes (its content's description is set anew).
 _REDISPATCH_WSGI_KEYS = tuple(sorted(set(_VALIDATOR_KEYS) | _CONTENT_KEYS))
+_VALIDATOR_NAMES = frozenset(name.encode("latin-1") for name in VALIDATOR_HEADERS)
+_CONTENT_NAMES = frozenset({b"content-length", b"content-type", b"transfer-encoding"})
 
 
 class _Removed:
@@ -62,9 +64,8 @@ class _Removed:
         return "REMOVED"
 
 
+#: See :class:`_Removed`: :meth:`RequestPolicy.put_back` removes such a key again.
 REMOVED: Any = _Removed()
-_VALIDATOR_NAMES = frozenset(name.encode("latin-1") for name in VALIDATOR_HEADERS)
-_CONTENT_NAMES = frozenset({b"content-length", b"content-type", b"transfer-encoding"})
 
 
 class RequestPolicy:
