@@ -56,7 +56,8 @@ _CONTENT_NAMES = frozenset({b"content-length", b"content-type", b"transfer-encod
 
 
 class _Removed:
-    """The value, in what :meth:`RequestPolicy.show_redispatch` hid, of a key the request did not have."""
+    """The value, among the request's own values a host hid to show the app something else
+    (:meth:`RequestPolicy.show_redispatch`, Django's ``request.META``), of a key the request did not have."""
 
     __slots__ = ()
 

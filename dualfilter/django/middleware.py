@@ -35,7 +35,7 @@ from ..filter import Filter
 from ..headers import asks_close
 from ..hosts import require_configured
 from ..machine import ResponseMachine
-from ..request_policy import RequestPolicy
+from ..request_policy import REMOVED, RequestPolicy
 from ..responses import error_response, reason_phrase, request_path, request_refused, unframed
 from ..specs import SpecError, load
 from .cookies import add_cookie_line
@@ -234,12 +234,12 @@ class FilterMiddleware:
         shown = policy(meta)
         if shown is meta:
             return {}
-        hidden = {key: value for key, value in meta.items() if shown.get(key, _GONE) is not value}
-        hidden.update((key, _GONE) for key in shown.keys() - meta.keys())  # added: gone again after
+        hidden = {key: value for key, value in meta.items() if shown.get(key, REMOVED) is not value}
+        hidden.update((key, REMOVED) for key in shown.keys() - meta.keys())  # added: gone again after
         for key, value in hidden.items():
             if key in shown:
                 meta[key] = shown[key]
-            elif value is not _GONE:
+            elif value is not REMOVED:
                 del meta[key]
         request.__dict__.pop("headers", None)  # a cached HttpHeaders, rebuilt from META when read
         return hidden
@@ -248,7 +248,6 @@ class FilterMiddleware:
         return f"<{type(self).__name__} {self.filter!r}>"
 
 
-_GONE = object()
 #: The key in ``request.META`` that says the view is asked again (a redispatch).
 ASKED_AGAIN = "dualfilter.asked_again"
 
@@ -323,12 +322,7 @@ def _drop(response: HttpResponseBase) -> None:
 def _restore(request: HttpRequest, hidden: dict[str, Any]) -> None:
     """Give ``request.META`` back what ``_show`` changed: the middleware above sees the request as it came."""
     if hidden:
-        meta = request.META
-        for key, value in hidden.items():
-            if value is _GONE:
-                meta.pop(key, None)
-            else:
-                meta[key] = value
+        RequestPolicy.put_back(request.META, hidden)
         request.__dict__.pop("headers", None)
 
 
