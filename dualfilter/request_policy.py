@@ -178,11 +178,12 @@ class RequestPolicy:
         headers gone, and the request content, which the app reads from ``wsgi.input``: the
         first call read it (a server's input may be the socket itself, where reading again
         would wait for bytes that never come), so the second gets none, and an environ that
-        says so. Returns the request's own values it replaced or removed, for :meth:`put_back`."""
+        says so. Returns the request's own values it replaced or removed, for :meth:`put_back`,
+        but for ``wsgi.input``: the empty one stays, so an app that reads on after it started
+        never waits on the server's, which the first call drained."""
         pop = environ.pop
         hidden = {key: pop(key) for key in _REDISPATCH_WSGI_KEYS if key in environ}
         hidden.setdefault("CONTENT_LENGTH", REMOVED)
-        hidden["wsgi.input"] = environ.get("wsgi.input", REMOVED)
         environ["wsgi.input"] = io.BytesIO()
         environ["CONTENT_LENGTH"] = "0"
         return hidden

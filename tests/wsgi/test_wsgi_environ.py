@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import itertools
+import socket
 
 from wsgi_harness import HTML, call, make_environ, read
 
 from dualfilter import Filter, validators
+from tests.support.http_servers import wsgiref_serving
 
 
 class Nonces(Filter):
@@ -149,3 +151,29 @@ def test_an_app_that_fails_before_it_starts_leaves_the_servers_environ_as_the_re
     except RuntimeError:
         pass
     assert environ == before
+
+
+def test_asked_again_an_app_that_reads_its_input_after_it_started_gets_none_and_never_waits():
+    # wsgiref's wsgi.input is the socket: the first call drained the request's body, so a
+    # second call reading its Content-Length after the start must not read the socket.
+    def app(environ, start_response):
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        if environ.get("HTTP_RANGE"):
+            environ["wsgi.input"].read(length)
+            start_response("206 Partial Content", [("Content-Type", HTML), ("Content-Range", "bytes 0-1/11")])
+            return [b"<p"]
+        start_response("200 OK", [("Content-Type", HTML)])
+
+        def page():
+            yield b"<p>" + environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)) + b"</p>"
+
+        return page()
+
+    with wsgiref_serving(Nonces(app)) as port, socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        request = "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nRange: bytes=0-2\r\nContent-Length: 4\r\nConnection: close\r\n\r\nbody"
+        sock.sendall(request.encode())
+        received = bytearray()
+        while chunk := sock.recv(65536):  # a server waiting on the socket: the timeout fails the test
+            received += chunk
+    head, _, body = bytes(received).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.0 206") and body == b"<p>"
