@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 import socket
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from wsgi_harness import HTML, call, make_environ, read
 
 from dualfilter import Filter, validators
@@ -177,3 +180,68 @@ def test_asked_again_an_app_that_reads_its_input_after_it_started_gets_none_and_
             received += chunk
     head, _, body = bytes(received).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.0 206") and body == b"<p>"
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    ranged=st.booleans(),
+    tagged=st.sampled_from([None, "derived", "own"]),
+    dated=st.booleans(),
+    content=st.booleans(),
+    streamed=st.booleans(),
+)
+def test_the_one_environ_holds_for_any_request_the_app_may_be_asked_twice(ranged, tagged, dated, content, streamed):
+    """Whatever the request: each call is shown what the policy says in the server's environ
+    itself; the filter reads the client's request plus what the answering call wrote; after
+    the response the environ is the request as it came plus that call's writes."""
+    watched = ["HTTP_RANGE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE", "CONTENT_LENGTH", "app.call", "deployment.flag"]
+    seen: list = []  # (the environ handed, what the call read in it), a call each
+    read_by_filter: list = []
+
+    class Reads(Filter):
+        def filter(self, environ, headers, data):
+            read_by_filter.append({key: environ.get(key) for key in watched})
+            return data
+
+    def app(environ, start_response):
+        seen.append((environ, {key: environ.get(key) for key in watched}))
+        environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0))
+        environ["app.call"] = str(len(seen))
+        environ[f"app.only{len(seen)}"] = "1"
+        del environ["deployment.flag"]
+        headers = [("Content-Type", HTML), ("ETag", '"v1"')]
+        if environ.get("HTTP_RANGE"):
+            start_response("206 Partial Content", [*headers, ("Content-Range", "bytes 1-2/8")])
+            return [b"p>"]
+        if environ.get("HTTP_IF_NONE_MATCH") == '"v1"':
+            start_response("304 Not Modified", headers)
+            return []
+        start_response("200 OK", headers)
+        return iter([b"<p>", b"x</p>"]) if streamed else [b"<p>x</p>"]
+
+    filtered = Reads(app, force_no_conditional=False)
+    derived = validators.derive('"v1"', filtered.filter.etag_token)
+    request = make_environ(CONTENT_LENGTH="0", **{"deployment.flag": "1"})
+    request.update({"HTTP_RANGE": "bytes=1-"} if ranged else {})
+    request.update({"HTTP_IF_NONE_MATCH": derived if tagged == "derived" else '"v1"'} if tagged else {})
+    request.update({"HTTP_IF_MODIFIED_SINCE": "Sat, 01 Jan 2000 00:00:00 GMT"} if dated else {})
+    request.update({"CONTENT_LENGTH": "4", "wsgi.input": io.BytesIO(b"body")} if content else {})
+    environ = dict(request)
+    read(call(filtered, environ)[1])
+
+    calls = len(seen)
+    assert all(handed is environ for handed, _ in seen)  # the server's environ itself, every call
+    first = seen[0][1]
+    assert [first[key] for key in watched[:4]] == [
+        request.get("HTTP_RANGE"),
+        '"v1"' if tagged else None,
+        *[request.get(key) for key in watched[2:4]],
+    ]
+    if calls == 2:  # asked again: no range, no validator, no content, and none of the first call's writes
+        shown = {"HTTP_RANGE": None, "HTTP_IF_NONE_MATCH": None, "HTTP_IF_MODIFIED_SINCE": None, "CONTENT_LENGTH": "0"}
+        assert seen[1][1] == {**shown, "app.call": None, "deployment.flag": "1"}
+    for filter_read in read_by_filter:  # the client's request, and what the answering call wrote
+        assert filter_read == {key: request.get(key) for key in watched} | {"app.call": str(calls), "deployment.flag": None}
+    # After the response: the request as it came, plus the answering call's writes (and an empty input).
+    kept = {key: value for key, value in request.items() if key not in ("deployment.flag", "wsgi.input")}
+    assert environ == kept | {"wsgi.input": environ["wsgi.input"], "app.call": str(calls), f"app.only{calls}": "1"}
