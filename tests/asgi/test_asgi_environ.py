@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from dualfilter import Filter
+import anyio
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dualfilter import Filter, validators
 from dualfilter.asgi import ScopeEnviron, build_environ
 from tests.support.asgi_harness import body, call, make_scope, raw_app, start
 
@@ -249,3 +253,50 @@ async def test_a_starlette_routes_path_parameters_and_request_state_reach_the_fi
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url="http://testserver") as client:
         response = await client.get("/items/7")
     assert response.text == "<p>x</p>('from-the-view', {'item': '7'})"
+
+
+@settings(max_examples=60, deadline=None)
+@given(ranged=st.booleans(), tagged=st.sampled_from([None, "derived", "own"]), streamed=st.booleans())
+def test_the_filter_reads_the_clients_request_and_what_the_answering_call_wrote_for_any_request(ranged, tagged, streamed):
+    watched = ["HTTP_RANGE", "HTTP_IF_NONE_MATCH"]
+    read_by_filter: list = []
+
+    class Reads(Filter):
+        force_no_conditional = False
+
+        def filter(self, environ, headers, data):
+            read_by_filter.append(({key: environ.get(key) for key in watched}, environ["asgi.scope"].get("app.call")))
+            return data
+
+    calls: list = []
+
+    async def app(scope, receive, send):
+        calls.append(scope)
+        scope["app.call"] = len(calls)
+        names = dict(scope["headers"])
+        headers = [(b"content-type", b"text/html"), (b"etag", b'"v1"')]
+        if b"range" in names:
+            await send({"type": "http.response.start", "status": 206, "headers": [*headers, (b"content-range", b"bytes 1-2/8")]})
+            await send(body(b"p>"))
+        elif names.get(b"if-none-match") == b'"v1"':
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send(body(b""))
+        else:
+            await send({"type": "http.response.start", "status": 200, "headers": headers})
+            await send(body(b"<p>", more=streamed))
+            if streamed:
+                await send(body(b"x</p>"))
+
+    filtered = Reads.asgi(app)
+    derived = validators.derive('"v1"', filtered.filter.etag_token)
+    headers = [(b"host", b"example.com")]
+    headers += [(b"range", b"bytes=1-")] if ranged else []
+    headers += [(b"if-none-match", (derived if tagged == "derived" else '"v1"').encode())] if tagged else []
+    anyio.run(call, filtered, make_scope(headers=headers))
+    client = {"HTTP_RANGE": "bytes=1-" if ranged else None, "HTTP_IF_NONE_MATCH": None}
+    if tagged:
+        client["HTTP_IF_NONE_MATCH"] = derived if tagged == "derived" else '"v1"'
+    if tagged == "derived" and not ranged:  # the app's 304 confirms the filtered page: nothing to filter
+        assert (read_by_filter, len(calls)) == ([], 1)
+    else:  # filtered: the client's headers, and the scope of the call that answered (the second, if asked again)
+        assert read_by_filter == [(client, len(calls))] and len(calls) == (2 if ranged or tagged else 1)
