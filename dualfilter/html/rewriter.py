@@ -560,7 +560,7 @@ class RewriteStream:
     def _leave_as_utf8(self) -> None:
         """The output goes out as UTF-8, which ``charset`` names for the held start."""
         self._encoder = codecs.getincrementalencoder("utf-8")()
-        self.charset = charsets.Charset("utf-8", "output", "utf-8", self._media_type)
+        self.charset = self._utf8()
         self.switched_to_utf8 = True
 
     def _to_engine(self, data: bytes, final: bool) -> bytes:
@@ -605,7 +605,11 @@ class RewriteStream:
         charset cannot hold the filtered text)."""
         if not charsets.is_xml(self._media_type or ""):
             return text
-        return charsets.xml_declaring(text, charsets.Charset("utf-8", "output", "utf-8", self._media_type))
+        return charsets.xml_declaring(text, self._utf8())
+
+    def _utf8(self) -> charsets.Charset:
+        """UTF-8, the charset the output leaves in when the page's own cannot hold it."""
+        return charsets.Charset("utf-8", "output", "utf-8", self._media_type)
 
     # -- the engine --------------------------------------------------------------
 
