@@ -53,7 +53,7 @@ def test_a_redispatch_asks_without_any_range_or_conditional_header():
     assert RequestPolicy.redispatch_pairs(pairs) == [(b"accept", b"*/*")]
 
 
-def test_a_wsgi_redispatch_shows_no_range_conditional_or_content_and_everything_is_put_back():
+def test_a_wsgi_redispatch_shows_no_range_conditional_or_content_and_all_but_the_empty_input_is_put_back():
     # The first call read wsgi.input (a server's may be the socket): the second gets none.
     body = io.BytesIO(b"abc")
     environ = {
