@@ -131,6 +131,66 @@ def test_refused_transmit_file_with_headers_leaves_the_response_unstarted(file_d
     assert response.status is None and response.body == b""
 
 
+class FallsBack:
+    """Sends a file with TransmitFile without HSE_IO_ASYNC, which IIS refuses (pywin32 raises
+    ExtensionError, nothing sent), then answers another way, as an extension may."""
+
+    def __init__(self, fd, content_type, send_headers_first):
+        self.fd, self.content_type, self.send_headers_first = fd, content_type, send_headers_first
+        self.error = None
+
+    def HttpExtensionProc(self, ecb):
+        head = header_string([("Content-Type", self.content_type)])
+        if self.send_headers_first:
+            ecb.SendResponseHeaders("200 OK", head)
+        try:
+            flags = 0 if self.send_headers_first else HSE_IO_SEND_HEADERS
+            ecb.TransmitFile(lambda *args: None, None, self.fd, "200 OK", 0, 0, None if self.send_headers_first else head, None, flags)
+        except ExtensionError as exc:
+            self.error = exc
+            if not self.send_headers_first:
+                ecb.SendResponseHeaders("503 Service Unavailable", header_string([("Content-Type", HTML)]))
+            ecb.WriteClient(b"<p>try later</p>")
+        ecb.DoneWithSession()
+        return HSE_STATUS_SUCCESS
+
+
+def test_transmit_file_iis_refuses_leaves_the_response_to_the_extension(file_descriptor):
+    # The refused call sent nothing: the extension's own answer goes out, filtered as any other.
+    inner = FallsBack(file_descriptor, "image/png", send_headers_first=False)
+    response = call_extension(UpperFilter.isapi(inner, filter_all_status=True), FakeECB())
+    assert inner.error is not None and "HSE_IO_ASYNC" in inner.error.strerror
+    assert response.status == 503 and response.body == b"<P>TRY LATER</P>"
+    assert response.header("Content-Length") == "16"
+
+
+def test_transmit_file_iis_refuses_after_the_headers_leaves_the_body_to_the_extension(file_descriptor):
+    inner = FallsBack(file_descriptor, "image/png", send_headers_first=True)
+    response = call_extension(UpperFilter.isapi(inner), FakeECB())
+    assert inner.error is not None
+    assert (response.status, response.header("Content-Type"), response.body) == (200, "image/png", b"<p>try later</p>")
+
+
+def test_redirect_iis_refuses_leaves_the_response_to_the_filter():
+    class RefusingECB(FakeECB):
+        """IIS refusing the redirect (a URL it cannot send), as pywin32 reports it."""
+
+        def Redirect(self, url, /):
+            raise ExtensionError(87, "The parameter is incorrect.", "ServerSupportFunction(HSE_REQ_SEND_URL_REDIRECT_RESP)")
+
+    class Redirects:
+        def HttpExtensionProc(self, ecb):
+            try:
+                ecb.Redirect("/elsewhere")
+            except ExtensionError:
+                ecb.SendResponseHeaders("200 OK", header_string([("Content-Type", HTML)]))
+                ecb.WriteClient(b"<p>here</p>")
+            return HSE_STATUS_SUCCESS
+
+    response = call_extension(UpperFilter.isapi(Redirects()), RefusingECB())
+    assert (response.status, response.body) == (200, b"<P>HERE</P>")
+
+
 def test_transmit_file_callback_gets_the_proxy(file_descriptor):
     got = []
     done = threading.Event()

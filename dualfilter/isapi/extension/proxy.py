@@ -27,6 +27,8 @@ Host calls with no way through the filter have one fixed behaviour each:
 - ``TransmitFile`` is passed on for a response the filter leaves alone (the
   answer to a HEAD request included) and refused with ``ExtensionError`` for
   one it wants;
+- a ``Redirect`` or ``TransmitFile`` that IIS refuses (pywin32 raises, nothing
+  went out) leaves the response as it was: the extension may still answer;
 - ``ExecURL`` is refused with ``ExtensionError``: the child request's response
   would reach the client without passing the filter.
 """
@@ -146,6 +148,7 @@ class ProxyECB:
         "_lock",
         "_done",
         "_started",
+        "_unsent",
         "_ended",
         "_raw",
         "_direct",
@@ -172,6 +175,8 @@ class ProxyECB:
         self._lock = threading.RLock()
         self._done = False  # the session is over: the proxy is dead
         self._started = False  # the machine has had its start()
+        #: The machine had a start that never went out (a TransmitFile IIS refused): the next replaces it.
+        self._unsent = False
         self._ended = False  # the machine has had its end()
         self._raw = False  # output bypasses the machine (raw mode, Redirect)
         self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
@@ -225,7 +230,8 @@ class ProxyECB:
                 raise ExtensionError(ERROR_INVALID_PARAMETER, str(exc), _HEADERS_CALL) from None
             self._keep_alive = keep_alive
             self._started = True
-            events = drive(machine, machine.start(text, pairs))
+            events = drive(machine, machine.start(text, pairs, restart=self._unsent))
+            self._unsent = False
             self._send(events)
             if machine.state in READS_BODY:
                 self._reader = self._body_reader(text, pairs)
@@ -296,8 +302,8 @@ class ProxyECB:
                     "the response has already started",
                     "ServerSupportFunction(HSE_REQ_SEND_URL_REDIRECT_RESP)",
                 )
+            self._real.Redirect(url)  # first: a redirect IIS refuses leaves the response to the extension
             self._raw = self._direct = True
-            self._real.Redirect(url)
 
     def TransmitFile(
         self,
@@ -316,11 +322,12 @@ class ProxyECB:
         if not callable(callback):
             raise TypeError("Callback is not callable")
         call = "ServerSupportFunction(HSE_REQ_TRANSMIT_FILE)"
-        skipped = False
+        skipped = started = False
         with self._lock:
             self._check()
             machine = self._machine
-            if not self._direct:
+            direct = self._direct
+            if not direct:
                 if self._started:  # the headers went out with SendResponseHeaders
                     decision = machine.decision
                     if machine.state in _ENDED and decision is not None and decision.as_made:
@@ -344,8 +351,9 @@ class ProxyECB:
                     decision = decide(machine.filter, environ.get("REQUEST_METHOD", "GET"), status, pairs, environ)
                     if not decision.as_made and not untyped_partial(machine.filter, status, decision, environ, pairs):
                         raise ExtensionError(ERROR_NOT_SUPPORTED, "TransmitFile cannot send a response that is filtered", call)
-                    self._started = True
-                    events = machine.start(text, pairs, decision=decision)
+                    self._started = started = True
+                    events = machine.start(text, pairs, decision=decision, restart=self._unsent)
+                    self._unsent = False
                     # No body may follow (a 204 or 304; a first answer that stands, whole): not this file.
                     if type(events[-1]) is End or machine.state in _ENDED:
                         # The connection stays as the extension asked IIS to leave it.
@@ -365,7 +373,16 @@ class ProxyECB:
                 def relay(ecb: Any, arg: Any, cbIO: int, dwError: int) -> Any:
                     return callback(self._for_callback(ecb), arg, cbIO, dwError)
 
-                self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
+                try:
+                    self._real.TransmitFile(relay, param, hFile, statusCode, BytesToWrite, Offset, head, tail, flags)
+                except BaseException:
+                    # IIS refused it (pywin32 raises ExtensionError) and sent nothing: the extension
+                    # may still answer another way, as it could unwrapped.
+                    self._direct = direct
+                    if started:
+                        self._started = False
+                        self._unsent = True  # the machine's start never went out: the next one replaces it
+                    raise
         if skipped:
             # Nothing to send: the transfer is complete at once. Its callback comes on a completion
             # thread, as IIS calls it; the session stays open for it (see FilterMiddleware._call).
