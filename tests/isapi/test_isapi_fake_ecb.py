@@ -8,7 +8,14 @@ import threading
 import pytest
 
 from dualfilter.isapi import ExtensionError
-from dualfilter.isapi.constants import HSE_IO_ASYNC, HSE_IO_SEND_HEADERS, HSE_STATUS_ERROR, HSE_STATUS_PENDING, HSE_STATUS_SUCCESS
+from dualfilter.isapi.constants import (
+    ERROR_INVALID_INDEX,
+    HSE_IO_ASYNC,
+    HSE_IO_SEND_HEADERS,
+    HSE_STATUS_ERROR,
+    HSE_STATUS_PENDING,
+    HSE_STATUS_SUCCESS,
+)
 from dualfilter.isapi.testing import ExtensionHost, FakeECB, FakeVersionInfo, call_extension
 
 
@@ -24,6 +31,20 @@ def test_server_variable_is_bytes():
 
 def test_unicode_server_variable_is_str():
     assert FakeECB(path="/café").GetServerVariable("UNICODE_PATH_INFO") == "/café"
+
+
+@pytest.mark.parametrize("name", ["UNICODE_HTTP_X_TOKEN", "UNICODE_HEADER_X-Token"])
+def test_request_header_has_no_unicode_server_variable(name):
+    # IIS: "UNICODE_HTTP_ACCEPT is not a valid server variable name" (GetServerVariable, Remarks).
+    with pytest.raises(ExtensionError) as info:
+        FakeECB(headers=[("X-Token", "abc")]).GetServerVariable(name)
+    assert info.value.errno == ERROR_INVALID_INDEX
+
+
+def test_unicode_prefix_is_case_sensitive_as_in_pywin32():
+    # PyExtensionObjects.cpp: strncmp("UNICODE_", name, 8) picks a str; any other spelling is no such form.
+    ecb = FakeECB(path="/café")
+    assert type(ecb.GetServerVariable("PATH_INFO")) is bytes and ecb.GetServerVariable("unicode_path_info", None) is None
 
 
 def test_unknown_server_variable_raises_extension_error():

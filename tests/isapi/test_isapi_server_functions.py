@@ -145,7 +145,9 @@ class FallsBack:
             ecb.SendResponseHeaders("200 OK", head)
         try:
             flags = 0 if self.send_headers_first else HSE_IO_SEND_HEADERS
-            ecb.TransmitFile(lambda *args: None, None, self.fd, "200 OK", 0, 0, None if self.send_headers_first else head, None, flags)
+            ecb.TransmitFile(
+                lambda *args: None, None, self.fd, "200 OK", 0, 0, None if self.send_headers_first else head, None, flags
+            )
         except ExtensionError as exc:
             self.error = exc
             if not self.send_headers_first:

@@ -142,16 +142,19 @@ VARIABLE_LIMIT = 16384
 
 
 def server_variable(variables: dict[str, str], name: str, default: Any, error: type[Exception]) -> Any:
-    """``GetServerVariable``: bytes (str for ``UNICODE_`` names); ``default``, or ``error`` if unknown.
+    """``GetServerVariable``: bytes (str for ``UNICODE_`` names); ``default``, or ``error`` if unknown
+    (a ``UNICODE_`` form of a request header's variable is unknown to IIS).
 
     A longer value than :data:`VARIABLE_LIMIT` raises MemoryError, default or not, as
     pywin32 does: its second try at a bigger buffer sets the size to 0 on failure
     (``CControlBlock``/``CFilterContext::GetServerVariable``), so the third reallocates
     to nothing and it reports no memory."""
     str_arg(name, "GetServerVariable")
-    upper = name.upper()
-    unicode = upper.startswith("UNICODE_")
-    value = variables.get(upper[len("UNICODE_") :] if unicode else upper)
+    # pywin32 returns a str only for a name spelled with "UNICODE_" (a case-sensitive strncmp);
+    # IIS has no UNICODE_ form of a request header's variable (HTTP_*, HEADER_*).
+    unicode = name.startswith("UNICODE_")
+    upper = name[len("UNICODE_") :].upper() if unicode else name.upper()
+    value = None if unicode and upper.startswith(("HTTP_", "HEADER_")) else variables.get(upper)
     if value is None:
         if default is NO_DEFAULT:
             raise error(ERROR_INVALID_INDEX, None, "GetServerVariable")
