@@ -167,10 +167,11 @@ def test_redirector_filter_moves_requests_under_the_virtual_dir_and_counts_them(
     redirector_with_filter.counts.clear()
     with ExtensionHost(extension(redirector_with_filter, kind, wrapped=True)) as host:
         site = extension_site(host.extension)
-        with FilterHost(redirector_with_filter.Filter()) as iis, iis.connection() as connection:
-            first = connection.request("GET", "/page", response=site)
-            second = connection.request("GET", "/page", response=site)
-    assert first.body == second.body == PAGE.upper() and redirector_with_filter.counts == [1, 2]
+        with FilterHost(redirector_with_filter.Filter()) as iis:
+            # The extension sends its headers with keepAlive False: IIS closes each connection.
+            responses = [iis.connection().request("GET", "/page", response=site) for _ in range(2)]
+    assert [(response.body, response.closed) for response in responses] == [(PAGE.upper(), True)] * 2
+    assert redirector_with_filter.counts == [1, 1]  # one request on each connection
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -184,8 +185,9 @@ def test_redirector_extension_alone_serves_only_its_virtual_dir(kind):
 def test_redirectors_behind_dualfilters_isapi_filter(module, kind):
     with ExtensionHost(extension(module, kind, wrapped=False)) as host:
         site = extension_site(host.extension)
-        with FilterHost(UpperFilter.isapi_filter()) as iis, iis.connection() as connection:
-            first = connection.request("GET", "/page", response=site, splits=[17])
-            second = connection.request("GET", "/big", response=site)
+        with FilterHost(UpperFilter.isapi_filter()) as iis:
+            # The samples send no Content-Length and keepAlive False: each body ends with its connection.
+            first = iis.connection().request("GET", "/page", response=site, splits=[17])
+            second = iis.connection().request("GET", "/big", response=site)
     assert (first.status, first.body, second.body) == (200, PAGE.upper(), BIG.upper())
-    assert first.header("Content-Length") == str(len(PAGE))
+    assert first.header("Content-Length") == str(len(PAGE)) and first.closed and second.closed

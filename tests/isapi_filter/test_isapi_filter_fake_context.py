@@ -6,6 +6,8 @@ import pytest
 from filter_harness import html
 
 from dualfilter.isapi.constants import (
+    HSE_STATUS_SUCCESS,
+    HSE_STATUS_SUCCESS_AND_KEEP_CONN,
     SF_NOTIFY_END_OF_NET_SESSION,
     SF_NOTIFY_END_OF_REQUEST,
     SF_NOTIFY_ORDER_DEFAULT,
@@ -17,7 +19,7 @@ from dualfilter.isapi.constants import (
     SF_STATUS_REQ_NEXT_NOTIFICATION,
 )
 from dualfilter.isapi.errors import FilterError
-from dualfilter.isapi.testing import FakeFilterVersion, FilterHost, raw_response
+from dualfilter.isapi.testing import FakeFilterVersion, FilterHost, extension_site, raw_response
 
 RAW = html()
 
@@ -335,3 +337,51 @@ def test_raw_response_builds_a_chunked_response():
         raw_response("200 OK", [], [b"ab"], chunked=True)
         == b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n"
     )
+
+
+class OwnChunks:
+    """An extension that streams as docs/iis.md says one must: framing its body in chunks itself."""
+
+    def HttpExtensionProc(self, ecb):
+        ecb.SendResponseHeaders("200 OK", "Content-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n", True)
+        for piece in (b"<p>one</p>", b"<p>two</p>"):
+            ecb.WriteClient(b"%x\r\n%s\r\n" % (len(piece), piece))
+        ecb.WriteClient(b"0\r\n\r\n")
+        return HSE_STATUS_SUCCESS_AND_KEEP_CONN
+
+
+class UntilClose:
+    """An extension that streams without framing, its body ended by the connection (keepAlive False)."""
+
+    def __init__(self, status="200 OK"):
+        self.status = status
+
+    def HttpExtensionProc(self, ecb):
+        ecb.SendResponseHeaders(self.status, "Content-Type: text/html\r\n\r\n", False)
+        if self.status.startswith("200"):
+            ecb.WriteClient(b"<p>one</p>")
+            ecb.WriteClient(b"<p>two</p>")
+        return HSE_STATUS_SUCCESS
+
+
+def test_extension_site_sends_what_the_extension_wrote_its_own_chunks_included():
+    site = extension_site(OwnChunks())
+    with FilterHost(Probe(lambda fc: None)) as iis, iis.connection() as connection:
+        first = connection.request("GET", "/", response=site)
+        second = connection.request("GET", "/", response=site)  # keepAlive True: the connection stays
+    expected = b"a\r\n<p>one</p>\r\na\r\n<p>two</p>\r\n0\r\n\r\n"
+    assert first.raw.endswith(b"\r\n\r\n" + expected) and first.raw.count(b"chunked") == 1
+    assert (first.body, second.body, first.closed) == (b"<p>one</p><p>two</p>",) * 2 + (False,)
+
+
+def test_extension_site_ends_an_unframed_body_with_the_connection():
+    with FilterHost(Probe(lambda fc: None)) as iis, iis.connection() as connection:
+        response = connection.request("GET", "/", response=extension_site(UntilClose()))
+    assert response.body == b"<p>one</p><p>two</p>" and response.header("Transfer-Encoding") is None
+    assert response.closed and connection.closed
+
+
+def test_extension_site_sends_a_304_without_a_body():
+    with FilterHost(Probe(lambda fc: None)) as iis:
+        response = iis.request("GET", "/", response=extension_site(UntilClose("304 Not Modified")))
+    assert response.status == 304 and response.raw.endswith(b"Content-Type: text/html\r\n\r\n")

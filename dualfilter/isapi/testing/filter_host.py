@@ -169,15 +169,14 @@ def raw_response(
 
 
 def extension_site(extension: Any) -> Callable[[FakeECB], bytes]:
-    """A site served by an ISAPI extension: its response as IIS puts it on the wire (by its
-    Content-Length if it gives one, else chunked, one chunk per write)."""
+    """A site served by an ISAPI extension: its response as IIS puts it on the wire, as the
+    extension wrote it (IIS frames nothing: one that streams sends its own chunks, or a body
+    that ends with the connection, which IIS then closes unless the extension asked to keep it)."""
 
     def site(ecb: FakeECB) -> bytes:
-        head_request = ecb.Method == b"HEAD"
         response = call_extension(extension, ecb)
-        status = f"{response.status or 200} {response.reason}".rstrip()
-        framed = response.header("Content-Length") is not None or head_request
-        return raw_response(status, response.headers, response.writes, chunked=not framed)
+        head = response.raw_head + b"\r\n" if response.raw_head else b""
+        return head + b"".join(response.writes)
 
     return site
 
@@ -272,7 +271,8 @@ class FakeConnection:
         self._notify(SF_NOTIFY_END_OF_REQUEST)
         result = FilterResponse(raw=bytes(self.received[start:]), notifications=self._notes)
         _parse_client_bytes(self._request.request.method, result.raw, result)
-        if any(note.result in _CONNECTION_OVER for note in self._notes):
+        served = self._request.ecb.response  # what an extension site sent through the ECB, if it did
+        if any(note.result in _CONNECTION_OVER for note in self._notes) or served.raw_head and not served.keep_alive:
             self.close()
         result.closed = self.closed
         self._request = None
