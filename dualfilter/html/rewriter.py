@@ -6,6 +6,7 @@ import codecs
 import inspect
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, TypeVar
@@ -26,6 +27,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where a handler's selectors are kept on the function.
 _MARK = "__dualfilter_on__"
+#: A lone surrogate: what ``surrogateescape`` reads an undecodable byte as.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _On:
@@ -572,7 +575,12 @@ class RewriteStream:
                 text.encode(self._strict)
             except UnicodeEncodeError:  # the page needs windows-1252 itself: its output stays in it
                 self._strict = None
-        return text.encode("utf-8")
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            # Lone surrogates: the bytes unicode_errors='surrogateescape' kept, which the engine
+            # cannot read (UTF-8 has none); as U+FFFD, what a browser shows for them.
+            return _SURROGATE.sub("\ufffd", text).encode("utf-8")
 
     def _from_engine(self, data: bytes, final: bool) -> bytes:
         if self._out_decoder is None:

@@ -232,6 +232,24 @@ def test_invalid_utf8_reads_as_replacement_characters_only_in_the_text_a_text_ha
     assert body == b"<div>\xff</div><p>[\xef\xbf\xbd]</p><i>x\xe8y</i>"
 
 
+@pytest.mark.parametrize(
+    ("chunks", "content_type", "expected"),
+    [
+        (1, "utf-8", '<p>\uac00 ok \ufffd stray</p><a href="/" rel="nofollow">x</a>'.encode()),
+        # Read after the first output went out in EUC-KR: U+FFFD as a character reference.
+        (50, "euc-kr", b'<p>\xb0\xa1 ok &#65533; stray</p><a href="/" rel="nofollow">x</a>'),
+    ],
+)
+def test_a_byte_surrogateescape_keeps_in_a_non_utf8_page_reaches_the_engine_as_a_replacement_character(
+    chunks, content_type, expected
+):
+    # The engine reads UTF-8, which holds no lone surrogate: never a 500 for it.
+    page = b'<p>\xb0\xa1 ok \x83 stray</p><a href="/">x</a>'
+    flt = Nofollow(unicode_errors="surrogateescape")
+    status, headers, body = run_filter(flt, page, content_type="text/html; charset=euc-kr", chunks=chunks)
+    assert (status, dict(headers)["Content-Type"], body) == (200, f"text/html; charset={content_type}", expected)
+
+
 class _Title(Rewriter):
     @on.text("title")
     def title(self, text, environ):
