@@ -220,6 +220,11 @@ class FilterMiddleware:
                     chunks = aiter(response) if response.streaming else _async_chunks(response)
                 chunk = await anext(chunks, None)
                 events += await (_step(machine, machine.end) if chunk is None else _step(machine, machine.body, chunk))
+            if chunks is not None and not isinstance(request, ASGIRequest) and type(events[-1]) is not End:
+                # A sync handler (WSGI) serves this response after the event loop Django ran this
+                # middleware in (for an async-only one below) is gone, and an async iterator begun
+                # in that loop ends with it: the rest is read here, as Django reads an async stream it serves synchronously.
+                events, chunks = await _read_out(machine, events, chunks), None
         except StreamError:
             events = error_response(machine.error, self.filter.debug, head=request.method == "HEAD")
         except BaseException:  # as in _filter
@@ -406,8 +411,8 @@ def _respond(
         response.content = b"".join(body)
         if "Content-Length" not in response:
             response["Content-Length"] = str(len(response.content))
-    elif type(last) is End:
-        response.streaming_content = _chunks(body, None, is_async)
+    elif type(last) is End:  # read whole: of the kind the handler reads without a warning
+        response.streaming_content = _chunks(body, None, serve_async)
     elif rest is not None:  # started, and reading began here: the rest is read on as it was
         response.streaming_content = (_feed_async if is_async else _feed)(machine, body, rest)
     elif response.is_async:  # started before any chunk was read: the machine filters the view's stream
@@ -519,6 +524,17 @@ def _chunks(body: list[bytes], rest: Any, is_async: bool) -> Iterable[bytes] | A
                 yield chunk
 
     return chunks()
+
+
+async def _read_out(machine: ResponseMachine, events: list[Event], chunks: AsyncIterator[bytes]) -> list[Event]:
+    """``events`` and those of the rest of ``chunks``, read to their end: as they came
+    once the machine passes them through, else through it (a stream's output)."""
+    passing = events[-1] is PASSTHROUGH
+    if passing:
+        events = events[:-1]
+    async for chunk in chunks:
+        events += [Body(chunk)] if passing else await _step(machine, machine.body, chunk)
+    return [*events, End()] if passing else events + await _step(machine, machine.end)
 
 
 async def _async_chunks(response: HttpResponseBase) -> AsyncIterator[bytes]:

@@ -186,6 +186,20 @@ def sync_only(get_response):
     return middleware
 
 
+def async_only(get_response):
+    """An async-only middleware as Django's docs write one: below the filter, it makes Django run
+    the filter async, under WSGI too (in an event loop of its own, gone before the server reads)."""
+
+    async def middleware(request):
+        return await get_response(request)
+
+    return middleware
+
+
+async_only.sync_capable = False  # type: ignore[attr-defined]
+async_only.async_capable = True  # type: ignore[attr-defined]
+
+
 def sets_pri_cookie(get_response):
     """Sets the cookie ``pri`` with ``response.set_cookie()`` on the response it gets."""
 

@@ -104,6 +104,14 @@ def test_an_async_stream_arrives_whole_under_asgi_with_a_sync_middleware_below_t
     assert (status, body_of(headers, body)) == (200, BIG_PAGE.upper().encode())
 
 
+@pytest.mark.parametrize("path", ["/big-file/", "/abig/"])
+def test_a_stream_arrives_whole_under_wsgi_with_an_async_only_middleware_below_the_filter(path):
+    with project([ServerFilter()], middleware=[FILTER_MIDDLEWARE, f"{HERE}.async_only"]):
+        with waitress_serving(get_wsgi_application()) as port:
+            status, headers, body = Wire(port, path).read_all()
+    assert (status, body_of(headers, body)) == (200, BIG_PAGE.upper().encode())
+
+
 def test_the_views_own_304_for_a_page_not_filtered_goes_out_without_a_content_length(served):
     status, headers, body = exchange(served[1], "GET", "/tagged-png/", {"If-None-Match": '"v1"'})
     assert (status, body) == (304, b"")

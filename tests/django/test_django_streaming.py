@@ -128,3 +128,15 @@ def test_an_async_iterator_under_the_sync_client_is_streamed_through_the_filter_
 async def test_an_async_iterator_is_streamed_whole_when_a_sync_middleware_below_makes_the_filter_run_sync():
     with project([spec("StreamUpper")], middleware=[FILTER_MIDDLEWARE, f"{HERE}.sync_only"]):
         assert await all_of(await AsyncClient().get("/abig/")) == BIG_UPPER
+
+
+@OTHER_KIND
+@pytest.mark.parametrize("path", ["/streamed/", "/astreamed/", "/big-file/", "/abig/"])
+@pytest.mark.parametrize("filters", [[spec("StreamUpper")], [spec("Upper", "max_buffer_size=20&oversize=pass")]])
+def test_under_the_sync_client_a_stream_arrives_whole_when_an_async_only_middleware_below_runs_the_filter_async(path, filters):
+    # The view's iterator, begun in the event loop Django runs the async chain in, ends with it:
+    # the filter reads it there to its end (streamed through StreamUpper, or passed on past 20 bytes).
+    page = BIG_PAGE if "big" in path else PAGE
+    expected = page.upper() if filters[0].endswith("StreamUpper") else page
+    with project(filters, middleware=[FILTER_MIDDLEWARE, f"{HERE}.async_only"]):
+        assert b"".join(Client().get(path)) == expected.encode()
