@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from typing import TYPE_CHECKING
 
@@ -94,8 +95,13 @@ class FilterMiddleware:
         The second call starts as soon as the dropped answer has ended, while the
         first call finishes alongside (its background tasks, say); both are awaited.
         An exception goes to the server as it was raised once both calls are done;
-        if both raise, the second call's does and the first's is logged."""
+        if both raise, the second call's does and the first's is logged.
+
+        The second call starts in a task of its own, in the context the server called
+        in (as a server starts each call): never in what the first call set there (a
+        request id, a tracing span)."""
         failures: list[Exception] = []  # [first call's, second call's], either may be missing
+        context = contextvars.copy_context()
 
         async def second() -> None:
             try:
@@ -106,7 +112,7 @@ class FilterMiddleware:
         async with anyio.create_task_group() as group:
 
             def ask_again() -> None:
-                group.start_soon(second)
+                context.copy().run(group.start_soon, second)  # the task copies the context it is started in
 
             first = responder.first = FirstCall(receive, responder.send, ask_again)
             try:
@@ -115,8 +121,9 @@ class FilterMiddleware:
                 failures.insert(0, exc)
         try:
             if not failures and responder.asked_again and not first.answer_dropped:
-                await self._ask_again(request, receive, responder)  # the first call returned without ending its answer
-                return
+                # The first call returned without ending its answer: the second starts now.
+                async with anyio.create_task_group() as group:
+                    context.copy().run(group.start_soon, second)
             if len(failures) == 2:
                 log.error("the app failed after its answer was dropped for a redispatch", exc_info=failures[0])
             if failures:

@@ -9,7 +9,7 @@ asked again, the first call's ``receive`` also says ``http.disconnect`` once
 that answer has ended, a call already waiting included (ASGI: the disconnect
 follows a sent response); any other request's ``receive`` is the server's
 own, untouched. The second call gets an empty request body (the first read
-it), then the server's own messages.
+it, or left it unread), then the server's own messages but the body's.
 
 The second call starts as soon as the dropped answer has ended, not when the
 first call returns: Starlette runs a response's background tasks after its
@@ -90,8 +90,10 @@ class FirstCall:
 
 
 def second_call(receive: Receive) -> Receive:
-    """``receive`` for the app's second call of a safe request: an empty body,
-    then the server's own messages (a disconnect)."""
+    """``receive`` for the app's second call of a safe request: an empty body, then
+    the server's own messages but its request body (a disconnect). The first call may
+    have left that body unread (a GET handler reads none), and after the final
+    ``http.request`` the ASGI spec has only ``http.disconnect`` follow."""
     given = False
 
     async def again() -> Message:
@@ -99,6 +101,9 @@ def second_call(receive: Receive) -> Receive:
         if not given:
             given = True
             return {"type": "http.request", "body": b"", "more_body": False}
-        return await receive()
+        message = await receive()
+        while message.get("type") == "http.request":  # the body the server still holds: finite
+            message = await receive()
+        return message
 
     return again
