@@ -196,26 +196,17 @@ class ResponseMachine:
             self._to("failed")
             return self._fail(decision.error)
         if action == "redispatch":
+            typed = not untyped_partial(flt, status, decision, environ, headers)
+            can_ask = self.can_redispatch and self.state is _START and typed and RequestPolicy.may_redispatch(environ)
             if status == 304 and validators.confirms(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
                 if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
                     # If-Match comes first (RFC 9110 section 13.2.2), false for a filtered page.
                     return self._precondition_failed()
-                # The client holds the filtered body (or asked for any), and the app's own
-                # is unchanged: confirm it with the derived tag, and nothing that describes the
-                # app's body or that the filter may have changed on it (a Content-Type, a CSP): a
-                # cache updates its stored headers from a 304 (RFC 9111 section 4.3.4), so only
-                # those RFC 9110 section 15.4.5 lists go, and the app's cookies.
-                self._to("bodiless")
-                kept = [(name, value) for name, value in headers if name.lower() in _NOT_MODIFIED_FIELDS]
-                etag = self._derive_etag(kept, headers)
-                if etag is kept:  # the app's 304 names no tag: the one the client holds, which it stands for
-                    token = flt.etag_token
-                    assert token is not None  # confirms() holds only with one
-                    tag = validators.first_derived(environ.get("HTTP_IF_NONE_MATCH") or "", token)
-                    etag = [*kept, ("ETag", tag)] if tag else kept
-                return [ResponseStart(304, etag, reason)]
-            typed = not untyped_partial(flt, status, decision, environ, headers)
-            can_ask = self.can_redispatch and self.state is _START and typed and RequestPolicy.may_redispatch(environ)
+                if not (can_ask and not decision.media_type and validators.is_any(environ.get("HTTP_IF_NONE_MATCH"))):
+                    self._to("bodiless")
+                    return [self._confirmed(headers, reason)]
+                # A 304 to "*" naming no type: the page may not be filtered at all, and then the
+                # app's own 304 stands, its tag included. Asked again, which tells (see below).
             if (
                 status == 206
                 and (can_ask or typed and environ.get("HTTP_RANGE"))
@@ -261,6 +252,10 @@ class ResponseMachine:
                 # answer stands, whole (it has no body), whatever becomes of the second call.
                 self._to("answer_stands")
                 return [answer, _END]
+            if answer.status == 304 and validators.confirms(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
+                # A 304 to "*" of a page that is filtered: it exists, so it is confirmed, for the filtered page.
+                self._to("answer_stands")
+                return [self._confirmed(answer.headers, answer.reason), _END]
         if action == "pass":
             if decision.codings:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
@@ -794,6 +789,21 @@ class ResponseMachine:
         return answer
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _confirmed(self, headers: HeaderList, reason: str) -> ResponseStart:
+        """The app's 304 (its ``headers``) confirming the filtered page the client holds (or
+        any, to ``*``), with the derived tag, and nothing that describes the app's body or
+        that the filter may have changed on it (a Content-Type, a CSP): a cache updates its
+        stored headers from a 304 (RFC 9111 section 4.3.4), so only those RFC 9110 section
+        15.4.5 lists go, and the app's cookies."""
+        kept = [(name, value) for name, value in headers if name.lower() in _NOT_MODIFIED_FIELDS]
+        etag = self._derive_etag(kept, headers)
+        if etag is kept:  # the app's 304 names no tag: the one the client holds, which it stands for
+            token = self.filter.etag_token
+            assert token is not None  # confirms() holds only with one
+            tag = validators.first_derived(self.environ.get("HTTP_IF_NONE_MATCH") or "", token)
+            etag = [*kept, ("ETag", tag)] if tag else kept
+        return ResponseStart(304, etag, reason)
 
     def _derive_etag(self, headers: HeaderList, original: HeaderList) -> HeaderList:
         """``headers`` plus the ETag derived from the app's, if it sent one."""

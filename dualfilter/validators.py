@@ -73,6 +73,11 @@ def mentions_derived(value: str | None, token: str | None) -> bool:
     return bool(value and token) and any(original(opaque, token) for _, opaque in parse_tags(value or ""))  # type: ignore[arg-type]
 
 
+def is_any(value: str | None) -> bool:
+    """Whether an If-None-Match value is ``*`` (any current representation)."""
+    return value is not None and value.strip() == "*"
+
+
 def confirms(value: str | None, token: str | None) -> bool:
     """Whether the app's 304 to an If-None-Match stands for the filtered page
     too: the value holds a tag derived with ``token``, or is ``*`` (any current
@@ -80,4 +85,4 @@ def confirms(value: str | None, token: str | None) -> bool:
     (``force_no_conditional``)."""
     if not value or not token:
         return False
-    return value.strip() == "*" or mentions_derived(value, token)
+    return is_any(value) or mentions_derived(value, token)

@@ -194,3 +194,37 @@ def test_a_first_answer_that_stands_goes_out_whole_before_the_second_call_ends(s
     assert [type(event) for event in events] == [ResponseStart, End]
     assert events[0].status == status and machine.state is State.ANSWERED
     assert machine.body(b"0123456789") == [] and machine.end() == []
+
+
+@pytest.mark.parametrize(
+    ("second_type", "expected_tag"),
+    [("image/png", '"v1"'), ("text/html", 'W/"v1-dfs{token}"')],
+    ids=["not-filtered", "filtered"],
+)
+def test_a_304_to_any_tag_naming_no_type_is_asked_again_to_tell_whose_tag_it_keeps(second_type, expected_tag):
+    # If-None-Match: * (RFC 9110 section 13.1.2) is true of any current page: the app's untyped 304
+    # says the page exists, not whether the filter filters it. A page it leaves alone keeps the
+    # app's own 304 whole (a cache then holds the app's strong tag, for If-Range); a filtered
+    # page is confirmed with the derived tag.
+    from dualfilter.events import REDISPATCH, End, ResponseStart
+    from dualfilter.machine import ResponseMachine
+
+    flt = Upper(force_no_conditional=False)
+    own = [("ETag", '"v1"'), ("Cache-Control", "max-age=60"), ("X-App", "1")]
+    machine = ResponseMachine(flt, make_environ(environ={"HTTP_IF_NONE_MATCH": "*"}), can_redispatch=True)
+    assert machine.start(304, own) == [REDISPATCH]
+    events = machine.start(200, [("Content-Type", second_type), ("ETag", '"v1"'), ("Content-Length", "3")])
+    assert [type(event) for event in events] == [ResponseStart, End]
+    tag = expected_tag.format(token=flt.etag_token)
+    kept = own if second_type == "image/png" else [("Cache-Control", "max-age=60"), ("ETag", tag)]
+    assert (events[0].status, events[0].headers) == (304, kept)
+    assert machine.body(b"abc") == [] and machine.end() == []
+
+
+def test_a_304_to_any_tag_is_confirmed_for_the_filtered_page_where_the_app_cannot_be_asked_again():
+    from dualfilter.machine import ResponseMachine
+
+    flt = Upper(force_no_conditional=False)
+    machine = ResponseMachine(flt, make_environ(environ={"HTTP_IF_NONE_MATCH": "*"}), can_redispatch=False)
+    events = machine.start(304, [("ETag", '"v1"')])
+    assert [(event.status, event.headers) for event in events] == [(304, [("ETag", f'W/"v1-dfs{flt.etag_token}"')])]
