@@ -806,8 +806,11 @@ class ResponseMachine:
         return ResponseStart(304, etag, reason)
 
     def _derive_etag(self, headers: HeaderList, original: HeaderList) -> HeaderList:
-        """``headers`` plus the ETag derived from the app's, if it sent one."""
+        """``headers`` plus the ETag derived from the app's, if it sent one (and the
+        filter set none of its own for its body, which then stands)."""
         token = self.filter.etag_token
+        if get_header(headers, "etag") is not None:
+            return headers
         etag = get_header(original, "etag")
         derived = validators.derive(etag, token) if etag and token else None
         return [*headers, ("ETag", derived)] if derived else headers

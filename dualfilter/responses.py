@@ -33,6 +33,11 @@ BODY_BOUND = HOP_BY_HOP | {
 }
 
 
+#: Those of them that describe a body's content, which a filter may set for the body it made
+#: (its own ETag, a digest of it): the lines it set go out, the ones that came with the old body do not.
+DESCRIBES_BODY = frozenset({"etag", "last-modified", "content-md5", "digest", "content-digest", "repr-digest"})
+
+
 def unframed(status: int) -> bool:
     """Whether a response of ``status`` never has a body on the wire, whatever its
     headers say (RFC 9112 section 6.3: 1xx, 204 and 304; a 205's is empty, but framed)."""
@@ -58,17 +63,25 @@ def fixed_headers(headers: HeaderList, original: HeaderList, length: int | None,
     """The headers for a new body of ``length`` bytes.
 
     Validates the headers unless they are still the ``original`` the app sent
-    (a filter may have set them), drops the ones bound to the old body, puts
+    (a filter may have set them), drops the ones bound to the old body (but a
+    validator or digest the filter set, which describes the new one), puts
     ``charset`` into the Content-Type when given, and appends the new
     Content-Length (none when ``length`` is None: a streamed body).
     """
-    if headers != original:
+    edited = headers != original
+    if edited:
         check_headers(headers)
+    came: set[tuple[str, str]] | None = None  # the original's lines that describe the old body
     fixed: HeaderList = []
     for name, value in headers:
         lowered = name.lower()
         if lowered in BODY_BOUND:
-            continue
+            if not edited or lowered not in DESCRIBES_BODY:
+                continue
+            if came is None:
+                came = {(key.lower(), line) for key, line in original if key.lower() in DESCRIBES_BODY}
+            if (lowered, value) in came:
+                continue
         if charset is not None and lowered == "content-type":
             value = _declaring(value, charset)
         fixed.append((name, value))

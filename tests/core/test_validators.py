@@ -161,3 +161,52 @@ def test_the_validator_token_still_tells_options_apart():
         RewriteLinks(mapping={"/a/": "/b/"}).validator_token(),
     }
     assert len(tokens) == 3
+
+
+class StampsItsOwn(Upper):
+    """Sets validators for the body it makes: its own ETag and Last-Modified."""
+
+    def filter(self, environ, headers, data):
+        headers["ETag"] = '"mine"'
+        headers["Last-Modified"] = "Wed, 01 Nov 2023 00:00:00 GMT"
+        return super().filter(environ, headers, data)
+
+
+APP_VALIDATED = [*HTML, ("Last-Modified", "Tue, 14 Nov 2023 22:13:20 GMT")]
+
+
+def test_validators_a_filter_sets_for_its_body_go_out_and_the_apps_do_not():
+    headers = drive(StampsItsOwn(), [b"x"], headers=APP_VALIDATED)[2]
+    assert [(k, v) for k, v in headers if k in ("ETag", "Last-Modified")] == [
+        ("ETag", '"mine"'),
+        ("Last-Modified", "Wed, 01 Nov 2023 00:00:00 GMT"),
+    ]
+
+
+def test_a_filters_own_etag_stands_in_place_of_the_derived_one():
+    headers = drive(StampsItsOwn(force_no_conditional=False), [b"x"], headers=APP_VALIDATED)[2]
+    assert [v for k, v in headers if k == "ETag"] == ['"mine"']
+
+
+def test_a_validator_the_filter_leaves_as_the_app_sent_it_is_dropped():
+    class KeepsTheAppsTag(Upper):
+        def filter(self, environ, headers, data):
+            headers["X-Seen"] = headers["ETag"]  # headers edited, the app's ETag line left as it was
+            return super().filter(environ, headers, data)
+
+    headers = dict(drive(KeepsTheAppsTag(), [b"x"], headers=APP_VALIDATED)[2])
+    assert headers["X-Seen"] == '"v1"' and "ETag" not in headers and "Last-Modified" not in headers
+
+
+def test_an_etag_a_chains_stage_set_is_dropped_by_a_stage_that_filters_after_it():
+    from dualfilter import chain
+
+    class Appends(Upper):
+        def filter(self, environ, headers, data):
+            return data + b"!"
+
+    # chain(A, B) is A(B(app)): B filters first.
+    stamped_first = drive(chain(Appends, StampsItsOwn)(), [b"x"], headers=APP_VALIDATED)
+    assert stamped_first[3] == b"X!" and "ETag" not in dict(stamped_first[2])
+    stamped_last = drive(chain(StampsItsOwn, Appends)(), [b"x"], headers=APP_VALIDATED)
+    assert stamped_last[3] == b"X!" and dict(stamped_last[2])["ETag"] == '"mine"'
