@@ -199,14 +199,15 @@ class ResponseMachine:
             typed = not untyped_partial(flt, status, decision, environ, headers)
             can_ask = self.can_redispatch and self.state is _START and typed and RequestPolicy.may_redispatch(environ)
             if status == 304 and validators.confirms(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
-                if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
-                    # If-Match comes first (RFC 9110 section 13.2.2), false for a filtered page.
-                    return self._precondition_failed()
+                # A 304 to "*" naming no type may be of a page not filtered at all, whose own 304
+                # then stands, its tag included: asked again, which tells (see below). Else the
+                # client holds the filtered page, or asked for any.
                 if not (can_ask and not decision.media_type and validators.is_any(environ.get("HTTP_IF_NONE_MATCH"))):
+                    if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
+                        # If-Match comes first (RFC 9110 section 13.2.2), false for a filtered page.
+                        return self._precondition_failed()
                     self._to("bodiless")
                     return [self._confirmed(headers, reason)]
-                # A 304 to "*" naming no type: the page may not be filtered at all, and then the
-                # app's own 304 stands, its tag included. Asked again, which tells (see below).
             if (
                 status == 206
                 and (can_ask or typed and environ.get("HTTP_RANGE"))
@@ -253,7 +254,10 @@ class ResponseMachine:
                 self._to("answer_stands")
                 return [answer, _END]
             if answer.status == 304 and validators.confirms(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
-                # A 304 to "*" of a page that is filtered: it exists, so it is confirmed, for the filtered page.
+                # A 304 to "*" of a page that is filtered: it exists, so it is confirmed, for the
+                # filtered page (after If-Match, which comes first and is false for it).
+                if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
+                    return self._precondition_failed()
                 self._to("answer_stands")
                 return [self._confirmed(answer.headers, answer.reason), _END]
         if action == "pass":

@@ -228,3 +228,15 @@ def test_a_304_to_any_tag_is_confirmed_for_the_filtered_page_where_the_app_canno
     machine = ResponseMachine(flt, make_environ(environ={"HTTP_IF_NONE_MATCH": "*"}), can_redispatch=False)
     events = machine.start(304, [("ETag", '"v1"')])
     assert [(event.status, event.headers) for event in events] == [(304, [("ETag", f'W/"v1-dfs{flt.etag_token}"')])]
+
+
+def test_an_if_match_beside_any_tag_fails_first_for_a_page_found_filtered_when_asked_again():
+    from dualfilter.events import REDISPATCH
+    from dualfilter.machine import ResponseMachine
+
+    flt = Upper(force_no_conditional=False)
+    environ = make_environ(environ={"HTTP_IF_NONE_MATCH": "*", "HTTP_IF_MATCH": '"v1"'})
+    machine = ResponseMachine(flt, environ, can_redispatch=True)
+    assert machine.start(304, [("ETag", '"v1"')]) == [REDISPATCH]
+    events = machine.start(200, [("Content-Type", "text/html"), ("ETag", '"v1"')])
+    assert events[0].status == 412
