@@ -9,6 +9,7 @@ network access, and libxml2's limits on tree depth and text size kept.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import weakref
 from typing import Any
@@ -125,7 +126,7 @@ class LxmlHTMLFormat(LxmlFormat):
 
         tree = self.tree(value)
         if media_type == XHTML:
-            return _serialize_xml(tree, charset, output_encoding)
+            return _serialize_xml(tree, charset, media_type, output_encoding)
         root = tree.getroot()
         if root in _FRAGMENTS:
             # A page that came without <html>, <head>, <body> or a doctype (a partial, as
@@ -157,7 +158,7 @@ class LxmlXMLFormat(LxmlFormat):
     def serialize(
         self, value: Any, charset: Charset | None, media_type: str, output_encoding: str
     ) -> tuple[bytes, Charset | None]:
-        return _serialize_xml(self.tree(value), charset, output_encoding)
+        return _serialize_xml(self.tree(value), charset, media_type, output_encoding)
 
 
 #: libxml2's names of the codecs a byte order mark names.
@@ -263,12 +264,12 @@ def _xml_parser(parser_class: Any, resolve_entities: str | bool, encoding: str |
     )
 
 
-def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> tuple[bytes, Charset | None]:
+def _serialize_xml(tree: Any, charset: Charset | None, media_type: str, output_encoding: str) -> tuple[bytes, Charset | None]:
     """An XML document written back with its declaration (``standalone``
     included) and doctype, in the charset it came in (a byte order mark's,
     written back with the mark and the header left as it is; the
-    Content-Type's; else its own declaration's), or in ``output_encoding``
-    where libxml2 cannot write that one."""
+    Content-Type's, with dualfilter's codec; else its own declaration's, with
+    libxml2's), or in ``output_encoding`` where that one cannot hold it."""
     import lxml.etree
 
     # lxml reads standalone="no" and no standalone declaration alike (False), which mean the same.
@@ -282,7 +283,16 @@ def _serialize_xml(tree: Any, charset: Charset | None, output_encoding: str) -> 
         marked = lxml.etree.tostring(tree, encoding=_LIBXML2_NAME[charset.codec], **options)
         assert isinstance(marked, bytes)
         return charsets.BOM_OF[charset.codec] + marked, None
-    encoding = (charset.label if charset is not None else None) or docinfo.encoding or output_encoding
+    if charset is not None:
+        # Read with dualfilter's codec for the label (as browsers read it): written back with it,
+        # not with libxml2's codec of that name, which may lack what was read and then writes
+        # character references, which XML has none of in comments, PIs and names. What the
+        # page's charset cannot hold sends it in output_encoding (charsets.encode).
+        written = lxml.etree.tostring(tree, encoding="UTF-8", **options)
+        assert isinstance(written, bytes)
+        charset = dataclasses.replace(charset, media_type=media_type)
+        return charsets.encode(charsets.xml_declaring(written.decode("utf-8"), charset), charset, output_encoding)
+    encoding = docinfo.encoding or output_encoding
     try:
         data = lxml.etree.tostring(tree, encoding=encoding, **options)
     except LookupError:

@@ -347,6 +347,29 @@ def test_xml_in_a_charset_the_content_type_names_is_read_and_written_back_in_it(
     assert status == 200 and body.decode(codec).endswith(f'<a seen="1">{text}</a>')
 
 
+@pytest.mark.parametrize("where", ["<!-- 10{c}20 -->", "<?note 10{c}20?>", "<x{c}y>1</x{c}y>"], ids=["comment", "pi", "name"])
+def test_xml_keeps_what_its_charset_held_as_browsers_read_it_where_xml_has_no_character_references(where):
+    # Shift_JIS read as browsers read it (Windows-31J): U+FF5E at 0x8160, which libxml2's own
+    # SHIFT_JIS lacks. Written back in the page's charset, never as a reference: none is
+    # read as one in a comment or a PI, and a name cannot hold one.
+    import lxml.etree
+
+    page = f"<a>{where.format(c=chr(0xFF5E))}</a>".encode("cp932")
+    _, status, headers, body = drive(MarkRoot(), [page], headers=ct("application/xml; charset=shift_jis"))
+    assert status == 200 and dict(headers)["Content-Type"] == "application/xml; charset=shift_jis"
+    assert b"&#" not in body and page[3:] in body
+    lxml.etree.fromstring(body)  # well-formed
+
+
+def test_xml_whose_latin1_label_cannot_hold_what_browsers_read_leaves_as_utf8_saying_so():
+    # Bytes 0x80-0x9F under an iso-8859-1 label are windows-1252 to browsers (0x80: the euro
+    # sign), which the label itself cannot write back: the document leaves as UTF-8,
+    # declared so in its XML declaration and its Content-Type.
+    _, status, headers, body = drive(MarkRoot(), [b"<a><!-- 5\x80 --><x\x8a/></a>"], headers=ct("text/xml; charset=iso-8859-1"))
+    assert dict(headers)["Content-Type"] == "text/xml; charset=utf-8"
+    assert body == "<?xml version='1.0' encoding='utf-8'?>\n<a seen=\"1\"><!-- 5\u20ac --><x\u0160/></a>".encode()
+
+
 def test_xml_written_back_in_its_own_declarations_charset_declares_that_label():
     page = '<?xml version="1.0" encoding="euc-kr"?><a>\uac00</a>'.encode("euc_kr")
     _, status, headers, body = drive(MarkRoot(), [page], headers=ct("application/xml"))
