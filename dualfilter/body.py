@@ -211,8 +211,9 @@ def settle(flt: Filter, seen: View, result: Any, headers: Headers | None = None)
             raise FilterError(f"{flt.name}.filter() returned {kind}, which format {fmt.name} cannot write (expected {expects})")
         charset = seen.text_charset(headers) if headers is not None else seen.charset  # a charset the filter declared
         return BodyValue(result, fmt, charset, seen.media_type, flt.output_encoding, flt)
-    if isinstance(result, str):
-        return BodyValue(result, None, seen.text_charset(headers), seen.media_type, flt.output_encoding, flt)
+    if isinstance(result, str):  # a subclass (markupsafe's Markup) as the plain text it holds
+        text = result if type(result) is str else str.__str__(result)
+        return BodyValue(text, None, seen.text_charset(headers), seen.media_type, flt.output_encoding, flt)
     if isinstance(result, Iterable) and not isinstance(result, (dict, set)):
         items = list(result)
         if all(type(item) is bytes for item in items):

@@ -217,12 +217,14 @@ class TextStream:
 
 def _text(out: Any, method: str) -> str:
     """A text stream's output: ``str``, else the filter's error (never an empty page for a mistake)."""
-    if type(out) is not str:
-        kind = "a coroutine (feed and finish are plain functions)" if inspect.isawaitable(out) else type(out).__name__
-        if inspect.iscoroutine(out):
-            out.close()
-        raise FilterError(f"a stream's {method}() returned {kind}; expected str under decode_unicode")
-    return out
+    if type(out) is str:
+        return out
+    if isinstance(out, str):
+        return str.__str__(out)  # a subclass (markupsafe's Markup) as the plain text it holds
+    kind = "a coroutine (feed and finish are plain functions)" if inspect.isawaitable(out) else type(out).__name__
+    if inspect.iscoroutine(out):
+        out.close()
+    raise FilterError(f"a stream's {method}() returned {kind}; expected str under decode_unicode")
 
 
 class StageFailed(Exception):

@@ -83,3 +83,39 @@ def test_a_filter_may_return_an_instance_of_a_bytes_subclass():
             return Marked(data.upper())
 
     assert drive(Returning(), [b"<p>a</p>"])[1:4:2] == (200, b"<P>A</P>")
+
+
+def test_a_text_filter_may_return_markup_and_the_page_is_its_text_encoded():
+    # markupsafe's Markup (what Jinja and Flask code hands around) is a str subclass whose
+    # methods escape what they are given: written as the plain text it holds.
+    from markupsafe import Markup
+
+    class Banner(Filter):
+        decode_unicode = True
+
+        def filter(self, environ, headers, data):
+            return Markup(data).replace(Markup("</body>"), Markup("<b>\u00e9</b></body>"))
+
+    _, status, headers, body = drive(Banner(), [b"<body>x</body>"], headers=[("Content-Type", "text/html; charset=utf-8")])
+    expected = "<body>x<b>\u00e9</b></body>".encode()
+    assert (status, body, dict(headers)["Content-Length"]) == (200, expected, str(len(expected)))
+
+
+def test_a_text_stream_may_return_markup():
+    from markupsafe import Markup
+
+    class Stream:
+        def feed(self, text):
+            return Markup(text.upper())
+
+        def finish(self):
+            return Markup("")
+
+    class Upper(Filter):
+        decode_unicode = True
+
+        def stream(self, environ, headers):
+            return Stream()
+
+    _, status, _, body = drive(Upper(), [b"<p>a", b"</p>"], headers=[("Content-Type", "text/html; charset=utf-8")])
+    assert (status, body) == (200, b"<P>A</P>")
