@@ -30,10 +30,27 @@ _EMPTY_HTML = re.compile(r"(?:[ \t\n\f\r]+|<!doctype[^>]*>|<!--.*?-->)*", re.IGN
 _UNREAD_ENTITY = frozenset({26, 27})  # XML_ERR_UNDECLARED_ENTITY, XML_WAR_UNDECLARED_ENTITY
 
 
-#: What makes a page a document rather than a fragment: a doctype, or an html, head or body tag.
-_DOCUMENT_TAG = re.compile(r"<(?:!doctype|html|head|body)[\s>/]", re.IGNORECASE)
+#: What makes a page a document rather than a fragment: a doctype, or an html, head or body tag
+#: (``document``), met outside comments and the text of raw text elements (``hidden``), where
+#: an HTML tokenizer reads no tag.
+_DOCUMENT_TAG = re.compile(
+    r"(?P<hidden><!--.*?(?:-->|\Z)|<(?P<raw>script|style|textarea|title|xmp|iframe|noembed|noframes)\b.*?(?:</(?P=raw)\s*>|\Z))"
+    r"|(?P<document><(?:!doctype|html|head|body)[\s>/])",
+    re.IGNORECASE | re.DOTALL,
+)
 #: The parsed documents that came as fragments (see LxmlHTMLFormat.serialize).
 _FRAGMENTS: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def _is_document(text: str) -> bool:
+    """Whether an HTML page is a document (see ``_DOCUMENT_TAG``), not a fragment."""
+    position = 0
+    while (found := _DOCUMENT_TAG.search(text, position)) is not None:
+        if found["document"] is not None:
+            return True
+        position = found.end()
+    return False
+
 
 #: Elements HTML has void (no content, no end tag) that libxml2's HTML parser, which
 #: predates them, takes for containers of what follows them.
@@ -115,7 +132,7 @@ class LxmlHTMLFormat(LxmlFormat):
             if entry.level_name == "FATAL":
                 raise FilterError(f"response body is beyond the HTML parser's limits: {entry.message}")
         _unnest_voids(document)
-        if _DOCUMENT_TAG.search(text) is None:
+        if not _is_document(text):
             _FRAGMENTS.add(document)  # written back as the fragment it came as
         return document, charset
 

@@ -500,6 +500,10 @@ def test_an_lxml_html_fragment_is_written_back_as_the_fragment_it_came_as():
         b"<!-- c --><title>t</title><p>one</p><!-- after -->": b"<!-- c --><title>t</title><p>one</p><!-- after -->",
         b"<!DOCTYPE html><p>doc</p>": b"<!DOCTYPE html>\n<html><body><p>doc</p></body></html>",  # a document stays one
         b"<body><p>doc</p>": b"<html><body><p>doc</p></body></html>",
+        # A tag named in a comment or a script's text is no tag: still a fragment.
+        b"<i><!-- into <body> --><a href=/x>1</a></i>": b'<i><!-- into <body> --><a href="/x" rel="x">1</a></i>',
+        b'<i><script>f("<head>")</script><a href=/y>2</a></i>': b'<i><script>f("<head>")</script><a href="/y" rel="x">2</a></i>',
+        b"<title>a <html> page</title><p>x</p>": b"<title>a &lt;html&gt; page</title><p>x</p>",
     }
     for page, expected in cases.items():
         assert drive(Mark(), [page], headers=ct("text/html"))[3] == expected
