@@ -428,7 +428,7 @@ def decode(data: bytes, declared: str | None, media_type: str, errors: str = "st
     try:
         text = str(memoryview(data)[skip:], charset.codec, errors)
     except UnicodeDecodeError as exc:
-        if charset.source != "default":
+        if charset.source != "default" or is_json(media_type):  # JSON is UTF-8 (RFC 8259), as its stream reads it
             raise FilterError(f"body is not valid {charset.header_name}: {exc.reason} at byte {exc.start + skip}") from None
         charset = fallback(charset, data)  # undeclared and not UTF-8
         text = data.decode(charset.codec)

@@ -107,3 +107,18 @@ def test_streamed_json_after_a_byte_order_mark_keeps_its_content_type_as_whole_j
     streamed = served(host, StreamedUpper(), content_type, MARKED["utf-16-le"], chunk=3)
     assert header(streamed, "content-type") == header(whole, "content-type") == content_type
     assert streamed.body == whole.body
+
+
+@pytest.mark.parametrize("flt", [Upper, StreamedUpper], ids=["whole", "streamed"])
+@pytest.mark.parametrize("host", HOSTS)
+def test_json_that_is_not_utf8_is_the_500_whole_or_streamed_as_for_the_json_format(host, flt):
+    # RFC 8259: JSON is UTF-8, whatever a charset parameter says; a body that is not is not
+    # read as windows-1252 whole while its stream refuses it.
+    for content_type in ("application/json", "application/json; charset=iso-8859-1"):
+        response = served(host, flt(), content_type, JSON.encode("latin-1"))
+        assert response.status == 500, content_type
+
+
+def test_json_that_is_not_utf8_is_filtered_whole_with_its_bytes_replaced_under_unicode_errors_replace():
+    status, _, body = run_filter(Upper(unicode_errors="replace"), JSON.encode("latin-1"), content_type="application/json")
+    assert (status, body) == (200, '{"NAME": "CAF\ufffd"}'.encode())
