@@ -5,9 +5,9 @@ use so a response that passes through never pays for it) and the request
 ``WSGIExtension`` hands a WSGI app both come from here. Paths (SCRIPT_NAME,
 PATH_INFO, and APPL_MD_PATH, which names the application) come from the
 ``UNICODE_`` variables (IIS decodes the URL as UTF-8), are split as text and
-re-encoded the PEP 3333 way; headers come from ``ALL_HTTP``, or, when it is
-longer than pywin32 reads of a server variable, one by one (see
-:func:`request_headers`). For a ``*``
+re-encoded the PEP 3333 way; headers come from ``ALL_HTTP`` (but those whose
+names hold an underscore, which ``ALL_RAW`` tells), or, when it is longer than
+pywin32 reads of a server variable, one by one (see :func:`request_headers`). For a ``*``
 script map IIS reports the whole path as both SCRIPT_NAME and PATH_INFO, so
 the application root (from APPL_MD_PATH) becomes SCRIPT_NAME and the rest
 PATH_INFO; IIS finds the application whatever the case of the URL, so the
@@ -162,7 +162,7 @@ def request_headers(ecb: Any, *, whole: bool = False) -> dict[str, str]:
     warning says so.
     """
     try:
-        return parse_all_http(_variable(ecb, "ALL_HTTP"))
+        return _dashed_only(parse_all_http(_variable(ecb, "ALL_HTTP")), ecb)
     except MemoryError:
         if whole:
             raise HeadersTooLong("the request's headers are longer than pywin32 reads (16 KiB)") from None
@@ -175,6 +175,39 @@ def request_headers(ecb: Any, *, whole: bool = False) -> dict[str, str]:
             continue
         if value is not None:
             entries[key] = value.decode("latin-1")
+    return entries
+
+
+def _dashed_only(entries: dict[str, str], ecb: Any) -> dict[str, str]:
+    """``entries`` without the headers whose names hold an underscore. ``ALL_HTTP`` names
+    ``X_User`` and ``X-User`` alike (``HTTP_X_USER``), so a client could set the header a
+    front end vouches for by spelling it with underscores: such headers are dropped, as
+    gunicorn, Apache and nginx drop them, and a key both spellings share gets the dashed
+    one's value. The names as the client sent them are in ``ALL_RAW``."""
+    try:
+        raw = ecb.GetServerVariable("ALL_RAW", None)
+    except MemoryError:  # longer than pywin32 reads: ALL_HTTP is, too, and was not read
+        return entries
+    if not raw or b"_" not in raw:
+        return entries
+    dashed: dict[str, list[str]] = {}
+    underscored: set[str] = set()
+    for line in bytes(raw).decode("latin-1").split("\n"):
+        name, colon, value = line.rstrip("\r").partition(":")
+        if not colon or name[:1] in (" ", "\t"):  # no field, or a folded line's rest
+            continue
+        key = environ_key(name.strip())
+        if key in BODY_HTTP_KEYS:  # CONTENT_TYPE and CONTENT_LENGTH come from the ECB itself
+            continue
+        if "_" in name:
+            underscored.add(key)
+        else:
+            dashed.setdefault(key, []).append(value.strip())
+    for key in underscored:
+        if key in dashed:
+            entries[key] = ", ".join(dashed[key])
+        else:
+            entries.pop(key, None)
     return entries
 
 

@@ -75,6 +75,23 @@ def test_request_headers_become_http_keys():
     assert (environ["HTTP_ACCEPT_LANGUAGE"], environ["HTTP_X_A"], environ["HTTP_HOST"]) == ("fr", "1", "localhost")
 
 
+@pytest.mark.parametrize(
+    ("headers", "seen"),
+    [
+        ([("X-Remote-User", "alice"), ("X_Remote_User", "admin")], "alice"),
+        ([("X_Remote_User", "admin"), ("X-Remote-User", "alice")], "alice"),
+        ([("X_Remote_User", "admin")], None),
+    ],
+    ids=["dashed-first", "underscored-first", "underscored-alone"],
+)
+def test_a_header_named_with_underscores_never_passes_for_the_dashed_one(headers, seen):
+    # ALL_HTTP names both HTTP_X_REMOTE_USER: a front end that sets or strips X-Remote-User
+    # would be overridden by a client's X_Remote_User. Dropped, as gunicorn, Apache and nginx do.
+    environ = server_environ(FakeECB(headers=[*headers, ("X_Other", "1"), ("Accept", "a_b")]))
+    assert environ.get("HTTP_X_REMOTE_USER") == seen
+    assert "HTTP_X_OTHER" not in environ and environ["HTTP_ACCEPT"] == "a_b"
+
+
 def test_content_type_and_length_are_cgi_keys_only():
     environ = server_environ(FakeECB("POST", headers=[("Content-Type", "text/plain")], body=b"abc"))
     assert (environ["CONTENT_TYPE"], environ["CONTENT_LENGTH"]) == ("text/plain", "3")

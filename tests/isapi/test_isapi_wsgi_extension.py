@@ -39,6 +39,10 @@ def make_app() -> Flask:
     def where():
         return Response(f"{request.script_root}|{request.path}|{request.url}", content_type="text/plain")
 
+    @app.get("/user")
+    def user():
+        return Response(str(request.headers.get("X-Remote-User")), content_type="text/plain")
+
     @app.get("/boom")
     def boom():
         raise RuntimeError("flask view failed")
@@ -54,6 +58,12 @@ def make_app() -> Flask:
 def host():
     with ExtensionHost(WSGIExtension(make_app(), workers=4)) as running:
         yield running
+
+
+def test_a_header_a_client_names_with_underscores_never_reaches_flask_as_the_dashed_one(host):
+    sent = [("X-Remote-User", "alice"), ("X_Remote_User", "admin")]  # a front end vouches for the first
+    assert host.get("/user", headers=sent).body == b"alice"
+    assert host.get("/user", headers=[("X_Remote_User", "admin")]).body == b"None"
 
 
 def test_flask_page_is_served(host):
