@@ -285,3 +285,21 @@ def test_a_request_whose_token_cannot_be_had_ends_with_an_error_without_the_app(
     finally:
         extension.TerminateExtension(2)
     assert response.done_status == HSE_STATUS_ERROR and ran == []
+
+
+def test_wsgi_errors_goes_to_the_log_in_a_process_without_stderr(monkeypatch, caplog):
+    # IIS's worker process has no standard streams, and pywin32 sets none up: sys.stderr is None.
+    def app(environ, start_response):
+        errors = environ["wsgi.errors"]
+        errors.write("first line\nsecond ")
+        errors.writelines(["part\n", "unended"])
+        errors.flush()
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    monkeypatch.setattr(sys, "stderr", None)
+    with caplog.at_level("ERROR", logger="dualfilter"):
+        response = call_extension(WSGIExtension(app, workers=0), FakeECB())
+    assert (response.status, response.body) == (200, b"ok")
+    logged = [record.getMessage() for record in caplog.records]
+    assert logged == ["wsgi.errors: first line", "wsgi.errors: second part", "wsgi.errors: unended"]

@@ -122,6 +122,36 @@ class RequestBody(io.RawIOBase):
         return len(chunk)
 
 
+class ErrorLog(io.TextIOBase):
+    """``wsgi.errors`` where the process has no ``sys.stderr`` (IIS's worker process runs
+    without one, and pywin32 sets none up): each line written goes to the ``dualfilter``
+    logger as an error, a line not ended when it is flushed or closed too."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._line = ""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        if not isinstance(text, str):
+            raise TypeError(f"wsgi.errors takes str, not {type(text).__name__}")
+        *lines, self._line = (self._line + text).split("\n")
+        for line in lines:
+            log.error("wsgi.errors: %s", line)
+        return len(text)
+
+    def flush(self) -> None:
+        if self._line:
+            line, self._line = self._line, ""
+            log.error("wsgi.errors: %s", line)
+
+    def close(self) -> None:
+        self.flush()
+        super().close()
+
+
 def stated_length(headers: list[tuple[str, str]]) -> int | None:
     """The body length a response's Content-Length states, or None if it states none it can
     be held to (none at all, or not one length: values that differ, or not a number)."""
@@ -315,7 +345,7 @@ class WSGIExtension:
             {
                 "wsgi.version": (1, 0),
                 "wsgi.input": io.BufferedReader(RequestBody(ecb), 65536),
-                "wsgi.errors": sys.stderr,
+                "wsgi.errors": sys.stderr if sys.stderr is not None else ErrorLog(),
                 "wsgi.multithread": True,
                 "wsgi.multiprocess": True,
                 "wsgi.run_once": False,
