@@ -228,6 +228,9 @@ class ReverseProxy:
         response has started, all that is left is to end it early.
         """
         refused = refusal(scope)
+        if refused is None and _head_size(scope) > MAX_HEAD:
+            # h11 measures a head only while it is incomplete: one that came whole in one read is measured here.
+            refused = 400, f"the request's head is longer than {MAX_HEAD // 1024} KiB"
         if refused is not None:
             await error_page(send, *refused, close=True)
             return
@@ -461,6 +464,15 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
 
 #: The most a request's head (request line and header fields) may grow to, in bytes, before it is whole.
 MAX_HEAD = 64 * 1024
+
+
+def _head_size(scope: Scope) -> int:
+    """About the bytes of a request's head: its request line and header field lines."""
+    size = len(scope["method"]) + len(raw_path(scope)) + len(scope.get("query_string", b"")) + 12
+    for name, value in scope.get("headers", ()):
+        size += len(name) + len(value) + 4
+    return size
+
 
 #: How uvicorn serves the proxy.
 SERVER_CONFIG: dict[str, Any] = {

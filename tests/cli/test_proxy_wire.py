@@ -120,6 +120,15 @@ def test_a_request_head_growing_past_64_kib_is_refused_without_being_held(record
     assert received == b"" or received.startswith(b"HTTP/1.1 400 Bad Request\r\n")
 
 
+def test_a_request_head_past_64_kib_that_comes_whole_in_one_write_is_refused_too(recorder):
+    # h11 measures a head only while it is incomplete: one that arrives whole is measured after.
+    _, url = recorder
+    request = b"GET /x HTTP/1.1\r\nHost: proxy.test\r\nX-Long: " + b"a" * 70_000 + b"\r\n\r\n"
+    received, closed = exchange(url, request)
+    assert closed and received.startswith(b"HTTP/1.1 400 Bad Request\r\n")
+    assert b"longer than 64 KiB" in received
+
+
 def test_an_http_1_0_client_gets_a_body_of_unknown_length_delimited_by_the_close(raw_proxy):
     # HTTP/1.0 has no chunked coding (RFC 9112 section 6.1): the end of the connection ends the body.
     received, closed = exchange(raw_proxy, b"GET /chunked HTTP/1.0\r\nHost: proxy.test\r\n\r\n")
