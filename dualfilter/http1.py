@@ -406,7 +406,8 @@ class ResponseWriter:
     unknown length is held to the end for a Content-Length; with
     ``close_delimited`` it goes out as it comes instead, with
     ``Connection: close``, and the close ends it (``closes`` then says so) —
-    unless it is whole by the time its head goes out (then a Content-Length).
+    unless it is whole by the time its head goes out (then a Content-Length);
+    so it does too once more than ``limit`` bytes of it are held.
     """
 
     __slots__ = (
@@ -414,6 +415,7 @@ class ResponseWriter:
         "bodiless",
         "connection",
         "close_delimited",
+        "limit",
         "started",
         "_chunks",
         "_framing",
@@ -429,11 +431,14 @@ class ResponseWriter:
         bodiless: bool = False,
         connection: HeaderList | None = None,
         close_delimited: bool = False,
+        limit: int | None = None,
     ) -> None:
         self.http_version = http_version
         self.bodiless = bodiless
         self.connection = connection or []
         self.close_delimited = close_delimited
+        #: The most of a body held for a Content-Length (None: no bound).
+        self.limit = limit
         #: Whether any byte of the response has been encoded.
         self.started = False
         self._chunks = reads_chunks(http_version) and (client_version is None or reads_chunks(client_version))
@@ -457,7 +462,7 @@ class ResponseWriter:
                 self._head(event, out)  # type: ignore[arg-type]
             elif kind is End:
                 self._end(event.trailers, out)  # type: ignore[union-attr]
-        if self._framing == _HELD and self.close_delimited:
+        if self._framing == _HELD and (self.close_delimited or self.limit is not None and self._outgrown()):
             self._until_close(out)  # the body goes on past these events: no length to give
         return out
 
@@ -509,6 +514,10 @@ class ResponseWriter:
             out.append(head_bytes(self.http_version, start.status, start.reason, headers))
             if body:
                 out.append(body)
+
+    def _outgrown(self) -> bool:
+        """Whether more of the body is held than ``limit``."""
+        return sum(map(len, self._held)) > self.limit  # type: ignore[operator]
 
     def _until_close(self, out: list[bytes]) -> None:
         """The held head goes out with ``Connection: close``, then what is held of the body;

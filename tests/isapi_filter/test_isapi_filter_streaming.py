@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from filter_harness import HTML_TYPE, html, serve
 
 from dualfilter import Filter
 from dualfilter.isapi.testing import FilterHost, raw_response
-from tests.support.filters import ClosingStream, ClosingStreams
+from tests.support.filters import ClosingStream, ClosingStreams, Upper
 
 
 class UpperStream:
@@ -90,6 +91,24 @@ def test_connection_header_survives_a_rewritten_head():
 def test_streamed_response_to_an_http_1_0_client_keeping_its_connection_is_held_for_a_content_length():
     response = streamed_to_http_1_0_client(headers=[("Connection", "keep-alive")])
     assert response.header("Content-Length") == "32" and response.body == b"<P>ONE</P><P>TWO</P><!-- end -->"
+
+
+@pytest.mark.parametrize("flt", [Shouting, Upper], ids=["streamed", "passed-on-oversize"])
+def test_a_body_held_for_a_keep_alive_http_1_0_client_past_max_buffer_size_goes_on_ended_by_the_close(flt):
+    # What is held for a Content-Length is bounded as a filtered body is: past max_buffer_size
+    # it goes out as it comes, and the close ends it (the client's keep-alive is lost).
+    pieces = [b"<p>%04d</p>" % i for i in range(400)]  # 4400 bytes, past the limit of 1000
+    raw = html(chunks=pieces, chunked=True)
+    splits = list(range(200, len(raw), 500))
+    response = serve(
+        raw, flt=flt.isapi_filter(max_buffer_size=1000, oversize="pass"), splits=splits,
+        variables=HTTP_1_0_CLIENT, headers=[("Connection", "keep-alive")], results_reach_iis=True,
+    )  # fmt: skip
+    body = b"".join(pieces)
+    assert response.body == (body.upper() + b"<!-- end -->" if flt is Shouting else body)
+    assert response.header("Connection") == "close" and response.header("Content-Length") is None and response.closed
+    writes = [n.offered for n in response.notifications if n.nested]
+    assert len(writes) > 2 and max(map(len, writes)) < 2000  # never the whole body at once
 
 
 def test_a_stream_cut_short_or_left_by_a_closed_connection_is_told_so():

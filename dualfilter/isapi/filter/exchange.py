@@ -249,6 +249,9 @@ class RawExchange:
             # Only a body that cannot go in chunks (HTTP/1.0) may be ended by the close.
             close_delimited=not (reads_chunks(head.http_version) and reads_chunks(client))
             and not self._persists(head, connection),
+            # A body held for a Content-Length (HTTP/1.0, kept alive) as max_buffer_size bounds a filtered
+            # one: past it (passed on oversize, or streamed), it is ended by the close instead.
+            limit=self.owner.filter.max_buffer_size,
         )
         self.phase = FILTER
         return self._body(fc, data[used:] if used < len(data) else b"", events)
