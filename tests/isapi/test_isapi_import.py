@@ -54,3 +54,32 @@ print(ExtensionError is isapi.ExtensionError, constants.HSE_STATUS_ERROR, consta
         extra_path=tmp_path,
     )
     assert out == "True 104 2"
+
+
+def test_the_extension_doubles_need_no_h11_and_the_filter_host_names_the_extra_without_it():
+    # h11 comes with the isapi extra, for filter mode: an extension is tested without it.
+    out = run(
+        BLOCK_PYWIN32.replace('name == "isapi"', 'name in ("isapi", "h11")')
+        + """
+from dualfilter import Filter
+from dualfilter.isapi.testing import ExtensionHost, FakeECB, FilterHost, call_extension
+
+class Upper(Filter):
+    def filter(self, environ, headers, data):
+        return data.upper()
+
+class Hello:
+    def HttpExtensionProc(self, ecb):
+        ecb.SendResponseHeaders("200 OK", "Content-Type: text/html\\r\\n\\r\\n", False)
+        ecb.WriteClient(b"<p>hi</p>")
+        return 1
+
+print(call_extension(Upper.isapi(Hello()), FakeECB()).body.decode())
+try:
+    FilterHost(object())
+except ImportError as exc:
+    print(exc)
+"""
+    )
+    first, second = out.splitlines()
+    assert first == "<P>HI</P>" and "pip install 'dualfilter[isapi]'" in second

@@ -11,15 +11,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ...extras import require
-
-if TYPE_CHECKING:
-    import h11
-else:
-    h11 = require("isapi", "h11", purpose="dualfilter.isapi.testing")
-
 from ..constants import (
     ERROR_INVALID_PARAMETER,
     SF_NOTIFY_END_OF_NET_SESSION,
@@ -41,6 +35,9 @@ from .request import Request
 from .version import FakeFilterVersion
 
 __all__ = ["FilterHost", "FakeConnection", "FilterResponse", "Notification", "raw_response", "extension_site"]
+
+#: What needs h11 here (the client reading what a filter sent): an ISAPI filter, as filter mode does.
+_PURPOSE = "dualfilter.isapi.testing's FilterHost"
 
 log = logging.getLogger("dualfilter.isapi.testing")
 
@@ -183,6 +180,7 @@ def extension_site(extension: Any) -> Callable[[FakeECB], bytes]:
 
 def _parse_client_bytes(method: str, data: bytes, result: FilterResponse) -> None:
     """Read ``data`` as a client would (h11) into ``result``; status None if it does not parse."""
+    h11 = require("isapi", "h11", purpose=_PURPOSE)
     conn = h11.Connection(h11.CLIENT)
     conn.send(h11.Request(method=method, target="/", headers=[("Host", "localhost")]))
     conn.send(h11.EndOfMessage())
@@ -391,6 +389,7 @@ class FilterHost:
     """
 
     def __init__(self, filter: Any, *, raise_errors: bool = True, results_reach_iis: bool = False) -> None:
+        require("isapi", "h11", purpose=_PURPOSE)  # at once: what the client receives is read with it
         if not hasattr(filter, "HttpFilterProc"):
             filter = filter.__FilterFactory__()
         self.filter = filter
