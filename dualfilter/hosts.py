@@ -34,6 +34,26 @@ def is_asgi(app: Any) -> bool:
     return inspect.iscoroutinefunction(call) or asyncio.iscoroutinefunction(call)
 
 
+def _takes_two(app: Any) -> bool:
+    """Whether ``app`` is called with two arguments, as a WSGI app is (environ, start_response)."""
+    try:
+        signature = inspect.signature(app)
+    except (TypeError, ValueError):
+        return False
+    try:
+        signature.bind(None, None)
+    except TypeError:
+        return False
+    return True
+
+
+def _base_filter(stream: bool = False) -> Any:
+    """``Filter.filter`` (or ``Filter.stream``), which filter nothing (imported late, as in ``_is_filter``)."""
+    from .filter import Filter
+
+    return Filter.stream if stream else Filter.filter
+
+
 def _is_filter(obj: Any) -> bool:
     """Whether ``obj`` is a Filter class or instance (imported late: filter.py imports this module)."""
     from .filter import Filter
@@ -57,13 +77,21 @@ def misuse_message(obj: Any) -> str:
     )
 
 
+def _refuse_class(app: Any, host: str | None) -> None:
+    """TypeError for the class of an app where an instance belongs: an ASGI app's or an
+    ISAPI extension's class (a WSGI app may be a class: PEP 3333), any class for ``host``
+    ``'asgi'`` or ``'isapi'``."""
+    if not isinstance(app, type):
+        return
+    if host in ("asgi", "isapi") or hasattr(app, "HttpExtensionProc") or inspect.iscoroutinefunction(app.__call__):
+        raise TypeError(f"cannot wrap the class {app.__name__}: pass an instance of it ({app.__name__}())")
+
+
 def detect(app: Any) -> str:
     """``'isapi'``, ``'asgi'`` or ``'wsgi'`` for an application object."""
     if _is_filter(app):
         raise TypeError(f"cannot wrap {app!r}: " + misuse_message(app))
-    if isinstance(app, type) and (hasattr(app, "HttpExtensionProc") or inspect.iscoroutinefunction(app.__call__)):
-        # An ASGI app's or an ISAPI extension's class (a WSGI app may be a class: PEP 3333).
-        raise TypeError(f"cannot wrap the class {app.__name__}: pass an instance of it ({app.__name__}())")
+    _refuse_class(app, None)
     if hasattr(app, "HttpExtensionProc"):
         return "isapi"
     if is_asgi(app):
@@ -93,6 +121,9 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     two stacked would, parsing once.
     """
     require_configured(filter)
+    if type(filter).filter is _base_filter() and type(filter).stream is _base_filter(stream=True) and not filter._stages:
+        # Filter itself (a subclass is refused when it is built, see Filter._check_hooks).
+        raise TypeError(f"{type(filter).__name__} filters nothing: subclass it and define filter(self, environ, headers, data)")
     if not host:
         host = detect(app)
     elif _is_filter(app):
@@ -103,6 +134,10 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
         raise TypeError(f"cannot wrap {app!r} as a WSGI app: it is an ASGI app (use .asgi(app), or MyFilter(app))")
     if host not in HOSTS:
         raise ValueError(f"unknown host {host!r}; expected one of {', '.join(HOSTS)}")
+    _refuse_class(app, host)
+    if host == "asgi" and not is_asgi(app):
+        kind = "a WSGI app (use .wsgi(app), or MyFilter(app))" if _takes_two(app) else "no async callable (scope, receive, send)"
+        raise TypeError(f"cannot wrap {app!r} as an ASGI app: it is {kind}")
     middleware = importlib.import_module(f"dualfilter.{host}").FilterMiddleware
     if type(app) is middleware:
         from .chain import chain, foldable

@@ -96,6 +96,41 @@ def test_an_asgi_app_given_to_the_wsgi_wrapper_is_refused():
         Upper.wsgi(asgi_app)
 
 
+def test_a_wsgi_app_given_to_the_asgi_wrapper_is_refused():
+    def wsgi_app(environ, start_response):
+        return []
+
+    with pytest.raises(TypeError, match=r"as an ASGI app: it is a WSGI app \(use \.wsgi\(app\)"):
+        Upper.asgi(wsgi_app)
+
+
+def test_a_callable_that_is_no_asgi_app_is_refused_by_the_asgi_wrapper():
+    with pytest.raises(TypeError, match="no async callable"):
+        Upper.asgi(lambda scope: None)
+
+
+@pytest.mark.parametrize("host", ["asgi", "wsgi", "isapi"])
+def test_an_explicit_wrapper_refuses_an_apps_class_naming_the_instance_to_pass(host):
+    class App:
+        async def __call__(self, scope, receive, send):
+            pass
+
+        def HttpExtensionProc(self, ecb):
+            pass
+
+    with pytest.raises(TypeError, match=r"the class App: pass an instance of it \(App\(\)\)"):
+        getattr(Upper, host)(App)
+
+
+def test_the_filter_base_class_filters_nothing_and_is_refused_when_it_wraps_an_app():
+    def wsgi_app(environ, start_response):
+        return []
+
+    for wrap in (Filter, Filter.wsgi):
+        with pytest.raises(TypeError, match="Filter filters nothing: subclass it"):
+            wrap(wsgi_app)
+
+
 def test_a_subclass_that_forgets_super_init_is_told_so_when_it_is_used():
     class Banner(Filter):
         def __init__(self, text="hi", **options):
@@ -182,14 +217,14 @@ def test_an_asgi_apps_class_is_refused_naming_the_instance_to_pass():
     from starlette.applications import Starlette
 
     with pytest.raises(TypeError, match=r"pass an instance of it \(Starlette\(\)\)"):
-        Filter(Starlette)
+        Upper(Starlette)
 
     class Extension:
         def HttpExtensionProc(self, ecb):
             return 1
 
     with pytest.raises(TypeError, match=r"pass an instance of it \(Extension\(\)\)"):
-        Filter(Extension)
+        Upper(Extension)
 
 
 def test_a_wsgi_app_that_is_a_class_is_still_wrapped():
@@ -203,7 +238,7 @@ def test_a_wsgi_app_that_is_a_class_is_still_wrapped():
 
     from dualfilter.testing import make_environ
 
-    body = b"".join(Filter(App)(make_environ("GET"), lambda status, headers, exc_info=None: None))
+    body = b"".join(Upper(App)(make_environ("GET"), lambda status, headers, exc_info=None: None))
     assert body == b"ok"
 
 
