@@ -47,11 +47,13 @@ def _takes_two(app: Any) -> bool:
     return True
 
 
-def _base_filter(stream: bool = False) -> Any:
-    """``Filter.filter`` (or ``Filter.stream``), which filter nothing (imported late, as in ``_is_filter``)."""
+def _filters_nothing(flt: Any) -> bool:
+    """Whether ``flt`` is ``Filter`` itself, which defines neither ``filter`` nor ``stream`` (a
+    subclass that defines neither is refused when it is built: ``Filter._check_hooks``)."""
     from .filter import Filter
 
-    return Filter.stream if stream else Filter.filter
+    kind = type(flt)
+    return isinstance(flt, Filter) and kind.filter is Filter.filter and kind.stream is Filter.stream and not flt._stages
 
 
 def _is_filter(obj: Any) -> bool:
@@ -121,8 +123,7 @@ def wrap(filter: Any, app: Any, host: str | None = None) -> Any:
     two stacked would, parsing once.
     """
     require_configured(filter)
-    if type(filter).filter is _base_filter() and type(filter).stream is _base_filter(stream=True) and not filter._stages:
-        # Filter itself (a subclass is refused when it is built, see Filter._check_hooks).
+    if _filters_nothing(filter):
         raise TypeError(f"{type(filter).__name__} filters nothing: subclass it and define filter(self, environ, headers, data)")
     if not host:
         host = detect(app)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from dualfilter import Filter, validators
 from dualfilter.asgi import ScopeEnviron, build_environ
-from tests.support.asgi_harness import body, call, make_scope, raw_app, start
+from tests.support.asgi_harness import UpperFilter, body, call, make_scope, raw_app, start
 
 
 def scope_for_environ():
@@ -142,7 +142,7 @@ async def test_a_passthrough_response_never_builds_the_environ(monkeypatch):
         raise AssertionError("environ built for a passthrough response")
 
     monkeypatch.setattr(environ_module, "build_environ", refuse)
-    exchange = await call(Filter.asgi(raw_app(start("text/plain"), body(b"plain"))))
+    exchange = await call(UpperFilter.asgi(raw_app(start("text/plain"), body(b"plain"))))
     assert exchange.body == b"plain"
 
 
