@@ -88,7 +88,7 @@ class RequestPolicy:
 
     def translate_derived(self, value: str) -> str:
         """An If-None-Match value with only the app's own tags for the derived
-        ones (empty when it holds none), for a host that cannot ask twice."""
+        ones (empty when it holds none, or for ``*``), for a host that cannot ask twice."""
         assert self.token is not None
         return translate_if_none_match(value, self.token, only_derived=True)
 

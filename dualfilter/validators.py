@@ -52,9 +52,12 @@ def translate_if_none_match(value: str, token: str, *, only_derived: bool = Fals
     derived tag comes with them: beside one, they may be from before the filter
     existed, and the app's 304 for one of them would stand for a filtered page
     the client never got. With ``only_derived`` they are always left out (a host
-    that cannot ask the app twice cannot tell that 304 from a good one)."""
+    that cannot ask the app twice cannot tell that 304 from a good one), and so is
+    ``*``: its untyped 304 may be of a page not filtered, whose own tag it must keep."""
     if value.strip() == "*":
-        return value  # any current page: the app's 304 stands for the filtered one (confirms)
+        # Any current page: the app's 304 stands for the filtered one (confirms), where the app
+        # can be asked again whenever the page may not be filtered at all.
+        return "" if only_derived else value
     tags = [(weak, opaque, original(opaque, token)) for weak, opaque in parse_tags(value)]
     own = not only_derived and not any(inner for _, _, inner in tags)
     return ", ".join(inner or (f'W/"{opaque}"' if weak else f'"{opaque}"') for weak, opaque, inner in tags if inner or own)
