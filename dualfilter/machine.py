@@ -123,6 +123,9 @@ class ResponseMachine:
     decision: Decision | None = None
     #: The exception that made the response fail, if one did (for logs and tests).
     error: BaseException | None = None
+    #: True once the response is the machine's own answer in the app's place (an error page,
+    #: a 412): nothing of the app's goes with it, its cookies included.
+    own_answer = False
     _start: ResponseStart | None = None
     _size = 0
     _declared: int | None = None  # the length the app's Content-Length states, of a body read to filter it
@@ -717,6 +720,7 @@ class ResponseMachine:
         self.error = FilterError("a 206 answered a Range of what may be a filtered page, not to be asked again")
         log.error("%s: %s: %s; answered 502", self.filter.name, self._path(), self.error)
         self._to("failed")
+        self.own_answer = True
         return responses.simple_response(502, "Bad Gateway", "The response was a range of a page to filter.", head=self._head())
 
     # -- a multipart/byteranges 206 ------------------------------------------------------
@@ -758,6 +762,7 @@ class ResponseMachine:
 
     def _precondition_failed(self) -> list[Event]:
         self._to("precondition_failed")
+        self.own_answer = True
         return responses.simple_response(412, "Precondition Failed", "The page has changed.", head=self._head())
 
     def _oversize(self, ended: bool = False) -> list[Event]:
@@ -776,6 +781,7 @@ class ResponseMachine:
         self.error = FilterError(f"response larger than max_buffer_size={flt.max_buffer_size}")
         log.error("%s: %s is larger than max_buffer_size=%d; answered 502", flt.name, self._path(), flt.max_buffer_size)
         self._to("oversize_error")
+        self.own_answer = True
         self._chunks = []
         self._value = None
         return responses.simple_response(502, "Bad Gateway", "The response was too large to filter.", head=self._head())
@@ -790,6 +796,7 @@ class ResponseMachine:
             log.error("%s raised on %s", name, self._path(), exc_info=exc)
         answer = responses.error_response(exc, self.filter.debug, head=self._head())
         self.error = _detached(exc)
+        self.own_answer = True
         return answer
 
     # -- helpers -------------------------------------------------------------------------

@@ -360,7 +360,7 @@ def _filtered_before(request: HttpRequest, response: HttpResponseBase) -> bool:
 
 def _marked(request: HttpRequest, response: HttpResponseBase, machine: ResponseMachine, mark: str) -> HttpResponseBase:
     """``response``, marked as filtered by the filter ``mark`` names when the machine filtered it."""
-    if machine.decision is not None and machine.decision.wanted and machine.error is None:
+    if machine.decision is not None and machine.decision.wanted and not machine.own_answer:
         setattr(response, _FILTERED_BY, (*_filtered_by(response), mark))
         request.__dict__.setdefault(_FRESH, set()).add(id(response))
     return response
@@ -381,7 +381,7 @@ def _respond(
     start = next(event for event in events if type(event) is ResponseStart)
     assert isinstance(start, ResponseStart)
     own = start.headers is headers and start.status == response.status_code
-    answered = machine.error is not None
+    answered = machine.own_answer
     if not own and not answered and (refused := _unsendable_cookie(start.headers, headers)) is not None:
         # Nothing has gone out yet: the clean 500 in the page's place, as for any header it cannot carry.
         log.error("%s failed on %s: %s", machine.filter.name, request_path(request.META), refused)
@@ -474,14 +474,15 @@ def _set_start(response: HttpResponseBase, start: ResponseStart, original: list[
     """The machine's status and headers on ``response``. Several field lines of one
     name are joined with ``", "``, but Set-Cookie lines never are: the view's own
     (as many as it sent) stay headers, any other goes to ``response.cookies``, as
-    written. The machine's own answer (an error page) drops the view's cookies. A
+    written. The machine's own answer (an error page, a 412) drops the view's cookies. A
     new Content-Type names the charset ``response.charset`` reports."""
     if start.status != response.status_code:
         response.status_code = start.status
         response.reason_phrase = start.reason or reason_phrase(start.status)
     if answered:
         response.cookies = SimpleCookie()
-        response._has_been_logged = True  # dualfilter logged it: Django's handler need not
+        if start.status >= 500:
+            response._has_been_logged = True  # dualfilter logged it: Django's handler need not
     content_type = response.headers.get("Content-Type")
     fields = response.headers = ResponseHeaders({})
     views = Counter(value for name, value in original if name.lower() == "set-cookie")

@@ -44,6 +44,19 @@ def test_the_clean_500_drops_the_views_cookies():
     assert response.status_code == 500 and "session" not in response.cookies
 
 
+@pytest.mark.parametrize("client", [Client, AsyncClient], ids=["sync", "async"])
+async def test_the_412_in_a_filtered_pages_place_drops_the_views_cookies_as_on_every_host(client):
+    # A filtered page has no strong tag: If-Match naming one is the filter's own 412, which carries
+    # nothing of the view's page (its session cookie included), as the other hosts send it.
+    with project([spec("Upper")]):
+        if client is AsyncClient:
+            response = await AsyncClient().get("/cookie/", headers={"If-Match": '"v1"'})
+        else:
+            response = Client().get("/cookie/", HTTP_IF_MATCH='"v1"')
+    assert response.status_code == 412 and "session" not in response.cookies
+    assert response.content == b"Precondition Failed\nThe page has changed.\n"
+
+
 def test_a_failing_filter_over_a_streaming_response_gives_a_clean_500():
     with project([spec("Broken")]):
         assert_clean_500(Client().get("/streamed/"))
