@@ -51,6 +51,7 @@ def dechunked(response):
     assert isinstance(reader, BodyReader)
     events = reader.feed(response.body)
     assert reader.complete, "the last chunk is missing"
+    assert not reader.leftover, "bytes after the last chunk: a kept connection reads them as the next response"
     return b"".join(event.data for event in events if hasattr(event, "data"))
 
 
@@ -97,3 +98,20 @@ def test_a_304_sent_with_transmit_file_keeps_the_connection_as_asked(tmp_path):
 
     response = call_extension(Upper.isapi(Sends()), FakeECB("GET", "/", headers=[("If-None-Match", '"x"')]))
     assert (response.status, response.keep_alive) == (304, True)
+
+
+class OwnPieces:
+    """Frames its body in several chunks, one write each, then the last chunk with a trailer field."""
+
+    def HttpExtensionProc(self, ecb):
+        ecb.SendResponseHeaders("200 OK", "Content-Type: text/html\r\nTransfer-Encoding: chunked\r\n\r\n", True)
+        for piece in (PAGE[:10], PAGE[10:100], PAGE[100:]):
+            ecb.WriteClient(b"%x\r\n%s\r\n" % (len(piece), piece))
+        ecb.WriteClient(b"0\r\nX-Sum: 1\r\n\r\n")
+        return HSE_STATUS_SUCCESS_AND_KEEP_CONN
+
+
+def test_a_body_of_several_chunks_passed_on_oversize_ends_with_its_own_last_chunk_once():
+    response = call_extension(Upper.isapi(OwnPieces(), oversize="pass", max_buffer_size=64), FakeECB("GET", "/"))
+    assert response.keep_alive and response.body.endswith(b"0\r\nX-Sum: 1\r\n\r\n")
+    assert dechunked(response) == PAGE

@@ -93,7 +93,7 @@ class FilterMiddleware:
                 return result, True
             if proxy.keep_for_callbacks(result):  # the session ends after the callback, with this result
                 return HSE_STATUS_PENDING, False
-            if not proxy._returned():
+            if not proxy._returned(result == HSE_STATUS_ERROR):
                 return HSE_STATUS_ERROR, False  # cut short by a streaming filter: IIS closes the connection
             if proxy.asked_again:
                 return self._dispatch(ecb, machine, self.redispatch_headers)

@@ -153,6 +153,7 @@ class ProxyECB:
         "_raw",
         "_direct",
         "_reframe",
+        "_last_out",
         "_dechunked",
         "_chunks_out",
         "_cut",
@@ -182,6 +183,8 @@ class ProxyECB:
         self._direct = False  # body writes go straight to the real ECB (raw, or passthrough)
         #: Passing a body the extension frames in chunks itself: read de-chunked, it goes out framed again.
         self._reframe = False
+        #: The extension's own last chunk went out, reframed (the machine's end then sends none).
+        self._last_out = False
         #: The extension frames its body in chunks itself, read de-chunked for the machine.
         self._dechunked = False
         #: The start that went out says chunked framing: body goes out in chunks, its end as the last one.
@@ -516,6 +519,7 @@ class ProxyECB:
         except RawResponseError as exc:
             raise ExtensionError(ERROR_INVALID_PARAMETER, f"malformed chunked body: {exc}", "WriteClient") from None
         if self._reframe:  # passed on, past the machine (_send frames it in chunks again)
+            self._last_out = any(type(event) is End for event in read)
             return list(read)
         if reader.complete and reader.leftover:
             # Past the end the extension's framing states: not part of the page (RFC 9112
@@ -536,23 +540,50 @@ class ProxyECB:
                     except StreamError:
                         self._send(events)
                         raise
+            elif type(event) is End and self._dechunked and any(out is PASSTHROUGH for out in events):
+                # Passed on in this very write: the extension's own last chunk (its trailers
+                # with it) goes out after its body, as it framed it.
+                events.append(event)
+                self._last_out = True
         return events
 
-    def _finish(self) -> bool:
+    def _finish(self, errored: bool = False) -> bool:
         """Give the machine its end and send what it answers (a filtered response goes out here).
-        False if the response was cut short (a streaming filter failed): the machine has no end
-        to give then, and the real session must end with HSE_STATUS_ERROR so IIS closes the
-        connection and the client sees the response cut."""
+        False if the response was cut short (a streaming filter failed, or the extension ended
+        its request with HSE_STATUS_ERROR, ``errored``, after the start went out): the machine
+        has no end to give then, and the real session must end with HSE_STATUS_ERROR so IIS
+        closes the connection and the client sees the response cut."""
         if not self._ended:
             self._ended = True
             if not self._raw and self._started and not self._cut:
+                if errored and not self.asked_again:  # (an answer being dropped is asked again all the same)
+                    return self._failed_midway()
                 if self._reader is not None and not self._body_complete():
                     return not self._cut
                 try:
-                    self._send(self._drive(self._machine.end()))
+                    events = self._drive(self._machine.end())
+                    if self._last_out:  # the extension's own last chunk went out already, its trailers with it
+                        events = [event for event in events if type(event) is not End]
+                    self._send(events)
                 except StreamError:
                     pass  # the machine logged it: the response is cut short
         return not self._cut
+
+    def _failed_midway(self) -> bool:
+        """The extension ended its request with HSE_STATUS_ERROR: what it wrote is not its whole
+        page, which is never filtered into a complete-looking one (RFC 9112 section 8). While
+        nothing of it went out, the clean 500 goes in its place; else it is cut short."""
+        machine = self._machine
+        log.error(
+            "%s: the extension failed its request for %s (HSE_STATUS_ERROR)", machine.filter.name, request_path(machine.environ)
+        )
+        machine.abandon()
+        if machine.state in _HOLDS_START:
+            head = machine.environ.get("REQUEST_METHOD") == "HEAD"
+            send_response(self._real, simple_response(500, "Internal Server Error", head=head), False)
+            return True
+        self._cut = True
+        return False
 
     @staticmethod
     def _body_reader(status: str, pairs: list[tuple[str, str]]) -> BodyReader | LengthReader | None:
@@ -596,7 +627,7 @@ class ProxyECB:
             self._done = True
             self._io = None
             try:
-                if not failed and not self._finish():
+                if not failed and not self._finish(status == HSE_STATUS_ERROR):
                     status = HSE_STATUS_ERROR
                 elif status == HSE_STATUS_SUCCESS_AND_KEEP_CONN and self.closes:
                     status = HSE_STATUS_SUCCESS  # the response ends with the connection
@@ -614,15 +645,16 @@ class ProxyECB:
                 else:
                     self._real.DoneWithSession(status)
 
-    def _returned(self) -> bool:
-        """HttpExtensionProc returned without HSE_STATUS_PENDING: the response is complete.
-        False if it was cut short: the request must then end with HSE_STATUS_ERROR."""
+    def _returned(self, errored: bool = False) -> bool:
+        """HttpExtensionProc returned without HSE_STATUS_PENDING: the response is complete, or
+        failed (``errored``: it returned HSE_STATUS_ERROR). False if it was cut short: the
+        request must then end with HSE_STATUS_ERROR."""
         with self._lock:
             if self._done:
                 return not self._cut
             self._done = True
             self._io = None
-            return self._finish()
+            return self._finish(errored)
 
     def _abandon(self) -> None:
         """HttpExtensionProc raised: nothing more is written for this request."""
