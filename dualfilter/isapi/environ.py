@@ -186,7 +186,7 @@ def _dashed_only(entries: dict[str, str], ecb: Any) -> dict[str, str]:
     one's value. The names as the client sent them are in ``ALL_RAW``."""
     try:
         raw = ecb.GetServerVariable("ALL_RAW", None)
-    except MemoryError:  # longer than pywin32 reads: ALL_HTTP is, too, and was not read
+    except MemoryError:  # a little longer than ALL_HTTP, past what pywin32 reads: names not told
         return entries
     if not raw or b"_" not in raw:
         return entries

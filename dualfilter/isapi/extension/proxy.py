@@ -574,9 +574,9 @@ class ProxyECB:
         page, which is never filtered into a complete-looking one (RFC 9112 section 8). While
         nothing of it went out, the clean 500 goes in its place; else it is cut short."""
         machine = self._machine
-        log.error(
-            "%s: the extension failed its request for %s (HSE_STATUS_ERROR)", machine.filter.name, request_path(machine.environ)
-        )
+        if machine.state in READS_BODY:  # a page being filtered (one passed on was the extension's to log)
+            path = request_path(machine.environ)
+            log.error("%s: the extension failed its request for %s (HSE_STATUS_ERROR)", machine.filter.name, path)
         machine.abandon()
         if machine.state in _HOLDS_START:
             head = machine.environ.get("REQUEST_METHOD") == "HEAD"
