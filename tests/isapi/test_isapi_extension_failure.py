@@ -10,11 +10,10 @@ import threading
 import pytest
 from isapi_harness import HTML, header_string
 
-from dualfilter import Filter
 from dualfilter.isapi import WSGIExtension
 from dualfilter.isapi.constants import HSE_STATUS_ERROR, HSE_STATUS_PENDING
 from dualfilter.isapi.testing import FakeECB, call_extension
-from tests.support.filters import Upper
+from tests.support.filters import ClosingStream, ClosingStreams, Upper
 
 CLEAN_500 = b"Internal Server Error\n"
 
@@ -59,22 +58,11 @@ def test_a_page_the_extension_failed_midway_is_the_clean_500_while_nothing_went_
     assert "failed its request" in caplog.text
 
 
-class Stream:
-    def feed(self, data):
-        return data.upper()
-
-    def finish(self):
-        return b"<!-- end -->"
-
-
-class Streaming(Filter):
-    def stream(self, environ, headers):
-        return Stream()
-
-
 def test_a_streamed_page_the_extension_failed_midway_is_cut_short():
-    # Its start went out with the first output, with no length (IIS frames nothing): the stream's
-    # end never goes out, and HSE_STATUS_ERROR has IIS close the connection, which cuts it.
-    response = call_extension(Streaming.isapi(Returns()), FakeECB(), raise_errors=False)
+    # Its start went out with the first output, with no length (IIS frames nothing): the stream is
+    # never finished, only let go of, and HSE_STATUS_ERROR has IIS close the connection, which cuts it.
+    closed = ClosingStream.closed
+    response = call_extension(ClosingStreams.isapi(Returns()), FakeECB(), raise_errors=False)
     assert response.status == 200 and response.header("Content-Length") is None
     assert response.body == b"<HTML><BODY><P>FIRST HALF" and response.done_status == HSE_STATUS_ERROR
+    assert ClosingStream.closed == closed + 1
