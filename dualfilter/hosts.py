@@ -81,11 +81,14 @@ def misuse_message(obj: Any) -> str:
 
 def _refuse_class(app: Any, host: str | None) -> None:
     """TypeError for the class of an app where an instance belongs: an ASGI app's or an
-    ISAPI extension's class (a WSGI app may be a class: PEP 3333), any class for ``host``
+    ISAPI extension's class, a class whose instances are called (a WSGI app may be a class,
+    PEP 3333, which is then made with ``(environ, start_response)``), any class for ``host``
     ``'asgi'`` or ``'isapi'``."""
     if not isinstance(app, type):
         return
-    if host in ("asgi", "isapi") or hasattr(app, "HttpExtensionProc") or inspect.iscoroutinefunction(app.__call__):
+    call = app.__call__  # the class's own, if it defines one (else the metaclass's)
+    called = inspect.isfunction(call) and not _takes_two(app)
+    if host in ("asgi", "isapi") or hasattr(app, "HttpExtensionProc") or inspect.iscoroutinefunction(call) or called:
         raise TypeError(f"cannot wrap the class {app.__name__}: pass an instance of it ({app.__name__}())")
 
 

@@ -27,6 +27,16 @@ class WsgiObject:
         return []
 
 
+class WsgiClass:
+    """A WSGI app that is a class (PEP 3333): calling it makes the response iterable."""
+
+    def __init__(self, environ, start_response):
+        start_response("200 OK", [])
+
+    def __iter__(self):
+        return iter([])
+
+
 class Extension:
     def HttpExtensionProc(self, ecb):
         return 1
@@ -77,12 +87,18 @@ class PerInstanceCall:
         (functools.partial(functools.partial(AsgiObject())), "asgi"),
         (functools.partial(WsgiObject()), "wsgi"),
         (PerInstanceCall(), "asgi"),
-        (WsgiObject, "wsgi"),  # a class is called to make an instance, as a WSGI app may be (PEP 3333)
+        (WsgiClass, "wsgi"),  # a class is called to make an instance, as a WSGI app may be (PEP 3333)
     ],
     ids=["partial-of-object", "nested-partials", "partial-of-wsgi-object", "per-instance-call", "class"],
 )
 def test_the_host_is_detected_as_servers_and_starlette_detect_it(app, kind):
     assert hosts.detect(app) == kind
+
+
+def test_the_class_of_a_wsgi_object_is_refused_for_its_instance():
+    # WsgiObject(environ, start_response) would fail on every request: its instances are the app.
+    with pytest.raises(TypeError, match=r"pass an instance of it \(WsgiObject\(\)\)"):
+        hosts.detect(WsgiObject)
 
 
 def test_the_class_of_an_asgi_app_is_refused_for_its_instance():

@@ -122,6 +122,17 @@ def test_an_explicit_wrapper_refuses_an_apps_class_naming_the_instance_to_pass(h
         getattr(Upper, host)(App)
 
 
+@pytest.mark.parametrize("wrap", [Upper, Upper.wsgi], ids=["detected", "explicit"])
+def test_the_class_of_a_wsgi_app_whose_instances_are_called_is_refused_naming_the_instance(wrap):
+    # Not a PEP 3333 class (made with environ and start_response): calling it would fail per request.
+    class App:
+        def __call__(self, environ, start_response):
+            return []
+
+    with pytest.raises(TypeError, match=r"the class App: pass an instance of it \(App\(\)\)"):
+        wrap(App)
+
+
 def test_the_filter_base_class_filters_nothing_and_is_refused_when_it_wraps_an_app():
     def wsgi_app(environ, start_response):
         return []
