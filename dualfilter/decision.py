@@ -13,6 +13,7 @@ same for ASGI's byte headers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -146,18 +147,39 @@ def decide(
         memo = flt._decisions
         decision = memo.get(key)
         if decision is None:
-            decision = _remember(memo, key, _decide(flt, head, _code(status), content_type, content_encoding, None, None))
+            code = _code(status)
+            decision = _NO_CODE if code is None else _decide(flt, head, code, content_type, content_encoding, None, None)
+            decision = _remember(memo, key, decision)
         return decision
     code = _code(status)
+    if code is None:
+        return _NO_CODE
     try:
         return _decide(flt, head, code, content_type, content_encoding, Headers(list(headers)), environ or {}, plainly)
     except Exception as exc:  # the filter's own should_filter() (a chain's: its stages')
         return Decision(False, "fail", f"{flt.name}.should_filter() raised {type(exc).__name__}: {exc}", error=exc)
 
 
-def _code(status: int | str) -> int:
-    """The status code of ``status``: a code, or a WSGI status line (``'200 OK'``)."""
-    return status if type(status) is int else int(str(status).partition(" ")[0])
+def _code(status: int | str) -> int | None:
+    """The status code of ``status``: a code, or a WSGI status line (``'200 OK'``, read as
+    leniently as a number leads it: ``'200OK'`` names 200, which the host then refuses as a
+    line for a response the filter takes); None for a line that names none (``'OK'``)."""
+    if type(status) is int:
+        return status
+    text = str(status)
+    try:
+        return int(text.partition(" ")[0])
+    except ValueError:
+        found = _LEADING_CODE.match(text)
+        return int(found[1]) if found else None
+
+
+#: The number a malformed status line starts with.
+_LEADING_CODE = re.compile(r"\s*([+-]?\d+)")
+
+
+#: What a status line that names no code gets: it goes to the server as the app gave it, to refuse.
+_NO_CODE = Decision(False, "pass", "the status line names no status code: passed on for the server to refuse")
 
 
 def decide_raw(

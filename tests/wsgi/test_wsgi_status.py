@@ -16,16 +16,21 @@ def test_a_status_that_is_not_a_str_is_a_type_error(status, content_type):
         read(call(UpperFilter(simple_app([b"<p>x</p>"], content_type, status)))[1])
 
 
-@pytest.mark.parametrize("status", ["２００ OK", "+20 OK", "2000 OK", "200\tOK", "200 OK\r\nX-Injected: 1", " 200 OK"])
+@pytest.mark.parametrize("status", ["２００ OK", "+20 OK", "2000 OK", "200\tOK", "200 OK\r\nX-Injected: 1", " 200 OK", "200OK"])
 def test_a_status_line_not_of_pep_3333s_form_is_a_value_error_when_the_filter_takes_the_response(status):
     # The server sees the filter's status line, not the app's: the filter refuses what a server would.
     with pytest.raises(ValueError):
         read(call(UpperFilter(simple_app([b"<p>x</p>"], HTML, status), filter_all_status=True))[1])
 
 
-def test_a_status_line_of_a_response_the_filter_leaves_alone_reaches_the_server_as_it_came():
-    recorder, result = call(UpperFilter(simple_app([b"<p>x</p>"], TEXT, "2000 OK")))
-    assert recorder.starts[0][0] == "2000 OK"  # the server's to refuse, as without the filter
+@pytest.mark.parametrize(
+    ("status", "content_type"),
+    # One that names no code ("200OK") cannot be a response the filter takes, whatever its type.
+    [("2000 OK", TEXT), ("200OK", TEXT), ("OK", HTML), ("", HTML), ("abc", HTML)],
+)
+def test_a_status_line_of_a_response_the_filter_leaves_alone_reaches_the_server_as_it_came(status, content_type):
+    recorder, result = call(UpperFilter(simple_app([b"<p>x</p>"], content_type, status)))
+    assert recorder.starts[0][0] == status  # the server's to refuse, as without the filter
 
 
 def test_a_restart_with_a_status_that_is_not_a_str_is_a_type_error():
