@@ -185,9 +185,15 @@ def test_a_wsgi_status_line_is_decided_as_its_code(line, code):
     assert decide(flt, "GET", line, headers) == decide(Upper(), "GET", code, headers)  # from the memo, as first made
 
 
-def test_a_status_line_without_a_code_is_refused():
-    with pytest.raises(ValueError):
-        decide(Upper(), "GET", "OK", [("Content-Type", "text/html")])
+@pytest.mark.parametrize("line", ["OK", "", "abc 200"])
+def test_a_status_line_without_a_code_is_left_untouched_for_the_server_to_refuse(line):
+    # The filter cannot take a response it cannot read the status of: it goes on as the app gave it.
+    decision = decide(Upper(), "GET", line, [("Content-Type", "text/html")])
+    assert decision.untouched and not decision.wanted and "names no status code" in decision.reason
+
+
+def test_a_status_line_a_number_leads_is_read_by_it():
+    assert decide(Upper(), "GET", "200OK", [("Content-Type", "text/html")]).wanted
 
 
 # -- several Content-Type lines ------------------------------------------------------------------------
