@@ -451,6 +451,16 @@ def _declaration(charset: Charset, data: bytes) -> Charset | None:
     return charset  # 'header', 'document' (the header says it too) or 'output'
 
 
+#: A lone surrogate: what ``surrogateescape`` reads an undecodable byte as.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def without_surrogates(text: str) -> str:
+    """``text`` with each lone surrogate (a byte ``surrogateescape`` kept, which UTF-8 and
+    the engines reading it cannot hold) as U+FFFD, what a browser shows for such a byte."""
+    return _SURROGATE.sub("\ufffd", text)
+
+
 def _encoded(text: str, codec: str) -> bytes | None:
     """``text`` in ``codec``, or None if it cannot hold it; bytes that ``unicode_errors='surrogateescape'``
     kept as lone surrogates go back as the bytes they were."""

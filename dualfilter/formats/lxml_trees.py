@@ -226,14 +226,10 @@ def _read_document(data: bytes, parser_class: Any, charset: Charset | None) -> A
         raise FilterError(f"response body is not well-formed XML: {exc}") from None
 
 
-#: A lone surrogate: what ``surrogateescape`` reads an undecodable byte as.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _holdable(text: str, errors: str) -> str:
     """Decoded ``text`` as an lxml tree can hold it: the lone surrogates an error handler
     gave (``surrogateescape`` keeps each byte so, which libxml2 would drop) as U+FFFD."""
-    return text if errors == "strict" else _SURROGATE.sub("\ufffd", text)
+    return text if errors == "strict" else charsets.without_surrogates(text)
 
 
 def read_xml(data: bytes, parser_class: Any = None, *, encoding: str | None = None, base_url: str | bytes | None = None) -> Any:

@@ -6,7 +6,6 @@ import codecs
 import inspect
 import logging
 import os
-import re
 from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any, TypeVar
@@ -27,8 +26,6 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 #: Where a handler's selectors are kept on the function.
 _MARK = "__dualfilter_on__"
-#: A lone surrogate: what ``surrogateescape`` reads an undecodable byte as.
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _On:
@@ -580,7 +577,7 @@ class RewriteStream:
         except UnicodeEncodeError:
             # Lone surrogates: the bytes unicode_errors='surrogateescape' kept, which the engine
             # cannot read (UTF-8 has none); as U+FFFD, what a browser shows for them.
-            return _SURROGATE.sub("\ufffd", text).encode("utf-8")
+            return charsets.without_surrogates(text).encode("utf-8")
 
     def _from_engine(self, data: bytes, final: bool) -> bytes:
         if self._out_decoder is None:
