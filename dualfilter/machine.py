@@ -206,11 +206,7 @@ class ResponseMachine:
                 # then stands, its tag included: asked again, which tells (see below). Else the
                 # client holds the filtered page, or asked for any.
                 if not (can_ask and not decision.media_type and validators.is_any(environ.get("HTTP_IF_NONE_MATCH"))):
-                    if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
-                        # If-Match comes first (RFC 9110 section 13.2.2), false for a filtered page.
-                        return self._precondition_failed()
-                    self._to("bodiless")
-                    return [self._confirmed(headers, reason)]
+                    return self._confirm(headers, reason, "bodiless")
             if (
                 status == 206
                 and (can_ask or typed and environ.get("HTTP_RANGE"))
@@ -257,12 +253,8 @@ class ResponseMachine:
                 self._to("answer_stands")
                 return [answer, _END]
             if answer.status == 304 and validators.confirms(environ.get("HTTP_IF_NONE_MATCH"), flt.etag_token):
-                # A 304 to "*" of a page that is filtered: it exists, so it is confirmed, for the
-                # filtered page (after If-Match, which comes first and is false for it).
-                if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
-                    return self._precondition_failed()
-                self._to("answer_stands")
-                return [self._confirmed(answer.headers, answer.reason), _END]
+                # A 304 to "*" of a page that is filtered: it exists, so it is confirmed, for the filtered page.
+                return self._confirm(answer.headers, answer.reason, "answer_stands")
         if action == "pass":
             if decision.codings:
                 log.warning("%s: not filtering %s: %s", flt.name, self._path(), decision.reason)
@@ -800,6 +792,18 @@ class ResponseMachine:
         return answer
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _confirm(self, headers: HeaderList, reason: str, cause: str) -> list[Event]:
+        """The app's 304 confirming the filtered page (:meth:`_confirmed`), reached by ``cause``:
+        ``'bodiless'`` (the first answer) or ``'answer_stands'`` (the one held while the app was
+        asked again, which ends the response). If-Match comes first (RFC 9110 section 13.2.2),
+        false for a filtered page: the 412."""
+        environ = self.environ
+        if environ.get("HTTP_IF_MATCH") and RequestPolicy.if_match_fails(environ):
+            return self._precondition_failed()
+        self._to(cause)
+        confirmed = self._confirmed(headers, reason)
+        return [confirmed, _END] if cause == "answer_stands" else [confirmed]
 
     def _confirmed(self, headers: HeaderList, reason: str) -> ResponseStart:
         """The app's 304 (its ``headers``) confirming the filtered page the client holds (or

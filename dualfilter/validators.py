@@ -54,7 +54,7 @@ def translate_if_none_match(value: str, token: str, *, only_derived: bool = Fals
     the client never got. With ``only_derived`` they are always left out (a host
     that cannot ask the app twice cannot tell that 304 from a good one), and so is
     ``*``: its untyped 304 may be of a page not filtered, whose own tag it must keep."""
-    if value.strip() == "*":
+    if is_any(value):
         # Any current page: the app's 304 stands for the filtered one (confirms), where the app
         # can be asked again whenever the page may not be filtered at all.
         return "" if only_derived else value
